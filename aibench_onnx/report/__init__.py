@@ -1,0 +1,1 @@
+"""Renderers: turn result documents into terminal tables, Markdown and HTML. No computation here."""
