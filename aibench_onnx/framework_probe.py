@@ -43,7 +43,7 @@ def probe_tensorflow() -> dict:
         "cuda_build": build.get("cuda_version"),
         "cuda_available": any(d.device_type == "GPU" for d in devices),
         "devices": [f"{d.device_type} {d.name}" for d in devices],
-        "tf32": tf.config.experimental.is_tensor_float_32_execution_enabled(),
+        "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
     }
 
 

@@ -24,8 +24,15 @@ def check_writable(target: str) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(f"--json {target}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"--json {target}: not writable")
+    # Try for real: os.access says yes to root even on read-only file systems such as /proc.
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+        if path.exists():
+            with path.open("a"):
+                pass
+    except OSError as exc:
+        raise UserError(f"--json {target}: not writable ({exc.strerror or exc})") from None
 
 
 def write_json(document: Any, target: str) -> None:

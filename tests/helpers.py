@@ -1,0 +1,23 @@
+"""Shared helpers for tests: run the real `aibench` entry point of this interpreter's environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def aibench_executable() -> str:
+    """The console script installed next to this interpreter (what a user's shell would run)."""
+    script = Path(sys.executable).parent / ("aibench.exe" if os.name == "nt" else "aibench")
+    assert script.exists(), f"entry point not installed at {script}: pip install -e ."
+    return str(script)
+
+
+def run_aibench(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [aibench_executable(), *args],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )

@@ -1,0 +1,126 @@
+"""`aibench env` and the CLI's basic contract, through typer's CliRunner and the real entry point."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from helpers import run_aibench
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def env_document() -> dict:
+    result = runner.invoke(app, ["env", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # '-' means nothing but JSON on stdout
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "env" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("aibench-onnx ")
+
+
+@pytest.mark.parametrize("argv", [["no-such-command"], ["env", "--no-such-flag"]])
+def test_usage_errors_exit_2(argv):
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_env_reports_system_and_versions(env_document):
+    system = env_document["system"]
+    assert system["logical_cores"] >= 1 and system["physical_cores"] >= 1
+    assert system["memory_total_gib"] > 0
+    assert env_document["packages"]["numpy"]["version"]
+    assert env_document["packages"]["onnx"]["version"]
+    assert env_document["schema_version"] == 1
+
+
+def test_env_cpu_provider_really_loads(env_document):
+    providers = {p["provider"]: p for p in env_document["onnxruntime"]["probe"]["providers"]}
+    cpu = providers["CPUExecutionProvider"]
+    assert cpu["loads"] and cpu["session_providers"][0] == "CPUExecutionProvider"
+
+
+def test_env_listed_cuda_provider_is_verified_not_trusted(env_document):
+    probe = env_document["onnxruntime"]["probe"]
+    if env_document["onnxruntime"]["install"]["build"] != "gpu":
+        pytest.fail("the README install must give the GPU build of onnxruntime")
+    assert "CUDAExecutionProvider" in probe["available_providers"]
+    cuda = next(p for p in probe["providers"] if p["provider"] == "CUDAExecutionProvider")
+    if not env_document["gpu"]["gpus"]:
+        # No GPU: listed, but it must be reported as not loading, with the reason.
+        assert cuda["loads"] is False
+        assert cuda["session_providers"] == ["CPUExecutionProvider"]
+        assert cuda["reason"] and ("cannot open shared object" in cuda["reason"] or "Failed" in cuda["reason"])
+    elif not cuda["loads"]:
+        assert cuda["reason"]
+
+
+def test_env_json_to_file_also_prints_the_table(tmp_path):
+    target = tmp_path / "env.json"
+    result = runner.invoke(app, ["env", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "ONNX Runtime" in result.stdout and "CPUExecutionProvider" in result.stdout
+    assert json.loads(target.read_text())["system"]["python"].startswith(("CPython", "PyPy"))
+
+
+@pytest.mark.parametrize("bad_target", ["/nonexistent-dir/env.json", "/proc/env.json", "DIR"])
+def test_env_json_unwritable_is_one_line_exit_2(tmp_path, bad_target):
+    target = str(tmp_path) if bad_target == "DIR" else bad_target
+    result = runner.invoke(app, ["env", "--json", target])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+
+
+def test_entry_point_runs_in_a_subprocess():
+    version = run_aibench("--version")
+    assert version.returncode == 0 and "aibench-onnx" in version.stdout
+    result = run_aibench("env", "--json", "-")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["onnxruntime"]["probe"]["import_ok"] is True
+    usage = run_aibench("frobnicate")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_broken_onnxruntime_is_reported_not_fatal(tmp_path):
+    """An onnxruntime whose import fails: env still prints everything else and says what is broken."""
+    fake = tmp_path / "onnxruntime"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('libonnxruntime.so.1: cannot open shared object file')\n")
+    result = run_aibench("env", "--json", "-", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["onnxruntime"]["probe"]["import_ok"] is False
+    assert any("onnxruntime is broken" in w and "libonnxruntime.so.1" in w for w in document["warnings"])
+    assert document["packages"]["numpy"]["version"]  # everything else still reported
+    table = run_aibench("env", env={"PYTHONPATH": str(tmp_path)})
+    assert table.returncode == 0 and "onnxruntime cannot be used" in table.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.tf
+@pytest.mark.jax
+def test_env_frameworks_imports_each_in_its_own_process():
+    result = run_aibench("env", "--frameworks", "--json", "-", timeout=600)
+    assert result.returncode == 0, result.stderr
+    frameworks = json.loads(result.stdout)["frameworks"]
+    assert set(frameworks) == {"torch", "tensorflow", "jax"}
+    for name, info in frameworks.items():
+        assert info["ok"], (name, info)
+        assert info["devices"], name
+    assert "cpu" in frameworks["torch"]["devices"]
+    assert any(d.startswith("CPU") for d in frameworks["tensorflow"]["devices"])
+    assert any(d.startswith("cpu") for d in frameworks["jax"]["devices"])
