@@ -64,8 +64,6 @@ def onnxruntime_info() -> dict:
         warnings.append(f"onnxruntime is broken: import failed: {reason}")
     elif probe.get("probe_error"):
         warnings.append(probe["probe_error"])
-    if install.get("build") == "cpu" and any(d["name"] == "onnxruntime-gpu" for d in install["distributions"]):
-        warnings.append("onnxruntime-gpu is installed but the CPU build's files are on disk")
     return {"install": install, "probe": probe, "warnings": warnings}
 
 
