@@ -1,0 +1,71 @@
+"""JAX adapter: Flax NNX modules, eager calls (jax.jit is a timing concern, not a parity one)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+
+def configure_threads(threads: int) -> None:
+    # XLA's CPU thread pool is sized from XLA_FLAGS before jax initialises; the worker sets it.
+    pass
+
+
+def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    result = model(*[jnp.asarray(a) for a in arrays])
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    return [np.asarray(jax.block_until_ready(r)) for r in result]
+
+
+def param_count(model) -> int:
+    """nnx.Param plus nnx.BatchStat (BatchNorm running statistics)."""
+    state = nnx.state(model, nnx.Param, nnx.BatchStat)
+    return int(sum(leaf.size for leaf in jax.tree.leaves(state)))
+
+
+def rngs() -> nnx.Rngs:
+    return nnx.Rngs(0)  # only to construct modules; every weight is overwritten with canonical values
+
+
+def load(variable, value: np.ndarray) -> None:
+    if tuple(variable.value.shape) != value.shape:
+        raise ValueError(f"shape mismatch: native {tuple(variable.value.shape)} vs canonical {value.shape}")
+    variable.value = jnp.asarray(value, dtype=jnp.float32)
+
+
+def load_linear(layer: nnx.Linear, params: dict, prefix: str) -> None:
+    """Canonical dense (in, out) is Flax's kernel layout already."""
+    load(layer.kernel, params[f"{prefix}.w"])
+    if layer.bias is not None:
+        load(layer.bias, params[f"{prefix}.b"])
+
+
+def load_conv(layer: nnx.Conv, params: dict, prefix: str) -> None:
+    """Canonical HWIO is Flax's kernel layout (depthwise: canonical HW1C is HWIO with I=1)."""
+    load(layer.kernel, params[f"{prefix}.w"])
+    if layer.bias is not None:
+        load(layer.bias, params[f"{prefix}.b"])
+
+
+def load_batchnorm(layer: nnx.BatchNorm, params: dict, prefix: str) -> None:
+    load(layer.scale, params[f"{prefix}.gamma"])
+    load(layer.bias, params[f"{prefix}.beta"])
+    load(layer.mean, params[f"{prefix}.mean"])
+    load(layer.var, params[f"{prefix}.var"])
+
+
+def load_layernorm(layer: nnx.LayerNorm, params: dict, prefix: str) -> None:
+    load(layer.scale, params[f"{prefix}.gamma"])
+    load(layer.bias, params[f"{prefix}.beta"])
+
+
+def nchw_to_nhwc(x):
+    return jnp.transpose(x, (0, 2, 3, 1))
+
+
+def nhwc_to_nchw(x):
+    return jnp.transpose(x, (0, 3, 1, 2))

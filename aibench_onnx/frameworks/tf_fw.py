@@ -1,0 +1,82 @@
+"""TensorFlow adapter: Keras 3 models on the TF backend, called with training=False."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def configure_threads(threads: int) -> None:
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already initialised in this process; the first setting stands
+
+
+def call(model, tensors: list):
+    """Keras convention: one input is passed as itself, several as a list."""
+    return model(tensors[0] if len(tensors) == 1 else tensors, training=False)
+
+
+def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    result = call(model, [tf.constant(a) for a in arrays])
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    return [np.asarray(r) for r in result]
+
+
+def param_count(model) -> int:
+    """All weights, trainable or not (BatchNorm moving statistics count, as in torch's buffers)."""
+    return int(sum(int(np.prod(w.shape)) for w in model.weights if w.dtype in ("float32", "float64")))
+
+
+def build(model, example_arrays: Sequence[np.ndarray]) -> None:
+    """Create the model's variables by calling it once, so weights can be assigned."""
+    call(model, [tf.constant(a) for a in example_arrays])
+
+
+def set_weights(layer, values: Sequence[np.ndarray]) -> None:
+    """Assign canonical arrays (already in Keras layout) to a built layer, insisting on exact shapes."""
+    current = layer.get_weights()
+    if len(current) != len(values) or any(c.shape != v.shape for c, v in zip(current, values)):
+        raise ValueError(
+            f"{layer.name}: native shapes {[c.shape for c in current]} vs canonical {[v.shape for v in values]}"
+        )
+    layer.set_weights([np.asarray(v, dtype=np.float32) for v in values])
+
+
+def dense_weights(params: dict, prefix: str, bias: bool = True) -> list[np.ndarray]:
+    return [params[f"{prefix}.w"], params[f"{prefix}.b"]] if bias else [params[f"{prefix}.w"]]
+
+
+def conv_weights(params: dict, prefix: str, bias: bool = True) -> list[np.ndarray]:
+    """Canonical HWIO is Keras's Conv2D layout already."""
+    return dense_weights(params, prefix, bias)
+
+
+def batchnorm_weights(params: dict, prefix: str) -> list[np.ndarray]:
+    return [params[f"{prefix}.{k}"] for k in ("gamma", "beta", "mean", "var")]
+
+
+def layernorm_weights(params: dict, prefix: str) -> list[np.ndarray]:
+    return [params[f"{prefix}.gamma"], params[f"{prefix}.beta"]]
+
+
+def nchw_to_nhwc(x):
+    return tf.transpose(x, (0, 2, 3, 1))
+
+
+def nhwc_to_nchw(x):
+    return tf.transpose(x, (0, 3, 1, 2))
+
+
+def gelu_exact(x):
+    """Exact GELU through erf. Keras' own gelu lowers to Erfc, which tf2onnx cannot convert
+    (tensorflow-onnx #2347); this form computes the same function and exports."""
+    return 0.5 * x * (1.0 + tf.math.erf(x / np.float32(np.sqrt(2.0))))

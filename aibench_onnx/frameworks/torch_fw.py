@@ -1,0 +1,68 @@
+"""PyTorch adapter: eager inference under torch.inference_mode()."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def configure_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def to_framework(arrays: Sequence[np.ndarray]) -> list:
+    return [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+
+
+def run(model: torch.nn.Module, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    with torch.inference_mode():
+        result = model(*to_framework(arrays))
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    return [r.detach().cpu().numpy() for r in result]
+
+
+def param_count(model: torch.nn.Module) -> int:
+    """Parameters plus floating-point buffers (BatchNorm running statistics); not num_batches_tracked."""
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    return int(params + buffers)
+
+
+def tensor(value: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+
+
+def load(module_param: torch.Tensor, value: np.ndarray) -> None:
+    """Copy a canonical array into a parameter or buffer, insisting on the exact shape."""
+    if tuple(module_param.shape) != value.shape:
+        raise ValueError(f"shape mismatch: native {tuple(module_param.shape)} vs canonical {value.shape}")
+    with torch.no_grad():
+        module_param.copy_(tensor(value))
+
+
+def load_linear(layer: torch.nn.Linear, params: dict, prefix: str) -> None:
+    """Canonical dense (in, out) -> torch Linear weight (out, in)."""
+    load(layer.weight, params[f"{prefix}.w"].T)
+    if layer.bias is not None:
+        load(layer.bias, params[f"{prefix}.b"])
+
+
+def load_conv(layer: torch.nn.Conv2d, params: dict, prefix: str) -> None:
+    """Canonical HWIO kernel -> torch OIHW (depthwise: HW1C -> C1HW)."""
+    load(layer.weight, params[f"{prefix}.w"].transpose(3, 2, 0, 1))
+    if layer.bias is not None:
+        load(layer.bias, params[f"{prefix}.b"])
+
+
+def load_batchnorm(layer: torch.nn.BatchNorm2d, params: dict, prefix: str) -> None:
+    load(layer.weight, params[f"{prefix}.gamma"])
+    load(layer.bias, params[f"{prefix}.beta"])
+    load(layer.running_mean, params[f"{prefix}.mean"])
+    load(layer.running_var, params[f"{prefix}.var"])
+
+
+def load_layernorm(layer: torch.nn.LayerNorm, params: dict, prefix: str) -> None:
+    load(layer.weight, params[f"{prefix}.gamma"])
+    load(layer.bias, params[f"{prefix}.beta"])

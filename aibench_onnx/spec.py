@@ -1,0 +1,177 @@
+"""Framework-free descriptions of the zoo's models: inputs, outputs, sizes, weights, tolerances.
+
+Everything here is numpy only. A ModelSpec says *what* a model computes; its module in `models/` says
+*how*, once per framework, with builders that import their framework inside the function body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+FRAMEWORKS = ("torch", "tf", "jax")
+FAMILIES = ("macro", "micro")
+BATCH = "batch"
+Dim = int | str  # a fixed size, or a name resolved from the size variant ("batch", "seq", "channels", ...)
+Params = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """|actual - expected| <= atol + rtol * |expected|, elementwise."""
+
+    rtol: float
+    atol: float
+    reason: str = "default for the dtype"
+
+
+# Defaults per dtype (design §6); a spec may override one, but only with a reason.
+DEFAULT_TOLERANCES: dict[str, Tolerance] = {
+    "float64": Tolerance(1e-7, 1e-7),
+    "float32": Tolerance(1e-4, 1e-5),
+    "float16": Tolerance(1e-3, 2.5e-3),
+    "bfloat16": Tolerance(1.6e-2, 2e-2),
+    "int64": Tolerance(0.0, 0.0),
+    "int32": Tolerance(0.0, 0.0),
+    "bool": Tolerance(0.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor: name, shape with named dims, dtype and how to draw values.
+
+    generator: "normal" (mean 0, std `scale`), "uniform" ([low, high)), "token_ids" (int ids in
+    [0, dims[vocab_dim])), "padding_mask" (1 for tokens, 0 for right padding; every row keeps at least one
+    token, so attention over keys is never empty).
+    """
+
+    name: str
+    shape: tuple[Dim, ...]
+    dtype: str = "float32"
+    generator: str = "normal"
+    scale: float = 1.0
+    low: float = -1.0
+    high: float = 1.0
+    vocab_dim: str = "vocab"
+
+    def concrete_shape(self, dims: Mapping[str, int]) -> tuple[int, ...]:
+        try:
+            return tuple(d if isinstance(d, int) else int(dims[d]) for d in self.shape)
+        except KeyError as missing:
+            raise ValueError(f"{self.name}: dimension {missing} has no value") from None
+
+    def symbolic_shape(self) -> str:
+        return "[" + ", ".join(str(d) for d in self.shape) + "]"
+
+    def generate(self, rng: np.random.Generator, dims: Mapping[str, int]) -> np.ndarray:
+        shape = self.concrete_shape(dims)
+        if self.generator == "normal":
+            values = rng.standard_normal(shape) * self.scale
+        elif self.generator == "uniform":
+            values = rng.uniform(self.low, self.high, shape)
+        elif self.generator == "token_ids":
+            values = rng.integers(0, int(dims[self.vocab_dim]), shape)
+        elif self.generator == "padding_mask":
+            batch, length = shape
+            lengths = rng.integers(1, length + 1, batch)
+            values = (np.arange(length)[None, :] < lengths[:, None])
+        else:
+            raise ValueError(f"{self.name}: unknown generator {self.generator!r}")
+        return np.ascontiguousarray(values.astype(self.dtype))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one zoo model computes, independent of any framework.
+
+    sizes: variant name -> named dims (hidden width, channels, sequence length, ...); every variant also
+        gets "batch" from the caller. `tiny` is for tests, `small` the default, `base` where it makes sense.
+    init_params: (dims, rng) -> canonical parameters (layouts documented in `layout`).
+    layout: which activation layout is canonical and where each framework transposes.
+    param_count_delta: framework -> (extra native parameters, reason) when a framework's idiomatic
+        layer carries parameters the function does not need (torch's LSTM has two gate biases).
+    """
+
+    name: str
+    description: str
+    family: str
+    sizes: dict[str, dict[str, int]]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    init_params: Callable[[Mapping[str, int], np.random.Generator], Params]
+    layout: str
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    param_count_delta: dict[str, tuple[Callable[[Mapping[str, int]], int], str]] = field(default_factory=dict)
+    default_size: str = "small"
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.name}: family must be one of {FAMILIES}")
+        if self.default_size not in self.sizes or "tiny" not in self.sizes:
+            raise ValueError(f"{self.name}: needs a 'tiny' size and its default size {self.default_size!r}")
+        for dtype, tolerance in self.tolerances.items():
+            if tolerance.reason == DEFAULT_TOLERANCES.get(dtype, Tolerance(0, 0)).reason:
+                raise ValueError(f"{self.name}: tolerance override for {dtype} must state a reason")
+
+    def dims(self, size: str, batch: int) -> dict[str, int]:
+        if size not in self.sizes:
+            raise KeyError(size)
+        return {**self.sizes[size], BATCH: batch}
+
+    def tolerance(self, dtype: str) -> Tolerance:
+        return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])
+
+    def make_params(self, size: str, seed: int = 0) -> Params:
+        """Canonical weights: the same seed gives the same bytes on every machine and framework."""
+        rng = np.random.default_rng(seed)
+        params = self.init_params(self.sizes[size], rng)
+        return {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in params.items()}
+
+    def make_inputs(self, size: str, batch: int, seed: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        dims = self.dims(size, batch)
+        return {tensor.name: tensor.generate(rng, dims) for tensor in self.inputs}
+
+    def param_count(self, size: str) -> int:
+        """Number of canonical parameters (the function's degrees of freedom, plus BatchNorm statistics)."""
+        return int(sum(value.size for value in self.make_params(size).values()))
+
+    def expected_native_param_count(self, size: str, framework: str) -> int:
+        extra = self.param_count_delta.get(framework)
+        return self.param_count(size) + (extra[0](self.sizes[size]) if extra else 0)
+
+    def output_shapes(self, size: str, batch: int) -> dict[str, tuple[int, ...]]:
+        dims = self.dims(size, batch)
+        return {tensor.name: tensor.concrete_shape(dims) for tensor in self.outputs}
+
+
+# Weight initialisers shared by the zoo: scaled so activations stay O(1) through deep stacks, which keeps
+# float32 parity meaningful (exploding activations would make any tolerance pass or fail for bad reasons).
+def dense_init(rng: np.random.Generator, fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense weight in canonical (in, out) layout, and bias (out,)."""
+    weight = rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)
+    bias = rng.standard_normal(fan_out) * 0.1
+    return weight, bias
+
+
+def conv_init(rng: np.random.Generator, kh: int, kw: int, c_in: int, c_out: int) -> np.ndarray:
+    """Convolution kernel in canonical HWIO (kh, kw, in, out) layout."""
+    return rng.standard_normal((kh, kw, c_in, c_out)) * np.sqrt(2.0 / (kh * kw * c_in))
+
+
+def batchnorm_init(rng: np.random.Generator, prefix: str, channels: int) -> Params:
+    """BatchNorm gamma/beta and non-trivial running statistics, so inference mode is really tested."""
+    return {
+        f"{prefix}.gamma": 1.0 + 0.1 * rng.standard_normal(channels),
+        f"{prefix}.beta": 0.1 * rng.standard_normal(channels),
+        f"{prefix}.mean": 0.1 * rng.standard_normal(channels),
+        f"{prefix}.var": rng.uniform(0.5, 1.5, channels),
+    }
+
+
+def layernorm_init(rng: np.random.Generator, prefix: str, width: int) -> Params:
+    return {f"{prefix}.gamma": 1.0 + 0.1 * rng.standard_normal(width), f"{prefix}.beta": 0.1 * rng.standard_normal(width)}
