@@ -99,7 +99,20 @@ def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list
                        build_s=result["build_s"])
     if run.param_count != expected:
         run.reason = f"native parameter count {run.param_count} != expected {expected}"
+    run.reason = run.reason or _check_output_specs(spec, size, outputs)
     return run, outputs
+
+
+def _check_output_specs(spec: ModelSpec, size: str, outputs: list[dict[str, np.ndarray]]) -> str:
+    """'' when every output has the spec's shape and dtype; otherwise what differs."""
+    expected_shapes = spec.output_shapes(size, PARITY_BATCH)
+    dtypes = {t.name: t.dtype for t in spec.outputs}
+    for produced in outputs:
+        for name, array in produced.items():
+            if array.shape != expected_shapes[name] or str(array.dtype) != dtypes[name]:
+                return (f"output {name} is {array.dtype}{list(array.shape)}, spec says "
+                        f"{dtypes[name]}{list(expected_shapes[name])}")
+    return ""
 
 
 def agree_across_frameworks(
@@ -137,7 +150,10 @@ def agree_across_frameworks(
             pair.outputs = merge([compare_outputs(ref, act, tolerance_for)
                                   for ref, act in zip(outputs[reference], outputs[framework])])
             failing = [o for o in pair.outputs if not o.passed]
+            miscounted = [runs[fw] for fw in (reference, framework) if runs[fw].reason]  # count or output spec
             if failing:
                 pair.status, pair.reason = "failed", f"{failing[0].name}: {failing[0].reason}"
+            elif miscounted:  # same outputs from a different architecture is luck, not agreement
+                pair.status, pair.reason = "failed", f"{miscounted[0].framework}: {miscounted[0].reason}"
         pairs.append(pair)
     return ModelAgreement(spec.name, size, seeds, runs, pairs)

@@ -71,7 +71,7 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
     result.nonfinite_match = bool(same_nan and same_inf)
     finite = np.isfinite(ref) & np.isfinite(out)
 
-    diff = np.abs(out - ref)[finite]
+    diff = np.abs(out[finite] - ref[finite])
     magnitude = np.abs(ref)[finite]
     if diff.size:
         result.max_abs = float(diff.max())

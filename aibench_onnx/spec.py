@@ -137,8 +137,11 @@ class ModelSpec:
         return {tensor.name: tensor.generate(rng, dims) for tensor in self.inputs}
 
     def param_count(self, size: str) -> int:
-        """Number of canonical parameters (the function's degrees of freedom, plus BatchNorm statistics)."""
-        return int(sum(value.size for value in self.make_params(size).values()))
+        """Number of canonical parameters (the function's degrees of freedom, plus BatchNorm statistics).
+
+        Counted from shapes alone, without drawing the weights (a base transformer has 100M+)."""
+        params = self.init_params(self.sizes[size], _ShapeOnlyRNG())
+        return int(sum(int(np.prod(value.shape)) for value in params.values()))
 
     def expected_native_param_count(self, size: str, framework: str) -> int:
         extra = self.param_count_delta.get(framework)
@@ -175,3 +178,25 @@ def batchnorm_init(rng: np.random.Generator, prefix: str, channels: int) -> Para
 
 def layernorm_init(rng: np.random.Generator, prefix: str, width: int) -> Params:
     return {f"{prefix}.gamma": 1.0 + 0.1 * rng.standard_normal(width), f"{prefix}.beta": 0.1 * rng.standard_normal(width)}
+
+
+class _ShapeOnly:
+    """Stands in for an array during parameter counting: arithmetic keeps the shape, allocates nothing."""
+
+    def __init__(self, shape) -> None:
+        self.shape = tuple(np.atleast_1d(shape)) if not isinstance(shape, tuple) else shape
+
+    def _same(self, *_args):
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __neg__ = _same
+
+
+class _ShapeOnlyRNG:
+    """The slice of numpy's Generator API that initialisers use, returning shapes instead of numbers."""
+
+    def standard_normal(self, shape=()):
+        return _ShapeOnly(shape if isinstance(shape, tuple) else (int(shape),))
+
+    def uniform(self, low=0.0, high=1.0, size=()):
+        return _ShapeOnly(size if isinstance(size, tuple) else (int(size),))

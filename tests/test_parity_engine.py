@@ -1,0 +1,79 @@
+"""The comparison engine on planted differences: every number it reports, and every way it must fail."""
+
+import math
+
+import numpy as np
+import pytest
+
+from aibench_onnx.parity import compare_output, compare_outputs, merge
+from aibench_onnx.spec import Tolerance
+
+TOL = Tolerance(rtol=1e-4, atol=1e-5)
+
+
+def test_identical_outputs_pass_with_zero_error():
+    x = np.linspace(-3, 3, 50, dtype=np.float32)
+    row = compare_output("y", x, x.copy(), TOL)
+    assert row.passed and row.max_abs == 0 and row.mismatch_fraction == 0 and row.min_passing_atol == 0
+    assert row.cosine == pytest.approx(1.0)
+
+
+def test_numbers_for_a_planted_error():
+    expected = np.ones(100, dtype=np.float32)
+    actual = expected.copy()
+    actual[7] += 1e-3  # one element off by 1e-3
+    row = compare_output("y", expected, actual, TOL)
+    assert not row.passed
+    assert row.max_abs == pytest.approx(1e-3, rel=1e-3)
+    assert row.max_rel == pytest.approx(1e-3, rel=1e-3)
+    assert row.mismatch_fraction == pytest.approx(0.01)
+    # smallest atol that passes at rtol 1e-4: 1e-3 - 1e-4 * 1
+    assert row.min_passing_atol == pytest.approx(9e-4, rel=1e-3)
+    assert "1 of 100 elements" in row.reason
+
+
+def test_min_passing_atol_really_is_the_boundary():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal(1000).astype(np.float32)
+    actual = (expected + rng.standard_normal(1000).astype(np.float32) * 1e-3).astype(np.float32)
+    row = compare_output("y", expected, actual, TOL)
+    boundary = row.min_passing_atol
+    assert compare_output("y", expected, actual, Tolerance(TOL.rtol, boundary * 1.001)).passed
+    assert not compare_output("y", expected, actual, Tolerance(TOL.rtol, boundary * 0.99)).passed
+
+
+def test_nan_in_different_places_fails_and_same_places_pass():
+    expected = np.array([1.0, np.nan, np.inf, -np.inf], dtype=np.float32)
+    assert compare_output("y", expected, expected.copy(), TOL).passed
+    moved = np.array([np.nan, 1.0, np.inf, -np.inf], dtype=np.float32)
+    row = compare_output("y", expected, moved, TOL)
+    assert not row.passed and row.nonfinite_match is False and math.isinf(row.min_passing_atol)
+    flipped = np.array([1.0, np.nan, -np.inf, -np.inf], dtype=np.float32)
+    assert not compare_output("y", expected, flipped, TOL).passed
+
+
+def test_shape_and_dtype_mismatch_fail_with_reason():
+    a = np.zeros((2, 3), np.float32)
+    assert "shape" in compare_output("y", a, np.zeros((3, 2), np.float32), TOL).reason
+    assert "dtype" in compare_output("y", a, np.zeros((2, 3), np.float64), TOL).reason
+
+
+def test_missing_and_unexpected_outputs_are_failures():
+    rows = compare_outputs({"a": np.zeros(2, np.float32)}, {"b": np.zeros(2, np.float32)})
+    reasons = {row.name: row.reason for row in rows}
+    assert reasons == {"a": "output missing", "b": "unexpected output"}
+
+
+def test_integer_outputs_compare_exactly():
+    rows = compare_outputs({"ids": np.array([1, 2, 3])}, {"ids": np.array([1, 2, 4])})
+    assert not rows[0].passed and rows[0].atol == 0 and rows[0].rtol == 0
+
+
+def test_merge_keeps_the_worst_case_over_input_sets():
+    good = compare_output("y", np.ones(4, np.float32), np.ones(4, np.float32), TOL)
+    off = np.ones(4, np.float32)
+    off[0] = 1.5
+    bad = compare_output("y", np.ones(4, np.float32), off, TOL)
+    merged = merge([[good], [bad], [good]])
+    assert len(merged) == 1
+    assert not merged[0].passed and merged[0].max_abs == pytest.approx(0.5) and merged[0].samples == 3
