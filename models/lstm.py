@@ -2,9 +2,9 @@
 state of the top layer, a linear head.
 
 Canonical gate order is (input, forget, cell, output), PyTorch's and Keras' order; Flax keeps one dense
-layer per gate. Canonical parameters carry one gate bias; torch's nn.LSTM carries two (bias_ih and
-bias_hh, summed), so torch loads the bias into bias_ih and zeros into bias_hh and has 4*hidden more
-parameters per layer than the function needs — declared below, not hidden.
+layer per gate (an nnx.LSTMCell, scanned with jax.lax.scan). Canonical parameters carry one gate bias;
+torch's nn.LSTM carries two (bias_ih and bias_hh, summed), so torch loads the bias into bias_ih and zeros
+into bias_hh and has 4*hidden more parameters per layer than the function needs — declared below.
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ def build_tf(params, dims):
 
 
 def build_jax(params, dims):
+    import jax
+    import jax.numpy as jnp
     from flax import nnx
 
     from aibench_onnx.frameworks import jax_fw
@@ -107,15 +109,19 @@ def build_jax(params, dims):
     class LSTMClassifier(nnx.Module):
         def __init__(self):
             sizes = [dims["features"]] + [hidden] * dims["layers"]
-            self.rnns = nnx.List([nnx.RNN(nnx.LSTMCell(i, hidden, rngs=jax_fw.rngs())) for i in sizes[:-1]])
+            self.cells = nnx.List([nnx.LSTMCell(i, hidden, rngs=jax_fw.rngs()) for i in sizes[:-1]])
             self.head = nnx.Linear(hidden, dims["classes"], rngs=jax_fw.rngs())
-            for layer, rnn in enumerate(self.rnns):
-                load_cell(rnn.cell, layer)
+            for layer, cell in enumerate(self.cells):
+                load_cell(cell, layer)
             jax_fw.load_linear(self.head, params, "head")
 
         def __call__(self, x):
-            for rnn in self.rnns:
-                x = rnn(x)
-            return self.head(x[:, -1])
+            steps = jnp.swapaxes(x, 0, 1)  # time-major for lax.scan
+            for cell in self.cells:
+                # jax.lax.scan over the cell, from a zero carry. (nnx.RNN draws its initial carry from an
+                # RNG stream and lifts state through nnx.scan, which jax2onnx's trace cannot follow.)
+                zeros = jnp.zeros((x.shape[0], hidden), x.dtype)
+                _, steps = jax.lax.scan(lambda carry, x_t: cell(carry, x_t), (zeros, zeros), steps)
+            return self.head(steps[-1])
 
     return LSTMClassifier()

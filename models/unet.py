@@ -150,7 +150,12 @@ def build_jax(params, dims):
             skip1 = jax.nn.relu(self.down1(skip0))
             bottom = jax.nn.relu(self.down2(skip1))
             b, h, w, c = bottom.shape
-            up = jax.image.resize(bottom, (b, 2 * h, 2 * w, c), method="bilinear")
+            # jax.image.resize compares whole shapes, which fails on a symbolic batch under export; its
+            # building block scale_and_translate, on the spatial axes only, is the same bilinear resize
+            # (half-pixel centres, no antialiasing when upsampling).
+            up = jax.image.scale_and_translate(
+                bottom, (b, 2 * h, 2 * w, c), spatial_dims=(1, 2), scale=jnp.array([2.0, 2.0], bottom.dtype),
+                translation=jnp.zeros(2, bottom.dtype), method="linear", antialias=False)
             x = jax.nn.relu(self.up1(jnp.concatenate([up, skip1], axis=-1)))
             x = jax.nn.relu(self.up2(jnp.concatenate([self.upconv2(x), skip0], axis=-1)))
             return jax_fw.nhwc_to_nchw(self.head(x))

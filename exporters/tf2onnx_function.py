@@ -1,0 +1,35 @@
+"""TensorFlow -> ONNX with tf2onnx.convert.from_function on a tf.function with an input signature."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+
+def exporter_info() -> tuple[str, str]:
+    return "tf2onnx", metadata.version("tf2onnx")
+
+
+def export(model, spec, dims, example_inputs, path, opset: int) -> list[str]:
+    import tensorflow as tf
+    import tf2onnx
+
+    from aibench_onnx.frameworks import tf_fw
+    from aibench_onnx.onnx_edit import rename_graph_io
+
+    signature = [
+        tf.TensorSpec((None,) + tuple(a.shape[1:]), tf.as_dtype(a.dtype), name=t.name)
+        for t, a in zip(spec.inputs, example_inputs)
+    ]
+
+    @tf.function(input_signature=signature)
+    def forward(*tensors):
+        result = tf_fw.call(model, list(tensors))
+        return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+    onnx_model, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=opset)
+    # tf2onnx names outputs after TF tensors ("Identity:0"); give them the spec's names.
+    rename_graph_io(onnx_model, [t.name for t in spec.inputs], [t.name for t in spec.outputs])
+    import onnx
+
+    onnx.save(onnx_model, str(path))
+    return []
