@@ -48,12 +48,22 @@ def run_request(request: dict) -> dict:
         target = Path(request["output_dir"]) / f"{framework}_outputs_{index}.npz"
         np.savez(target, **dict(zip(output_names, outputs)))
         output_files.append(str(target))
-    return {
+    result = {
         "status": "ok",
         "param_count": fw.param_count(model),
         "build_s": round(build_s, 3),
         "output_files": output_files,
     }
+    if request.get("export"):
+        from aibench_onnx.export_record import export_model
+
+        job = request["export"]
+        with np.load(job["example_input_file"]) as saved:
+            example = [saved[t.name] for t in spec.inputs]
+        record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"])
+        Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
+        result["export"] = record
+    return result
 
 
 def main(argv: list[str]) -> int:

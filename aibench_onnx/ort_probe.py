@@ -9,16 +9,15 @@ because ORT writes its load errors straight to file descriptor 2, which we captu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import sys
-import tempfile
 import traceback
-from typing import Iterator
 
 import numpy as np
+
+from aibench_onnx.capture import captured_stderr_fd
 
 
 def tiny_model_bytes() -> bytes:
@@ -34,28 +33,6 @@ def tiny_model_bytes() -> bytes:
     # IR 8 / opset 17: old enough for every ORT release we accept, new enough for all our ops.
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     return model.SerializeToString()
-
-
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@contextlib.contextmanager
-def captured_stderr_fd() -> Iterator[list[str]]:
-    """Capture what native code writes to fd 2 (Python's sys.stderr is not enough)."""
-    lines: list[str] = []
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = _ANSI_ESCAPE.sub("", sink.read().decode("utf-8", "replace"))
-            lines.extend(line for line in text.splitlines() if line.strip())
 
 
 _REASON_PATTERNS = (

@@ -93,6 +93,8 @@ class ModelSpec:
     layout: which activation layout is canonical and where each framework transposes.
     param_count_delta: framework -> (extra native parameters, reason) when a framework's idiomatic
         layer carries parameters the function does not need (torch's LSTM has two gate biases).
+    known_export_failures: framework -> why its exporter cannot export this model, naming the upstream
+        issue. Such a failure is reported as known, not as a regression; if it ever exports, we say so.
     """
 
     name: str
@@ -105,6 +107,7 @@ class ModelSpec:
     layout: str
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     param_count_delta: dict[str, tuple[Callable[[Mapping[str, int]], int], str]] = field(default_factory=dict)
+    known_export_failures: dict[str, str] = field(default_factory=dict)
     default_size: str = "small"
     notes: str = ""
 

@@ -1,0 +1,189 @@
+"""ONNX parity: export each zoo model with its framework's exporter, run the graph in ONNX Runtime for
+each provider x optimization level, and compare with the framework's own outputs.
+
+Processes: native outputs and the export run in the framework's process (native_worker); ONNX Runtime
+runs in a process of its own (ort_worker). Artifacts stay in the output directory:
+<out>/<model>/<framework>/model.onnx, export.json, inputs/<case>.npz, and the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.inputs import parity_cases
+from aibench_onnx.parity import OutputComparison, compare_outputs, merge
+from aibench_onnx.spec import ModelSpec
+from aibench_onnx.subproc import run_json_module
+
+WORKER_TIMEOUT_S = 1200.0
+BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
+BLAME_GRAPH = "the exported graph itself differs (fails with optimizations disabled too)"
+FAILING_STATUSES = ("failed", "export_failed", "error")
+
+
+@dataclass
+class ParityCell:
+    """One model x framework x execution provider x optimization level."""
+
+    model: str
+    size: str
+    framework: str
+    exporter: str
+    ep: str
+    opt_level: str
+    status: str  # passed | failed | export_failed | known_failure | ep_unavailable | unavailable | error
+    reason: str = ""
+    blame: str = ""
+    outputs: list[OutputComparison] = field(default_factory=list)
+    cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs"}
+    providers: list[str] = field(default_factory=list)
+    input_casts: list[str] = field(default_factory=list)
+
+    def _worst(self, key: str) -> float | None:
+        values = [getattr(o, key) for o in self.outputs if getattr(o, key) is not None]
+        return max(values) if values else None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "max_abs": self._worst("max_abs"), "max_rel": self._worst("max_rel"),
+                "min_passing_atol": self._worst("min_passing_atol")}
+
+    @property
+    def max_abs(self):
+        return self._worst("max_abs")
+
+    @property
+    def max_rel(self):
+        return self._worst("max_rel")
+
+    @property
+    def min_passing_atol(self):
+        return self._worst("min_passing_atol")
+
+
+@dataclass
+class ExportParity:
+    """Everything about one model x framework: the export record and its cells."""
+
+    model: str
+    size: str
+    framework: str
+    export: dict | None
+    cells: list[ParityCell]
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "size": self.size, "framework": self.framework, "export": self.export,
+                "cells": [c.to_dict() for c in self.cells]}
+
+
+def _cells(spec, size, framework, exporter, configs, status, reason) -> list[ParityCell]:
+    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason) for ep, level in configs]
+
+
+def _load(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
+                     seeds: int, threads: int, out_dir: Path, opset: int) -> ExportParity:
+    configs = [(ep, level) for ep in eps for level in opt_levels]
+    workdir = out_dir / spec.name / framework
+    (workdir / "inputs").mkdir(parents=True, exist_ok=True)
+    problem = missing_framework(framework)
+    if problem:
+        return ExportParity(spec.name, size, framework, None,
+                            _cells(spec, size, framework, "", configs, "unavailable", f"{framework}: {problem}"))
+
+    cases = parity_cases(spec, size, seeds)
+    input_files = []
+    for case in cases:
+        path = workdir / "inputs" / f"{case.name}.npz"
+        np.savez(path, **case.arrays)
+        input_files.append(str(path))
+    (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
+
+    native = _run_native(spec, size, framework, input_files, workdir, threads, opset)
+    if native.get("status") != "ok":
+        reason = native.get("reason") or native.get("probe_failed", "native worker failed")
+        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason))
+    record = native["export"]
+    exporter = f"{record['exporter']} {record['exporter_version']}"
+    if record["status"] != "ok":
+        known = spec.known_export_failures.get(framework)
+        status = "known_failure" if known else "export_failed"
+        reason = record["reason"] + (f" — known: {known}" if known else "")
+        return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason))
+
+    ort = _run_ort(record["path"], configs, input_files, workdir, threads)
+    cells = []
+    for ep, level in configs:
+        cell = ParityCell(spec.name, size, framework, exporter, ep, level, "passed")
+        result = ort.get((ep, level), {"status": "error", "reason": ort.get("reason", "ORT worker failed")})
+        if result["status"] != "ok":
+            cell.status, cell.reason = ("ep_unavailable" if result["status"] == "ep_unavailable" else "failed"), result["reason"]
+        else:
+            cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
+            _compare(cell, spec, cases, native["output_files"], result["output_files"])
+        if framework in spec.known_export_failures and cell.status == "passed":
+            cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        cells.append(cell)
+    _assign_blame(cells)
+    return ExportParity(spec.name, size, framework, record, cells)
+
+
+def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str]) -> None:
+    rows_per_case = []
+    for case, native_file, ort_file in zip(cases, native_files, ort_files):
+        rows = compare_outputs(_load(native_file), _load(ort_file), spec.tolerance)
+        rows_per_case.append(rows)
+        worst = max((r.max_abs for r in rows if r.max_abs is not None), default=None)
+        cell.cases[case.name] = {"passed": all(r.passed for r in rows), "max_abs": worst}
+    cell.outputs = merge(rows_per_case)
+    failing = [name for name, result in cell.cases.items() if not result["passed"]]
+    if failing:
+        first = next(o for o in cell.outputs if not o.passed)
+        cell.status = "failed"
+        cell.reason = f"{first.name}: {first.reason} (input sets: {', '.join(failing)})"
+
+
+def _assign_blame(cells: list[ParityCell]) -> None:
+    """Per provider: did the optimizer change numerics, or does the exported graph itself differ?"""
+    by_ep: dict[str, dict[str, ParityCell]] = {}
+    for cell in cells:
+        by_ep.setdefault(cell.ep, {})[cell.opt_level] = cell
+    for levels in by_ep.values():
+        disabled, full = levels.get("disabled"), levels.get("all")
+        if not disabled or not full:
+            continue
+        if full.status == "failed" and disabled.status == "passed":
+            full.blame = BLAME_OPTIMIZER
+        elif full.status == "failed" and disabled.status == "failed":
+            full.blame = disabled.blame = BLAME_GRAPH
+
+
+def _run_native(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
+    request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
+               "input_files": input_files, "output_dir": str(workdir),
+               "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
+    request_path = workdir / "native_request.json"
+    request_path.write_text(json.dumps(request))
+    result = run_json_module("aibench_onnx.native_worker", [str(request_path)], WORKER_TIMEOUT_S)
+    if "probe_failed" in result:
+        return {"status": "failed", "reason": f"native worker crashed: {result['probe_failed']}"}
+    return result
+
+
+def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int) -> dict:
+    request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
+               "input_files": input_files, "threads": threads, "output_dir": str(workdir)}
+    request_path = workdir / "ort_request.json"
+    request_path.write_text(json.dumps(request))
+    document = run_json_module("aibench_onnx.ort_worker", [str(request_path)], WORKER_TIMEOUT_S)
+    if "probe_failed" in document or document.get("status") != "ok":
+        return {"reason": document.get("probe_failed") or document.get("reason", "ORT worker failed")}
+    return {(c["ep"], c["opt_level"]): c for c in document["configs"]}

@@ -1,0 +1,65 @@
+"""Run one ONNX file in ONNX Runtime for several (provider, optimization level) configurations, in a
+process of its own: `python -m aibench_onnx.ort_worker REQUEST.json OUT.json`.
+
+ORT never shares a process with the framework that exported the graph, so neither one's threads, memory
+allocator or CUDA context colours the other's results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+
+
+def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path) -> dict:
+    import numpy as np
+
+    from aibench_onnx.ort_session import EpUnavailable, create_session, feed_for
+
+    result: dict = {"ep": ep, "opt_level": opt_level, "status": "ok", "reason": "", "output_files": [], "casts": []}
+    try:
+        session, info = create_session(onnx_path, ep, opt_level, threads)
+    except EpUnavailable as exc:
+        return {**result, "status": "ep_unavailable", "reason": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - a graph ORT cannot load is a result
+        return {**result, "status": "failed", "reason": f"ONNX Runtime cannot load the graph: {exc}"}
+    result.update({key: value for key, value in asdict(info).items() if key in ("providers", "create_s", "log")})
+    names = [o.name for o in session.get_outputs()]
+    for index, input_file in enumerate(input_files):
+        with np.load(input_file) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+        try:
+            feed, casts = feed_for(session, arrays)
+            outputs = session.run(None, feed)
+        except Exception as exc:  # noqa: BLE001
+            first_line = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
+            return {**result, "status": "failed", "reason": f"run failed on input set {index}: {first_line}"}
+        result["casts"] = sorted(set(result["casts"]) | set(casts))
+        target = out_dir / f"ort_{ep}_{opt_level}_{index}.npz"
+        np.savez(target, **dict(zip(names, outputs)))
+        result["output_files"].append(str(target))
+    return result
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m aibench_onnx.ort_worker REQUEST.json OUT.json", file=sys.stderr)
+        return 2
+    request = json.loads(Path(argv[1]).read_text())
+    os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
+    try:
+        results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
+                              request["input_files"], Path(request["output_dir"])) for c in request["configs"]]
+        document = {"status": "ok", "configs": results}
+    except Exception as exc:  # noqa: BLE001
+        document = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=5)}
+    Path(argv[2]).write_text(json.dumps(document))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
