@@ -122,62 +122,183 @@ def models(
         write_json(document, json_path)
 
 
+def _split(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _choose(values: Optional[list[str]], valid, default: list[str], what: str) -> list[str]:
+    chosen = values or default
+    unknown = [v for v in chosen if v not in valid]
+    if unknown:
+        raise UserError(f"unknown {what} {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(chosen))
+
+
+def _output_dir(out: Optional[str], default_name: str):
+    """Create (or reuse) the artifact directory; an unwritable one is a one-line error, before any work."""
+    import datetime as dt
+    from pathlib import Path
+
+    path = Path(out) if out else Path("aibench-runs") / f"{default_name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".aibench-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"output directory {path}: not writable ({exc.strerror or exc})") from None
+    return path
+
+
+@app.command()
+@user_errors_exit
+def export(
+    model_name: str = typer.Argument(..., metavar="MODEL", help="Zoo model."),
+    framework: str = typer.Option(..., "-f", "--framework", help="torch, tf or jax."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Directory for model.onnx and export.json."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Export one zoo model to ONNX with its framework's exporter and print the export record."""
+    from rich.console import Console
+
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.frameworks import missing_framework
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.onnx_parity import export_only
+    from aibench_onnx.registry import check_size, get_spec, resolve_frameworks
+
+    spec = get_spec(model_name)
+    (framework,) = resolve_frameworks([framework])
+    size = size or spec.default_size
+    check_size(spec, size)
+    if json_path is not None:
+        check_writable(json_path)
+    problem = missing_framework(framework)
+    if problem:
+        raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
+    out_dir = _output_dir(out, f"export-{spec.name}-{framework}")
+    console = Console(stderr=json_path == STDOUT)
+    with console.status(f"exporting {spec.name} from {framework}..."):
+        record = export_only(spec, size, framework, _default_threads(), out_dir, opset or DEFAULT_OPSET)
+
+    from aibench_onnx.report.parity_view import render_export_record
+
+    render_export_record(record, console)
+    if json_path is not None:
+        write_json(record, json_path)
+    if record["status"] != "ok":
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
 @app.command()
 @user_errors_exit
 def parity(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
+    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    ep: str = typer.Option("cpu", "--ep", help="Execution providers, comma-separated: cpu,cuda,tensorrt."),
+    opt_level: str = typer.Option("disabled,all", "--opt-level",
+                                  help="Graph optimization levels: disabled,basic,extended,all."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, max=100, help="Random input sets (edge cases come on top)."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads (default: physical cores)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/parity-<time>)."),
     across_frameworks: bool = typer.Option(
         False, "--across-frameworks",
-        help="Compare the native frameworks with each other (TF and JAX against PyTorch)."),
-    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
-    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
-    seeds: int = typer.Option(3, "--seeds", min=1, max=100, help="Random input sets per model."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads (default: physical cores)."),
+        help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
-    """Check numerical parity. With --across-frameworks: the same zoo model in PyTorch, TensorFlow and JAX,
-    each in its own process, on byte-identical inputs. Exit 1 if any pair disagrees."""
+    """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
+    (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
+    check failed, 3 a requested provider or framework is unavailable."""
     from rich.console import Console
 
+    from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.ort_session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.registry import check_size, resolve_frameworks, resolve_models
 
-    if not across_frameworks:
-        raise UserError("ONNX parity (export, then ONNX Runtime vs native) is not available yet; "
-                        "use --across-frameworks to compare the native frameworks")
     specs = resolve_models(model_names)
-    chosen = resolve_frameworks(frameworks.split(",") if frameworks else None)
-    if len(chosen) < 2:
-        raise UserError("--across-frameworks needs at least two frameworks")
+    chosen = resolve_frameworks(_split(frameworks))
     for spec in specs:
         check_size(spec, size or spec.default_size)
+    eps = _choose(_split(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = _choose(_split(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
     if json_path is not None:
         check_writable(json_path)
     threads = threads or _default_threads()
     console = Console(stderr=json_path == STDOUT)
-    results = _run_agreement(specs, size, seeds, chosen, threads, console)
+    if across_frameworks:
+        if len(chosen) < 2:
+            raise UserError("--across-frameworks needs at least two frameworks")
+        results = _run_agreement(specs, size, seeds, chosen, threads, console)
+        from aibench_onnx.report.zoo_view import render_agreement
 
-    from aibench_onnx.report.zoo_view import render_agreement
+        render_agreement(results, console)
+        settings = {"mode": "across-frameworks", "size": size, "seeds": seeds, "frameworks": chosen, "threads": threads}
+        failed = any(pair.status in ("failed", "error") for r in results for pair in r.pairs)
+        unavailable = False
+    else:
+        out_dir = _output_dir(out, "parity")
+        results = _run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
+                                   opset or DEFAULT_OPSET, console)
+        from aibench_onnx.onnx_parity import FAILING_STATUSES
+        from aibench_onnx.report.parity_view import render_parity
 
-    render_agreement(results, console)
+        render_parity(results, console)
+        console.print(f"artifacts: {out_dir}")
+        settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
+                    "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir)}
+        cells = [cell for r in results for cell in r.cells]
+        failed = any(cell.status in FAILING_STATUSES for cell in cells)
+        unavailable = any(cell.status in ("ep_unavailable", "unavailable") for cell in cells)
     if json_path is not None:
         from aibench_onnx.env import collect_environment
 
-        write_json({"schema_version": 1, "command": "parity --across-frameworks",
-                    "settings": {"size": size, "seeds": seeds, "frameworks": chosen, "threads": threads},
+        write_json({"schema_version": PARITY_SCHEMA_VERSION, "command": "parity", "settings": settings,
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
-    if any(pair.status in ("failed", "error") for r in results for pair in r.pairs):
+    if failed:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
+    if unavailable:
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+
+
+PARITY_SCHEMA_VERSION = 1
+
+
+def _progress(console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def _run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console) -> list:
+    from aibench_onnx.onnx_parity import export_and_check
+    from aibench_onnx.report.parity_view import STATUS_STYLE
+
+    results = []
+    with _progress(console) as progress:
+        task = progress.add_task("ONNX parity", total=len(specs) * len(frameworks))
+        for spec in specs:
+            for framework in frameworks:
+                progress.update(task, description=f"{spec.name} / {framework}")
+                result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
+                                          threads, out_dir, opset)
+                verdicts = ", ".join(f"{c.ep}/{c.opt_level} {STATUS_STYLE.get(c.status, c.status)}" for c in result.cells)
+                progress.console.print(f"{spec.name} / {framework}: {verdicts}")
+                results.append(result)
+                progress.advance(task)
+    return results
 
 
 def _run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from aibench_onnx.across import agree_across_frameworks
 
     results = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress(console) as progress:
         task = progress.add_task("cross-framework parity", total=len(specs) * len(frameworks))
         for spec in specs:
             progress.update(task, description=f"{spec.name}")

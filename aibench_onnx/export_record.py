@@ -24,7 +24,7 @@ def _exporter_reason(messages: list[str]) -> str | None:
     for line in messages:
         lowered = line.lower()
         if "not supported" in lowered or "unsupported ops" in lowered or "unsupported op" in lowered:
-            return line.split("] ", 1)[-1].strip()[:300]
+            return line.strip()[:300]
     return None
 
 

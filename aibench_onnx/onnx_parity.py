@@ -187,3 +187,17 @@ def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int) 
     if "probe_failed" in document or document.get("status") != "ok":
         return {"reason": document.get("probe_failed") or document.get("reason", "ORT worker failed")}
     return {(c["ep"], c["opt_level"]): c for c in document["configs"]}
+
+
+def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:
+    """`aibench export`: build and export in the framework's own process; return the export record."""
+    (out_dir / "inputs").mkdir(parents=True, exist_ok=True)
+    example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
+    input_file = out_dir / "inputs" / f"{example.name}.npz"
+    np.savez(input_file, **example.arrays)
+    native = _run_native(spec, size, framework, [str(input_file)], out_dir, threads, opset)
+    if native.get("status") != "ok":
+        from aibench_onnx.errors import ExitCode, UserError
+
+        raise UserError(f"{spec.name}/{framework}: {native.get('reason', 'native worker failed')}", ExitCode.ENVIRONMENT)
+    return native["export"]

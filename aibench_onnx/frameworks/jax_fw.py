@@ -32,9 +32,9 @@ def rngs() -> nnx.Rngs:
 
 
 def load(variable, value: np.ndarray) -> None:
-    if tuple(variable.value.shape) != value.shape:
-        raise ValueError(f"shape mismatch: native {tuple(variable.value.shape)} vs canonical {value.shape}")
-    variable.value = jnp.asarray(value, dtype=jnp.float32)
+    if tuple(variable.get_value().shape) != value.shape:
+        raise ValueError(f"shape mismatch: native {tuple(variable.get_value().shape)} vs canonical {value.shape}")
+    variable.set_value(jnp.asarray(value, dtype=jnp.float32))
 
 
 def load_linear(layer: nnx.Linear, params: dict, prefix: str) -> None:

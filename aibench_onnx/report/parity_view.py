@@ -1,0 +1,80 @@
+"""Terminal rendering of ONNX export records and ONNX-vs-native parity tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+STATUS_STYLE = {
+    "passed": "[green]pass[/green]",
+    "failed": "[bold red]FAIL[/bold red]",
+    "export_failed": "[bold red]EXPORT FAILED[/bold red]",
+    "known_failure": "[yellow]known export failure[/yellow]",
+    "ep_unavailable": "[magenta]EP unavailable[/magenta]",
+    "unavailable": "[yellow]framework not installed[/yellow]",
+    "error": "[bold red]ERROR[/bold red]",
+}
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2e}"
+
+
+def render_parity(results: list, console: Console) -> None:
+    table = Table(title="ONNX Runtime vs native outputs (per model, exporter, provider, optimization level)",
+                  title_justify="left")
+    for column in ("model", "framework", "exporter", "EP", "opt", "max abs err", "max rel err",
+                   "min passing atol", "verdict"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        for cell in result.cells:
+            verdict = STATUS_STYLE.get(cell.status, cell.status)
+            notes = [n for n in (cell.reason, cell.blame) if n]
+            if cell.input_casts:
+                notes.append("cast " + "; ".join(cell.input_casts))
+            if notes:
+                verdict += "\n" + escape("\n".join(notes))
+            table.add_row(cell.model, cell.framework, cell.exporter, cell.ep, cell.opt_level,
+                          _fmt(cell.max_abs), _fmt(cell.max_rel), _fmt(cell.min_passing_atol), verdict)
+    console.print(table)
+    flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
+               for finding in r.export["graph"]["suspicious"]]
+    for result, finding in flagged:
+        console.print(f"[yellow]graph note[/yellow] {result.model}/{result.framework}: {escape(finding)}")
+
+
+def render_export_record(record: dict, console: Console) -> None:
+    ok = record["status"] == "ok"
+    table = Table(title=f"Export of {record['model']} ({record['size']}) from {record['framework']}",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    rows = [
+        ("status", "[green]ok[/green]" if ok else f"[bold red]failed[/bold red]: {escape(record['reason'])}"),
+        ("exporter", f"{record['exporter']} {record['exporter_version']}"),
+        ("opset", str(record["opset"])),
+        ("export time", f"{record['export_s']:.2f} s"),
+    ]
+    graph = record.get("graph")
+    if graph:
+        io = lambda values: ", ".join(f"{v['name']} {v['dtype']}{escape(str(v['shape']))}" for v in values)  # noqa: E731
+        top_ops = ", ".join(f"{op}×{n}" for op, n in list(graph["op_histogram"].items())[:12])
+        rows += [
+            ("file", f"{graph['path']} ({graph['file_bytes']:,} bytes)"),
+            ("inputs", io(graph["inputs"])),
+            ("outputs", io(graph["outputs"])),
+            ("nodes", f"{graph['node_count']} ({top_ops})"),
+            ("parameters", f"{graph['param_count']:,} in {graph['initializers']} initializers, "
+                           f"{graph['param_bytes']:,} bytes"),
+            ("onnx.checker (full)", escape(graph["checker"])),
+            ("shape inference", escape(graph["shape_inference"])),
+            ("suspicious", escape("\n".join(f for f in graph["suspicious"] if not f.startswith("onnx.checker")))
+             or "none"),
+        ]
+    if record["warnings"]:
+        first_lines = dict.fromkeys(w.strip().splitlines()[0] for w in record["warnings"] if w.strip())
+        rows.append(("exporter said", escape("\n".join(list(first_lines)[:10]))))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
