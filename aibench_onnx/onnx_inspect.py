@@ -90,7 +90,10 @@ def inspect_onnx(path: str | Path, batch_dynamic_expected: bool = True) -> dict:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
         record["shape_inference"] = "ok"
     except Exception as exc:  # noqa: BLE001
-        inferred = model
         record["shape_inference"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400]}"
+        try:  # lenient inference still types most tensors, which the structural scan needs
+            inferred = onnx.shape_inference.infer_shapes(model)
+        except Exception:  # noqa: BLE001
+            inferred = model
     record["suspicious"] = _suspicious_nodes(model, inferred, batch_dynamic_expected)
     return record

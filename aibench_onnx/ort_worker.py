@@ -26,7 +26,17 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
     except EpUnavailable as exc:
         return {**result, "status": "ep_unavailable", "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a graph ORT cannot load is a result
-        return {**result, "status": "failed", "reason": f"ONNX Runtime cannot load the graph: {exc}"}
+        result.update(status="failed", reason=f"ONNX Runtime cannot load the graph: {exc}")
+        stripped = _without_shape_annotations(onnx_path, str(exc))
+        if stripped is None:
+            return result
+        # Diagnose: are only the exporter's shape annotations wrong, or the computation too? The cell stays
+        # failed either way (the exported file does not load); the numbers say which.
+        try:
+            session, info = create_session(stripped, ep, opt_level, threads)
+        except Exception:  # noqa: BLE001
+            return result
+        result["diagnostic"] = "value_info_removed"
     result.update({key: value for key, value in asdict(info).items() if key in ("providers", "create_s", "log")})
     names = [o.name for o in session.get_outputs()]
     for index, input_file in enumerate(input_files):
@@ -43,6 +53,21 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
         np.savez(target, **dict(zip(names, outputs)))
         result["output_files"].append(str(target))
     return result
+
+
+def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
+    """A copy of the graph without value_info, when ORT rejected it for contradictory shape annotations."""
+    if "ShapeInferenceError" not in error and "Incompatible dimensions" not in error:
+        return None
+    import onnx
+
+    model = onnx.load(onnx_path)
+    if not model.graph.value_info:
+        return None
+    del model.graph.value_info[:]
+    target = str(Path(onnx_path).with_name("model.no_value_info.onnx"))
+    onnx.save(model, target)
+    return target
 
 
 def main(argv: list[str]) -> int:

@@ -56,6 +56,7 @@ class TensorSpec:
     low: float = -1.0
     high: float = 1.0
     vocab_dim: str = "vocab"
+    large_scale: float = 50.0  # the "large magnitudes" edge case multiplies value inputs by this
 
     def concrete_shape(self, dims: Mapping[str, int]) -> tuple[int, ...]:
         try:
