@@ -311,6 +311,100 @@ def _run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
     return results
 
 
+@app.command()
+@user_errors_exit
+def bench(
+    model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
+    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    runtime: Optional[str] = typer.Option(
+        None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
+        "tf-xla, jax-jit, ort (default: all of the chosen frameworks' kinds and ort)."),
+    ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
+    opt_level: str = typer.Option("disabled,all", "--opt-level", help="ORT graph optimization levels."),
+    io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
+    batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
+    device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime "
+                                          "(default: physical cores)."),
+    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per batch."),
+    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a runtime's process is killed."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
+    method, each in a fresh process, and split the differences into exporter, optimizer and runtime effects."""
+    from rich.console import Console
+
+    from aibench_onnx.bench import ALL_RUNTIMES, bench_model, plan
+    from aibench_onnx.bench_runtimes import RUNTIME_FRAMEWORK
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.ort_session import EXECUTION_PROVIDERS, OPT_LEVELS
+    from aibench_onnx.registry import check_size, resolve_frameworks, resolve_models
+    from aibench_onnx.report.bench_view import render_effects, render_latency
+
+    specs = resolve_models(model_names)
+    chosen = resolve_frameworks(_split(frameworks))
+    default_runtimes = [k for k in ALL_RUNTIMES if RUNTIME_FRAMEWORK[k] in chosen or k == "ort"]
+    runtimes = _choose(_split(runtime), ALL_RUNTIMES, default_runtimes, "runtime")
+    eps = _choose(_split(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = _choose(_split(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
+    if binding_modes is None:
+        raise UserError(f"unknown --io-binding {io_binding!r}; valid: on, off, both")
+    (device,) = _choose([device], ["cpu", "cuda"], ["cpu"], "device")
+    try:
+        batches = sorted({int(b) for b in _split(batch) or []})
+    except ValueError:
+        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
+    if not batches or batches[0] < 1:
+        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
+    if max_time < min_time:
+        raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
+    for spec in specs:
+        check_size(spec, size or spec.default_size)
+    if json_path is not None:
+        check_writable(json_path)
+    out_dir = _output_dir(out, "bench")
+    threads = threads or _default_threads()
+    timing = {"min_time_s": min_time, "max_time_s": max_time}
+    configs = plan(chosen, runtimes, eps, levels, binding_modes)
+    console = Console(stderr=json_path == STDOUT)
+    results = []
+    with _progress(console) as progress:
+        task = progress.add_task("bench", total=len(specs) * len(configs))
+        for spec in specs:
+            def done(result, spec=spec):
+                progress.advance(task)
+                medians = ", ".join(f"b{b} {r['measurement']['summary']['median_s'] * 1e3:.3f} ms"
+                                    for b, r in result.batches.items())
+                progress.console.print(f"{spec.name} {result.config.label}: {result.status} {medians}")
+
+            progress.update(task, description=f"{spec.name}")
+            results.append(bench_model(spec, size or spec.default_size, configs, batches, threads, timing, out_dir,
+                                       device, timeout, opset or DEFAULT_OPSET, on_done=done))
+    for result in results:
+        render_latency(result, console)
+        render_effects(result, console)
+    console.print(f"artifacts: {out_dir}")
+    if json_path is not None:
+        from aibench_onnx.env import collect_environment
+
+        write_json({"schema_version": 1, "command": "bench",
+                    "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
+                                 "opt_levels": levels, "io_binding": io_binding, "batches": batches,
+                                 "device": device, "threads": threads, "timing": timing, "timeout_s": timeout},
+                    "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
+    statuses = [r.status for bench_result in results for r in bench_result.results]
+    if any(s in ("failed", "crashed", "timeout") for s in statuses):
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+    if any(s in ("ep_unavailable", "unavailable") for s in statuses):
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

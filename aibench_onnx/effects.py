@@ -1,0 +1,71 @@
+"""Where the time goes: ratios between timed configurations, each with a bootstrap CI.
+
+- exporter effect: the same function exported by torch vs tf vs jax, on the same provider and level;
+- optimizer effect: ORT level `disabled` -> `all` on the same graph;
+- runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all`, provider vs provider.
+A ratio > 1 means the second configuration is slower. Inside the noise it is "no significant difference".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from aibench_onnx.stats import compare_samples
+
+EAGER = {"torch": "torch-eager", "tf": "tf-eager"}
+COMPILED = {"torch": ["torch-compile"], "tf": ["tf-function", "tf-xla"], "jax": ["jax-jit"]}
+
+
+@dataclass
+class Effect:
+    batch: int
+    kind: str  # exporter | optimizer | runtime
+    baseline: str
+    candidate: str
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ort_label(framework: str, ep: str, level: str, io_binding: bool = True) -> str:
+    return f"ort:{framework}-graph:{ep}:{level}" + ("" if io_binding else ":no-iobinding")
+
+
+def compute_effects(samples: dict[str, dict[int, list[float]]], frameworks: list[str], eps: list[str],
+                    levels: list[str]) -> list[Effect]:
+    """`samples`: configuration label -> batch -> per-call seconds. Only pairs that both ran appear."""
+    effects: list[Effect] = []
+
+    def add(kind: str, baseline: str, candidate: str) -> None:
+        for batch in sorted(set(samples.get(baseline, {})) & set(samples.get(candidate, {}))):
+            estimate = compare_samples(np.asarray(samples[baseline][batch]), np.asarray(samples[candidate][batch]))
+            effects.append(Effect(batch, kind, baseline, candidate, estimate.ratio, estimate.ci_low,
+                                  estimate.ci_high, estimate.p_value, estimate.label))
+
+    reference = frameworks[0]
+    for ep in eps:
+        for level in levels:
+            for framework in frameworks[1:]:
+                add("exporter", ort_label(reference, ep, level), ort_label(framework, ep, level))
+    for framework in frameworks:
+        for ep in eps:
+            if "disabled" in levels and "all" in levels:
+                add("optimizer", ort_label(framework, ep, "disabled"), ort_label(framework, ep, "all"))
+        if framework in EAGER and "disabled" in levels:
+            add("runtime", EAGER[framework], ort_label(framework, "cpu", "disabled"))
+        if "all" in levels:
+            for compiled in COMPILED.get(framework, []):
+                add("runtime", compiled, ort_label(framework, "cpu", "all"))
+        for level in levels:
+            if "cpu" in eps and "cuda" in eps:
+                add("runtime", ort_label(framework, "cpu", level), ort_label(framework, "cuda", level))
+            if "cuda" in eps and "tensorrt" in eps:
+                add("runtime", ort_label(framework, "cuda", level), ort_label(framework, "tensorrt", level))
+    return effects
