@@ -77,8 +77,7 @@ def run_request(request: dict) -> dict:
                                    request["threads"], request["io_binding"], request["cache_dir"])
         reading = meter.start()
         measurement = measure(prepared.run, prepared.sync, config)
-        calls = 1 + measurement.warmup_calls + measurement.n * measurement.block_size
-        energy = meter.stop(reading, calls)
+        energy = meter.stop(reading, measurement.total_calls)
         result["batches"][batch] = {"measurement": measurement.to_dict(), "info": prepared.info,
                                     "cold": {**prepared.cold, "first_call_s": measurement.first_call_s},
                                     "energy": energy}

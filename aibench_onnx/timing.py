@@ -47,6 +47,7 @@ class Measurement:
     warmup_s: float
     warmup_settled: bool
     overhead_s: float  # timer + sync cost of one call, measured
+    calibration_calls: int  # calls spent choosing the block size
     total_s: float
     stopped_by: str  # "ci" | "time_cap"
     config: dict = field(default_factory=dict)
@@ -54,6 +55,11 @@ class Measurement:
     @property
     def n(self) -> int:
         return len(self.samples_s)
+
+    @property
+    def total_calls(self) -> int:
+        """Every call made, first and warm-up and calibration included (energy is divided by this)."""
+        return 1 + self.warmup_calls + self.calibration_calls + self.n * self.block_size
 
     def _array(self) -> np.ndarray:
         return np.asarray(self.samples_s, dtype=float)
@@ -132,6 +138,29 @@ def _warm_up(run, sync, config: TimingConfig) -> tuple[list[float], bool, float]
                 return times, settled, elapsed
 
 
+def _time_block(run, sync, calls: int) -> float:
+    t0 = time.perf_counter_ns()
+    for _ in range(calls):
+        run()
+        sync()
+    return (time.perf_counter_ns() - t0) / 1e9
+
+
+def _calibrate_block(run, sync, overhead: float, config: TimingConfig) -> tuple[int, int]:
+    """Double the calls per block until one block's time makes the timer+sync overhead at most
+    `max_overhead` of it (or reaches `max_block_s`). Timing whole blocks, not single calls, keeps the
+    timer's own cost out of the per-call estimate. Returns (calls per block, calls spent calibrating)."""
+    needed = overhead / config.max_overhead
+    calls, spent = 1, 0
+    while True:
+        elapsed = _time_block(run, sync, calls)
+        spent += calls
+        if elapsed >= needed or elapsed >= config.max_block_s:
+            return calls, spent
+        # jump close to the target when far from it; at least double
+        calls = max(calls * 2, min(calls * 64, math.ceil(calls * needed / max(elapsed, 1e-9))))
+
+
 def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
             config: TimingConfig | None = None) -> Measurement:
     """Time `run` (followed by `sync` after every call) with the loop described in the module docstring."""
@@ -143,11 +172,8 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
     first_call_s = (time.perf_counter_ns() - t0) / 1e9
 
     warmup_times, settled, warmup_s = _warm_up(run, sync, config)
-    per_call = float(np.median(warmup_times[-config.warmup_window:]))
     overhead = measure_overhead(sync)
-    # Calls per block so that overhead <= max_overhead of the block, capped by max_block_s.
-    block = max(1, math.ceil(overhead / (config.max_overhead * max(per_call, 1e-9))))
-    block = max(1, min(block, int(config.max_block_s / max(per_call, 1e-9))))
+    block, calibration_calls = _calibrate_block(run, sync, overhead, config)
 
     samples: list[float] = []
     started = time.perf_counter()
@@ -170,4 +196,4 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
                 stopped_by = "ci"
                 break
     return Measurement(samples, block, first_call_s, len(warmup_times), warmup_s, settled, overhead,
-                       time.perf_counter() - started, stopped_by, asdict(config))
+                       calibration_calls, time.perf_counter() - started, stopped_by, asdict(config))

@@ -1,0 +1,109 @@
+"""`aibench bench`: every runtime kind on a tiny model yields a complete record; effects and bad input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.bench import bench_model, plan
+from aibench_onnx.cli import app
+from aibench_onnx.effects import compute_effects, ort_label
+from aibench_onnx.registry import get_spec
+
+runner = CliRunner()
+QUICK = {"min_time_s": 0.05, "max_time_s": 0.3, "warmup_s": 0.02, "warmup_max_s": 0.5}
+
+
+def assert_complete(result):
+    assert result.status == "ok", (result.config.label, result.reason)
+    assert result.peak_rss_bytes and result.peak_rss_bytes > 10 * 2**20
+    assert result.threads["threads"] == 1
+    for batch, record in result.batches.items():
+        summary = record["measurement"]["summary"]
+        assert summary["median_s"] > 0 and summary["n"] >= 1 and summary["block_size"] >= 1
+        assert summary["ci95_s"][0] <= summary["median_s"] <= summary["ci95_s"][1]
+        assert record["cold"]["first_call_s"] > 0
+        assert record["energy"]["available"] or record["energy"]["reason"]
+        assert record["measurement"]["samples_s"], batch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework, runtimes", [
+    pytest.param("torch", ["torch-eager", "torch-compile", "ort"], marks=pytest.mark.torch),
+    pytest.param("tf", ["tf-eager", "tf-function", "tf-xla", "ort"], marks=pytest.mark.tf),
+    pytest.param("jax", ["jax-jit", "ort"], marks=pytest.mark.jax),
+])
+def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
+    configs = plan([framework], runtimes, ["cpu"], ["disabled", "all"], [True, False])
+    bench = bench_model(get_spec("mlp"), "tiny", configs, [1, 3], threads=1, timing=QUICK, out_dir=tmp_path,
+                        device="cpu", timeout_s=600, opset=18)
+    assert {r.config.label for r in bench.results} == {c.label for c in configs}
+    for result in bench.results:
+        assert_complete(result)
+        assert set(result.batches) == {"1", "3"}
+        if result.config.kind == "ort":
+            info = result.batches["1"]["info"]
+            assert info["providers"][0] == "CPUExecutionProvider"
+            assert info["io_binding"] is result.config.io_binding
+    kinds = {e.kind for e in bench.effects}
+    assert {"optimizer", "runtime"} <= kinds
+    for effect in bench.effects:
+        assert effect.ci_low <= effect.ratio <= effect.ci_high
+
+
+@pytest.mark.torch
+def test_unavailable_provider_is_recorded_and_exits_3(tmp_path):
+    from aibench_onnx.ort_probe import probe
+
+    cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
+    target = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "matmul", "-f", "torch", "--runtime", "ort", "--ep", "cpu,cuda",
+                                 "--opt-level", "all", "--size", "tiny", "--batch", "1", "--min-time", "0.05",
+                                 "--max-time", "0.2", "--threads", "1", "-o", str(tmp_path / "run"),
+                                 "--json", str(target)])
+    results = json.loads(target.read_text())["results"][0]["results"]
+    status = {r["config"]["ep"]: r["status"] for r in results}
+    assert status["cpu"] == "ok"
+    if cuda_loads:
+        assert result.exit_code == 0 and status["cuda"] == "ok"
+    else:
+        assert result.exit_code == 3, result.output
+        assert status["cuda"] == "ep_unavailable"
+        assert next(r for r in results if r["config"]["ep"] == "cuda")["reason"]
+
+
+def test_effects_pair_the_right_configurations():
+    fast, slow = [1.0] * 50, [2.0] * 50
+    noise = lambda base: [base * (1 + 0.001 * (i % 7)) for i in range(50)]  # noqa: E731
+    samples = {
+        "torch-eager": {1: noise(4.0)},
+        ort_label("torch", "cpu", "disabled"): {1: noise(2.0)},
+        ort_label("torch", "cpu", "all"): {1: noise(1.0)},
+        ort_label("jax", "cpu", "all"): {1: noise(1.0)},
+        "jax-jit": {1: noise(1.0)},
+    }
+    effects = {(e.kind, e.baseline, e.candidate): e for e in compute_effects(samples, ["torch", "jax"], ["cpu"], ["disabled", "all"])}
+    optimizer = effects[("optimizer", ort_label("torch", "cpu", "disabled"), ort_label("torch", "cpu", "all"))]
+    assert optimizer.ratio == pytest.approx(0.5, rel=0.01) and optimizer.verdict == "2.00x faster"
+    runtime = effects[("runtime", "torch-eager", ort_label("torch", "cpu", "disabled"))]
+    assert runtime.ratio == pytest.approx(0.5, rel=0.01)
+    exporter = effects[("exporter", ort_label("torch", "cpu", "all"), ort_label("jax", "cpu", "all"))]
+    assert exporter.verdict == "no significant difference"
+    assert effects[("runtime", "jax-jit", ort_label("jax", "cpu", "all"))].verdict == "no significant difference"
+    assert not any(kind == "exporter" and "disabled" in base for kind, base, _ in effects)  # jax has no disabled run
+    del fast, slow
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["bench", "mlp", "--runtime", "torch-jit"], "valid:"),
+    (["bench", "mlp", "--batch", "1,x"], "positive integers"),
+    (["bench", "mlp", "--batch", "0"], "positive integers"),
+    (["bench", "mlp", "--io-binding", "maybe"], "valid: on, off, both"),
+    (["bench", "mlp", "--device", "tpu"], "valid: cpu, cuda"),
+    (["bench", "mlp", "--min-time", "2", "--max-time", "1"], "below --min-time"),
+])
+def test_bad_bench_input_is_one_line_exit_2(argv, expected):
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.output
