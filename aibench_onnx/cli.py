@@ -11,6 +11,16 @@ from typing import Callable, Optional, TypeVar
 import typer
 
 from aibench_onnx import __version__
+from aibench_onnx.cli_support import (
+    PARITY_SCHEMA_VERSION,
+    choose,
+    default_threads,
+    output_dir,
+    progress_bar,
+    run_agreement,
+    run_onnx_parity,
+    split_csv,
+)
 from aibench_onnx.errors import ExitCode, UserError
 
 app = typer.Typer(
@@ -94,12 +104,6 @@ def env(
         write_json(document, json_path)
 
 
-def _default_threads() -> int:
-    import psutil
-
-    return psutil.cpu_count(logical=False) or 1
-
-
 @app.command()
 @user_errors_exit
 def models(
@@ -120,34 +124,6 @@ def models(
         render_zoo(document, Console())
     if json_path is not None:
         write_json(document, json_path)
-
-
-def _split(value: Optional[str]) -> Optional[list[str]]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def _choose(values: Optional[list[str]], valid, default: list[str], what: str) -> list[str]:
-    chosen = values or default
-    unknown = [v for v in chosen if v not in valid]
-    if unknown:
-        raise UserError(f"unknown {what} {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
-    return list(dict.fromkeys(chosen))
-
-
-def _output_dir(out: Optional[str], default_name: str):
-    """Create (or reuse) the artifact directory; an unwritable one is a one-line error, before any work."""
-    import datetime as dt
-    from pathlib import Path
-
-    path = Path(out) if out else Path("aibench-runs") / f"{default_name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".aibench-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"output directory {path}: not writable ({exc.strerror or exc})") from None
-    return path
 
 
 @app.command()
@@ -178,10 +154,10 @@ def export(
     problem = missing_framework(framework)
     if problem:
         raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
-    out_dir = _output_dir(out, f"export-{spec.name}-{framework}")
+    out_dir = output_dir(out, f"export-{spec.name}-{framework}")
     console = Console(stderr=json_path == STDOUT)
     with console.status(f"exporting {spec.name} from {framework}..."):
-        record = export_only(spec, size, framework, _default_threads(), out_dir, opset or DEFAULT_OPSET)
+        record = export_only(spec, size, framework, default_threads(), out_dir, opset or DEFAULT_OPSET)
 
     from aibench_onnx.report.parity_view import render_export_record
 
@@ -221,19 +197,19 @@ def parity(
     from aibench_onnx.registry import check_size, resolve_frameworks, resolve_models
 
     specs = resolve_models(model_names)
-    chosen = resolve_frameworks(_split(frameworks))
+    chosen = resolve_frameworks(split_csv(frameworks))
     for spec in specs:
         check_size(spec, size or spec.default_size)
-    eps = _choose(_split(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-    levels = _choose(_split(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
     if json_path is not None:
         check_writable(json_path)
-    threads = threads or _default_threads()
+    threads = threads or default_threads()
     console = Console(stderr=json_path == STDOUT)
     if across_frameworks:
         if len(chosen) < 2:
             raise UserError("--across-frameworks needs at least two frameworks")
-        results = _run_agreement(specs, size, seeds, chosen, threads, console)
+        results = run_agreement(specs, size, seeds, chosen, threads, console)
         from aibench_onnx.report.zoo_view import render_agreement
 
         render_agreement(results, console)
@@ -241,8 +217,8 @@ def parity(
         failed = any(pair.status in ("failed", "error") for r in results for pair in r.pairs)
         unavailable = False
     else:
-        out_dir = _output_dir(out, "parity")
-        results = _run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
+        out_dir = output_dir(out, "parity")
+        results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
                                    opset or DEFAULT_OPSET, console)
         from aibench_onnx.onnx_parity import FAILING_STATUSES
         from aibench_onnx.report.parity_view import render_parity
@@ -263,52 +239,6 @@ def parity(
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
     if unavailable:
         raise typer.Exit(int(ExitCode.ENVIRONMENT))
-
-
-PARITY_SCHEMA_VERSION = 1
-
-
-def _progress(console):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True)
-
-
-def _run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console) -> list:
-    from aibench_onnx.onnx_parity import export_and_check
-    from aibench_onnx.report.parity_view import STATUS_STYLE
-
-    results = []
-    with _progress(console) as progress:
-        task = progress.add_task("ONNX parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            for framework in frameworks:
-                progress.update(task, description=f"{spec.name} / {framework}")
-                result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset)
-                verdicts = ", ".join(f"{c.ep}/{c.opt_level} {STATUS_STYLE.get(c.status, c.status)}" for c in result.cells)
-                progress.console.print(f"{spec.name} / {framework}: {verdicts}")
-                results.append(result)
-                progress.advance(task)
-    return results
-
-
-def _run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
-    from aibench_onnx.across import agree_across_frameworks
-
-    results = []
-    with _progress(console) as progress:
-        task = progress.add_task("cross-framework parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            progress.update(task, description=f"{spec.name}")
-            agreement = agree_across_frameworks(spec, size or spec.default_size, seeds, frameworks, threads,
-                                                on_framework_done=lambda fw: progress.advance(task))
-            for pair in agreement.pairs:
-                mark = {"passed": "[green]pass[/green]"}.get(pair.status, f"[red]{pair.status}[/red]")
-                progress.console.print(f"{spec.name}: {pair.framework} vs {pair.reference} {mark}")
-            results.append(agreement)
-    return results
 
 
 @app.command()
@@ -347,17 +277,17 @@ def bench(
     from aibench_onnx.report.bench_view import render_effects, render_latency
 
     specs = resolve_models(model_names)
-    chosen = resolve_frameworks(_split(frameworks))
+    chosen = resolve_frameworks(split_csv(frameworks))
     default_runtimes = [k for k in ALL_RUNTIMES if RUNTIME_FRAMEWORK[k] in chosen or k == "ort"]
-    runtimes = _choose(_split(runtime), ALL_RUNTIMES, default_runtimes, "runtime")
-    eps = _choose(_split(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-    levels = _choose(_split(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    runtimes = choose(split_csv(runtime), ALL_RUNTIMES, default_runtimes, "runtime")
+    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
     binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
     if binding_modes is None:
         raise UserError(f"unknown --io-binding {io_binding!r}; valid: on, off, both")
-    (device,) = _choose([device], ["cpu", "cuda"], ["cpu"], "device")
+    (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
     try:
-        batches = sorted({int(b) for b in _split(batch) or []})
+        batches = sorted({int(b) for b in split_csv(batch) or []})
     except ValueError:
         raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
     if not batches or batches[0] < 1:
@@ -368,13 +298,13 @@ def bench(
         check_size(spec, size or spec.default_size)
     if json_path is not None:
         check_writable(json_path)
-    out_dir = _output_dir(out, "bench")
-    threads = threads or _default_threads()
+    out_dir = output_dir(out, "bench")
+    threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes)
     console = Console(stderr=json_path == STDOUT)
     results = []
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(specs) * len(configs))
         for spec in specs:
             def done(result, spec=spec):
