@@ -2,6 +2,20 @@
 
 Importing this package loads no ML framework (torch, tensorflow, jax, onnxruntime): commands import
 what they need when they run, so `aibench --help` starts instantly.
+
+Python API (imported on first use):
+    aibench_onnx.measure(fn, sync=None, config=None) -> Measurement   time any callable with the one loop
+    aibench_onnx.TimingConfig                                           its settings
 """
 
 __version__ = "0.1.0"
+
+_LAZY = {"measure": "aibench_onnx.timing", "TimingConfig": "aibench_onnx.timing", "Measurement": "aibench_onnx.timing"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'aibench_onnx' has no attribute {name!r}")

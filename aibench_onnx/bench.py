@@ -13,6 +13,7 @@ import numpy as np
 from aibench_onnx.bench_runtimes import RUNTIME_FRAMEWORK
 from aibench_onnx.effects import Effect, compute_effects, ort_label
 from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.inputs import EXPORT_BATCH
 from aibench_onnx.spec import ModelSpec
 from aibench_onnx.subproc import run_json_module
 
@@ -89,8 +90,12 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
         np.savez(path, **spec.make_inputs(size, batch, seed=0))
         input_files[batch] = str(path)
 
+    # Export from its own example at batch 2, never the first benchmark batch: traced at batch 1, an exporter
+    # may freeze the batch dimension (pytorch #157621) and every other batch would then fail.
+    example_file = workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz"
+    np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
     exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == "ort"}), workdir,
-                             threads, opset, input_files[batches[0]])
+                             threads, opset, str(example_file))
     results = []
     for config in configs:
         result = _run_config(spec, size, config, input_files, threads, timing, workdir, device, timeout_s, exports)

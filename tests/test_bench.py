@@ -38,6 +38,9 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
     bench = bench_model(get_spec("mlp"), "tiny", configs, [1, 3], threads=1, timing=QUICK, out_dir=tmp_path,
                         device="cpu", timeout_s=600, opset=18)
     assert {r.config.label for r in bench.results} == {c.label for c in configs}
+    # traced at batch 2 even though the first benchmark batch is 1 (batch 1 can freeze the dimension)
+    assert bench.exports[framework]["export_batch"] == 2
+    assert not any("batch dimension fixed" in f for f in bench.exports[framework]["graph"]["suspicious"])
     for result in bench.results:
         assert_complete(result)
         assert set(result.batches) == {"1", "3"}
