@@ -81,7 +81,9 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
 
 def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batches: list[int], threads: int,
                 timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
-                on_done: Callable[[ConfigResult], None] | None = None) -> ModelBench:
+                on_done: Callable[[ConfigResult], None] | None = None, exports: dict | None = None) -> ModelBench:
+    """Time every configuration of one model. `exports` (framework -> export record) reuses graphs exported
+    earlier (by `aibench run`'s parity jobs); otherwise each needed graph is exported here first."""
     workdir = out_dir / spec.name
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
     input_files = {}
@@ -94,8 +96,9 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
     # may freeze the batch dimension (pytorch #157621) and every other batch would then fail.
     example_file = workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz"
     np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
-    exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == "ort"}), workdir,
-                             threads, opset, str(example_file))
+    if exports is None:
+        exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == "ort"}), workdir,
+                                 threads, opset, str(example_file))
     results = []
     for config in configs:
         result = _run_config(spec, size, config, input_files, threads, timing, workdir, device, timeout_s, exports)
@@ -149,8 +152,7 @@ def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing,
     request_path.write_text(json.dumps(request))
     document = run_json_module("aibench_onnx.bench_worker", [str(request_path)], timeout_s)
     if "probe_failed" in document:
-        reason = document["probe_failed"]
-        return ConfigResult(config, "timeout" if "did not finish" in reason else "crashed", reason)
+        return ConfigResult(config, "timeout" if document.get("timeout") else "crashed", document["probe_failed"])
     if document["status"] != "ok":
         return ConfigResult(config, document["status"], document["reason"])
     return ConfigResult(config, "ok", batches=document["batches"], peak_rss_bytes=document["peak_rss_bytes"],

@@ -335,6 +335,16 @@ def bench(
         raise typer.Exit(int(ExitCode.ENVIRONMENT))
 
 
+def _register_run_commands() -> None:
+    from aibench_onnx import cli_run
+
+    for name in ("run", "report", "compare"):
+        app.command(name)(user_errors_exit(getattr(cli_run, name)))
+
+
+_register_run_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

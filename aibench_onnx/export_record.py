@@ -28,10 +28,31 @@ def _exporter_reason(messages: list[str]) -> str | None:
     return None
 
 
+def artifact_key(model_name: str, size: str, framework: str, opset: int) -> str:
+    """Content hash of everything an export depends on: the model's source file, size, framework, opset,
+    and the versions of the framework and its exporter. Equal keys mean a stored export can be reused."""
+    import hashlib
+    from importlib import metadata
+
+    from aibench_onnx.registry import model_module
+
+    source = Path(model_module(model_name).__file__).read_bytes()
+    packages = {"torch": ("torch", "onnxscript"), "tf": ("tensorflow", "tf2onnx"), "jax": ("jax", "flax", "jax2onnx")}
+    versions = []
+    for package in packages[framework] + ("onnx",):
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    text = "\n".join([model_name, size, framework, str(opset), *versions]).encode() + source
+    return hashlib.sha256(text).hexdigest()
+
+
 def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int) -> dict:
     exporter = importlib.import_module(EXPORTERS[framework])
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
+                    "artifact_key": artifact_key(spec.name, size, framework, opset),
                     "framework": framework, "exporter": name, "exporter_version": version, "opset": opset,
                     "export_batch": int(example_inputs[0].shape[0]), "status": "ok", "reason": "", "path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)

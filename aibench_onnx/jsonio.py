@@ -20,10 +20,10 @@ def check_writable(target: str) -> None:
         return
     path = Path(target)
     if path.is_dir():
-        raise UserError(f"--json {target}: is a directory, expected a file path")
+        raise UserError(f"{target}: is a directory, expected a file path")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UserError(f"--json {target}: directory {parent} does not exist")
+        raise UserError(f"{target}: directory {parent} does not exist")
     # Try for real: os.access says yes to root even on read-only file systems such as /proc.
     try:
         with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
@@ -32,7 +32,7 @@ def check_writable(target: str) -> None:
             with path.open("a"):
                 pass
     except OSError as exc:
-        raise UserError(f"--json {target}: not writable ({exc.strerror or exc})") from None
+        raise UserError(f"{target}: not writable ({exc.strerror or exc})") from None
 
 
 def write_json(document: Any, target: str) -> None:

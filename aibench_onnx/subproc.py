@@ -1,12 +1,44 @@
-"""Run one of our probe modules in a fresh interpreter and read back the JSON it writes."""
+"""Run one of our worker modules in a fresh interpreter and read back the JSON it writes.
+
+Each worker runs in its own session (process group), so a timeout or Ctrl-C kills the worker *and* the
+processes it started (an exporter's, ORT's), not just the direct child.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+
+_active: set[int] = set()
+_lock = threading.Lock()
+
+
+def kill_active_workers() -> None:
+    """Kill every worker process group still running (used on Ctrl-C)."""
+    with _lock:
+        groups = list(_active)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGKILL us when the parent dies, so killing `aibench`
+    (even with SIGKILL) leaves no orphaned worker writing into the run directory."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still end with their own timeout
 
 
 def run_json_module(module: str, args: list[str], timeout_s: float) -> dict:
@@ -17,22 +49,28 @@ def run_json_module(module: str, args: list[str], timeout_s: float) -> dict:
     fd, out_path = tempfile.mkstemp(prefix="aibench-probe-", suffix=".json")
     os.close(fd)
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", module, *args, out_path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=timeout_s,
-            check=False,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
+        with _lock:
+            _active.add(process.pid)
+        try:
+            _, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return {"probe_failed": f"{module} did not finish within {timeout_s:.0f} s", "timeout": True}
+        finally:
+            with _lock:
+                _active.discard(process.pid)
         with open(out_path, encoding="utf-8") as handle:
             text = handle.read()
-        if completed.returncode != 0 or not text:
-            tail = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return {"probe_failed": f"{module} exited with {completed.returncode}: {tail[0]}"}
+        if process.returncode != 0 or not text:
+            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            return {"probe_failed": f"{module} exited with {process.returncode}: {tail[0]}"}
         return json.loads(text)
-    except subprocess.TimeoutExpired:
-        return {"probe_failed": f"{module} did not finish within {timeout_s:.0f} s"}
     except (OSError, ValueError) as exc:
         return {"probe_failed": f"{module}: {exc}"}
     finally:

@@ -1,0 +1,156 @@
+"""One self-contained HTML file: tables plus matplotlib charts embedded as inline SVG (no network, no
+scripts). Every string from the run (model names, reasons, paths) is escaped."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+
+from aibench_onnx.report.run_views import environment_lines
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f0f0f0}.passed{color:#1a7f37}.failed,.export_failed,.error,.crashed,.timeout{color:#c62828}
+.known_failure,.ep_unavailable,.unavailable{color:#b26a00}figure{margin:1em 0}svg{max-width:100%;height:auto}"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _svg(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog: the SVG is inlined in HTML
+
+
+def latency_chart(model: str, rows: list[dict]) -> str:
+    """Median latency per configuration at the smallest batch, with the 95 % CI as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return ""
+    batch = min(r["batch"] for r in ok)
+    chosen = [r for r in ok if r["batch"] == batch]
+    medians = [r["median_s"] * 1e3 for r in chosen]
+    errors = [[max(0.0, (r["median_s"] - r["ci95_s"][0]) * 1e3) for r in chosen],
+              [max(0.0, (r["ci95_s"][1] - r["median_s"]) * 1e3) for r in chosen]]
+    figure, axis = plt.subplots(figsize=(8, 0.35 * len(chosen) + 1.2))
+    axis.barh([r["label"] for r in chosen], medians, xerr=errors, color="#4c72b0", capsize=3)
+    axis.invert_yaxis()
+    axis.set_xlabel(f"median latency, ms (batch {batch}; bars: 95% CI)")
+    axis.set_title(f"{model}: latency per configuration")
+    return _svg(figure)
+
+
+def speedup_chart(report: dict) -> str:
+    """Native eager (or the first native runtime) median / best ORT median, per model and framework."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = []
+    for model, rows in report["latency"].items():
+        ok = [r for r in rows if r["status"] == "ok"]
+        if not ok:
+            continue
+        batch = min(r["batch"] for r in ok)
+        ok = [r for r in ok if r["batch"] == batch]
+        for framework in report["settings"]["frameworks"]:
+            native = [r for r in ok if not r["label"].startswith("ort:") and r["label"].startswith(framework)]
+            ort = [r for r in ok if r["label"].startswith(f"ort:{framework}-graph")]
+            if native and ort:
+                bars.append((f"{model}/{framework}", native[0]["median_s"] / min(r["median_s"] for r in ort)))
+    if not bars:
+        return ""
+    figure, axis = plt.subplots(figsize=(8, 0.35 * len(bars) + 1.2))
+    axis.barh([b[0] for b in bars], [b[1] for b in bars], color=["#1a7f37" if b[1] >= 1 else "#c62828" for b in bars])
+    axis.axvline(1.0, color="#444", linewidth=1)
+    axis.invert_yaxis()
+    axis.set_xlabel("speed-up of the best ONNX Runtime configuration over the native runtime (>1: ORT faster)")
+    axis.set_title("ORT vs native, smallest batch")
+    return _svg(figure)
+
+
+def parity_heatmap(report: dict) -> str:
+    """log10 of the worst absolute error per model x (framework, EP, level); blank where no numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = report["parity"]
+    if not rows:
+        return ""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    columns = list(dict.fromkeys(f"{r['framework']}/{r['ep']}/{r['opt_level']}" for r in rows))
+    grid = np.full((len(models), len(columns)), np.nan)
+    for r in rows:
+        if r["max_abs"] is not None:
+            grid[models.index(r["model"]), columns.index(f"{r['framework']}/{r['ep']}/{r['opt_level']}")] = \
+                math.log10(max(r["max_abs"], 1e-12))
+    figure, axis = plt.subplots(figsize=(1.1 * len(columns) + 2.5, 0.4 * len(models) + 1.5))
+    image = axis.imshow(grid, cmap="viridis", aspect="auto")
+    axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
+    axis.set_yticks(range(len(models)), models)
+    for (i, j), value in np.ndenumerate(grid):
+        axis.text(j, i, "—" if np.isnan(value) else f"{value:.1f}", ha="center", va="center", fontsize=8, color="white")
+    figure.colorbar(image, label="log10 max abs error (— : no numbers: failed or unavailable)")
+    axis.set_title("Parity error, ONNX Runtime vs native")
+    return _svg(figure)
+
+
+def _table(headers: list[str], rows: list[list], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for index, row in enumerate(rows):
+        css = f' class="{_e(classes[index])}"' if classes and classes[index] else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render_html(report: dict) -> str:
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>aibench run {_e(report['run_dir'])}</title>"
+             f"<style>{STYLE}</style></head><body>", f"<h1>aibench run <code>{_e(report['run_dir'])}</code></h1>",
+             "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",
+             "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>"]
+    fmt = lambda v: "—" if v is None else f"{v:.2e}"  # noqa: E731
+    parts.append(_table(["model", "framework", "EP", "opt", "max abs err", "min passing atol", "verdict"],
+                        [[r["model"], r["framework"], r["ep"], r["opt_level"], fmt(r["max_abs"]), fmt(r["min_passing_atol"]),
+                          r["status"] + (f": {r['reason']}" if r["reason"] else "")] for r in report["parity"]],
+                        [r["status"] for r in report["parity"]]))
+    parts += ["<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>"]
+    for model, rows in report["latency"].items():
+        parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>"]
+        parts.append(_table(["runtime", "batch", "median ms", "95% CI ms", "items/s", "n", "notes"],
+                            [[r["label"], r.get("batch", ""), f"{r['median_s'] * 1e3:.4g}" if r["status"] == "ok" else "",
+                              f"{r['ci95_s'][0] * 1e3:.4g}–{r['ci95_s'][1] * 1e3:.4g}" if r["status"] == "ok" else "",
+                              f"{r['items_per_s']:,.0f}" if r["status"] == "ok" else "", r.get("n", ""),
+                              "; ".join(r["flags"]) if r["status"] == "ok" else f"{r['status']}: {r['reason']}"]
+                             for r in rows], [r["status"] for r in rows]))
+        effects = report["effects"].get(model, [])
+        if effects:
+            parts.append(f"<h3>Where the time goes: {_e(model)}</h3>")
+            parts.append(_table(["batch", "effect", "baseline", "candidate", "ratio", "95% CI", "verdict"],
+                                [[e["batch"], e["kind"], e["baseline"], e["candidate"], f"{e['ratio']:.3f}",
+                                  f"{e['ci_low']:.3f}–{e['ci_high']:.3f}", e["verdict"]] for e in effects]))
+    if report["exports"]:
+        parts.append("<h2>Export statistics</h2>")
+        rows = [[fw, r["model"], r["exporter"], r["nodes"], r["op_types"], f"{r['file_bytes']:,}"]
+                for fw, items in report["exports"].items() for r in items]
+        parts.append(_table(["framework", "model", "exporter", "nodes", "op types", "bytes"], rows))
+    if report["warnings"]:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,82 @@
+"""Run directories: run.json (environment, settings, plan, schema version) and results.jsonl (one record
+per finished job, appended, flushed and fsynced the moment the job ends, so a crash loses nothing)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aibench_onnx.errors import UserError
+
+RESULTS_SCHEMA_VERSION = 1
+RUN_KIND = "aibench-run"
+RUN_FILE = "run.json"
+RESULTS_FILE = "results.jsonl"
+
+
+def append_record(run_dir: Path, record: dict) -> None:
+    line = json.dumps({"schema_version": RESULTS_SCHEMA_VERSION, **record},
+                      default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    with open(run_dir / RESULTS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_records(run_dir: Path) -> tuple[list[dict], list[str]]:
+    """Records in file order, and one problem line per corrupt or truncated line (which is skipped)."""
+    path = run_dir / RESULTS_FILE
+    if not path.exists():
+        return [], []
+    records, problems = [], []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or "job_id" not in record:
+                    raise ValueError("not a job record")
+            except ValueError as exc:
+                problems.append(f"{path.name} line {number}: unreadable record skipped ({exc})")
+                continue
+            if record.get("schema_version", 0) > RESULTS_SCHEMA_VERSION:
+                raise UserError(f"{path}: line {number} has schema version {record['schema_version']}, newer than "
+                                f"this aibench ({RESULTS_SCHEMA_VERSION}); upgrade aibench-onnx")
+            records.append(record)
+    return records, problems
+
+
+def write_run_file(run_dir: Path, document: dict) -> None:
+    tmp = run_dir / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps({"kind": RUN_KIND, "schema_version": RESULTS_SCHEMA_VERSION, **document}, indent=2,
+                              default=str))
+    os.replace(tmp, run_dir / RUN_FILE)
+
+
+def load_run(run_dir: str | Path) -> dict:
+    """run.json of a run directory, or a one-line UserError when it is not one."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise UserError(f"{run_dir}: not a directory")
+    try:
+        document = json.loads((path / RUN_FILE).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{run_dir}: not an aibench run (no {RUN_FILE})") from None
+    except ValueError as exc:
+        raise UserError(f"{run_dir}/{RUN_FILE}: unreadable ({exc})") from None
+    if not isinstance(document, dict) or document.get("kind") != RUN_KIND:
+        raise UserError(f"{run_dir}: not an aibench run ({RUN_FILE} has no kind '{RUN_KIND}')")
+    if document.get("schema_version", 0) > RESULTS_SCHEMA_VERSION:
+        raise UserError(f"{run_dir}: schema version {document['schema_version']} is newer than this aibench "
+                        f"({RESULTS_SCHEMA_VERSION}); upgrade aibench-onnx")
+    return document
+
+
+def latest_records(records: list[dict]) -> dict[str, dict]:
+    """job_id -> its last record (a resumed run may hold an earlier crashed attempt)."""
+    latest: dict[str, dict] = {}
+    for record in records:
+        latest[record["job_id"]] = record
+    return latest

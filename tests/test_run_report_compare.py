@@ -1,0 +1,149 @@
+"""Reports and comparisons on synthetic run directories (real formats, planted numbers), and bad input."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.run_report import build_report
+from run_fixtures import bench_record, make_run, parity_record, timings
+
+runner = CliRunner()
+
+
+def one_line_error(result, code=2):
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
+@pytest.fixture()
+def sample_run(tmp_path):
+    return make_run(tmp_path / "run", [
+        parity_record("mlp", "torch", "passed", 1e-7),
+        parity_record("mlp", "jax", "failed", 3e-2),
+        bench_record("mlp", "torch-eager", {1: timings(2e-3)}),
+        bench_record("mlp", "ort:torch-graph:cpu:all", {1: timings(1e-3, seed=1)}),
+        bench_record("mlp", "jax-jit", {1: timings(1.5e-3, seed=2)}),
+        bench_record("mlp", "ort:jax-graph:cpu:all", {1: timings(1.5e-3, seed=3)}),
+    ])
+
+
+def test_compare_reports_a_planted_20_percent_slowdown_and_gates_it(tmp_path):
+    base = make_run(tmp_path / "base", [bench_record("mlp", "torch-eager", {1: timings(1e-3, seed=1)})])
+    new = make_run(tmp_path / "new", [bench_record("mlp", "torch-eager", {1: timings(1.2e-3, seed=2)})])
+    target = tmp_path / "cmp.json"
+    result = runner.invoke(app, ["compare", str(base), str(new), "--fail-on", "median:5%", "--json", str(target)])
+    assert result.exit_code == 1, result.output
+    row = json.loads(target.read_text())["rows"][0]
+    assert row["verdict"] == "slower" and row["ratio"] == pytest.approx(1.2, rel=0.02)
+    assert row["ci_low"] > 1.15 and "gate failed" in result.output
+
+
+def test_compare_two_runs_of_one_configuration_is_no_significant_change(tmp_path):
+    base = make_run(tmp_path / "base", [bench_record("mlp", "torch-eager", {1: timings(1e-3, seed=1)})])
+    new = make_run(tmp_path / "new", [bench_record("mlp", "torch-eager", {1: timings(1e-3, seed=2)})])
+    target = tmp_path / "cmp.json"
+    result = runner.invoke(app, ["compare", str(base), str(new), "--fail-on", "median:5%", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["rows"][0]["verdict"] == "no significant change"
+
+
+def test_compare_flags_parity_regressions_and_environment_changes(tmp_path):
+    base = make_run(tmp_path / "base", [parity_record("mlp", "torch", "passed", 1e-7)],
+                    environment={"packages": {"onnx": {"version": "1.22.0"}}})
+    new = make_run(tmp_path / "new", [parity_record("mlp", "torch", "failed", 1e-1)],
+                   environment={"packages": {"onnx": {"version": "1.23.2"}}})
+    result = runner.invoke(app, ["compare", str(base), str(new)])
+    assert result.exit_code == 1
+    assert "parity regressed" in result.output and "onnx: 1.22.0 -> 1.23.2" in result.output
+
+
+def test_compare_bad_input(tmp_path):
+    base = make_run(tmp_path / "base", [bench_record("mlp", "torch-eager", {1: timings(1e-3)})])
+    other = make_run(tmp_path / "other", [bench_record("cnn", "jax-jit", {1: timings(1e-3)})])
+    assert "no configuration in common" in one_line_error(runner.invoke(app, ["compare", str(base), str(other)]))
+    (tmp_path / "empty").mkdir()
+    assert "not an aibench run" in one_line_error(runner.invoke(app, ["compare", str(base), str(tmp_path / "empty")]))
+    assert "median:N%" in one_line_error(runner.invoke(app, ["compare", str(base), str(base), "--fail-on", "p50:5"]))
+
+
+def test_newer_schema_is_refused(tmp_path, sample_run):
+    document = json.loads((sample_run / "run.json").read_text())
+    document["schema_version"] = 99
+    (sample_run / "run.json").write_text(json.dumps(document))
+    assert "newer" in one_line_error(runner.invoke(app, ["report", str(sample_run)]))
+
+
+def test_corrupt_and_truncated_lines_are_reported_and_skipped(sample_run):
+    with open(sample_run / "results.jsonl", "a") as handle:
+        handle.write("this is not json\n")
+        handle.write('{"job_id": "bench/mlp/x", "kind": "bench", "stat')  # truncated by a crash mid-write
+    report = build_report(sample_run)
+    assert sum("unreadable record skipped" in w for w in report["warnings"]) == 2
+    assert len(report["parity"]) == 2 and "mlp" in report["latency"]
+    result = runner.invoke(app, ["report", str(sample_run), "--format", "markdown"])
+    assert result.exit_code == 0 and "unreadable record skipped" in result.output
+
+
+def test_markdown_report_has_every_section_and_escapes(sample_run):
+    report = build_report(sample_run)
+    assert {e["kind"] for e in report["effects"]["mlp"]} == {"runtime", "exporter"}
+    from aibench_onnx.report.run_views import markdown
+
+    report["parity"][1]["reason"] = "a | b <script>"
+    text = markdown(report)
+    for heading in ("## Parity", "## Latency: mlp", "### Where the time goes: mlp", "## Warnings"):
+        assert heading in text
+    assert "a \\| b &lt;script&gt;" in text and "<script>" not in text
+
+
+def test_html_report_is_self_contained_with_every_chart(sample_run, tmp_path):
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(sample_run), "--format", "html", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    page = target.read_text()
+    assert page.count("<svg") >= 3  # parity heatmap, ORT-vs-native speed-up, latency per model
+    for marker in ("id='parity-heatmap'", "id='speedup'", "class='latency'"):
+        assert marker in page
+    # self-contained: nothing to fetch (namespace URIs inside SVG metadata are names, not requests)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page) and "<script" not in page
+    assert "<link" not in page and "@import" not in page
+
+
+def test_html_report_escapes_user_strings(sample_run):
+    from aibench_onnx.report.html_report import render_html
+
+    report = build_report(sample_run)
+    report["parity"][1]["reason"] = "<img src=x onerror=alert(1)>"
+    page = render_html(report)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_html_report_renders_in_headless_chromium(sample_run, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is needed for this test: apt-get install chromium (done by .ci/run)"
+    page = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(sample_run), "--format", "html", "-o", str(page)]).exit_code == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.stdout.count("<svg") >= 3, dom.stderr[-2000:]
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri()],
+                   capture_output=True, timeout=120)
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(str(shot))
+    assert pixels.std() > 0.05  # not a blank page
+
+
+def test_report_of_a_directory_that_is_not_a_run(tmp_path):
+    assert "not an aibench run" in one_line_error(runner.invoke(app, ["report", str(tmp_path)]))
+    assert "valid: terminal, markdown, html" in one_line_error(
+        runner.invoke(app, ["report", str(tmp_path), "--format", "pdf"]))
