@@ -6,16 +6,20 @@ what they need when they run, so `aibench --help` starts instantly.
 Python API (imported on first use):
     aibench_onnx.measure(fn, sync=None, config=None) -> Measurement   time any callable with the one loop
     aibench_onnx.TimingConfig                                           its settings
+    aibench_onnx.check(path, test_data=..., eps=..., ...) -> CheckResult  what `aibench check` computes
+    aibench_onnx.testing.assert_onnx_parity(model, inputs, framework=..., ep=...)  for pytest suites
 """
 
 __version__ = "0.1.0"
 
-_LAZY = {"measure": "aibench_onnx.timing", "TimingConfig": "aibench_onnx.timing", "Measurement": "aibench_onnx.timing"}
+_LAZY = {"measure": "aibench_onnx.timing", "TimingConfig": "aibench_onnx.timing", "Measurement": "aibench_onnx.timing",
+         "check": "aibench_onnx.onnx_check"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        attribute = "check_onnx" if name == "check" else name
+        return getattr(importlib.import_module(_LAZY[name]), attribute)
     raise AttributeError(f"module 'aibench_onnx' has no attribute {name!r}")

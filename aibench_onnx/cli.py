@@ -336,10 +336,11 @@ def bench(
 
 
 def _register_run_commands() -> None:
-    from aibench_onnx import cli_run
+    from aibench_onnx import cli_check, cli_run
 
     for name in ("run", "report", "compare"):
         app.command(name)(user_errors_exit(getattr(cli_run, name)))
+    app.command("check")(user_errors_exit(cli_check.check))
 
 
 _register_run_commands()

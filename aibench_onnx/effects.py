@@ -58,8 +58,9 @@ def compute_effects(samples: dict[str, dict[int, list[float]]], frameworks: list
         for ep in eps:
             if "disabled" in levels and "all" in levels:
                 add("optimizer", ort_label(framework, ep, "disabled"), ort_label(framework, ep, "all"))
-        if framework in EAGER and "disabled" in levels:
-            add("runtime", EAGER[framework], ort_label(framework, "cpu", "disabled"))
+        if framework in EAGER:
+            # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
+            add("runtime", EAGER[framework], ort_label(framework, "cpu", "disabled" if "disabled" in levels else "all"))
         if "all" in levels:
             for compiled in COMPILED.get(framework, []):
                 add("runtime", compiled, ort_label(framework, "cpu", "all"))

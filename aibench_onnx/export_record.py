@@ -48,11 +48,17 @@ def artifact_key(model_name: str, size: str, framework: str, opset: int) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
+def _zoo_artifact_key(model_name: str, size: str, framework: str, opset: int) -> str | None:
+    from aibench_onnx.registry import MODELS
+
+    return artifact_key(model_name, size, framework, opset) if model_name in MODELS else None  # users' models: no reuse
+
+
 def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int) -> dict:
     exporter = importlib.import_module(EXPORTERS[framework])
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
-                    "artifact_key": artifact_key(spec.name, size, framework, opset),
+                    "artifact_key": _zoo_artifact_key(spec.name, size, framework, opset),
                     "framework": framework, "exporter": name, "exporter_version": version, "opset": opset,
                     "export_batch": int(example_inputs[0].shape[0]), "status": "ok", "reason": "", "path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)

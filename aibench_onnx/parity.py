@@ -59,6 +59,12 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
     if expected.dtype != actual.dtype:
         return _failed(name, expected, actual, tolerance, f"dtype {actual.dtype} != expected {expected.dtype}")
     result = _failed(name, expected, actual, tolerance, "")
+    if expected.dtype.kind in "OSUb" or actual.dtype.kind in "OSUb":  # strings, objects, bools: exact
+        mismatches = int((np.asarray(expected) != np.asarray(actual)).sum())
+        result.mismatch_fraction = mismatches / max(expected.size, 1)
+        result.passed = mismatches == 0
+        result.reason = "" if result.passed else f"{mismatches} of {expected.size} elements differ (exact comparison)"
+        return result
     if expected.size == 0:
         result.passed, result.max_abs, result.mismatch_fraction, result.min_passing_atol = True, 0.0, 0.0, 0.0
         return result

@@ -1,0 +1,74 @@
+"""Loading a user's ONNX file safely: every way it can be wrong is a one-line error, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.errors import UserError
+
+
+def load_user_model(path: str | Path):
+    """The ModelProto at `path`, with its external data checked to exist inside the model's folder."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError and friends
+        raise UserError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
+    if not model.graph.node and not model.graph.output:
+        raise UserError(f"{path}: not an ONNX model (no graph)")
+    base = path.parent.resolve()
+    for tensor in model.graph.initializer:
+        if uses_external_data(tensor):
+            location = ExternalDataInfo(tensor).location
+            target = (base / location).resolve()
+            if base not in target.parents and target != base:
+                raise UserError(f"{path}: external data {location!r} of {tensor.name!r} points outside the model's folder")
+            if not target.is_file():
+                raise UserError(f"{path}: external data file {location!r} of {tensor.name!r} is missing")
+    return model
+
+
+def graph_inputs(model) -> list:
+    initializers = {init.name for init in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in initializers]
+
+
+def generate_inputs(model, dims: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs from the graph's declared types and shapes; symbolic dims come from `dims`."""
+    import onnx
+
+    rng = np.random.default_rng(seed)
+    unset, shapes = set(), {}
+    for value in graph_inputs(model):
+        shape = []
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_value"):
+                shape.append(dim.dim_value)
+            elif dim.dim_param and dim.dim_param in dims:
+                shape.append(dims[dim.dim_param])
+            else:
+                unset.add(dim.dim_param or f"{value.name}[{len(shape)}] (unnamed)")
+                shape.append(None)
+        shapes[value.name] = shape
+    if unset:
+        raise UserError(f"set the symbolic dimension(s) {', '.join(sorted(unset))} with --dim NAME=SIZE")
+    arrays = {}
+    for value in graph_inputs(model):
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
+        shape = shapes[value.name]
+        if dtype == np.bool_:
+            arrays[value.name] = rng.random(shape) > 0.5
+        elif np.issubdtype(dtype, np.integer):
+            arrays[value.name] = rng.integers(0, 10, shape).astype(dtype)
+        else:
+            arrays[value.name] = rng.standard_normal(shape).astype(dtype)
+    return arrays

@@ -1,0 +1,49 @@
+"""Terminal rendering of `aibench check`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.2e}"
+
+
+def render_check(result, console: Console) -> None:
+    graph = result.graph
+    top_ops = ", ".join(f"{op}×{n}" for op, n in list(graph["op_histogram"].items())[:10])
+    console.print(f"[bold]{escape(result.path)}[/bold]: {graph['node_count']} nodes ({escape(top_ops)}), opsets "
+                  f"{graph['opsets']}, {graph['param_bytes']:,} parameter bytes; checker: {escape(graph['checker'])}; "
+                  f"shape inference: {escape(graph['shape_inference'])}", highlight=False)
+    console.print(f"reference: {result.reference}; input sets: {result.input_sets}")
+    table = Table(title="ONNX Runtime vs reference", title_justify="left")
+    for column in ("EP", "opt", "max abs err", "min passing atol", "placement", "verdict"):
+        table.add_column(column, overflow="fold")
+    for cell in result.cells:
+        placement = ""
+        if cell.audit:
+            placement = ", ".join(f"{p.removesuffix('ExecutionProvider')} {n}" for p, n in cell.audit["per_provider"].items())
+            if cell.audit["memcpy_nodes"]:
+                placement += f"; {len(cell.audit['memcpy_nodes'])} Memcpy"
+            if cell.audit["note"]:
+                placement += f"\n[yellow]{escape(cell.audit['note'])}[/yellow]"
+        verdict = {"passed": "[green]pass[/green]", "failed": "[bold red]FAIL[/bold red]"}.get(cell.status, f"[magenta]{cell.status}[/magenta]")
+        if cell.reason:
+            verdict += "\n" + escape(cell.reason)
+        divergence = cell.divergence
+        if divergence and divergence.get("found"):
+            verdict += (f"\nfirst diverging node: {escape(divergence['node'])} ({divergence['op_type']}), output "
+                        f"{escape(divergence['tensor'])}, max abs err {_fmt(divergence['max_abs'])}"
+                        f"\npath: {escape(' -> '.join(divergence['path']))}"
+                        f"\n({divergence['steps']} steps, ≤{divergence['max_extra_outputs']} extra outputs each, "
+                        f"{divergence['ort_runs']} runs)")
+            if divergence.get("level_note"):
+                verdict += f"\n{divergence['level_note']}"
+        elif divergence:
+            verdict += f"\n{escape(divergence['note'])}"
+        if cell.timing:
+            verdict += f"\nmedian {cell.timing['median_s'] * 1e3:.4g} ms (n={cell.timing['n']})"
+        table.add_row(cell.ep, cell.opt_level, _fmt(cell.max_abs), _fmt(cell.min_passing_atol), placement, verdict)
+    console.print(table)
