@@ -136,8 +136,11 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
     session, info = create_session(onnx_path, ep, opt_level, threads, options)
     cold = {"session_create_s": time.perf_counter() - started}
     feed, casts = feed_for(session, arrays)
+    from aibench_onnx.provider_audit import audit
+
     details = {"providers": info.providers, "io_binding": io_binding, "input_casts": casts,
-               "provider_options": session.get_provider_options()}
+               "provider_options": session.get_provider_options(),
+               "audit": audit(onnx_path, ep, opt_level, threads, arrays)}
     on_gpu = ep in ("cuda", "tensorrt")
     if not io_binding:
         return Prepared(lambda: session.run(None, feed), _noop, details, cold)

@@ -43,6 +43,7 @@ class ParityCell:
     cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs"}
     providers: list[str] = field(default_factory=list)
     input_casts: list[str] = field(default_factory=list)
+    audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
 
     def _worst(self, key: str) -> float | None:
         values = [getattr(o, key) for o in self.outputs if getattr(o, key) is not None]
@@ -130,6 +131,7 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
             cell.status, cell.reason = ("ep_unavailable" if result["status"] == "ep_unavailable" else "failed"), result["reason"]
         else:
             cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
+            cell.audit = result.get("audit")
             _compare(cell, spec, cases, native["output_files"], result["output_files"])
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"

@@ -49,10 +49,22 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
             first_line = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
             return {**result, "status": "failed", "reason": f"run failed on input set {index}: {first_line}"}
         result["casts"] = sorted(set(result["casts"]) | set(casts))
+        if index == 0 and "audit" not in result:
+            from aibench_onnx.provider_audit import audit
+
+            try:
+                result["audit"] = audit(onnx_path if not result.get("diagnostic") else _stripped_path(onnx_path),
+                                        ep, opt_level, threads, arrays)
+            except Exception as exc:  # noqa: BLE001 - the audit is extra information, never a failure
+                result["audit"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         target = out_dir / f"ort_{ep}_{opt_level}_{index}.npz"
         np.savez(target, **dict(zip(names, outputs)))
         result["output_files"].append(str(target))
     return result
+
+
+def _stripped_path(onnx_path: str) -> str:
+    return str(Path(onnx_path).with_name("model.no_value_info.onnx"))
 
 
 def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
@@ -65,7 +77,7 @@ def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
     if not model.graph.value_info:
         return None
     del model.graph.value_info[:]
-    target = str(Path(onnx_path).with_name("model.no_value_info.onnx"))
+    target = _stripped_path(onnx_path)
     onnx.save(model, target)
     return target
 

@@ -48,6 +48,7 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
             info = result.batches["1"]["info"]
             assert info["providers"][0] == "CPUExecutionProvider"
             assert info["io_binding"] is result.config.io_binding
+            assert info["audit"]["per_provider"] == {"CPUExecutionProvider": info["audit"]["nodes"]}
     kinds = {e.kind for e in bench.effects}
     assert {"optimizer", "runtime"} <= kinds
     for effect in bench.effects:

@@ -58,6 +58,7 @@ def test_zoo_export_matches_onnxruntime_cpu(name, framework, tmp_path):
     for cell in result.cells:
         assert cell.status == "passed", (cell.opt_level, cell.reason, [o.to_dict() for o in cell.outputs])
         assert cell.providers[0] == "CPUExecutionProvider"
+        assert cell.audit["nodes"] > 0 and cell.audit["per_provider"] == {"CPUExecutionProvider": cell.audit["nodes"]}
         assert EDGE_CASES <= set(cell.cases), cell.cases
         assert cell.max_abs is not None and cell.min_passing_atol is not None
 

@@ -30,6 +30,11 @@ def render_latency(bench, console: Console) -> None:
             notes = [n for n in notes if not n.startswith("p99 not reported")]
             if record["info"].get("input_casts"):
                 notes.append("cast " + ", ".join(record["info"]["input_casts"]))
+            audit = record["info"].get("audit") or {}
+            if audit.get("note"):
+                notes.append(audit["note"])
+            if audit.get("memcpy_nodes"):
+                notes.append(f"{len(audit['memcpy_nodes'])} Memcpy nodes")
             table.add_row(label, str(batch), _ms(summary["median_s"]), f"{_ms(low)}–{_ms(high)}", _ms(summary["p90_s"]),
                           f"{int(batch) / summary['median_s']:,.0f}", f"{summary['n']}x{summary['block_size']}",
                           _ms(record['cold']['first_call_s']), rss, escape("; ".join(notes)))

@@ -33,6 +33,10 @@ def render_parity(results: list, console: Console) -> None:
             notes = [n for n in (cell.reason, cell.blame) if n]
             if cell.input_casts:
                 notes.append("cast " + "; ".join(cell.input_casts))
+            if cell.audit and cell.audit.get("note"):
+                notes.append(cell.audit["note"])
+            if cell.audit and cell.audit.get("memcpy_nodes"):
+                notes.append(f"{len(cell.audit['memcpy_nodes'])} Memcpy nodes")
             if notes:
                 verdict += "\n" + escape("\n".join(notes))
             table.add_row(cell.model, cell.framework, cell.exporter, cell.ep, cell.opt_level,
