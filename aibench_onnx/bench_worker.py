@@ -14,7 +14,6 @@ import resource
 import sys
 import time
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 
 

@@ -47,7 +47,6 @@ SPEC = ModelSpec(
 
 
 def build_torch(params, dims):
-    import torch
     from torch import nn
 
     from aibench_onnx.frameworks import torch_fw

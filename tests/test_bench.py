@@ -77,7 +77,6 @@ def test_unavailable_provider_is_recorded_and_exits_3(tmp_path):
 
 
 def test_effects_pair_the_right_configurations():
-    fast, slow = [1.0] * 50, [2.0] * 50
     noise = lambda base: [base * (1 + 0.001 * (i % 7)) for i in range(50)]  # noqa: E731
     samples = {
         "torch-eager": {1: noise(4.0)},
@@ -95,7 +94,6 @@ def test_effects_pair_the_right_configurations():
     assert exporter.verdict == "no significant difference"
     assert effects[("runtime", "jax-jit", ort_label("jax", "cpu", "all"))].verdict == "no significant difference"
     assert not any(kind == "exporter" and "disabled" in base for kind, base, _ in effects)  # jax has no disabled run
-    del fast, slow
 
 
 @pytest.mark.parametrize("argv, expected", [
