@@ -105,7 +105,8 @@ def parity_heatmap(report: dict) -> str:
     axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
     axis.set_yticks(range(len(models)), models)
     for (i, j), value in np.ndenumerate(grid):
-        axis.text(j, i, "—" if np.isnan(value) else f"{value:.1f}", ha="center", va="center", fontsize=8, color="white")
+        label = "—" if np.isnan(value) else ("0" if value <= -12 else f"{value:.1f}")  # -12: exactly equal
+        axis.text(j, i, label, ha="center", va="center", fontsize=8, color="black" if np.isnan(value) else "white")
     figure.colorbar(image, label="log10 max abs error (— : no numbers: failed or unavailable)")
     axis.set_title("Parity error, ONNX Runtime vs native")
     return _svg(figure)
