@@ -115,7 +115,7 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
 
 def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, example_file) -> dict:
     """framework -> export record (status, path), exporting in the framework's own process."""
-    from aibench_onnx.onnx_parity import _run_native
+    from aibench_onnx.onnx_parity import run_native_worker
 
     exports = {}
     for framework in frameworks:
@@ -125,7 +125,7 @@ def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, exampl
             continue
         target = workdir / framework
         target.mkdir(parents=True, exist_ok=True)
-        native = _run_native(spec, size, framework, [example_file], target, threads, opset)
+        native = run_native_worker(spec, size, framework, [example_file], target, threads, opset)
         exports[framework] = native.get("export") or {"status": "failed", "reason": native.get("reason", "")}
     return exports
 

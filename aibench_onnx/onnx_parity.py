@@ -40,7 +40,7 @@ class ParityCell:
     reason: str = ""
     blame: str = ""
     outputs: list[OutputComparison] = field(default_factory=list)
-    cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs"}
+    cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs", "atol", "reason"}
     providers: list[str] = field(default_factory=list)
     input_casts: list[str] = field(default_factory=list)
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
@@ -108,7 +108,7 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
         input_files.append(str(path))
     (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
 
-    native = _run_native(spec, size, framework, input_files, workdir, threads, opset)
+    native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
     if native.get("status") != "ok":
         reason = native.get("reason") or native.get("probe_failed", "native worker failed")
         return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason))
@@ -191,7 +191,7 @@ def _assign_blame(cells: list[ParityCell]) -> None:
             full.blame = disabled.blame = BLAME_GRAPH
 
 
-def _run_native(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
+def run_native_worker(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
     request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
                "input_files": input_files, "output_dir": str(workdir),
                "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
@@ -220,7 +220,7 @@ def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_di
     example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
     input_file = out_dir / "inputs" / f"{example.name}.npz"
     np.savez(input_file, **example.arrays)
-    native = _run_native(spec, size, framework, [str(input_file)], out_dir, threads, opset)
+    native = run_native_worker(spec, size, framework, [str(input_file)], out_dir, threads, opset)
     if native.get("status") != "ok":
         from aibench_onnx.errors import ExitCode, UserError
 
