@@ -8,13 +8,10 @@ Measurement, cold costs, peak RSS, and energy where the machine exposes it.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
 import time
-import traceback
-from pathlib import Path
 
 
 def _limit_threads(threads: int) -> dict:
@@ -85,22 +82,16 @@ def run_request(request: dict) -> dict:
     return result
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m aibench_onnx.bench_worker REQUEST.json OUT.json", file=sys.stderr)
-        return 2
-    request = json.loads(Path(argv[1]).read_text())
-    try:
-        result = run_request(request)
-    except Exception as exc:  # noqa: BLE001 - the failure is the result
-        from aibench_onnx.ort_session import EpUnavailable
+def _failure_status(exc: Exception) -> str:
+    from aibench_onnx.ort_session import EpUnavailable
 
-        status = "ep_unavailable" if isinstance(exc, EpUnavailable) else "failed"
-        result = {"status": status, "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                  "traceback": traceback.format_exc(limit=6)}
-    # numpy scalars (np.bool_, np.float32 in provider info) become plain JSON values
-    Path(argv[2]).write_text(json.dumps(result, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-    return 0
+    return "ep_unavailable" if isinstance(exc, EpUnavailable) else "failed"
+
+
+def main(argv: list[str]) -> int:
+    from aibench_onnx.subproc import worker_main
+
+    return worker_main(argv, "aibench_onnx.bench_worker", run_request, failure_status=_failure_status)
 
 
 if __name__ == "__main__":

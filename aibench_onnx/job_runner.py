@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 
@@ -64,17 +63,15 @@ def run_bench_job(job: dict, run_dir: Path) -> dict:
     return {"status": status, "reason": outcome.reason, "result": outcome.to_dict()}
 
 
-def main(argv: list[str]) -> int:
-    job = json.loads(Path(argv[1]).read_text())
+def run_job(job: dict) -> dict:
     _test_hook(job["job_id"])
-    run_dir = Path(job["run_dir"])
-    try:
-        document = (run_parity_job if job["kind"] == "parity" else run_bench_job)(job, run_dir)
-    except Exception as exc:  # noqa: BLE001 - the failure is the record
-        document = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                    "traceback": traceback.format_exc(limit=6)}
-    Path(argv[2]).write_text(json.dumps(document, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-    return 0
+    return (run_parity_job if job["kind"] == "parity" else run_bench_job)(job, Path(job["run_dir"]))
+
+
+def main(argv: list[str]) -> int:
+    from aibench_onnx.subproc import worker_main
+
+    return worker_main(argv, "aibench_onnx.job_runner", run_job)
 
 
 if __name__ == "__main__":

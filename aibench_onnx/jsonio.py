@@ -14,6 +14,11 @@ from aibench_onnx.errors import UserError
 STDOUT = "-"
 
 
+def json_default(value: Any) -> Any:
+    """numpy scalars (np.bool_, np.float32 in provider info) become plain JSON values; anything else text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def check_writable(target: str) -> None:
     """Fail early, before any work is done, if `target` cannot be written."""
     if target == STDOUT:
@@ -37,7 +42,7 @@ def check_writable(target: str) -> None:
 
 def write_json(document: Any, target: str) -> None:
     """Write `document` to `target` ('-' for stdout) atomically: a failed write leaves no half file."""
-    text = json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"
+    text = json.dumps(document, indent=2, sort_keys=False, default=json_default) + "\n"
     if target == STDOUT:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 
@@ -67,17 +66,9 @@ def run_request(request: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m aibench_onnx.native_worker REQUEST.json OUT.json", file=sys.stderr)
-        return 2
-    request = json.loads(Path(argv[1]).read_text())
-    try:
-        result = run_request(request)
-    except Exception as exc:  # noqa: BLE001 - the failure is the result
-        result = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                  "traceback": traceback.format_exc(limit=6)}
-    Path(argv[2]).write_text(json.dumps(result))
-    return 0
+    from aibench_onnx.subproc import worker_main
+
+    return worker_main(argv, "aibench_onnx.native_worker", run_request)
 
 
 if __name__ == "__main__":

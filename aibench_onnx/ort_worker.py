@@ -7,10 +7,8 @@ allocator or CUDA context colours the other's results.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 
@@ -82,20 +80,17 @@ def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
     return target
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m aibench_onnx.ort_worker REQUEST.json OUT.json", file=sys.stderr)
-        return 2
-    request = json.loads(Path(argv[1]).read_text())
+def run_request(request: dict) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
-    try:
-        results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
-                              request["input_files"], Path(request["output_dir"])) for c in request["configs"]]
-        document = {"status": "ok", "configs": results}
-    except Exception as exc:  # noqa: BLE001
-        document = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=5)}
-    Path(argv[2]).write_text(json.dumps(document))
-    return 0
+    results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
+                          request["input_files"], Path(request["output_dir"])) for c in request["configs"]]
+    return {"status": "ok", "configs": results}
+
+
+def main(argv: list[str]) -> int:
+    from aibench_onnx.subproc import worker_main
+
+    return worker_main(argv, "aibench_onnx.ort_worker", run_request, traceback_limit=5)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.jsonio import json_default
 
 RESULTS_SCHEMA_VERSION = 1
 RUN_KIND = "aibench-run"
@@ -16,8 +17,7 @@ RESULTS_FILE = "results.jsonl"
 
 
 def append_record(run_dir: Path, record: dict) -> None:
-    line = json.dumps({"schema_version": RESULTS_SCHEMA_VERSION, **record},
-                      default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    line = json.dumps({"schema_version": RESULTS_SCHEMA_VERSION, **record}, default=json_default)
     with open(run_dir / RESULTS_FILE, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
@@ -51,7 +51,7 @@ def load_records(run_dir: Path) -> tuple[list[dict], list[str]]:
 def write_run_file(run_dir: Path, document: dict) -> None:
     tmp = run_dir / (RUN_FILE + ".tmp")
     tmp.write_text(json.dumps({"kind": RUN_KIND, "schema_version": RESULTS_SCHEMA_VERSION, **document}, indent=2,
-                              default=str))
+                              default=json_default))
     os.replace(tmp, run_dir / RUN_FILE)
 
 

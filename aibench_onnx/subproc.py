@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
+from pathlib import Path
+from typing import Callable
 
 _active: set[int] = set()
 _lock = threading.Lock()
@@ -78,3 +81,23 @@ def run_json_module(module: str, args: list[str], timeout_s: float) -> dict:
             os.unlink(out_path)
         except OSError:
             pass
+
+
+def worker_main(argv: list[str], module: str, run: Callable[[dict], dict],
+                failure_status: Callable[[Exception], str] = lambda exc: "failed", traceback_limit: int = 6) -> int:
+    """Entry point shared by the worker modules: `python -m MODULE REQUEST.json OUT.json`. The request is
+    handed to `run`; an exception becomes a document with a status, a one-line reason and the traceback,
+    never a crash of the worker (the parent records what the document says)."""
+    from aibench_onnx.jsonio import json_default
+
+    if len(argv) != 3:
+        print(f"usage: python -m {module} REQUEST.json OUT.json", file=sys.stderr)
+        return 2
+    request = json.loads(Path(argv[1]).read_text())
+    try:
+        document = run(request)
+    except Exception as exc:  # noqa: BLE001 - the failure is the result
+        document = {"status": failure_status(exc), "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                    "traceback": traceback.format_exc(limit=traceback_limit)}
+    Path(argv[2]).write_text(json.dumps(document, default=json_default))
+    return 0

@@ -3,31 +3,28 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
-from pathlib import Path
+
+
+def run_request(request: dict) -> dict:
+    sys.path.insert(0, request["cwd"])  # `pkg.module` resolves as it would in the user's shell
+    from aibench_onnx.errors import UserError
+    from aibench_onnx.user_models import InputDecl, concrete_inputs, export_user_model, load_factory_model
+
+    try:
+        model = load_factory_model(request["target"], request["framework"])
+        arrays = concrete_inputs([InputDecl(**d) for d in request["inputs"]], request["dims"])
+    except UserError as exc:
+        return {"status": "user_error", "reason": str(exc)}
+    # Anything the user's model raises while running or exporting is a failed result (worker_main).
+    return {"status": "ok", "export": export_user_model(model, request["framework"], arrays, request["out_dir"],
+                                                         request["opset"])}
 
 
 def main(argv: list[str]) -> int:
-    request = json.loads(Path(argv[1]).read_text())
-    sys.path.insert(0, request["cwd"])  # `pkg.module` resolves as it would in the user's shell
-    try:
-        from aibench_onnx.errors import UserError
-        from aibench_onnx.user_models import InputDecl, concrete_inputs, export_user_model, load_factory_model
+    from aibench_onnx.subproc import worker_main
 
-        try:
-            model = load_factory_model(request["target"], request["framework"])
-            arrays = concrete_inputs([InputDecl(**d) for d in request["inputs"]], request["dims"])
-            document = {"status": "ok", "export": export_user_model(model, request["framework"], arrays,
-                                                                     request["out_dir"], request["opset"])}
-        except UserError as exc:
-            document = {"status": "user_error", "reason": str(exc)}
-    except Exception as exc:  # noqa: BLE001 - the user's model failed to run: a result, not a crash
-        document = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-                    "traceback": traceback.format_exc(limit=8)}
-    Path(argv[2]).write_text(json.dumps(document, default=str))
-    return 0
+    return worker_main(argv, "aibench_onnx.user_model_worker", run_request, traceback_limit=8)
 
 
 if __name__ == "__main__":
