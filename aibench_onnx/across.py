@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge
+from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
 from aibench_onnx.spec import ModelSpec
 from aibench_onnx.subproc import run_json_module
 
@@ -45,18 +45,15 @@ class PairResult:
 
     @property
     def max_abs(self) -> float | None:
-        values = [o.max_abs for o in self.outputs if o.max_abs is not None]
-        return max(values) if values else None
+        return worst(self.outputs, "max_abs")
 
     @property
     def max_rel(self) -> float | None:
-        values = [o.max_rel for o in self.outputs if o.max_rel is not None]
-        return max(values) if values else None
+        return worst(self.outputs, "max_rel")
 
     @property
     def min_passing_atol(self) -> float | None:
-        values = [o.min_passing_atol for o in self.outputs if o.min_passing_atol is not None]
-        return max(values) if values else None
+        return worst(self.outputs, "min_passing_atol")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "max_rel": self.max_rel,
@@ -142,9 +139,9 @@ def agree_across_frameworks(
         pair = PairResult(spec.name, size, reference, framework, "passed")
         broken = [fw for fw in (reference, framework) if runs[fw].status != "ok"]
         if broken:
-            worst = runs[broken[0]]
-            pair.status = "unavailable" if worst.status == "unavailable" else "error"
-            pair.reason = f"{worst.framework}: {worst.reason}"
+            first_broken = runs[broken[0]]
+            pair.status = "unavailable" if first_broken.status == "unavailable" else "error"
+            pair.reason = f"{first_broken.framework}: {first_broken.reason}"
         else:
             tolerance_for = spec.tolerance
             pair.outputs = merge([compare_outputs(ref, act, tolerance_for)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.onnx_file import generate_inputs, graph_inputs, load_user_model
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge
+from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
 
 
 @dataclass
@@ -30,13 +30,11 @@ class CheckCell:
 
     @property
     def max_abs(self):
-        values = [o.max_abs for o in self.outputs if o.max_abs is not None]
-        return max(values) if values else None
+        return worst(self.outputs, "max_abs")
 
     @property
     def min_passing_atol(self):
-        values = [o.min_passing_atol for o in self.outputs if o.min_passing_atol is not None]
-        return max(values) if values else None
+        return worst(self.outputs, "min_passing_atol")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}

@@ -16,7 +16,7 @@ import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.inputs import parity_cases
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge
+from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
 from aibench_onnx.spec import ModelSpec, Tolerance
 from aibench_onnx.subproc import run_json_module
 
@@ -45,25 +45,21 @@ class ParityCell:
     input_casts: list[str] = field(default_factory=list)
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
 
-    def _worst(self, key: str) -> float | None:
-        values = [getattr(o, key) for o in self.outputs if getattr(o, key) is not None]
-        return max(values) if values else None
-
     def to_dict(self) -> dict:
-        return {**asdict(self), "max_abs": self._worst("max_abs"), "max_rel": self._worst("max_rel"),
-                "min_passing_atol": self._worst("min_passing_atol")}
+        return {**asdict(self), "max_abs": self.max_abs, "max_rel": self.max_rel,
+                "min_passing_atol": self.min_passing_atol}
 
     @property
     def max_abs(self):
-        return self._worst("max_abs")
+        return worst(self.outputs, "max_abs")
 
     @property
     def max_rel(self):
-        return self._worst("max_rel")
+        return worst(self.outputs, "max_rel")
 
     @property
     def min_passing_atol(self):
-        return self._worst("min_passing_atol")
+        return worst(self.outputs, "min_passing_atol")
 
 
 @dataclass
@@ -154,9 +150,8 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
         rows = compare_outputs(_load(native_file), _load(ort_file), tolerance_for)
         if case.atol_scale == 1.0:
             headline.append(rows)
-        worst = max((r.max_abs for r in rows if r.max_abs is not None), default=None)
         failing_rows = [r for r in rows if not r.passed]
-        cell.cases[case.name] = {"passed": not failing_rows, "max_abs": worst, "atol": rows[0].atol if rows else None,
+        cell.cases[case.name] = {"passed": not failing_rows, "max_abs": worst(rows, "max_abs"), "atol": rows[0].atol if rows else None,
                                  "reason": failing_rows[0].reason if failing_rows else ""}
     cell.outputs = merge(headline)
     failing = [name for name, result in cell.cases.items() if not result["passed"]]

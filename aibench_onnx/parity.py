@@ -105,6 +105,12 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
     return result
 
 
+def worst(outputs: list[OutputComparison], key: str) -> float | None:
+    """The largest value of `key` (max_abs, max_rel, min_passing_atol, ...) over outputs that have one."""
+    values = [getattr(o, key) for o in outputs if getattr(o, key) is not None]
+    return max(values) if values else None
+
+
 ToleranceFor = Callable[[str], Tolerance]
 
 
