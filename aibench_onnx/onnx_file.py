@@ -61,14 +61,17 @@ def generate_inputs(model, dims: dict[str, int], seed: int = 0) -> dict[str, np.
         shapes[value.name] = shape
     if unset:
         raise UserError(f"set the symbolic dimension(s) {', '.join(sorted(unset))} with --dim NAME=SIZE")
-    arrays = {}
-    for value in graph_inputs(model):
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
-        shape = shapes[value.name]
-        if dtype == np.bool_:
-            arrays[value.name] = rng.random(shape) > 0.5
-        elif np.issubdtype(dtype, np.integer):
-            arrays[value.name] = rng.integers(0, 10, shape).astype(dtype)
-        else:
-            arrays[value.name] = rng.standard_normal(shape).astype(dtype)
-    return arrays
+    return {value.name: random_array(rng, shapes[value.name],
+                                     onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
+            for value in graph_inputs(model)}
+
+
+def random_array(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    """Values for an input we know only by type: coin flips, small non-negative ints (valid as indices),
+    or standard normal floats."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.random(shape) > 0.5
+    if dtype.kind in "iu":
+        return rng.integers(0, 10, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.onnx_file import random_array
 
 _INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
 _DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
@@ -54,13 +55,7 @@ def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0)
                 shape.append(2)
             else:
                 raise UserError(f"--input {decl.name}: set the symbolic dimension {dim!r} with --dim {dim}=SIZE")
-        dtype = np.dtype(decl.dtype)
-        if dtype == np.bool_:
-            arrays[decl.name] = rng.random(shape) > 0.5
-        elif dtype.kind in "iu":
-            arrays[decl.name] = rng.integers(0, 10, shape).astype(dtype)
-        else:
-            arrays[decl.name] = rng.standard_normal(shape).astype(dtype)
+        arrays[decl.name] = random_array(rng, shape, decl.dtype)
     return arrays
 
 
