@@ -57,9 +57,8 @@ def _tensor_types(model) -> dict[str, int]:
     return types
 
 
-def candidate_tensors(model) -> list[tuple[int, str]]:
+def candidate_tensors(model, types: dict[str, int]) -> list[tuple[int, str]]:
     """(node index, first output) of every node whose output is a float tensor, in topological order."""
-    types = _tensor_types(model)
     graph_outputs = {o.name for o in model.graph.output}
     found = []
     for index, node in enumerate(model.graph.node):
@@ -70,13 +69,12 @@ def candidate_tensors(model) -> list[tuple[int, str]]:
     return found
 
 
-def with_outputs(model, names: list[str], directory: Path, tag: str) -> str:
-    """A copy of `model` that also outputs `names`; returns its path."""
+def with_outputs(model, types: dict[str, int], names: list[str], directory: Path, tag: str) -> str:
+    """A copy of `model` that also outputs `names` (element types from `types`); returns its path."""
     import onnx
 
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    types = _tensor_types(model)
     for name in names:
         copy.graph.output.append(onnx.helper.make_tensor_value_info(name, types[name], None))
     path = directory / f"{tag}.onnx"
@@ -106,8 +104,9 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
     """Bisect: the first candidate tensor where the target's value disagrees with the reference's. Both
     models must have the same tensor names (the same graph, or one with a planted change)."""
     tolerance_for = tolerance_for or (lambda dtype: DEFAULT_TOLERANCES.get(dtype, Tolerance(0, 0)))
-    candidates = [c for c in candidate_tensors(target_model)
-                  if c[1] in {n for node in reference_model.graph.node for n in node.output}]
+    # Shape inference once per model, not once per bisection step.
+    target_types, reference_types = _tensor_types(target_model), _tensor_types(reference_model)
+    candidates = [c for c in candidate_tensors(target_model, target_types) if c[1] in reference_types]
     result = Divergence(found=False, candidates=len(candidates))
     low, high = -1, len(candidates)  # candidates[low] agrees (or -1 = the inputs); candidates[high] differs
     errors: dict[int, tuple[float | None, str]] = {}
@@ -119,8 +118,9 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
             names = [candidates[i][1] for i in probes]
             result.steps += 1
             result.max_extra_outputs = max(result.max_extra_outputs, len(names))
-            reference = run_reference(with_outputs(reference_model, names, Path(tmp), f"ref{result.steps}"), feed, names)
-            target = run_target(with_outputs(target_model, names, Path(tmp), f"tgt{result.steps}"), feed, names)
+            reference = run_reference(with_outputs(reference_model, reference_types, names, Path(tmp), f"ref{result.steps}"),
+                                      feed, names)
+            target = run_target(with_outputs(target_model, target_types, names, Path(tmp), f"tgt{result.steps}"), feed, names)
             result.ort_runs += 2
             first_bad = None
             for position, name in zip(probes, names):
