@@ -76,8 +76,8 @@ def run(
         settings = {"quick": quick, "models": [s.name for s in specs], "frameworks": chosen, "eps": eps,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
-                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET, "run_dir": str(run_dir.resolve())}
-    settings["run_dir"] = str(run_dir.resolve())
+                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET}
+    settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
     jobs = plan_jobs(settings, specs)
     if not resume:
         from aibench_onnx.env import collect_environment

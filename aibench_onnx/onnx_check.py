@@ -131,7 +131,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     if localize:
         for cell in cells:
             if cell.status == "failed" and cell.outputs:
-                cell.divergence = _localize(str(path), model, feeds[0], cell, threads, cells)
+                cell.divergence = _localize(str(path), feeds[0], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored":
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
@@ -148,7 +148,7 @@ def _time_session(session, feed: dict, timing_config: dict | None) -> dict:
     return measurement.summary()
 
 
-def _localize(path: str, model, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
+def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
     from aibench_onnx.localize import first_divergence, ort_runner, reference_evaluator_runner
@@ -157,7 +157,9 @@ def _localize(path: str, model, feed: dict, cell: CheckCell, threads: int, cells
         reference_runner = reference_evaluator_runner()
     else:
         reference_runner = ort_runner("cpu", "disabled", threads)
-    full = load_full_model(path)
+    import onnx
+
+    full = onnx.load(path)  # with its external data: the bisection saves modified copies in a temporary folder
     found = first_divergence(full, full, feed, reference_runner, ort_runner(cell.ep, cell.opt_level, threads))
     result = found.to_dict()
     disabled = next((c for c in cells if c.ep == cell.ep and c.opt_level == "disabled"), None)
@@ -166,12 +168,6 @@ def _localize(path: str, model, feed: dict, cell: CheckCell, threads: int, cells
         result["level_note"] = ("the divergence appears only with graph optimizations (a fusion)"
                                 if disabled.status == "passed" else "the divergence is there already at level disabled")
     return result
-
-
-def load_full_model(path: str):
-    import onnx
-
-    return onnx.load(path)  # with external data: localization saves modified copies next to nothing else
 
 
 def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | None = None, seed: int = 0) -> Path:

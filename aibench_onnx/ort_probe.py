@@ -75,8 +75,7 @@ def probe_provider(ort, name: str, model: bytes) -> dict:
     providers = result["session_providers"]
     result["loads"] = bool(providers) and providers[0] == name and exception is None
     if not result["loads"]:
-        if providers and providers[0] != name and exception is None:
-            exception = None  # fell back silently: the log says why
+        # With no exception, ORT fell back silently: the captured log says why.
         result["reason"] = failure_reason(log_lines, exception)
         # ORT names the CUDA/cuDNN major versions it needs in a warning: the actionable part.
         hints = [line.split("]", 1)[-1].strip() for line in log_lines if "Require" in line]
