@@ -6,9 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
-def _ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1e3:.4g}"
+from aibench_onnx.report.numbers import ms
 
 
 def render_latency(bench, console: Console) -> None:
@@ -35,9 +33,9 @@ def render_latency(bench, console: Console) -> None:
                 notes.append(audit["note"])
             if audit.get("memcpy_nodes"):
                 notes.append(f"{len(audit['memcpy_nodes'])} Memcpy nodes")
-            table.add_row(label, str(batch), _ms(summary["median_s"]), f"{_ms(low)}–{_ms(high)}", _ms(summary["p90_s"]),
+            table.add_row(label, str(batch), ms(summary["median_s"]), f"{ms(low)}–{ms(high)}", ms(summary["p90_s"]),
                           f"{int(batch) / summary['median_s']:,.0f}", f"{summary['n']}x{summary['block_size']}",
-                          _ms(record['cold']['first_call_s']), rss, escape("; ".join(notes)))
+                          ms(record['cold']['first_call_s']), rss, escape("; ".join(notes)))
     console.print(table)
 
 

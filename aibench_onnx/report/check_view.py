@@ -6,9 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.2e}"
+from aibench_onnx.report.numbers import sci
 
 
 def render_check(result, console: Console) -> None:
@@ -35,7 +33,7 @@ def render_check(result, console: Console) -> None:
         divergence = cell.divergence
         if divergence and divergence.get("found"):
             verdict += (f"\nfirst diverging node: {escape(divergence['node'])} ({divergence['op_type']}), output "
-                        f"{escape(divergence['tensor'])}, max abs err {_fmt(divergence['max_abs'])}"
+                        f"{escape(divergence['tensor'])}, max abs err {sci(divergence['max_abs'])}"
                         f"\npath: {escape(' -> '.join(divergence['path']))}"
                         f"\n({divergence['steps']} steps, ≤{divergence['max_extra_outputs']} extra outputs each, "
                         f"{divergence['ort_runs']} runs)")
@@ -45,5 +43,5 @@ def render_check(result, console: Console) -> None:
             verdict += f"\n{escape(divergence['note'])}"
         if cell.timing:
             verdict += f"\nmedian {cell.timing['median_s'] * 1e3:.4g} ms (n={cell.timing['n']})"
-        table.add_row(cell.ep, cell.opt_level, _fmt(cell.max_abs), _fmt(cell.min_passing_atol), placement, verdict)
+        table.add_row(cell.ep, cell.opt_level, sci(cell.max_abs), sci(cell.min_passing_atol), placement, verdict)
     console.print(table)

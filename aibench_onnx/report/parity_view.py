@@ -6,6 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aibench_onnx.report.numbers import sci
+
 STATUS_STYLE = {
     "passed": "[green]pass[/green]",
     "failed": "[bold red]FAIL[/bold red]",
@@ -15,10 +17,6 @@ STATUS_STYLE = {
     "unavailable": "[yellow]framework not installed[/yellow]",
     "error": "[bold red]ERROR[/bold red]",
 }
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2e}"
 
 
 def render_parity(results: list, console: Console) -> None:
@@ -40,7 +38,7 @@ def render_parity(results: list, console: Console) -> None:
             if notes:
                 verdict += "\n" + escape("\n".join(notes))
             table.add_row(cell.model, cell.framework, cell.exporter, cell.ep, cell.opt_level,
-                          _fmt(cell.max_abs), _fmt(cell.max_rel), _fmt(cell.min_passing_atol), verdict)
+                          sci(cell.max_abs), sci(cell.max_rel), sci(cell.min_passing_atol), verdict)
     console.print(table)
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
                for finding in r.export["graph"]["suspicious"]]

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-
-def _num(value, fmt: str = "{:.2e}") -> str:
-    return "—" if value is None else fmt.format(value)
-
-
-def _ms(seconds) -> str:
-    return "—" if seconds is None else f"{seconds * 1e3:.4g}"
+from aibench_onnx.report.numbers import ms, sci
 
 
 def _md_escape(text) -> str:
@@ -43,8 +37,8 @@ def markdown(report: dict) -> str:
             "|---|---|---|---|---|---|---|"]
     for row in report["parity"]:
         verdict = row["status"] + (f": {row['reason']}" if row["reason"] else "") + (f" ({row['blame']})" if row["blame"] else "")
-        out.append(f"| {row['model']} | {row['framework']} | {row['ep']} | {row['opt_level']} | {_num(row['max_abs'])} | "
-                   f"{_num(row['min_passing_atol'])} | {_md_escape(verdict)} |")
+        out.append(f"| {row['model']} | {row['framework']} | {row['ep']} | {row['opt_level']} | {sci(row['max_abs'])} | "
+                   f"{sci(row['min_passing_atol'])} | {_md_escape(verdict)} |")
     for model, rows in report["latency"].items():
         out += ["", f"## Latency: {model}", "", "| runtime | batch | median ms | 95% CI ms | items/s | n | notes |",
                 "|---|---|---|---|---|---|---|"]
@@ -53,7 +47,7 @@ def markdown(report: dict) -> str:
                 out.append(f"| {_md_escape(row['label'])} |  |  |  |  |  | {_md_escape(row['status'] + ': ' + row['reason'])} |")
                 continue
             low, high = row["ci95_s"]
-            out.append(f"| {_md_escape(row['label'])} | {row['batch']} | {_ms(row['median_s'])} | {_ms(low)}–{_ms(high)} | "
+            out.append(f"| {_md_escape(row['label'])} | {row['batch']} | {ms(row['median_s'])} | {ms(low)}–{ms(high)} | "
                        f"{row['items_per_s']:,.0f} | {row['n']} | {_md_escape('; '.join(row['flags']))} |")
         effects = report["effects"].get(model, [])
         if effects:
@@ -68,7 +62,7 @@ def markdown(report: dict) -> str:
         for framework, rows in report["exports"].items():
             for row in rows:
                 out.append(f"| {framework} | {row['model']} | {_md_escape(row['exporter'])} | {row['nodes']} | {row['op_types']} | "
-                           f"{row['file_bytes']:,} | {_num(row['export_s'], '{:.2f}')} |")
+                           f"{row['file_bytes']:,} | {sci(row['export_s'], '{:.2f}')} |")
     if report["warnings"]:
         out += ["", "## Warnings", ""] + [f"- {_md_escape(w)}" for w in report["warnings"]]
     return "\n".join(out) + "\n"
@@ -85,7 +79,7 @@ def terminal(report: dict, console) -> None:
         table.add_column(column, overflow="fold")
     for row in report["parity"]:
         style = {"passed": "green", "known_failure": "yellow"}.get(row["status"], "red")
-        table.add_row(row["model"], row["framework"], row["ep"], row["opt_level"], _num(row["max_abs"]),
+        table.add_row(row["model"], row["framework"], row["ep"], row["opt_level"], sci(row["max_abs"]),
                       f"[{style}]{row['status']}[/{style}]" + (f" {escape(row['reason'])}" if row["reason"] else ""))
     console.print(table)
     for model, rows in report["latency"].items():
@@ -97,7 +91,7 @@ def terminal(report: dict, console) -> None:
                 table.add_row(row["label"], "", "", "", "", f"[red]{row['status']}[/red] {escape(row['reason'])}")
                 continue
             low, high = row["ci95_s"]
-            table.add_row(row["label"], str(row["batch"]), _ms(row["median_s"]), f"{_ms(low)}–{_ms(high)}",
+            table.add_row(row["label"], str(row["batch"]), ms(row["median_s"]), f"{ms(low)}–{ms(high)}",
                           f"{row['items_per_s']:,.0f}", escape("; ".join(row["flags"])))
         console.print(table)
         effects = report["effects"].get(model, [])

@@ -6,6 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aibench_onnx.report.numbers import sci
+
 
 def _count(n: int) -> str:
     if n >= 1_000_000:
@@ -43,10 +45,6 @@ def render_zoo(document: dict, console: Console) -> None:
             console.print(f"[yellow]{fw}[/yellow]: {escape(status)}")
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2e}"
-
-
 VERDICT_STYLE = {"passed": "[green]pass[/green]", "failed": "[bold red]FAIL[/bold red]",
                  "error": "[bold red]ERROR[/bold red]", "unavailable": "[yellow]unavailable[/yellow]"}
 
@@ -64,6 +62,6 @@ def render_agreement(results: list, console: Console) -> None:
             if pair.reason:
                 verdict += f"\n{escape(pair.reason)}"
             table.add_row(agreement.model, agreement.size, f"{pair.framework} vs {pair.reference}",
-                          _fmt(pair.max_abs), _fmt(pair.max_rel), _fmt(pair.min_passing_atol), tolerance,
+                          sci(pair.max_abs), sci(pair.max_rel), sci(pair.min_passing_atol), tolerance,
                           counts, verdict)
     console.print(table)
