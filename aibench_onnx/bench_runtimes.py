@@ -119,9 +119,10 @@ def _jax(kind, model, arrays, device) -> Prepared:
 
 
 def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_level: str, threads: int,
-                io_binding: bool, cache_dir: str) -> Prepared:
+                io_binding: bool, cache_dir: str, known_audit: dict | None = None) -> Prepared:
     """An ORT session verified to run on `ep`; with IO binding, inputs and outputs live on the provider's
-    device and `sync` waits for the outputs, so `run` excludes host<->device copies."""
+    device and `sync` waits for the outputs, so `run` excludes host<->device copies. `known_audit`: the
+    provider audit of this graph/ep/level from an earlier batch (placement does not depend on the batch)."""
     import time
 
     import onnxruntime as ort
@@ -140,7 +141,7 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
 
     details = {"providers": info.providers, "io_binding": io_binding, "input_casts": casts,
                "provider_options": session.get_provider_options(),
-               "audit": audit(onnx_path, ep, opt_level, threads, arrays)}
+               "audit": known_audit or audit(onnx_path, ep, opt_level, threads, arrays)}
     on_gpu = ep in ("cuda", "tensorrt")
     if not io_binding:
         return Prepared(lambda: session.run(None, feed), _noop, details, cold)

@@ -64,13 +64,15 @@ def run_request(request: dict) -> dict:
         model = builder(spec.name, request["framework"])(spec.make_params(request["size"]), spec.sizes[request["size"]])
         result["build_s"] = time.perf_counter() - started
     meter = EnergyMeter(request["device"])
+    placement = None  # ORT's provider audit, taken once per configuration
     for batch, input_file in request["batches"].items():
         arrays = _load_arrays(input_file, names)
         if model is not None:
             prepared = prepare_native(kind, model, [arrays[n] for n in names], request["device"])
         else:
             prepared = prepare_ort(request["onnx_path"], arrays, request["ep"], request["opt_level"],
-                                   request["threads"], request["io_binding"], request["cache_dir"])
+                                   request["threads"], request["io_binding"], request["cache_dir"], placement)
+            placement = prepared.info["audit"]
         reading = meter.start()
         measurement = measure(prepared.run, prepared.sync, config)
         energy = meter.stop(reading, measurement.total_calls)
