@@ -2,12 +2,13 @@
 the machine's speed (ratios and self-consistency within one run)."""
 
 import time
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
 from aibench_onnx.stats import P99_MIN_SAMPLES, bootstrap_median_ci, compare_samples, median_ci_order_statistics
-from aibench_onnx.timing import TimingConfig, measure, measure_overhead
+from aibench_onnx.timing import Measurement, TimingConfig, measure, measure_overhead
 
 FAST = TimingConfig(min_time_s=0.2, max_time_s=1.0, warmup_s=0.05, warmup_max_s=0.5)
 
@@ -57,7 +58,10 @@ def test_calibration_grows_blocks_for_very_fast_callables():
     slow = measure(spin(2e-3), config=FAST)
     assert fast.block_size > 100  # thousands of no-op calls per block keep timer overhead <= 0.1 %
     assert slow.block_size < fast.block_size
-    assert fast.overhead_s / (fast.median * fast.block_size) <= 0.0011
+    # blocks are sized for 2x the bound, so the achieved overhead stays within it even when calls
+    # speed up after calibration (they did by 1.3x in one CI run)
+    assert fast.overhead_fraction <= FAST.max_overhead
+    assert fast.summary()["overhead_fraction"] == fast.overhead_fraction
 
 
 def test_loop_overhead_on_a_noop_is_well_under_a_microsecond():
@@ -135,3 +139,13 @@ def test_ratio_comparison_separates_real_differences_from_noise():
 
 def test_overhead_measurement_is_positive_and_small():
     assert 0 < measure_overhead(lambda: None) < 1e-4
+
+
+def test_overhead_beyond_the_bound_is_flagged_but_does_not_make_a_median_unreliable():
+    measured = Measurement(samples_s=[1e-7] * 30, block_size=100, first_call_s=1e-6, warmup_calls=10,
+                           warmup_s=0.1, warmup_settled=True, overhead_s=1e-7, calibration_calls=200,
+                           total_s=1.0, stopped_by="ci", config=asdict(FAST))
+    summary = measured.summary()
+    assert summary["overhead_fraction"] == pytest.approx(0.01)
+    assert any(flag.startswith("timer overhead 1%") for flag in summary["flags"]), summary["flags"]
+    assert summary["reliable"] is True
