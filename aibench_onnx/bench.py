@@ -29,6 +29,7 @@ class RuntimeConfig:
     ep: str | None = None
     opt_level: str | None = None
     io_binding: bool = True
+    cuda_graph: bool = False  # ORT CUDA EP only: replay one captured CUDA graph per call
 
 
 @dataclass
@@ -62,7 +63,9 @@ class ModelBench:
 
 
 def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: list[str],
-         io_binding_modes: list[bool]) -> list[RuntimeConfig]:
+         io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,)) -> list[RuntimeConfig]:
+    """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
+    provider with IO binding."""
     configs = []
     for kind in runtimes:
         if kind == "ort":
@@ -74,8 +77,11 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
             for ep in eps:
                 for level in levels:
                     for binding in io_binding_modes:
-                        configs.append(RuntimeConfig(ort_label(framework, ep, level, binding), "ort", framework,
-                                                     ep, level, binding))
+                        for graph in cuda_graph_modes:
+                            if graph and (ep != "cuda" or not binding):
+                                continue
+                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), "ort",
+                                                         framework, ep, level, binding, graph))
     return configs
 
 
@@ -109,7 +115,7 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
     frameworks = list(dict.fromkeys(c.framework for c in configs if c.kind == "ort"))
     eps = list(dict.fromkeys(c.ep for c in configs if c.kind == "ort"))
     levels = list(dict.fromkeys(c.opt_level for c in configs if c.kind == "ort"))
-    effects = compute_effects(samples, frameworks, eps, levels) if frameworks else []
+    effects = compute_effects(samples, frameworks, eps, levels, device) if frameworks else []
     return ModelBench(spec.name, size, results, effects, exports)
 
 
@@ -145,6 +151,7 @@ def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing,
             return ConfigResult(config, "unavailable", f"{config.framework}: {problem}")
     request = {"model": spec.name, "size": size, "runtime": config.kind, "framework": config.framework,
                "ep": config.ep, "opt_level": config.opt_level, "io_binding": config.io_binding,
+               "cuda_graph": config.cuda_graph,
                "onnx_path": exports.get(config.framework, {}).get("path"), "cache_dir": str(workdir / "trt-cache"),
                "batches": {str(b): f for b, f in input_files.items()}, "threads": threads, "device": device,
                "timing": timing}

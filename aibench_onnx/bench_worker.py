@@ -71,7 +71,8 @@ def run_request(request: dict) -> dict:
             prepared = prepare_native(kind, model, [arrays[n] for n in names], request["device"])
         else:
             prepared = prepare_ort(request["onnx_path"], arrays, request["ep"], request["opt_level"],
-                                   request["threads"], request["io_binding"], request["cache_dir"], placement)
+                                   request["threads"], request["io_binding"], request["cache_dir"], placement,
+                                   cuda_graph=request.get("cuda_graph", False))
             placement = prepared.info["audit"]
         reading = meter.start()
         measurement = measure(prepared.run, prepared.sync, config)

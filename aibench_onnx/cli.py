@@ -252,6 +252,8 @@ def bench(
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
     opt_level: str = typer.Option("disabled,all", "--opt-level", help="ORT graph optimization levels."),
     io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
+    cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
+                                   "binding): off, on or both."),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
@@ -285,6 +287,11 @@ def bench(
     binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
     if binding_modes is None:
         raise UserError(f"unknown --io-binding {io_binding!r}; valid: on, off, both")
+    graph_modes = {"off": (False,), "on": (True,), "both": (False, True)}.get(cuda_graph)
+    if graph_modes is None:
+        raise UserError(f"unknown --cuda-graph {cuda_graph!r}; valid: off, on, both")
+    if True in graph_modes and ("cuda" not in eps or True not in binding_modes):
+        raise UserError("--cuda-graph needs --ep cuda and IO binding (--io-binding on or both)")
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
     try:
         batches = sorted({int(b) for b in split_csv(batch) or []})
@@ -301,7 +308,7 @@ def bench(
     out_dir = output_dir(out, "bench")
     threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
-    configs = plan(chosen, runtimes, eps, levels, binding_modes)
+    configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
     console = Console(stderr=json_path == STDOUT)
     results = []
     with progress_bar(console) as progress:
@@ -325,7 +332,8 @@ def bench(
 
         write_json({"schema_version": 1, "command": "bench",
                     "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
-                                 "opt_levels": levels, "io_binding": io_binding, "batches": batches,
+                                 "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
+                                 "batches": batches,
                                  "device": device, "threads": threads, "timing": timing, "timeout_s": timeout},
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]

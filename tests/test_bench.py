@@ -57,23 +57,67 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
 
 @pytest.mark.torch
 def test_unavailable_provider_is_recorded_and_exits_3(tmp_path):
+    """Here CUDA does not load: its configurations are ep_unavailable, exit 3. Where it loads (the GPU
+    check), plain IO binding and CUDA graph replay both run on CUDA and the replay matched a plain run."""
     from aibench_onnx.ort_probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
     target = tmp_path / "bench.json"
     result = runner.invoke(app, ["bench", "matmul", "-f", "torch", "--runtime", "ort", "--ep", "cpu,cuda",
-                                 "--opt-level", "all", "--size", "tiny", "--batch", "1", "--min-time", "0.05",
-                                 "--max-time", "0.2", "--threads", "1", "-o", str(tmp_path / "run"),
-                                 "--json", str(target)])
-    results = json.loads(target.read_text())["results"][0]["results"]
-    status = {r["config"]["ep"]: r["status"] for r in results}
-    assert status["cpu"] == "ok"
+                                 "--opt-level", "all", "--cuda-graph", "both", "--size", "tiny", "--batch", "1",
+                                 "--min-time", "0.05", "--max-time", "0.2", "--threads", "1",
+                                 "-o", str(tmp_path / "run"), "--json", str(target)])
+    results = {r["config"]["label"]: r for r in json.loads(target.read_text())["results"][0]["results"]}
+    cpu, cuda = ort_label("torch", "cpu", "all"), ort_label("torch", "cuda", "all")
+    graph = ort_label("torch", "cuda", "all", cuda_graph=True)
+    assert set(results) == {cpu, cuda, graph}  # no CUDA graph on the CPU provider
+    assert results[cpu]["status"] == "ok"
     if cuda_loads:
-        assert result.exit_code == 0 and status["cuda"] == "ok"
+        assert result.exit_code == 0, result.output
+        assert results[cuda]["status"] == results[graph]["status"] == "ok"
+        info = results[graph]["batches"]["1"]["info"]
+        assert info["providers"][0] == "CUDAExecutionProvider"
+        assert info["provider_options"]["CUDAExecutionProvider"]["enable_cuda_graph"] == "1"
+        assert info["cuda_graph"]["enabled"] and info["cuda_graph"]["max_abs_vs_plain_run"] < 1e-3
     else:
         assert result.exit_code == 3, result.output
-        assert status["cuda"] == "ep_unavailable"
-        assert next(r for r in results if r["config"]["ep"] == "cuda")["reason"]
+        for label in (cuda, graph):
+            assert results[label]["status"] == "ep_unavailable" and results[label]["reason"]
+
+
+def test_cuda_graph_configurations_exist_only_for_cuda_with_io_binding():
+    configs = plan(["torch"], ["ort"], ["cpu", "cuda", "tensorrt"], ["all"], [True, False], (False, True))
+    graphs = [c for c in configs if c.cuda_graph]
+    assert [(c.ep, c.io_binding, c.label) for c in graphs] == [("cuda", True, "ort:torch-graph:cuda:all:cuda-graph")]
+    assert len(configs) == 3 * 2 + 1
+
+
+def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
+    from aibench_onnx.bench_runtimes import prepare_ort
+
+    with pytest.raises(ValueError, match="cuda provider with IO binding"):
+        prepare_ort("unused.onnx", {}, "cpu", "all", 1, True, str(tmp_path), cuda_graph=True)
+    with pytest.raises(ValueError, match="cuda provider with IO binding"):
+        prepare_ort("unused.onnx", {}, "cuda", "all", 1, False, str(tmp_path), cuda_graph=True)
+
+
+def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_device():
+    samples = {label: {1: [base * (1 + 0.001 * (i % 7)) for i in range(50)]} for label, base in {
+        "torch-eager": 3.0,
+        ort_label("torch", "cuda", "all", io_binding=False): 2.0,
+        ort_label("torch", "cuda", "all"): 1.0,
+        ort_label("torch", "cuda", "all", cuda_graph=True): 0.5,
+        ort_label("torch", "cpu", "all"): 8.0,
+    }.items()}
+    found = {(e.baseline, e.candidate): e for e in compute_effects(samples, ["torch"], ["cpu", "cuda"], ["all"],
+                                                                   native_device="cuda")}
+    assert found[(ort_label("torch", "cuda", "all", io_binding=False), ort_label("torch", "cuda", "all"))].ratio \
+        == pytest.approx(0.5, rel=0.01)
+    assert found[(ort_label("torch", "cuda", "all"), ort_label("torch", "cuda", "all", cuda_graph=True))].ratio \
+        == pytest.approx(0.5, rel=0.01)
+    # torch on the GPU is compared with ORT's CUDA provider, not with ORT on the CPU
+    assert found[("torch-eager", ort_label("torch", "cuda", "all"))].kind == "runtime"
+    assert ("torch-eager", ort_label("torch", "cpu", "all")) not in found
 
 
 def test_effects_pair_the_right_configurations():
@@ -101,6 +145,9 @@ def test_effects_pair_the_right_configurations():
     (["bench", "mlp", "--batch", "1,x"], "positive integers"),
     (["bench", "mlp", "--batch", "0"], "positive integers"),
     (["bench", "mlp", "--io-binding", "maybe"], "valid: on, off, both"),
+    (["bench", "mlp", "--cuda-graph", "maybe"], "valid: off, on, both"),
+    (["bench", "mlp", "--cuda-graph", "on"], "needs --ep cuda"),
+    (["bench", "mlp", "--ep", "cuda", "--io-binding", "off", "--cuda-graph", "on"], "needs --ep cuda"),
     (["bench", "mlp", "--device", "tpu"], "valid: cpu, cuda"),
     (["bench", "mlp", "--min-time", "2", "--max-time", "1"], "below --min-time"),
 ])
