@@ -103,6 +103,11 @@ def probe() -> dict:
     except Exception as exc:  # noqa: BLE001
         document["probe_error"] = f"cannot build the probe graph with onnx: {type(exc).__name__}: {exc}"
         return document
+    if any(name != "CPUExecutionProvider" for name in ort.get_available_providers()):
+        from aibench_onnx.ort_cuda_libs import preload_pip_cuda_libraries
+
+        # the sessions below see what aibench's own GPU sessions see: pip's CUDA libraries preloaded
+        document["cuda_preload"] = preload_pip_cuda_libraries()
     document["providers"] = [probe_provider(ort, name, model) for name in ort.get_available_providers()]
     return document
 

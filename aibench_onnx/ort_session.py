@@ -58,8 +58,11 @@ def create_session(path: str, ep: str, opt_level: str, threads: int, provider_op
 
     import onnxruntime as ort
 
+    from aibench_onnx.ort_cuda_libs import preload_pip_cuda_libraries
     from aibench_onnx.ort_probe import failure_reason
 
+    if ep != "cpu":
+        preload_pip_cuda_libraries()
     options = ort.SessionOptions()
     options.graph_optimization_level = _graph_optimization_level(ort, opt_level)
     options.intra_op_num_threads = threads

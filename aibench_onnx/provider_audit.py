@@ -13,8 +13,11 @@ from pathlib import Path
 def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> dict:
     import onnxruntime as ort
 
+    from aibench_onnx.ort_cuda_libs import preload_pip_cuda_libraries
     from aibench_onnx.ort_session import EXECUTION_PROVIDERS, _graph_optimization_level, feed_for, provider_chain
 
+    if ep != "cpu":
+        preload_pip_cuda_libraries()
     with tempfile.TemporaryDirectory(prefix="aibench-audit-") as tmp:
         options = ort.SessionOptions()
         options.graph_optimization_level = _graph_optimization_level(ort, opt_level)

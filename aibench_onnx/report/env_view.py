@@ -87,6 +87,11 @@ def _provider_table(ort: dict) -> Table | Panel:
         if entry.get("hint"):
             reason += f"\n[dim]{entry['hint']}[/dim]"
         table.add_row(entry["provider"], loads, reason)
+    preload = probe.get("cuda_preload")
+    if preload:
+        said = "; ".join(preload.get("messages") or []) or "no complaints"
+        table.caption = (f"CUDA/cuDNN from pip packages preloaded (onnxruntime.preload_dlls): {said}"
+                         if preload.get("attempted") else f"CUDA/cuDNN libraries not preloaded: {preload['reason']}")
     return table
 
 
