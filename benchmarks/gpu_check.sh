@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The GPU checks of issues 2, 4 and 5, for a machine with an NVIDIA GPU and no package registry (the
+# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench tests.
+# `setup` installs onnxruntime-gpu from a zstd tar of its wheel's files split into .gpu/?/part0? (when the
+# machine's onnxruntime has no CUDA provider), jax2onnx from .gpu/w, and this project (editable, no deps).
+# Every step writes into $OUT (default /tmp/gpu-out) and has its own time limit, so one slow step
+# cannot take the others' results with it.
+set -u
+OUT=${OUT:-/tmp/gpu-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+PATH="$(dirname "$(python3 -c "import sys; print(sys.executable)")"):$PATH"
+say() { echo "== $(date +%T) $*"; }
+cuda_listed() { python3 -c 'import onnxruntime as o, sys; sys.exit("CUDAExecutionProvider" not in o.get_available_providers())' 2>/dev/null; }
+
+setup() {
+  site=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  if ! cuda_listed; then
+    say "installing onnxruntime-gpu from the carried parts into $site"
+    python3 -m pip uninstall -y -q onnxruntime onnxruntime-gpu
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/tools .gpu/w/zstandard-*.whl
+    if command -v zstd >/dev/null; then
+      cat .gpu/?/part0? | zstd -d --long=27 -c | tar -x -C "$site"
+    else
+      cat .gpu/?/part0? | PYTHONPATH=/tmp/tools python3 -c 'import sys, zstandard
+zstandard.ZstdDecompressor(max_window_size=2**31).copy_stream(sys.stdin.buffer, sys.stdout.buffer)' | tar -x -C "$site"
+    fi
+  fi
+  python3 -m pip install -q --no-index --no-deps .gpu/w/jax2onnx-*.whl
+  python3 -m pip install -q --no-index --no-deps --no-build-isolation -e .
+  python3 -c 'import onnxruntime as o; print("onnxruntime", o.__version__, o.get_available_providers())'
+}
+
+step_env() {
+  nvidia-smi -L
+  timeout 120 aibench env --frameworks | tee "$OUT/env.txt"
+  timeout 60 aibench env --json "$OUT/env.json" >/dev/null
+}
+
+step_parity() {
+  timeout 300 aibench parity cnn transformer -f torch,jax --ep cuda,tensorrt --opt-level disabled,all \
+    --seeds 2 -o /tmp/parity --json "$OUT/parity.json" 2>&1 | tee "$OUT/parity.txt"
+}
+
+step_tf32() {
+  timeout 120 python3 benchmarks/gpu_tf32.py "$OUT/parity.json" 2>&1 | tee "$OUT/tf32.md"
+}
+
+step_bench() {
+  for model in cnn transformer; do
+    timeout 200 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
+      --device cuda --ep cuda --opt-level disabled,all --io-binding both --cuda-graph on --batch 1,8 \
+      --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
+      | tee "$OUT/bench_$model.txt"
+  done
+}
+
+step_tests() {
+  timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_ort_cuda_libs.py tests/test_cli_env.py \
+    "tests/test_bench.py::test_unavailable_provider_is_recorded_and_exits_3" 2>&1 | tee "$OUT/tests.txt"
+}
+
+for step in "$@"; do
+  say "$step"
+  case "$step" in
+    setup) setup ;;
+    *) "step_$step" ;;
+  esac
+done
+say done
