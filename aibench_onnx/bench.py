@@ -87,7 +87,8 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
 
 def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batches: list[int], threads: int,
                 timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
-                on_done: Callable[[ConfigResult], None] | None = None, exports: dict | None = None) -> ModelBench:
+                on_done: Callable[[ConfigResult], None] | None = None, exports: dict | None = None,
+                tf32: bool = False) -> ModelBench:
     """Time every configuration of one model. `exports` (framework -> export record) reuses graphs exported
     earlier (by `aibench run`'s parity jobs); otherwise each needed graph is exported here first."""
     workdir = out_dir / spec.name
@@ -107,7 +108,8 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
                                  threads, opset, str(example_file))
     results = []
     for config in configs:
-        result = _run_config(spec, size, config, input_files, threads, timing, workdir, device, timeout_s, exports)
+        result = _run_config(spec, size, config, input_files, threads, timing, workdir, device, timeout_s, exports,
+                             tf32)
         results.append(result)
         if on_done:
             on_done(result)
@@ -137,7 +139,7 @@ def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, exampl
 
 
 def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing, workdir: Path, device,
-                timeout_s, exports) -> ConfigResult:
+                timeout_s, exports, tf32: bool = False) -> ConfigResult:
     if config.kind == "ort":
         record = exports.get(config.framework, {})
         if record.get("status") != "ok":
@@ -151,7 +153,7 @@ def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing,
             return ConfigResult(config, "unavailable", f"{config.framework}: {problem}")
     request = {"model": spec.name, "size": size, "runtime": config.kind, "framework": config.framework,
                "ep": config.ep, "opt_level": config.opt_level, "io_binding": config.io_binding,
-               "cuda_graph": config.cuda_graph,
+               "cuda_graph": config.cuda_graph, "tf32": tf32,
                "onnx_path": exports.get(config.framework, {}).get("path"), "cache_dir": str(workdir / "trt-cache"),
                "batches": {str(b): f for b, f in input_files.items()}, "threads": threads, "device": device,
                "timing": timing}

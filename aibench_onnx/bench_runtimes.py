@@ -120,22 +120,23 @@ def _jax(kind, model, arrays, device) -> Prepared:
 
 def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_level: str, threads: int,
                 io_binding: bool, cache_dir: str, known_audit: dict | None = None,
-                cuda_graph: bool = False) -> Prepared:
+                cuda_graph: bool = False, tf32: bool = False) -> Prepared:
     """An ORT session verified to run on `ep`; with IO binding, inputs and outputs live on the provider's
     device and `sync` waits for the outputs, so `run` excludes host<->device copies. `known_audit`: the
     provider audit of this graph/ep/level from an earlier batch (placement does not depend on the batch).
-    `cuda_graph`: the CUDA provider captures the graph once and each call replays it (see _bind_fixed)."""
+    `cuda_graph`: the CUDA provider captures the graph once and each call replays it (see _bind_fixed).
+    `tf32`: the CUDA provider may use TF32 (see ort_session.cuda_options)."""
     import time
 
     import onnxruntime as ort
 
-    from aibench_onnx.ort_session import create_session, feed_for
+    from aibench_onnx.ort_session import create_session, cuda_options, feed_for
 
-    options = None
+    options = cuda_options(tf32) if ep == "cuda" else None
     if cuda_graph:
         if ep != "cuda" or not io_binding:
             raise ValueError("CUDA graphs need the cuda provider with IO binding")
-        options = {"enable_cuda_graph": "1"}
+        options = {**options, "enable_cuda_graph": "1"}
     if ep == "tensorrt":
         options = {"trt_engine_cache_enable": True, "trt_engine_cache_path": cache_dir,
                    "trt_timing_cache_enable": True, "trt_timing_cache_path": cache_dir}
@@ -152,7 +153,8 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
     if not io_binding:
         return Prepared(lambda: session.run(None, feed), _noop, details, cold)
     if cuda_graph:
-        binding, buffers, details["cuda_graph"] = _bind_fixed(ort, session, feed, onnx_path, opt_level, threads)
+        binding, buffers, details["cuda_graph"] = _bind_fixed(ort, session, feed, onnx_path, opt_level, threads,
+                                                              cuda_options(tf32))
 
         def replay(session=session, binding=binding, buffers=buffers):  # the graph holds the buffers' addresses
             return session.run_with_iobinding(binding)
@@ -174,14 +176,15 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
     return Prepared(run, sync, details, cold)
 
 
-def _bind_fixed(ort, session, feed: dict[str, np.ndarray], onnx_path: str, opt_level: str, threads: int):
+def _bind_fixed(ort, session, feed: dict[str, np.ndarray], onnx_path: str, opt_level: str, threads: int,
+                options: dict):
     """IO binding for CUDA graph replay: a captured graph reads and writes fixed addresses, so outputs get
     buffers of their final shape up front, taken from a plain CUDA session's run of the same feed. After the
     capture, the replayed outputs must equal that plain run's, or the timing would be of a wrong computation.
     Returns (binding, the bound device buffers, {"enabled", "max_abs_vs_plain_run"})."""
     from aibench_onnx.ort_session import create_session
 
-    plain, _ = create_session(onnx_path, "cuda", opt_level, threads)
+    plain, _ = create_session(onnx_path, "cuda", opt_level, threads, options)
     expected = plain.run(None, feed)
     del plain
     binding = session.io_binding()

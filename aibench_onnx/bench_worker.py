@@ -72,7 +72,7 @@ def run_request(request: dict) -> dict:
         else:
             prepared = prepare_ort(request["onnx_path"], arrays, request["ep"], request["opt_level"],
                                    request["threads"], request["io_binding"], request["cache_dir"], placement,
-                                   cuda_graph=request.get("cuda_graph", False))
+                                   cuda_graph=request.get("cuda_graph", False), tf32=request.get("tf32", False))
             placement = prepared.info["audit"]
         reading = meter.start()
         measurement = measure(prepared.run, prepared.sync, config)

@@ -76,6 +76,8 @@ def root(
 
 
 JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
+TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's own default); off unless "
+             "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")
 
 
 @app.command()
@@ -184,6 +186,7 @@ def parity(
     across_frameworks: bool = typer.Option(
         False, "--across-frameworks",
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
+    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
@@ -219,14 +222,15 @@ def parity(
     else:
         out_dir = output_dir(out, "parity")
         results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
-                                   opset or DEFAULT_OPSET, console)
+                                   opset or DEFAULT_OPSET, console, tf32)
         from aibench_onnx.onnx_parity import FAILING_STATUSES
         from aibench_onnx.report.parity_view import render_parity
 
         render_parity(results, console)
         console.print(f"artifacts: {out_dir}")
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
-                    "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir)}
+                    "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
+                    "tf32": tf32}
         cells = [cell for r in results for cell in r.cells]
         failed = any(cell.status in FAILING_STATUSES for cell in cells)
         unavailable = any(cell.status in ("ep_unavailable", "unavailable") for cell in cells)
@@ -254,6 +258,7 @@ def bench(
     io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
     cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
                                    "binding): off, on or both."),
+    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
@@ -322,7 +327,7 @@ def bench(
 
             progress.update(task, description=f"{spec.name}")
             results.append(bench_model(spec, size or spec.default_size, configs, batches, threads, timing, out_dir,
-                                       device, timeout, opset or DEFAULT_OPSET, on_done=done))
+                                       device, timeout, opset or DEFAULT_OPSET, on_done=done, tf32=tf32))
     for result in results:
         render_latency(result, console)
         render_effects(result, console)
@@ -333,7 +338,7 @@ def bench(
         write_json({"schema_version": 1, "command": "bench",
                     "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
-                                 "batches": batches,
+                                 "tf32": tf32, "batches": batches,
                                  "device": device, "threads": threads, "timing": timing, "timeout_s": timeout},
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]

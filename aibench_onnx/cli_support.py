@@ -51,7 +51,8 @@ def progress_bar(console):
     return Progress(*columns, console=console, transient=True)
 
 
-def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console) -> list:
+def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
+                    tf32: bool = False) -> list:
     from aibench_onnx.onnx_parity import export_and_check
     from aibench_onnx.report.parity_view import STATUS_STYLE
 
@@ -62,7 +63,7 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
             for framework in frameworks:
                 progress.update(task, description=f"{spec.name} / {framework}")
                 result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset)
+                                          threads, out_dir, opset, tf32)
                 verdicts = ", ".join(f"{c.ep}/{c.opt_level} {STATUS_STYLE.get(c.status, c.status)}" for c in result.cells)
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")
                 results.append(result)

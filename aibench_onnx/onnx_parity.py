@@ -17,7 +17,7 @@ import numpy as np
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.inputs import parity_cases
 from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
-from aibench_onnx.spec import ModelSpec, Tolerance
+from aibench_onnx.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 from aibench_onnx.subproc import run_json_module
 
 WORKER_TIMEOUT_S = 1200.0
@@ -44,6 +44,7 @@ class ParityCell:
     providers: list[str] = field(default_factory=list)
     input_casts: list[str] = field(default_factory=list)
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
+    tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "max_rel": self.max_rel,
@@ -77,8 +78,9 @@ class ExportParity:
                 "cells": [c.to_dict() for c in self.cells]}
 
 
-def _cells(spec, size, framework, exporter, configs, status, reason) -> list[ParityCell]:
-    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason) for ep, level in configs]
+def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False) -> list[ParityCell]:
+    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda")
+            for ep, level in configs]
 
 
 def _load(path: str) -> dict[str, np.ndarray]:
@@ -87,14 +89,15 @@ def _load(path: str) -> dict[str, np.ndarray]:
 
 
 def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
-                     seeds: int, threads: int, out_dir: Path, opset: int) -> ExportParity:
+                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False) -> ExportParity:
+    """`tf32`: let the CUDA provider use TF32 and judge its float32 outputs with TF32 tolerances."""
     configs = [(ep, level) for ep in eps for level in opt_levels]
     workdir = out_dir / spec.name / framework
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
     problem = missing_framework(framework)
     if problem:
         return ExportParity(spec.name, size, framework, None,
-                            _cells(spec, size, framework, "", configs, "unavailable", f"{framework}: {problem}"))
+                            _cells(spec, size, framework, "", configs, "unavailable", f"{framework}: {problem}", tf32))
 
     cases = parity_cases(spec, size, seeds)
     input_files = []
@@ -107,19 +110,19 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
     native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
     if native.get("status") != "ok":
         reason = native.get("reason") or native.get("probe_failed", "native worker failed")
-        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason))
+        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason, tf32))
     record = native["export"]
     exporter = f"{record['exporter']} {record['exporter_version']}"
     if record["status"] != "ok":
         known = spec.known_export_failures.get(framework)
         status = "known_failure" if known else "export_failed"
         reason = record["reason"] + (f" — known: {known}" if known else "")
-        return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason))
+        return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason, tf32))
 
-    ort = _run_ort(record["path"], configs, input_files, workdir, threads)
+    ort = _run_ort(record["path"], configs, input_files, workdir, threads, tf32)
     cells = []
     for ep, level in configs:
-        cell = ParityCell(spec.name, size, framework, exporter, ep, level, "passed")
+        cell = ParityCell(spec.name, size, framework, exporter, ep, level, "passed", tf32=tf32 and ep == "cuda")
         result = ort.get((ep, level), {"status": "error", "reason": ort.get("reason", "ORT worker failed")})
         if result.get("diagnostic") == "value_info_removed":
             _diagnose_stripped(cell, spec, cases, native["output_files"], result)
@@ -136,16 +139,25 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
     return ExportParity(spec.name, size, framework, record, cells)
 
 
+def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: bool = False) -> Tolerance:
+    """The spec's tolerance for `dtype`, widened to TF32's for float32 on a TF32 run, with atol scaled for an
+    input set whose magnitudes were scaled up."""
+    base = spec.tolerance(dtype)
+    if tf32 and dtype == "float32":
+        base = Tolerance(max(base.rtol, TF32_TOLERANCE.rtol), max(base.atol, TF32_TOLERANCE.atol),
+                         TF32_TOLERANCE.reason)
+    if atol_scale == 1.0:
+        return base
+    return Tolerance(base.rtol, base.atol * atol_scale, f"{base.reason}; atol x{atol_scale:g} for inputs x{atol_scale:g}")
+
+
 def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str]) -> None:
     """Compare every input set. Headline numbers merge the sets at natural scale; a scaled-up set (large
     magnitudes) is judged with its atol scaled alike and reported on its own in `cases`."""
     headline = []
     for case, native_file, ort_file in zip(cases, native_files, ort_files):
         def tolerance_for(dtype: str, scale: float = case.atol_scale) -> Tolerance:
-            base = spec.tolerance(dtype)
-            if scale == 1.0:
-                return base
-            return Tolerance(base.rtol, base.atol * scale, f"{base.reason}; atol x{scale:g} for inputs x{scale:g}")
+            return case_tolerance(spec, dtype, scale, cell.tf32)
 
         rows = compare_outputs(_load(native_file), _load(ort_file), tolerance_for)
         if case.atol_scale == 1.0:
@@ -198,9 +210,9 @@ def run_native_worker(spec, size, framework, input_files, workdir: Path, threads
     return result
 
 
-def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int) -> dict:
+def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False) -> dict:
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
-               "input_files": input_files, "threads": threads, "output_dir": str(workdir)}
+               "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32}
     request_path = workdir / "ort_request.json"
     request_path.write_text(json.dumps(request))
     document = run_json_module("aibench_onnx.ort_worker", [str(request_path)], WORKER_TIMEOUT_S)

@@ -13,14 +13,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 
-def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path) -> dict:
+def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path,
+               tf32: bool = False) -> dict:
     import numpy as np
 
-    from aibench_onnx.ort_session import EpUnavailable, create_session, feed_for
+    from aibench_onnx.ort_session import EpUnavailable, create_session, cuda_options, feed_for
 
     result: dict = {"ep": ep, "opt_level": opt_level, "status": "ok", "reason": "", "output_files": [], "casts": []}
+    options = cuda_options(tf32) if ep == "cuda" else None
     try:
-        session, info = create_session(onnx_path, ep, opt_level, threads)
+        session, info = create_session(onnx_path, ep, opt_level, threads, options)
     except EpUnavailable as exc:
         return {**result, "status": "ep_unavailable", "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a graph ORT cannot load is a result
@@ -31,7 +33,7 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
         # Diagnose: are only the exporter's shape annotations wrong, or the computation too? The cell stays
         # failed either way (the exported file does not load); the numbers say which.
         try:
-            session, info = create_session(stripped, ep, opt_level, threads)
+            session, info = create_session(stripped, ep, opt_level, threads, options)
         except Exception:  # noqa: BLE001
             return result
         result["diagnostic"] = "value_info_removed"
@@ -83,7 +85,8 @@ def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
 def run_request(request: dict) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
     results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
-                          request["input_files"], Path(request["output_dir"])) for c in request["configs"]]
+                          request["input_files"], Path(request["output_dir"]), request.get("tf32", False))
+               for c in request["configs"]]
     return {"status": "ok", "configs": results}
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks of issues 2, 4 and 5, for a machine with an NVIDIA GPU and no package registry (the
 # device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench tests.
-# `setup` installs onnxruntime-gpu from a zstd tar of its wheel's files split into .gpu/?/part0? (when the
+# `setup` installs onnxruntime-gpu from a zstd tar of its wheel's files split into /tmp/parts/part0? (when the
 # machine's onnxruntime has no CUDA provider), jax2onnx from .gpu/w, and this project (editable, no deps).
 # Every step writes into $OUT (default /tmp/gpu-out) and has its own time limit, so one slow step
 # cannot take the others' results with it.
@@ -18,15 +18,15 @@ setup() {
   if ! cuda_listed; then
     say "installing onnxruntime-gpu from the carried parts into $site"
     python3 -m pip uninstall -y -q onnxruntime onnxruntime-gpu
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/tools .gpu/w/zstandard-*.whl
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/tools /tmp/parts/zstandard-*.whl
     if command -v zstd >/dev/null; then
-      cat .gpu/?/part0? | zstd -d --long=27 -c | tar -x -C "$site"
+      cat /tmp/parts/part0? | zstd -d --long=27 -c | tar -x -C "$site"
     else
-      cat .gpu/?/part0? | PYTHONPATH=/tmp/tools python3 -c 'import sys, zstandard
+      cat /tmp/parts/part0? | PYTHONPATH=/tmp/tools python3 -c 'import sys, zstandard
 zstandard.ZstdDecompressor(max_window_size=2**31).copy_stream(sys.stdin.buffer, sys.stdout.buffer)' | tar -x -C "$site"
     fi
   fi
-  python3 -m pip install -q --no-index --no-deps .gpu/w/jax2onnx-*.whl
+  python3 -m pip install -q --no-index --no-deps /tmp/parts/jax2onnx-*.whl
   python3 -m pip install -q --no-index --no-deps --no-build-isolation -e .
   python3 -c 'import onnxruntime as o; print("onnxruntime", o.__version__, o.get_available_providers())'
 }
@@ -43,7 +43,7 @@ step_parity() {
 }
 
 step_tf32() {
-  timeout 120 python3 benchmarks/gpu_tf32.py "$OUT/parity.json" 2>&1 | tee "$OUT/tf32.md"
+  timeout 120 python3 benchmarks/gpu_tf32.py "${PARITY_JSON:-$OUT/parity.json}" 2>&1 | tee "$OUT/tf32.md"
 }
 
 step_bench() {

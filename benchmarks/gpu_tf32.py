@@ -32,7 +32,11 @@ def main(parity_json: str) -> int:
         if export.get("status") != "ok":
             continue
         inputs = get_spec(result["model"]).make_inputs(result["size"], 8, seed=0)
-        cpu, _ = create_session(export["path"], "cpu", "disabled", 4)
+        try:
+            cpu, _ = create_session(export["path"], "cpu", "disabled", 4)
+        except RuntimeError as exc:  # e.g. jax2onnx's contradictory value_info (see the parity table)
+            print(f"| {result['model']} | {result['framework']} | ORT cannot load the graph: {exc} | | | |")
+            continue
         feed, _ = feed_for(cpu, inputs)
         reference = cpu.run(None, feed)
         errors = {}

@@ -77,3 +77,31 @@ def test_merge_keeps_the_worst_case_over_input_sets():
     merged = merge([[good], [bad], [good]])
     assert len(merged) == 1
     assert not merged[0].passed and merged[0].max_abs == pytest.approx(0.5) and merged[0].samples == 3
+
+
+def test_tf32_runs_are_judged_with_tf32_tolerances_and_only_float32_widens():
+    from aibench_onnx.onnx_parity import case_tolerance
+    from aibench_onnx.registry import get_spec
+    from aibench_onnx.spec import DEFAULT_TOLERANCES, TF32_TOLERANCE
+
+    spec = get_spec("cnn")
+    assert case_tolerance(spec, "float32") == DEFAULT_TOLERANCES["float32"]
+    widened = case_tolerance(spec, "float32", tf32=True)
+    assert (widened.rtol, widened.atol) == (TF32_TOLERANCE.rtol, TF32_TOLERANCE.atol) and "TF32" in widened.reason
+    assert case_tolerance(spec, "int64", tf32=True) == DEFAULT_TOLERANCES["int64"]
+    scaled = case_tolerance(spec, "float32", atol_scale=50, tf32=True)
+    assert scaled.atol == pytest.approx(50 * TF32_TOLERANCE.atol) and scaled.rtol == TF32_TOLERANCE.rtol
+    # an error TF32 makes (5e-4 relative on logits of ~40) fails the float32 default and passes under TF32
+    expected = {"logits": np.full((2, 10), 40.0, dtype=np.float32)}
+    actual = {"logits": expected["logits"] * np.float32(1 + 5e-4)}
+    assert not compare_outputs(expected, actual, lambda dtype: case_tolerance(spec, dtype))[0].passed
+    assert compare_outputs(expected, actual, lambda dtype: case_tolerance(spec, dtype, tf32=True))[0].passed
+
+
+def test_cuda_sessions_run_without_tf32_unless_asked():
+    from aibench_onnx.ort_session import cuda_options, provider_chain
+
+    assert provider_chain("cuda") == [("CUDAExecutionProvider", {"use_tf32": "0"})]
+    assert provider_chain("cuda", cuda_options(True)) == [("CUDAExecutionProvider", {"use_tf32": "1"})]
+    assert provider_chain("tensorrt")[1] == ("CUDAExecutionProvider", {"use_tf32": "0"})
+    assert provider_chain("cpu") == [("CPUExecutionProvider", {})]

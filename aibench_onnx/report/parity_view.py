@@ -37,7 +37,8 @@ def render_parity(results: list, console: Console) -> None:
                 notes.append(f"{len(cell.audit['memcpy_nodes'])} Memcpy nodes")
             if notes:
                 verdict += "\n" + escape("\n".join(notes))
-            table.add_row(cell.model, cell.framework, cell.exporter, cell.ep, cell.opt_level,
+            ep = cell.ep + (" +tf32" if cell.tf32 else "")
+            table.add_row(cell.model, cell.framework, cell.exporter, ep, cell.opt_level,
                           sci(cell.max_abs), sci(cell.max_rel), sci(cell.min_passing_atol), verdict)
     console.print(table)
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
