@@ -15,6 +15,7 @@ from aibench_onnx.cli_support import (
     PARITY_SCHEMA_VERSION,
     choose,
     default_threads,
+    make_console,
     output_dir,
     progress_bar,
     run_agreement,
@@ -55,9 +56,9 @@ def user_errors_exit(command: F) -> F:
 
 
 def _error_console():
-    from rich.console import Console
+    from aibench_onnx.cli_support import make_console
 
-    return Console(stderr=True)
+    return make_console(stderr=True)
 
 
 def _version_callback(value: bool) -> None:
@@ -90,7 +91,6 @@ def env(
     ),
 ) -> None:
     """What this machine can really run: system, GPUs, package versions, and which ONNX Runtime providers truly load."""
-    from rich.console import Console
 
     from aibench_onnx.env import collect_environment
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
@@ -101,7 +101,7 @@ def env(
     if json_path != STDOUT:
         from aibench_onnx.report.env_view import render_environment
 
-        render_environment(document, Console())
+        render_environment(document, make_console())
     if json_path is not None:
         write_json(document, json_path)
 
@@ -112,7 +112,6 @@ def models(
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
-    from rich.console import Console
 
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.zoo_listing import zoo_document
@@ -123,7 +122,7 @@ def models(
     if json_path != STDOUT:
         from aibench_onnx.report.zoo_view import render_zoo
 
-        render_zoo(document, Console())
+        render_zoo(document, make_console())
     if json_path is not None:
         write_json(document, json_path)
 
@@ -139,7 +138,6 @@ def export(
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """Export one zoo model to ONNX with its framework's exporter and print the export record."""
-    from rich.console import Console
 
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks import missing_framework
@@ -157,7 +155,7 @@ def export(
     if problem:
         raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
     out_dir = output_dir(out, f"export-{spec.name}-{framework}")
-    console = Console(stderr=json_path == STDOUT)
+    console = make_console(stderr=json_path == STDOUT)
     with console.status(f"exporting {spec.name} from {framework}..."):
         record = export_only(spec, size, framework, default_threads(), out_dir, opset or DEFAULT_OPSET)
 
@@ -192,7 +190,6 @@ def parity(
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
     (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
     check failed, 3 a requested provider or framework is unavailable."""
-    from rich.console import Console
 
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
@@ -208,7 +205,7 @@ def parity(
     if json_path is not None:
         check_writable(json_path)
     threads = threads or default_threads()
-    console = Console(stderr=json_path == STDOUT)
+    console = make_console(stderr=json_path == STDOUT)
     if across_frameworks:
         if len(chosen) < 2:
             raise UserError("--across-frameworks needs at least two frameworks")
@@ -273,7 +270,6 @@ def bench(
 ) -> None:
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
     method, each in a fresh process, and split the differences into exporter, optimizer and runtime effects."""
-    from rich.console import Console
 
     from aibench_onnx.bench import ALL_RUNTIMES, bench_model, plan
     from aibench_onnx.bench_runtimes import RUNTIME_FRAMEWORK
@@ -314,7 +310,7 @@ def bench(
     threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
-    console = Console(stderr=json_path == STDOUT)
+    console = make_console(stderr=json_path == STDOUT)
     results = []
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(specs) * len(configs))

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from aibench_onnx.cli_support import choose, default_threads, split_csv
+from aibench_onnx.cli_support import choose, default_threads, make_console, split_csv
 from aibench_onnx.errors import ExitCode, UserError
 
 
@@ -42,7 +42,6 @@ def check(
     """Check a model you brought: load and validate it, compare ONNX Runtime on every provider x level with a
     reference (stored outputs, onnx's reference evaluator, or ORT CPU unoptimized), audit node placement,
     and localize the first diverging node when they disagree. Exit 1 when a check fails."""
-    from rich.console import Console
 
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort_session import EXECUTION_PROVIDERS, OPT_LEVELS
@@ -52,7 +51,7 @@ def check(
     dims = _parse_dims(dim)
     if json_path is not None:
         check_writable(json_path)
-    console = Console(stderr=json_path == STDOUT)
+    console = make_console(stderr=json_path == STDOUT)
     threads = threads or default_threads()
     try:
         if framework is not None:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from aibench_onnx.cli_support import choose, default_threads, split_csv
+from aibench_onnx.cli_support import choose, default_threads, make_console, split_csv
 from aibench_onnx.errors import ExitCode, UserError
 
 JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
@@ -32,7 +32,6 @@ def run(
     import datetime as dt
     from pathlib import Path
 
-    from rich.console import Console
 
     from aibench_onnx.cli_support import progress_bar
     from aibench_onnx.exporters import DEFAULT_OPSET
@@ -41,7 +40,7 @@ def run(
     from aibench_onnx.results import load_run
     from aibench_onnx.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
 
-    console = Console()
+    console = make_console()
     for target in (html, markdown_path):
         if target is not None:
             from aibench_onnx.jsonio import check_writable
@@ -151,10 +150,9 @@ def report(
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to FILE (markdown, html)."),
 ) -> None:
     """Report a run: environment, parity matrix, latency and effects, export statistics, warnings."""
-    from rich.console import Console
 
     (fmt,) = choose([fmt], ["terminal", "markdown", "html"], ["terminal"], "format")
-    _print_report(run_dir, fmt, output, Console())
+    _print_report(run_dir, fmt, output, make_console())
 
 
 def compare(
@@ -166,7 +164,6 @@ def compare(
 ) -> None:
     """Compare two runs: per configuration faster / slower / no significant change, parity regressions,
     environment differences; exit 1 when the gate (or parity) fails."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -177,7 +174,7 @@ def compare(
     if json_path is not None:
         check_writable(json_path)
     result = compare_runs(base, new, gate)
-    console = Console(stderr=json_path == STDOUT)
+    console = make_console(stderr=json_path == STDOUT)
     table = Table(title=f"{base} -> {new} (ratio = new / base median)", title_justify="left")
     for column in ("model", "configuration", "batch", "base ms", "new ms", "ratio", "95% CI", "verdict"):
         table.add_column(column, overflow="fold")

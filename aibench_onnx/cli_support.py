@@ -42,6 +42,20 @@ def output_dir(out: Optional[str], default_name: str):
 
 
 PARITY_SCHEMA_VERSION = 1
+PIPED_WIDTH = 160
+
+
+def make_console(stderr: bool = False):
+    """A rich console. Written to a pipe or a CI log with COLUMNS unset, rich would wrap tables at 80 columns
+    and squeeze a failure's reason into a 5-character column; 160 keeps them readable."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (hasattr(stream, "isatty") and stream.isatty())
+    return Console(stderr=stderr, width=PIPED_WIDTH if piped and "COLUMNS" not in os.environ else None)
 
 
 def progress_bar(console):

@@ -124,3 +124,12 @@ def test_env_frameworks_imports_each_in_its_own_process():
     assert "cpu" in frameworks["torch"]["devices"]
     assert any(d.startswith("CPU") for d in frameworks["tensorflow"]["devices"])
     assert any(d.startswith("cpu") for d in frameworks["jax"]["devices"])
+
+
+def test_piped_output_gets_wide_tables_unless_columns_is_set(monkeypatch):
+    from aibench_onnx.cli_support import PIPED_WIDTH, make_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert make_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal
+    monkeypatch.setenv("COLUMNS", "100")
+    assert make_console().width == 100
