@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The GPU checks of issues 2, 4 and 5, for a machine with an NVIDIA GPU and no package registry (the
 # device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench tests.
-# `setup` installs onnxruntime-gpu from a zstd tar of its wheel's files split into /tmp/parts/part0? (when the
-# machine's onnxruntime has no CUDA provider), jax2onnx from .gpu/w, and this project (editable, no deps).
-# Every step writes into $OUT (default /tmp/gpu-out) and has its own time limit, so one slow step
-# cannot take the others' results with it.
+# `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
+# its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
+# (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
+# so each part travels in its own call (.gpu/a .. .gpu/d, ignored by git) and is copied to /tmp/parts there:
+#   here:  tar -cf - onnxruntime onnxruntime_gpu-*.dist-info | zstd -19 --long=27 > ortgpu.tar.zst  (from the
+#          unzipped wheel), then split -n 4 -d ortgpu.tar.zst part
+#   there: mkdir -p /tmp/parts && cp .gpu/a/* /tmp/parts/   (and b, c, d; the wheels with a)
+# Every step writes into $OUT (default /tmp/gpu-out) and has its own time limit, so one slow step cannot
+# take the others' results with it.
 set -u
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
@@ -48,8 +53,8 @@ step_tf32() {
 
 step_bench() {
   for model in cnn transformer; do
-    timeout 200 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
-      --device cuda --ep cuda --opt-level disabled,all --io-binding both --cuda-graph on --batch 1,8 \
+    timeout 400 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
+      --device cuda --ep cuda --opt-level disabled,all --io-binding both --cuda-graph both --batch 1,8 \
       --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
       | tee "$OUT/bench_$model.txt"
   done
