@@ -83,13 +83,19 @@ def test_requesting_an_unusable_cuda_provider_exits_3_not_pass(tmp_path):
     from aibench_onnx.ort_probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
+    target = tmp_path / "parity.json"
     result = runner.invoke(app, ["parity", "matmul", "-f", "torch", "--size", "tiny", "--seeds", "1",
-                                 "--ep", "cpu,cuda", "-o", str(tmp_path)])
+                                 "--ep", "cpu,cuda", "--tf32", "-o", str(tmp_path), "--json", str(target)])
     if cuda_loads:
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 3, result.output
         assert "EP unavailable" in result.output and "pass" in result.output  # CPU cells still shown
+    # --tf32 concerns the CUDA cells only: they carry it (and the table says "cuda +tf32"), CPU cells do not
+    document = json.loads(target.read_text())
+    assert document["settings"]["tf32"] is True
+    assert {(c["ep"], c["tf32"]) for c in document["results"][0]["cells"]} == {("cpu", False), ("cuda", True)}
+    assert "cuda +tf32" in result.output
 
 
 @pytest.mark.tf
