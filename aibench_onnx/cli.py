@@ -56,8 +56,6 @@ def user_errors_exit(command: F) -> F:
 
 
 def _error_console():
-    from aibench_onnx.cli_support import make_console
-
     return make_console(stderr=True)
 
 
