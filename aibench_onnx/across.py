@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
+from aibench_onnx.parity import OutputComparison, WorstOverOutputs, compare_outputs, merge
 from aibench_onnx.spec import ModelSpec
 from aibench_onnx.subproc import run_json_module
 
@@ -34,7 +34,7 @@ class FrameworkRun:
 
 
 @dataclass
-class PairResult:
+class PairResult(WorstOverOutputs):
     model: str
     size: str
     reference: str
@@ -43,21 +43,8 @@ class PairResult:
     reason: str = ""
     outputs: list[OutputComparison] = field(default_factory=list)
 
-    @property
-    def max_abs(self) -> float | None:
-        return worst(self.outputs, "max_abs")
-
-    @property
-    def max_rel(self) -> float | None:
-        return worst(self.outputs, "max_rel")
-
-    @property
-    def min_passing_atol(self) -> float | None:
-        return worst(self.outputs, "min_passing_atol")
-
     def to_dict(self) -> dict:
-        return {**asdict(self), "max_abs": self.max_abs, "max_rel": self.max_rel,
-                "min_passing_atol": self.min_passing_atol}
+        return {**asdict(self), **self.headline()}
 
 
 @dataclass

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.onnx_file import generate_inputs, graph_inputs, load_user_model
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
+from aibench_onnx.parity import OutputComparison, WorstOverOutputs, compare_outputs, merge
 
 
 @dataclass
-class CheckCell:
+class CheckCell(WorstOverOutputs):
     ep: str
     opt_level: str
     status: str  # passed | failed | ep_unavailable
@@ -27,14 +27,6 @@ class CheckCell:
     audit: dict | None = None
     divergence: dict | None = None
     timing: dict | None = None
-
-    @property
-    def max_abs(self):
-        return worst(self.outputs, "max_abs")
-
-    @property
-    def min_passing_atol(self):
-        return worst(self.outputs, "min_passing_atol")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}

@@ -16,7 +16,7 @@ import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.inputs import parity_cases
-from aibench_onnx.parity import OutputComparison, compare_outputs, merge, worst
+from aibench_onnx.parity import OutputComparison, WorstOverOutputs, compare_outputs, merge, worst
 from aibench_onnx.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 from aibench_onnx.subproc import run_json_module
 
@@ -27,7 +27,7 @@ FAILING_STATUSES = ("failed", "export_failed", "error")
 
 
 @dataclass
-class ParityCell:
+class ParityCell(WorstOverOutputs):
     """One model x framework x execution provider x optimization level."""
 
     model: str
@@ -47,20 +47,7 @@ class ParityCell:
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "max_abs": self.max_abs, "max_rel": self.max_rel,
-                "min_passing_atol": self.min_passing_atol}
-
-    @property
-    def max_abs(self):
-        return worst(self.outputs, "max_abs")
-
-    @property
-    def max_rel(self):
-        return worst(self.outputs, "max_rel")
-
-    @property
-    def min_passing_atol(self):
-        return worst(self.outputs, "min_passing_atol")
+        return {**asdict(self), **self.headline()}
 
 
 @dataclass

@@ -111,6 +111,27 @@ def worst(outputs: list[OutputComparison], key: str) -> float | None:
     return max(values) if values else None
 
 
+class WorstOverOutputs:
+    """Headline numbers of a result holding output comparisons in `self.outputs`: the worst case over them."""
+
+    outputs: list[OutputComparison]
+
+    @property
+    def max_abs(self) -> float | None:
+        return worst(self.outputs, "max_abs")
+
+    @property
+    def max_rel(self) -> float | None:
+        return worst(self.outputs, "max_rel")
+
+    @property
+    def min_passing_atol(self) -> float | None:
+        return worst(self.outputs, "min_passing_atol")
+
+    def headline(self) -> dict:
+        return {"max_abs": self.max_abs, "max_rel": self.max_rel, "min_passing_atol": self.min_passing_atol}
+
+
 ToleranceFor = Callable[[str], Tolerance]
 
 
