@@ -79,6 +79,16 @@ TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's
              "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")
 
 
+def _render_and_write(document: dict, json_path: str | None, render) -> None:
+    """The table, unless JSON alone goes to stdout; then the JSON, when asked for."""
+    from aibench_onnx.jsonio import STDOUT, write_json
+
+    if json_path != STDOUT:
+        render(document, make_console())
+    if json_path is not None:
+        write_json(document, json_path)
+
+
 @app.command()
 @user_errors_exit
 def env(
@@ -91,17 +101,13 @@ def env(
     """What this machine can really run: system, GPUs, package versions, and which ONNX Runtime providers truly load."""
 
     from aibench_onnx.env import collect_environment
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.jsonio import check_writable
 
     if json_path is not None:
         check_writable(json_path)
-    document = collect_environment(with_frameworks=frameworks)
-    if json_path != STDOUT:
-        from aibench_onnx.report.env_view import render_environment
+    from aibench_onnx.report.env_view import render_environment
 
-        render_environment(document, make_console())
-    if json_path is not None:
-        write_json(document, json_path)
+    _render_and_write(collect_environment(with_frameworks=frameworks), json_path, render_environment)
 
 
 @app.command()
@@ -111,18 +117,14 @@ def models(
 ) -> None:
     """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
 
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.jsonio import check_writable
     from aibench_onnx.zoo_listing import zoo_document
 
     if json_path is not None:
         check_writable(json_path)
-    document = zoo_document()
-    if json_path != STDOUT:
-        from aibench_onnx.report.zoo_view import render_zoo
+    from aibench_onnx.report.zoo_view import render_zoo
 
-        render_zoo(document, make_console())
-    if json_path is not None:
-        write_json(document, json_path)
+    _render_and_write(zoo_document(), json_path, render_zoo)
 
 
 @app.command()
