@@ -12,8 +12,8 @@ Python API (imported on first use):
 
 __version__ = "0.1.0"
 
-_LAZY = {"measure": "aibench_onnx.timing", "TimingConfig": "aibench_onnx.timing", "Measurement": "aibench_onnx.timing",
-         "check": "aibench_onnx.onnx_check"}
+_LAZY = {"measure": "aibench_onnx.timing.loop", "TimingConfig": "aibench_onnx.timing.loop", "Measurement": "aibench_onnx.timing.loop",
+         "check": "aibench_onnx.parity.check"}
 
 
 def __getattr__(name: str):

@@ -21,7 +21,7 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
                        opt_levels: tuple[str, ...] = ("disabled", "all"), opset: int | None = None):
     """Raise AssertionError (with numbers and the first diverging node) unless ONNX Runtime on `ep`
     matches the reference at every level. Returns the CheckResult when it passes."""
-    from aibench_onnx.onnx_check import check_onnx
+    from aibench_onnx.parity.check import check_onnx
 
     with tempfile.TemporaryDirectory(prefix="aibench-assert-") as tmp:
         expected = None
@@ -31,8 +31,8 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
             if framework is None:
                 raise ValueError("framework= is required for a framework model ('torch', 'tf' or 'jax')")
             from aibench_onnx.exporters import DEFAULT_OPSET
-            from aibench_onnx.testdata import read_test_data_set
-            from aibench_onnx.user_models import export_user_model
+            from aibench_onnx.graph.testdata import read_test_data_set
+            from aibench_onnx.frameworks.user_model import export_user_model
 
             record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
             if record["status"] != "ok":

@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 
 from aibench_onnx.errors import UserError
-from aibench_onnx.onnx_check import check_onnx
+from aibench_onnx.parity.check import check_onnx
 
 
 def main() -> None:

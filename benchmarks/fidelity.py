@@ -20,8 +20,8 @@ import numpy as np
 
 
 def export_graph(model: str, size: str, workdir: Path) -> str:
-    from aibench_onnx.onnx_parity import export_only
-    from aibench_onnx.registry import get_spec
+    from aibench_onnx.parity.zoo import export_only
+    from aibench_onnx.zoo.registry import get_spec
 
     record = export_only(get_spec(model), size, "torch", threads=2, out_dir=workdir, opset=18)
     assert record["status"] == "ok", record["reason"]
@@ -29,8 +29,8 @@ def export_graph(model: str, size: str, workdir: Path) -> str:
 
 
 def fidelity(onnx_path: str, feed: dict, rounds: int, threads: int) -> list[float]:
-    from aibench_onnx.ort_session import create_session
-    from aibench_onnx.timing import TimingConfig, measure
+    from aibench_onnx.ort.session import create_session
+    from aibench_onnx.timing.loop import TimingConfig, measure
 
     session, _ = create_session(onnx_path, "cpu", "all", threads)
     ratios = []
@@ -50,8 +50,8 @@ def fidelity(onnx_path: str, feed: dict, rounds: int, threads: int) -> list[floa
 
 
 def repeatability(model: str, size: str, rounds: int, threads: int, workdir: Path) -> list[float]:
-    from aibench_onnx.bench import bench_model, plan
-    from aibench_onnx.registry import get_spec
+    from aibench_onnx.timing.bench import bench_model, plan
+    from aibench_onnx.zoo.registry import get_spec
 
     medians = []
     configs = plan(["torch"], ["ort"], ["cpu"], ["all"], [True])
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from aibench_onnx.registry import get_spec
+    from aibench_onnx.zoo.registry import get_spec
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -14,8 +14,8 @@ import sys
 
 import numpy as np
 
-from aibench_onnx.ort_session import create_session, feed_for
-from aibench_onnx.registry import get_spec
+from aibench_onnx.ort.session import create_session, feed_for
+from aibench_onnx.zoo.registry import get_spec
 
 
 def max_abs_error(outputs: list[np.ndarray], reference: list[np.ndarray]) -> float:

@@ -14,7 +14,7 @@ def export(model, spec, dims, example_inputs, path, opset: int) -> list[str]:
     import tf2onnx
 
     from aibench_onnx.frameworks import tf_fw
-    from aibench_onnx.onnx_edit import rename_graph_io
+    from aibench_onnx.graph.edit import rename_graph_io
 
     signature = [
         tf.TensorSpec((None,) + tuple(a.shape[1:]), tf.as_dtype(a.dtype), name=t.name)

@@ -4,7 +4,7 @@ Erfc: tf2onnx cannot convert it (tensorflow-onnx #2347), and the zoo should show
 
 from __future__ import annotations
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
 
 SPEC = ModelSpec(
     name="gelu",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec, layernorm_init
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, layernorm_init
 
 EPS = 1e-5  # torch's default; Keras (1e-3) and Flax (1e-6) are set to it explicitly
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec, dense_init
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, dense_init
 
 GATES = ("i", "f", "g", "o")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
 
 
 def init_params(dims, rng):

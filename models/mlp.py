@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec, dense_init
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, dense_init
 
 
 def layer_widths(dims) -> list[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
 
 SPEC = ModelSpec(
     name="softmax",

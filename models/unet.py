@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.spec import BATCH, ModelSpec, TensorSpec, conv_init
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, conv_init
 
 
 def conv_layers(dims):

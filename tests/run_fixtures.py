@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.results import append_record, write_run_file
+from aibench_onnx.runs.store import append_record, write_run_file
 
 
 def bench_record(model: str, label: str, samples: dict[int, np.ndarray]) -> dict:

@@ -5,10 +5,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from aibench_onnx.bench import bench_model, plan
+from aibench_onnx.timing.bench import bench_model, plan
 from aibench_onnx.cli import app
-from aibench_onnx.effects import compute_effects, ort_label
-from aibench_onnx.registry import get_spec
+from aibench_onnx.timing.effects import compute_effects, ort_label
+from aibench_onnx.zoo.registry import get_spec
 
 runner = CliRunner()
 QUICK = {"min_time_s": 0.05, "max_time_s": 0.3, "warmup_s": 0.02, "warmup_max_s": 0.5}
@@ -59,7 +59,7 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
 def test_unavailable_provider_is_recorded_and_exits_3(tmp_path):
     """Here CUDA does not load: its configurations are ep_unavailable, exit 3. Where it loads (the GPU
     check), plain IO binding and CUDA graph replay both run on CUDA and the replay matched a plain run."""
-    from aibench_onnx.ort_probe import probe
+    from aibench_onnx.ort.probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
     target = tmp_path / "bench.json"
@@ -93,7 +93,7 @@ def test_cuda_graph_configurations_exist_only_for_cuda_with_io_binding():
 
 
 def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
-    from aibench_onnx.bench_runtimes import prepare_ort
+    from aibench_onnx.timing.runtimes import prepare_ort
 
     with pytest.raises(ValueError, match="cuda provider with IO binding"):
         prepare_ort("unused.onnx", {}, "cpu", "all", 1, True, str(tmp_path), cuda_graph=True)

@@ -12,9 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 import aibench_onnx
-from aibench_onnx.onnx_check import check_onnx, write_reference_test_data
-from aibench_onnx.localize import first_divergence, ort_runner
-from aibench_onnx.testdata import read_test_data_set, write_test_data_set
+from aibench_onnx.parity.check import check_onnx, write_reference_test_data
+from aibench_onnx.graph.localize import first_divergence, ort_runner
+from aibench_onnx.graph.testdata import read_test_data_set, write_test_data_set
 from aibench_onnx.testing import assert_onnx_parity
 
 runner = CliRunner()
@@ -152,7 +152,7 @@ def test_assert_onnx_parity_passes_and_fails(tmp_path):
     path = tmp_path / "chain.onnx"
     onnx.save(chain_model(), str(path))
     assert_onnx_parity(str(path), FEED).passed
-    from aibench_onnx.onnx_check import CheckCell, CheckResult
+    from aibench_onnx.parity.check import CheckCell, CheckResult
     from aibench_onnx.testing import failure_message
 
     cell = CheckCell("cpu", "all", "failed", "y: 3 of 24 elements outside atol",

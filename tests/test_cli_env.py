@@ -127,7 +127,7 @@ def test_env_frameworks_imports_each_in_its_own_process():
 
 
 def test_piped_output_gets_wide_tables_unless_columns_is_set(monkeypatch):
-    from aibench_onnx.cli_support import PIPED_WIDTH, make_console
+    from aibench_onnx.cli.common import PIPED_WIDTH, make_console
 
     monkeypatch.delenv("COLUMNS", raising=False)
     assert make_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.exporters import DEFAULT_OPSET
-from aibench_onnx.onnx_parity import export_and_check
-from aibench_onnx.registry import MODELS, get_spec
-from aibench_onnx.spec import FRAMEWORKS
+from aibench_onnx.parity.zoo import export_and_check
+from aibench_onnx.zoo.registry import MODELS, get_spec
+from aibench_onnx.zoo.spec import FRAMEWORKS
 
 runner = CliRunner()
 
@@ -80,7 +80,7 @@ def test_parity_command_writes_self_describing_json(tmp_path):
 
 @pytest.mark.torch
 def test_requesting_an_unusable_cuda_provider_exits_3_not_pass(tmp_path):
-    from aibench_onnx.ort_probe import probe
+    from aibench_onnx.ort.probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
     target = tmp_path / "parity.json"

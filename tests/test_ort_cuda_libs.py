@@ -4,7 +4,7 @@
 def test_pip_cuda_preload_is_skipped_without_nvidia_packages_and_keeps_stdout_clean(monkeypatch, tmp_path, capfd):
     import types
 
-    from aibench_onnx import ort_cuda_libs
+    from aibench_onnx.ort import cuda_libs as ort_cuda_libs
 
     monkeypatch.setattr(ort_cuda_libs, "_state", None)
     monkeypatch.setattr(ort_cuda_libs.importlib.util, "find_spec", lambda name: None)

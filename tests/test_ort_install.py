@@ -5,7 +5,7 @@ import hashlib
 import platform
 from importlib import metadata
 
-from aibench_onnx.ort_install import inspect_ort_install
+from aibench_onnx.ort.install import inspect_ort_install
 
 NATIVE = "onnxruntime/capi/onnxruntime_pybind11_state.cpython-311-x86_64-linux-gnu.so"
 CUDA_LIB = "onnxruntime/capi/libonnxruntime_providers_cuda.so"

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from aibench_onnx.onnx_inspect import inspect_onnx
-from aibench_onnx.onnx_parity import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, _assign_blame
-from aibench_onnx.ort_session import EpUnavailable, create_session, feed_for
-from aibench_onnx.parity import compare_outputs
-from aibench_onnx.subproc import run_json_module
+from aibench_onnx.graph.inspect import inspect_onnx
+from aibench_onnx.parity.zoo import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, _assign_blame
+from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
+from aibench_onnx.parity.engine import compare_outputs
+from aibench_onnx.workers import run_json_module
 from onnx_graphs import linear_graph, save
 
 RNG = np.random.default_rng(0)
@@ -25,7 +25,7 @@ def run_in_ort_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu")
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": lvl} for lvl in levels],
                "input_files": [str(tmp_path / "in.npz")], "threads": 1, "output_dir": str(tmp_path)}
     (tmp_path / "req.json").write_text(json.dumps(request))
-    document = run_json_module("aibench_onnx.ort_worker", [str(tmp_path / "req.json")], timeout_s=120)
+    document = run_json_module("aibench_onnx.workers.ort_parity", [str(tmp_path / "req.json")], timeout_s=120)
     assert document["status"] == "ok", document
     return {c["opt_level"]: c for c in document["configs"]}
 
@@ -73,7 +73,7 @@ def test_reshaped_output_fails_with_a_clear_message(tmp_path):
 
 
 def test_cuda_request_without_a_usable_cuda_provider_is_unavailable_not_cpu(tmp_path):
-    from aibench_onnx.ort_probe import probe
+    from aibench_onnx.ort.probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
     configs = run_in_ort_worker(tmp_path, save(linear_graph(W, B), tmp_path / "m.onnx"), levels=("all",), ep="cuda")

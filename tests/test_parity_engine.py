@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from aibench_onnx.parity import compare_output, compare_outputs, merge
-from aibench_onnx.spec import Tolerance
+from aibench_onnx.parity.engine import compare_output, compare_outputs, merge
+from aibench_onnx.zoo.spec import Tolerance
 
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
 
@@ -80,9 +80,9 @@ def test_merge_keeps_the_worst_case_over_input_sets():
 
 
 def test_tf32_runs_are_judged_with_tf32_tolerances_and_only_float32_widens():
-    from aibench_onnx.onnx_parity import case_tolerance
-    from aibench_onnx.registry import get_spec
-    from aibench_onnx.spec import DEFAULT_TOLERANCES, TF32_TOLERANCE
+    from aibench_onnx.parity.zoo import case_tolerance
+    from aibench_onnx.zoo.registry import get_spec
+    from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, TF32_TOLERANCE
 
     spec = get_spec("cnn")
     assert case_tolerance(spec, "float32") == DEFAULT_TOLERANCES["float32"]
@@ -99,7 +99,7 @@ def test_tf32_runs_are_judged_with_tf32_tolerances_and_only_float32_widens():
 
 
 def test_cuda_sessions_run_without_tf32_unless_asked():
-    from aibench_onnx.ort_session import cuda_options, provider_chain
+    from aibench_onnx.ort.session import cuda_options, provider_chain
 
     assert provider_chain("cuda") == [("CUDAExecutionProvider", {"use_tf32": "0"})]
     assert provider_chain("cuda", cuda_options(True)) == [("CUDAExecutionProvider", {"use_tf32": "1"})]

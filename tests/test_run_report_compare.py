@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
-from aibench_onnx.run_report import build_report
+from aibench_onnx.runs.report import build_report
 from run_fixtures import bench_record, make_run, parity_record, timings
 
 runner = CliRunner()

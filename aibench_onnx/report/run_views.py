@@ -1,4 +1,4 @@
-"""Markdown and terminal renderings of a run report (data from aibench_onnx.run_report)."""
+"""Markdown and terminal renderings of a run report (data from aibench_onnx.runs.report)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,194 @@
+"""The `run`, `report` and `compare` commands (registered on the app in cli.py)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from aibench_onnx.cli.common import choose, default_threads, make_console, split_csv
+from aibench_onnx.errors import ExitCode, UserError
+
+JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
+
+
+def run(
+    quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size with short "
+                               "timing (about 5 minutes on 2 cores)."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated zoo models (default: all)."),
+    frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
+    ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
+    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
+    resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a job's process is killed."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
+    html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
+    markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
+                                                help="Also write the Markdown report to FILE."),
+) -> None:
+    """Run the whole comparison — parity and timing for models x frameworks x providers — as jobs in fresh
+    processes, appending each result to RUN_DIR/results.jsonl as it finishes; then print the report."""
+    import datetime as dt
+    from pathlib import Path
+
+
+    from aibench_onnx.cli.common import progress_bar
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.ort.session import EXECUTION_PROVIDERS
+    from aibench_onnx.zoo.registry import resolve_frameworks, resolve_models
+    from aibench_onnx.runs.store import load_run
+    from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
+
+    console = make_console()
+    for target in (html, markdown_path):
+        if target is not None:
+            from aibench_onnx.jsonio import check_writable
+
+            check_writable(target)
+    if resume:
+        run_dir = Path(resume)
+        settings = load_run(run_dir)["settings"]
+        specs = resolve_models(settings["models"])
+    else:
+        mode = QUICK if quick else FULL
+        specs = resolve_models(split_csv(models))
+        chosen = resolve_frameworks(split_csv(frameworks))
+        eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+        try:
+            batches = sorted({int(b) for b in split_csv(batch)}) if batch else mode["batches"]
+        except ValueError:
+            raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
+        if not batches or batches[0] < 1:
+            raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
+        from aibench_onnx.timing.bench import ALL_RUNTIMES
+        from aibench_onnx.timing.runtimes import RUNTIME_FRAMEWORK
+
+        runtimes = mode["runtimes"] or ALL_RUNTIMES
+        runtimes = [k for k in runtimes if k == "ort" or RUNTIME_FRAMEWORK[k] in chosen]
+        parent = Path(out or "aibench-runs")
+        run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+        except OSError as exc:
+            raise UserError(f"run directory {run_dir}: cannot create ({exc.strerror or exc})") from None
+        settings = {"quick": quick, "models": [s.name for s in specs], "frameworks": chosen, "eps": eps,
+                    "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
+                    "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
+                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET}
+    settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
+    jobs = plan_jobs(settings, specs)
+    if not resume:
+        from aibench_onnx.env.collect import collect_environment
+
+        start_run(run_dir, settings, jobs, collect_environment())
+    todo, problems = pending_jobs(run_dir, jobs)
+    for problem in problems:
+        console.print(f"[yellow]warning[/yellow] {problem}")
+    console.print(f"run directory: {run_dir} — {len(todo)} of {len(jobs)} jobs to run")
+    with progress_bar(console) as progress:
+        task = progress.add_task("aibench run", total=len(todo))
+
+        def on_record(record: dict) -> None:
+            progress.advance(task)
+            colour = "green" if record["status"] == "ok" else ("yellow" if record["status"] == "unavailable" else "red")
+            progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
+                                   f"({record['duration_s']:.1f} s)", highlight=False)
+
+        try:
+            run_jobs(run_dir, todo, timeout, on_record)
+        except KeyboardInterrupt:
+            raise UserError(f"interrupted; finished jobs are kept — resume with: aibench run --resume {run_dir}",
+                            ExitCode.INTERRUPTED) from None
+    _print_report(str(run_dir), "terminal", None, console)
+    if html:
+        _print_report(str(run_dir), "html", html, console)
+    if markdown_path:
+        _print_report(str(run_dir), "markdown", markdown_path, console)
+    from aibench_onnx.runs.store import latest_records, load_records
+
+    statuses = {record["status"] for record in latest_records(load_records(run_dir)[0]).values()}
+    if statuses & {"failed", "crashed", "timeout"}:
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+    if "unavailable" in statuses:
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+
+
+def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> dict:
+    from aibench_onnx.runs.report import build_report
+
+    report = build_report(run_dir)
+    if fmt == "terminal":
+        from aibench_onnx.report.run_views import terminal
+
+        terminal(report, console)
+        return report
+    if fmt == "markdown":
+        from aibench_onnx.report.run_views import markdown
+
+        text = markdown(report)
+    else:
+        from aibench_onnx.report.html_report import render_html
+
+        text = render_html(report)
+    if output:
+        from pathlib import Path
+
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"-o {output}: cannot write ({exc.strerror or exc})") from None
+        console.print(f"wrote {output}")
+    else:
+        console.file.write(text)
+    return report
+
+
+def report(
+    run_dir: str = typer.Argument(..., metavar="RUN_DIR"),
+    fmt: str = typer.Option("terminal", "--format", help="terminal, markdown or html."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to FILE (markdown, html)."),
+) -> None:
+    """Report a run: environment, parity matrix, latency and effects, export statistics, warnings."""
+
+    (fmt,) = choose([fmt], ["terminal", "markdown", "html"], ["terminal"], "format")
+    _print_report(run_dir, fmt, output, make_console())
+
+
+def compare(
+    base: str = typer.Argument(..., metavar="BASE"),
+    new: str = typer.Argument(..., metavar="NEW"),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
+                                          "configuration is significantly more than 5 % slower."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Compare two runs: per configuration faster / slower / no significant change, parity regressions,
+    environment differences; exit 1 when the gate (or parity) fails."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aibench_onnx.runs.compare import compare_runs, parse_gate
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+
+    gate = parse_gate(fail_on)
+    if json_path is not None:
+        check_writable(json_path)
+    result = compare_runs(base, new, gate)
+    console = make_console(stderr=json_path == STDOUT)
+    table = Table(title=f"{base} -> {new} (ratio = new / base median)", title_justify="left")
+    for column in ("model", "configuration", "batch", "base ms", "new ms", "ratio", "95% CI", "verdict"):
+        table.add_column(column, overflow="fold")
+    for row in result["rows"]:
+        colour = {"slower": "red", "faster": "green"}.get(row["verdict"], "dim")
+        table.add_row(row["model"], row["config"], str(row["batch"]), f"{row['base_median_s'] * 1e3:.4g}",
+                      f"{row['new_median_s'] * 1e3:.4g}", f"{row['ratio']:.3f}",
+                      f"{row['ci_low']:.3f}–{row['ci_high']:.3f}", f"[{colour}]{row['verdict']}[/{colour}]")
+    console.print(table)
+    for line in result["environment_differences"]:
+        console.print(f"[yellow]environment differs[/yellow] {escape(line)}")
+    for line in result["gate_failures"]:
+        console.print(f"[bold red]gate failed[/bold red] {escape(line)}")
+    if json_path is not None:
+        write_json({"schema_version": 1, "command": "compare", **result}, json_path)
+    if result["gate_failures"]:
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,119 @@
+"""Users' framework models: `pkg.module:factory` plus `--input NAME:DTYPE[dims]` -> an exported ONNX file
+and the native outputs as reference test data, built in the framework's own process.
+
+This imports and runs the user's code (the factory and the model), like any test of that model would.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from aibench_onnx.errors import UserError
+from aibench_onnx.graph.load import random_array
+
+_INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
+_DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
+
+
+@dataclass
+class InputDecl:
+    name: str
+    dtype: str
+    dims: list  # ints, or symbolic names
+
+
+def parse_input(text: str) -> InputDecl:
+    match = _INPUT.match(text.strip())
+    if not match:
+        raise UserError(f"--input {text!r}: expected NAME:DTYPE[d1,d2,...], e.g. x:float32[batch,16]")
+    if match["dtype"] not in _DTYPES:
+        raise UserError(f"--input {text!r}: unknown dtype {match['dtype']!r}; valid: {', '.join(sorted(_DTYPES))}")
+    dims = []
+    for part in (p.strip() for p in match["dims"].split(",") if p.strip()):
+        dims.append(int(part) if part.isdigit() else part)
+        if not isinstance(dims[-1], int) and not re.match(r"^[A-Za-z_]\w*$", part):
+            raise UserError(f"--input {text!r}: dimension {part!r} is neither a size nor a name")
+    return InputDecl(match["name"], match["dtype"], dims)
+
+
+def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs; symbolic dims from `dims`, a symbolic first dim defaulting to batch 2 (>= 2, so the
+    exporter cannot specialise it to 1)."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for decl in decls:
+        shape = []
+        for position, dim in enumerate(decl.dims):
+            if isinstance(dim, int):
+                shape.append(dim)
+            elif dim in dims:
+                shape.append(dims[dim])
+            elif position == 0:
+                shape.append(2)
+            else:
+                raise UserError(f"--input {decl.name}: set the symbolic dimension {dim!r} with --dim {dim}=SIZE")
+        arrays[decl.name] = random_array(rng, shape, decl.dtype)
+    return arrays
+
+
+def load_factory_model(target: str, framework: str):
+    """Import `pkg.module:factory`, call it, and check it returned a model of `framework`."""
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise UserError(f"{target!r}: expected pkg.module:factory")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - the user's import error, in one line
+        raise UserError(f"{target}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        raise UserError(f"{target}: {module_name} has no attribute {attribute!r}")
+    try:
+        model = factory() if callable(factory) and not _is_model(factory, framework) else factory
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{target}: the factory raised {type(exc).__name__}: {exc}") from None
+    if not _is_model(model, framework):
+        raise UserError(f"{target}: returned {type(model).__name__}, not a {framework} model")
+    return model
+
+
+def _is_model(obj, framework: str) -> bool:
+    if framework == "torch":
+        import torch
+
+        return isinstance(obj, torch.nn.Module)
+    if framework == "tf":
+        import tensorflow as tf
+
+        return isinstance(obj, tf.Module) and callable(obj)
+    from flax import nnx
+
+    return isinstance(obj, nnx.Module) and callable(obj)
+
+
+def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_dir, opset: int) -> dict:
+    """Run the model natively, export it, and store inputs + native outputs as model-zoo test data."""
+    from pathlib import Path
+
+    from aibench_onnx.frameworks.export import export_model
+    from aibench_onnx.frameworks import adapter
+    from aibench_onnx.zoo.spec import ModelSpec, TensorSpec
+    from aibench_onnx.graph.testdata import write_test_data_set
+
+    names = list(arrays)
+    native = adapter(framework).run(model, [arrays[n] for n in names])
+    output_names = [f"output_{i}" for i in range(len(native))]
+    spec = ModelSpec(
+        name="user_model", description="user model", family="macro", sizes={"tiny": {}, "small": {}},
+        inputs=tuple(TensorSpec(n, ("batch",) + arrays[n].shape[1:], str(arrays[n].dtype)) for n in names),
+        outputs=tuple(TensorSpec(n, ("batch",) + o.shape[1:], str(o.dtype)) for n, o in zip(output_names, native)),
+        init_params=lambda dims, rng: {}, layout="the user's own")
+    out_dir = Path(out_dir)
+    record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset)
+    write_test_data_set(out_dir / "test_data_set_0", arrays, dict(zip(output_names, native)))
+    return record

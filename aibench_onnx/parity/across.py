@@ -1,0 +1,143 @@
+"""Cross-framework agreement: the same zoo model in torch, TF and JAX on byte-identical inputs.
+
+Each framework runs in its own process (native_worker); outputs come back as .npz files and go through
+the one comparison engine (parity.py) against the reference framework (PyTorch when installed).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
+from aibench_onnx.zoo.spec import ModelSpec
+from aibench_onnx.workers import run_json_module
+
+PARITY_BATCH = 2  # >= 2 so a batch dimension cannot hide as a constant 1
+WORKER_TIMEOUT_S = 900.0
+
+
+@dataclass
+class FrameworkRun:
+    framework: str
+    status: str  # ok | failed | unavailable
+    reason: str = ""
+    param_count: int | None = None
+    expected_param_count: int | None = None
+    build_s: float | None = None
+
+
+@dataclass
+class PairResult(WorstOverOutputs):
+    model: str
+    size: str
+    reference: str
+    framework: str
+    status: str  # passed | failed | unavailable | error
+    reason: str = ""
+    outputs: list[OutputComparison] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), **self.headline()}
+
+
+@dataclass
+class ModelAgreement:
+    model: str
+    size: str
+    seeds: int
+    runs: dict[str, FrameworkRun]
+    pairs: list[PairResult]
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "size": self.size, "seeds": self.seeds,
+                "runs": {k: asdict(v) for k, v in self.runs.items()}, "pairs": [p.to_dict() for p in self.pairs]}
+
+
+def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list[str], workdir: Path,
+                   threads: int) -> tuple[FrameworkRun, list[dict[str, np.ndarray]]]:
+    expected = spec.expected_native_param_count(size, framework)
+    problem = missing_framework(framework)
+    if problem:
+        return FrameworkRun(framework, "unavailable", problem, expected_param_count=expected), []
+    request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
+               "input_files": input_files, "output_dir": str(workdir)}
+    request_path = workdir / f"{framework}_request.json"
+    request_path.write_text(json.dumps(request))
+    result = run_json_module("aibench_onnx.workers.native", [str(request_path)], WORKER_TIMEOUT_S)
+    if "probe_failed" in result:
+        return FrameworkRun(framework, "failed", f"worker crashed: {result['probe_failed']}", expected_param_count=expected), []
+    if result["status"] != "ok":
+        return FrameworkRun(framework, "failed", result["reason"], expected_param_count=expected), []
+    outputs = []
+    for path in result["output_files"]:
+        with np.load(path) as saved:
+            outputs.append({name: saved[name] for name in saved.files})
+    run = FrameworkRun(framework, "ok", param_count=result["param_count"], expected_param_count=expected,
+                       build_s=result["build_s"])
+    if run.param_count != expected:
+        run.reason = f"native parameter count {run.param_count} != expected {expected}"
+    run.reason = run.reason or _check_output_specs(spec, size, outputs)
+    return run, outputs
+
+
+def _check_output_specs(spec: ModelSpec, size: str, outputs: list[dict[str, np.ndarray]]) -> str:
+    """'' when every output has the spec's shape and dtype; otherwise what differs."""
+    expected_shapes = spec.output_shapes(size, PARITY_BATCH)
+    dtypes = {t.name: t.dtype for t in spec.outputs}
+    for produced in outputs:
+        for name, array in produced.items():
+            if array.shape != expected_shapes[name] or str(array.dtype) != dtypes[name]:
+                return (f"output {name} is {array.dtype}{list(array.shape)}, spec says "
+                        f"{dtypes[name]}{list(expected_shapes[name])}")
+    return ""
+
+
+def agree_across_frameworks(
+    spec: ModelSpec, size: str, seeds: int, frameworks: list[str], threads: int,
+    on_framework_done: Callable[[str], None] | None = None,
+) -> ModelAgreement:
+    """Run `spec` in every framework on `seeds` input sets and compare each against the reference."""
+    with tempfile.TemporaryDirectory(prefix=f"aibench-{spec.name}-") as tmp:
+        workdir = Path(tmp)
+        input_files = []
+        for seed in range(seeds):
+            path = workdir / f"inputs_{seed}.npz"
+            np.savez(path, **spec.make_inputs(size, PARITY_BATCH, seed=seed))
+            input_files.append(str(path))
+        runs, outputs = {}, {}
+        for framework in frameworks:
+            runs[framework], outputs[framework] = _run_framework(spec, size, framework, input_files, workdir, threads)
+            if on_framework_done:
+                on_framework_done(framework)
+
+    available = [fw for fw in frameworks if runs[fw].status == "ok"]
+    reference = "torch" if "torch" in available else (available[0] if available else frameworks[0])
+    pairs = []
+    for framework in frameworks:
+        if framework == reference:
+            continue
+        pair = PairResult(spec.name, size, reference, framework, "passed")
+        broken = [fw for fw in (reference, framework) if runs[fw].status != "ok"]
+        if broken:
+            first_broken = runs[broken[0]]
+            pair.status = "unavailable" if first_broken.status == "unavailable" else "error"
+            pair.reason = f"{first_broken.framework}: {first_broken.reason}"
+        else:
+            tolerance_for = spec.tolerance
+            pair.outputs = merge([compare_outputs(ref, act, tolerance_for)
+                                  for ref, act in zip(outputs[reference], outputs[framework])])
+            failing = [o for o in pair.outputs if not o.passed]
+            miscounted = [runs[fw] for fw in (reference, framework) if runs[fw].reason]  # count or output spec
+            if failing:
+                pair.status, pair.reason = "failed", f"{failing[0].name}: {failing[0].reason}"
+            elif miscounted:  # same outputs from a different architecture is luck, not agreement
+                pair.status, pair.reason = "failed", f"{miscounted[0].framework}: {miscounted[0].reason}"
+        pairs.append(pair)
+    return ModelAgreement(spec.name, size, seeds, runs, pairs)

@@ -1,0 +1,174 @@
+"""`aibench check`: a user's ONNX file against a reference on every requested provider x level, with the
+parity engine's numbers, a provider audit, first-divergence localization on failure, and optional timing.
+
+Reference, in order of preference: stored outputs (model-zoo test data), onnx's reference evaluator
+(where it supports the ops), ONNX Runtime CPU with optimizations disabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
+from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
+
+
+@dataclass
+class CheckCell(WorstOverOutputs):
+    ep: str
+    opt_level: str
+    status: str  # passed | failed | ep_unavailable
+    reason: str = ""
+    outputs: list[OutputComparison] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+    audit: dict | None = None
+    divergence: dict | None = None
+    timing: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
+
+
+@dataclass
+class CheckResult:
+    path: str
+    graph: dict
+    reference: str  # stored | onnx.reference | ort-cpu-disabled
+    input_sets: int
+    cells: list[CheckCell]
+
+    @property
+    def passed(self) -> bool:
+        return all(cell.status == "passed" for cell in self.cells)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "graph": self.graph, "reference": self.reference, "input_sets": self.input_sets,
+                "passed": self.passed, "cells": [c.to_dict() for c in self.cells]}
+
+
+def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[dict]]:
+    names = [o.name for o in model.graph.output]
+    try:
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(path)
+        return "onnx.reference", [{n: np.asarray(v) for n, v in zip(names, evaluator.run(None, feed))} for feed in feeds]
+    except Exception:  # noqa: BLE001 - unsupported op or type: fall back to ORT without optimizations
+        from aibench_onnx.ort.session import create_session, feed_for
+
+        session, _ = create_session(path, "cpu", "disabled", 1)
+        return "ort-cpu-disabled", [dict(zip(names, session.run(None, feed_for(session, feed)[0]))) for feed in feeds]
+
+
+def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | None = None,
+               opt_levels: list[str] | None = None, dims: dict[str, int] | None = None, bench: bool = False,
+               threads: int = 1, localize: bool = True, timing_config: dict | None = None,
+               inputs: dict[str, np.ndarray] | None = None,
+               expected: dict[str, np.ndarray] | None = None) -> CheckResult:
+    """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
+    generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
+    reference (as stored test-data outputs are)."""
+    from aibench_onnx.graph.inspect import inspect_onnx
+    from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
+    from aibench_onnx.graph.testdata import read_test_data_set
+
+    model = load_user_model(path)
+    graph = inspect_onnx(path, batch_dynamic_expected=False)
+    input_names = [v.name for v in graph_inputs(model)]
+    output_names = [o.name for o in model.graph.output]
+    feeds, stored = [], []
+    for directory in test_data or []:
+        stored_inputs, stored_outputs = read_test_data_set(directory, input_names, output_names)
+        feeds.append(stored_inputs)
+        stored.append(stored_outputs)
+    if inputs is not None:
+        feeds, stored = feeds + [inputs], stored + [expected]
+    if not feeds:
+        feeds, stored = [generate_inputs(model, dims or {})], [None]
+    if all(outputs is not None for outputs in stored):
+        reference, expected = "stored", stored
+    else:
+        reference, expected = _reference_outputs(str(path), model, feeds)
+
+    cells = []
+    for ep in eps or ["cpu"]:
+        for level in opt_levels or ["disabled", "all"]:
+            cell = CheckCell(ep, level, "passed")
+            try:
+                session, info = create_session(str(path), ep, level, threads)
+            except EpUnavailable as exc:
+                cells.append(CheckCell(ep, level, "ep_unavailable", str(exc)))
+                continue
+            except RuntimeError as exc:
+                cells.append(CheckCell(ep, level, "failed", f"ONNX Runtime cannot load the graph: {exc}"))
+                continue
+            cell.providers = info.providers
+            rows = []
+            for feed, reference_outputs in zip(feeds, expected):
+                actual = dict(zip(output_names, session.run(None, feed_for(session, feed)[0])))
+                rows.append(compare_outputs(reference_outputs, actual))
+            cell.outputs = merge(rows)
+            failing = [o for o in cell.outputs if not o.passed]
+            if failing:
+                cell.status, cell.reason = "failed", f"{failing[0].name}: {failing[0].reason}"
+            from aibench_onnx.ort.audit import audit
+
+            cell.audit = audit(str(path), ep, level, threads, feeds[0])
+            if bench:
+                cell.timing = _time_session(session, feeds[0], timing_config)
+            cells.append(cell)
+    if localize:
+        for cell in cells:
+            if cell.status == "failed" and cell.outputs:
+                cell.divergence = _localize(str(path), feeds[0], cell, threads, cells)
+                if not cell.divergence["found"] and reference == "stored":
+                    cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
+                                               "stored outputs differ from what this graph computes (test data from "
+                                               "another model version, or a looser-precision reference)")
+    return CheckResult(str(path), graph, reference, len(feeds), cells)
+
+
+def _time_session(session, feed: dict, timing_config: dict | None) -> dict:
+    from aibench_onnx.ort.session import feed_for
+    from aibench_onnx.timing.loop import TimingConfig, measure
+
+    prepared_feed = feed_for(session, feed)[0]
+    measurement = measure(lambda: session.run(None, prepared_feed), config=TimingConfig(**(timing_config or {})))
+    return measurement.summary()
+
+
+def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
+    """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
+    when that is the failing cell itself, with onnx's reference evaluator)."""
+    from aibench_onnx.graph.localize import first_divergence, ort_runner, reference_evaluator_runner
+
+    if cell.ep == "cpu" and cell.opt_level == "disabled":
+        reference_runner = reference_evaluator_runner()
+    else:
+        reference_runner = ort_runner("cpu", "disabled", threads)
+    import onnx
+
+    full = onnx.load(path)  # with its external data: the bisection saves modified copies in a temporary folder
+    found = first_divergence(full, full, feed, reference_runner, ort_runner(cell.ep, cell.opt_level, threads))
+    result = found.to_dict()
+    disabled = next((c for c in cells if c.ep == cell.ep and c.opt_level == "disabled"), None)
+    if cell.opt_level != "disabled" and disabled is not None:
+        result["only_at_higher_level"] = disabled.status == "passed"
+        result["level_note"] = ("the divergence appears only with graph optimizations (a fusion)"
+                                if disabled.status == "passed" else "the divergence is there already at level disabled")
+    return result
+
+
+def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | None = None, seed: int = 0) -> Path:
+    """Generate inputs for `path`, compute reference outputs, and store them in the model-zoo layout."""
+    from aibench_onnx.graph.testdata import write_test_data_set
+
+    model = load_user_model(path)
+    feed = generate_inputs(model, dims or {}, seed)
+    _, outputs = _reference_outputs(path, model, [feed])
+    return write_test_data_set(directory, feed, outputs[0])
+
+

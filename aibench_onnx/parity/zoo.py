@@ -1,0 +1,222 @@
+"""ONNX parity: export each zoo model with its framework's exporter, run the graph in ONNX Runtime for
+each provider x optimization level, and compare with the framework's own outputs.
+
+Processes: native outputs and the export run in the framework's process (native_worker); ONNX Runtime
+runs in a process of its own (ort_worker). Artifacts stay in the output directory:
+<out>/<model>/<framework>/model.onnx, export.json, inputs/<case>.npz, and the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.zoo.inputs import parity_cases
+from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge, worst
+from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
+from aibench_onnx.workers import run_json_module
+
+WORKER_TIMEOUT_S = 1200.0
+BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
+BLAME_GRAPH = "the exported graph itself differs (fails with optimizations disabled too)"
+FAILING_STATUSES = ("failed", "export_failed", "error")
+
+
+@dataclass
+class ParityCell(WorstOverOutputs):
+    """One model x framework x execution provider x optimization level."""
+
+    model: str
+    size: str
+    framework: str
+    exporter: str
+    ep: str
+    opt_level: str
+    status: str  # passed | failed | export_failed | known_failure | ep_unavailable | unavailable | error
+    reason: str = ""
+    blame: str = ""
+    outputs: list[OutputComparison] = field(default_factory=list)
+    cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs", "atol", "reason"}
+    providers: list[str] = field(default_factory=list)
+    input_casts: list[str] = field(default_factory=list)
+    audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
+    tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), **self.headline()}
+
+
+@dataclass
+class ExportParity:
+    """Everything about one model x framework: the export record and its cells."""
+
+    model: str
+    size: str
+    framework: str
+    export: dict | None
+    cells: list[ParityCell]
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "size": self.size, "framework": self.framework, "export": self.export,
+                "cells": [c.to_dict() for c in self.cells]}
+
+
+def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False) -> list[ParityCell]:
+    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda")
+            for ep, level in configs]
+
+
+def _load(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
+                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False) -> ExportParity:
+    """`tf32`: let the CUDA provider use TF32 and judge its float32 outputs with TF32 tolerances."""
+    configs = [(ep, level) for ep in eps for level in opt_levels]
+    workdir = out_dir / spec.name / framework
+    (workdir / "inputs").mkdir(parents=True, exist_ok=True)
+    problem = missing_framework(framework)
+    if problem:
+        return ExportParity(spec.name, size, framework, None,
+                            _cells(spec, size, framework, "", configs, "unavailable", f"{framework}: {problem}", tf32))
+
+    cases = parity_cases(spec, size, seeds)
+    input_files = []
+    for case in cases:
+        path = workdir / "inputs" / f"{case.name}.npz"
+        np.savez(path, **case.arrays)
+        input_files.append(str(path))
+    (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
+
+    native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
+    if native.get("status") != "ok":
+        reason = native.get("reason") or native.get("probe_failed", "native worker failed")
+        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason, tf32))
+    record = native["export"]
+    exporter = f"{record['exporter']} {record['exporter_version']}"
+    if record["status"] != "ok":
+        known = spec.known_export_failures.get(framework)
+        status = "known_failure" if known else "export_failed"
+        reason = record["reason"] + (f" — known: {known}" if known else "")
+        return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason, tf32))
+
+    ort = _run_ort(record["path"], configs, input_files, workdir, threads, tf32)
+    cells = []
+    for ep, level in configs:
+        cell = ParityCell(spec.name, size, framework, exporter, ep, level, "passed", tf32=tf32 and ep == "cuda")
+        result = ort.get((ep, level), {"status": "error", "reason": ort.get("reason", "ORT worker failed")})
+        if result.get("diagnostic") == "value_info_removed":
+            _diagnose_stripped(cell, spec, cases, native["output_files"], result)
+        elif result["status"] != "ok":
+            cell.status, cell.reason = ("ep_unavailable" if result["status"] == "ep_unavailable" else "failed"), result["reason"]
+        else:
+            cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
+            cell.audit = result.get("audit")
+            _compare(cell, spec, cases, native["output_files"], result["output_files"])
+        if framework in spec.known_export_failures and cell.status == "passed":
+            cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        cells.append(cell)
+    _assign_blame(cells)
+    return ExportParity(spec.name, size, framework, record, cells)
+
+
+def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: bool = False) -> Tolerance:
+    """The spec's tolerance for `dtype`, widened to TF32's for float32 on a TF32 run, with atol scaled for an
+    input set whose magnitudes were scaled up."""
+    base = spec.tolerance(dtype)
+    if tf32 and dtype == "float32":
+        base = Tolerance(max(base.rtol, TF32_TOLERANCE.rtol), max(base.atol, TF32_TOLERANCE.atol),
+                         TF32_TOLERANCE.reason)
+    if atol_scale == 1.0:
+        return base
+    return Tolerance(base.rtol, base.atol * atol_scale, f"{base.reason}; atol x{atol_scale:g} for inputs x{atol_scale:g}")
+
+
+def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str]) -> None:
+    """Compare every input set. Headline numbers merge the sets at natural scale; a scaled-up set (large
+    magnitudes) is judged with its atol scaled alike and reported on its own in `cases`."""
+    headline = []
+    for case, native_file, ort_file in zip(cases, native_files, ort_files):
+        def tolerance_for(dtype: str, scale: float = case.atol_scale) -> Tolerance:
+            return case_tolerance(spec, dtype, scale, cell.tf32)
+
+        rows = compare_outputs(_load(native_file), _load(ort_file), tolerance_for)
+        if case.atol_scale == 1.0:
+            headline.append(rows)
+        failing_rows = [r for r in rows if not r.passed]
+        cell.cases[case.name] = {"passed": not failing_rows, "max_abs": worst(rows, "max_abs"), "atol": rows[0].atol if rows else None,
+                                 "reason": failing_rows[0].reason if failing_rows else ""}
+    cell.outputs = merge(headline)
+    failing = [name for name, result in cell.cases.items() if not result["passed"]]
+    if failing:
+        first = cell.cases[failing[0]]
+        cell.status = "failed"
+        cell.reason = f"{first['reason']} (input sets: {', '.join(failing)})"
+
+
+def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict) -> None:
+    """ORT rejected the file for its shape annotations; report how the graph computes without them."""
+    cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
+    _compare(cell, spec, cases, native_files, result["output_files"])
+    verdict = "match the native outputs" if cell.status == "passed" else "still differ from the native outputs"
+    cell.status = "failed"
+    cell.reason = (f"{result['reason'].splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
+                   f"contradict the graph; with them removed it loads and its outputs {verdict}")
+
+
+def _assign_blame(cells: list[ParityCell]) -> None:
+    """Per provider: did the optimizer change numerics, or does the exported graph itself differ?"""
+    by_ep: dict[str, dict[str, ParityCell]] = {}
+    for cell in cells:
+        by_ep.setdefault(cell.ep, {})[cell.opt_level] = cell
+    for levels in by_ep.values():
+        disabled, full = levels.get("disabled"), levels.get("all")
+        if not disabled or not full:
+            continue
+        if full.status == "failed" and disabled.status == "passed":
+            full.blame = BLAME_OPTIMIZER
+        elif full.status == "failed" and disabled.status == "failed":
+            full.blame = disabled.blame = BLAME_GRAPH
+
+
+def run_native_worker(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
+    request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
+               "input_files": input_files, "output_dir": str(workdir),
+               "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
+    request_path = workdir / "native_request.json"
+    request_path.write_text(json.dumps(request))
+    result = run_json_module("aibench_onnx.workers.native", [str(request_path)], WORKER_TIMEOUT_S)
+    if "probe_failed" in result:
+        return {"status": "failed", "reason": f"native worker crashed: {result['probe_failed']}"}
+    return result
+
+
+def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False) -> dict:
+    request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
+               "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32}
+    request_path = workdir / "ort_request.json"
+    request_path.write_text(json.dumps(request))
+    document = run_json_module("aibench_onnx.workers.ort_parity", [str(request_path)], WORKER_TIMEOUT_S)
+    if "probe_failed" in document or document.get("status") != "ok":
+        return {"reason": document.get("probe_failed") or document.get("reason", "ORT worker failed")}
+    return {(c["ep"], c["opt_level"]): c for c in document["configs"]}
+
+
+def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:
+    """`aibench export`: build and export in the framework's own process; return the export record."""
+    (out_dir / "inputs").mkdir(parents=True, exist_ok=True)
+    example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
+    input_file = out_dir / "inputs" / f"{example.name}.npz"
+    np.savez(input_file, **example.arrays)
+    native = run_native_worker(spec, size, framework, [str(input_file)], out_dir, threads, opset)
+    if native.get("status") != "ok":
+        from aibench_onnx.errors import ExitCode, UserError
+
+        raise UserError(f"{spec.name}/{framework}: {native.get('reason', 'native worker failed')}", ExitCode.ENVIRONMENT)
+    return native["export"]

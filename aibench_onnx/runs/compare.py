@@ -1,0 +1,97 @@
+"""`aibench compare BASE NEW`: the same configurations in two runs — faster, slower or no significant change,
+parity that regressed, environments that differ — and a regression gate such as `median:5%`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.errors import UserError
+from aibench_onnx.runs.store import latest_records, load_records, load_run
+from aibench_onnx.timing.stats import compare_samples
+
+GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
+
+
+def parse_gate(text: str | None) -> float | None:
+    """'median:5%' -> 0.05 (fail when a configuration's median is significantly more than 5 % slower)."""
+    if text is None:
+        return None
+    match = GATE.match(text.strip())
+    if not match:
+        raise UserError(f"--fail-on {text!r}: expected median:N% (for example median:5%)")
+    return float(match.group(2)) / 100
+
+
+def _bench_samples(run_dir: Path) -> dict[tuple, list[float]]:
+    records, _ = load_records(run_dir)
+    samples = {}
+    for record in latest_records(records).values():
+        result = record.get("result") or {}
+        if record.get("kind") != "bench" or result.get("status") != "ok":
+            continue
+        for batch, entry in result["batches"].items():
+            samples[(record["model"], result["config"]["label"], int(batch))] = entry["measurement"]["samples_s"]
+    return samples
+
+
+def _parity_status(run_dir: Path) -> dict[tuple, str]:
+    records, _ = load_records(run_dir)
+    status = {}
+    for record in latest_records(records).values():
+        for cell in (record.get("result") or {}).get("cells", []) if record.get("kind") == "parity" else []:
+            status[(cell["model"], cell["framework"], cell["ep"], cell["opt_level"])] = cell["status"]
+    return status
+
+
+def _environment_differences(base: dict, new: dict) -> list[str]:
+    differences = []
+    for key in ("cpu_model", "physical_cores", "os", "python"):
+        a, b = base.get("system", {}).get(key), new.get("system", {}).get(key)
+        if a != b:
+            differences.append(f"{key}: {a} -> {b}")
+    packages_a, packages_b = base.get("packages", {}), new.get("packages", {})
+    for name in sorted(set(packages_a) | set(packages_b)):
+        a = (packages_a.get(name) or {}).get("version")
+        b = (packages_b.get(name) or {}).get("version")
+        if a != b:
+            differences.append(f"{name}: {a} -> {b}")
+    ort_a = base.get("onnxruntime", {}).get("probe", {}).get("version")
+    ort_b = new.get("onnxruntime", {}).get("probe", {}).get("version")
+    if ort_a != ort_b:
+        differences.append(f"onnxruntime: {ort_a} -> {ort_b}")
+    return differences
+
+
+def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
+    base_run, new_run = load_run(base_dir), load_run(new_dir)
+    base, new = _bench_samples(Path(base_dir)), _bench_samples(Path(new_dir))
+    parity_base, parity_new = _parity_status(Path(base_dir)), _parity_status(Path(new_dir))
+    common = sorted(set(base) & set(new))
+    common_parity = sorted(set(parity_base) & set(parity_new))
+    if not common and not common_parity:
+        raise UserError(f"{base_dir} and {new_dir} have no configuration in common")
+    rows, failures = [], []
+    for key in common:
+        estimate = compare_samples(np.asarray(base[key]), np.asarray(new[key]))
+        if not estimate.significant:
+            verdict = "no significant change"
+        else:
+            verdict = "slower" if estimate.ratio > 1 else "faster"
+        row = {"model": key[0], "config": key[1], "batch": key[2], "base_median_s": float(np.median(base[key])),
+               "new_median_s": float(np.median(new[key])), "ratio": estimate.ratio, "ci_low": estimate.ci_low,
+               "ci_high": estimate.ci_high, "p_value": estimate.p_value, "verdict": verdict}
+        rows.append(row)
+        if gate is not None and verdict == "slower" and estimate.ratio > 1 + gate:
+            failures.append(f"{key[0]}/{key[1]} batch {key[2]}: median {estimate.ratio:.3f}x "
+                            f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}%")
+    parity_regressions = [f"{'/'.join(key)}: {parity_base[key]} -> {parity_new[key]}" for key in common_parity
+                          if parity_base[key] == "passed" and parity_new[key] != "passed"]
+    failures += [f"parity regressed: {line}" for line in parity_regressions]
+    return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,
+            "environment_differences": _environment_differences(base_run.get("environment", {}),
+                                                                new_run.get("environment", {})),
+            "only_in_base": len(set(base) - set(new)), "only_in_new": len(set(new) - set(base)),
+            "gate": gate, "gate_failures": failures}

@@ -1,0 +1,85 @@
+"""Turn a run directory into report data: parity matrix, latency tables with effects, export statistics,
+warnings. Renderers (report/run_views.py, report/html_report.py) only format this data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aibench_onnx.timing.effects import compute_effects
+from aibench_onnx.runs.store import latest_records, load_records, load_run
+
+
+def build_report(run_dir: str | Path) -> dict:
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    records, problems = load_records(run_dir)
+    latest = latest_records(records)
+    warnings = list(problems)
+    parity_rows, exports, latency, samples = [], {}, {}, {}
+    for job_id in run.get("jobs", []):
+        record = latest.get(job_id)
+        if record is None:
+            warnings.append(f"{job_id}: not run yet (resume with aibench run --resume {run_dir})")
+            continue
+        if record["status"] in ("crashed", "timeout"):
+            warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
+            continue
+        if record["kind"] == "parity":
+            _parity(record, parity_rows, exports, warnings)
+        else:
+            _bench(record, latency, samples, warnings)
+    effects = {}
+    settings = run["settings"]
+    for model, by_label in samples.items():
+        found = compute_effects(by_label, settings["frameworks"], settings["eps"], settings["opt_levels"])
+        effects[model] = [e.to_dict() for e in found]
+    return {"run_dir": str(run_dir), "created": run.get("created"), "settings": settings,
+            "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
+            "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
+            "exports": exports, "latency": latency, "effects": effects, "warnings": warnings}
+
+
+def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
+    result = record.get("result")
+    if not result:
+        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
+        return
+    export = result.get("export") or {}
+    if export.get("graph"):
+        graph = export["graph"]
+        exports.setdefault(result["framework"], []).append(
+            {"model": result["model"], "exporter": f"{export['exporter']} {export['exporter_version']}",
+             "nodes": graph["node_count"], "op_types": len(graph["op_histogram"]), "file_bytes": graph["file_bytes"],
+             "export_s": export.get("export_s"), "suspicious": graph["suspicious"]})
+    for cell in result["cells"]:
+        rows.append({k: cell.get(k) for k in ("model", "framework", "ep", "opt_level", "status", "max_abs", "max_rel",
+                                              "min_passing_atol", "reason", "blame")})
+        if cell["status"] in ("failed", "export_failed", "error"):
+            warnings.append(f"parity {cell['model']}/{cell['framework']}/{cell['ep']}/{cell['opt_level']}: "
+                            f"{cell['status']} — {cell['reason']}")
+        elif cell["status"] in ("ep_unavailable", "unavailable"):
+            warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
+
+
+def _bench(record: dict, latency: dict, samples: dict, warnings: list) -> None:
+    result = record.get("result")
+    if not result:
+        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
+        return
+    label = result["config"]["label"]
+    rows = latency.setdefault(record["model"], [])
+    if result["status"] not in ("ok",):
+        rows.append({"label": label, "status": result["status"], "reason": result["reason"]})
+        if result["status"] != "known_failure":
+            warnings.append(f"bench {record['model']}/{label}: {result['status']} — {result['reason']}")
+        return
+    for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
+        summary = entry["measurement"]["summary"]
+        rows.append({"label": label, "status": "ok", "batch": int(batch), "median_s": summary["median_s"],
+                     "ci95_s": summary["ci95_s"], "p90_s": summary["p90_s"], "n": summary["n"],
+                     "items_per_s": int(batch) / summary["median_s"], "first_call_s": entry["cold"]["first_call_s"],
+                     "flags": [f for f in summary["flags"] if not f.startswith("p99 not reported")],
+                     "peak_rss_mib": (result.get("peak_rss_bytes") or 0) / 2**20})
+        samples.setdefault(record["model"], {}).setdefault(label, {})[int(batch)] = entry["measurement"]["samples_s"]
+        if not summary["reliable"]:
+            warnings.append(f"unreliable measurement {record['model']}/{label} batch {batch}: {'; '.join(summary['flags'])}")

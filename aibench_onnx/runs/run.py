@@ -1,0 +1,112 @@
+"""`aibench run`: plan the whole matrix as jobs, run each in a fresh process with a timeout, append each
+job's record to results.jsonl the moment it ends, and resume by running only the jobs that have none.
+
+Parity jobs (export + ORT parity per model x framework) go first, two at a time: they do not time anything.
+Bench jobs (one runtime configuration each) then run one at a time, so no timing shares the CPU.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from aibench_onnx.timing.bench import plan as plan_configs
+from aibench_onnx.runs.store import append_record, latest_records, load_records, write_run_file
+from aibench_onnx.workers import kill_active_workers, run_json_module
+
+QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4],
+         "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
+         "timing": {"min_time_s": 0.1, "max_time_s": 0.5, "warmup_s": 0.05, "warmup_max_s": 0.5}}
+FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8],
+        "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
+PARITY_WORKERS = 2
+
+
+@dataclass
+class JobOutcome:
+    job: dict
+    record: dict
+
+
+def plan_jobs(settings: dict, specs) -> list[dict]:
+    """Every job of the run, in execution order, each with a stable id (resume matches on it)."""
+    jobs = []
+    common = {"threads": settings["threads"], "opset": settings["opset"], "run_dir": settings["run_dir"]}
+    for spec in specs:
+        size = settings["size"] or spec.default_size
+        for framework in settings["frameworks"]:
+            jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
+                         "size": size, "framework": framework, "eps": settings["eps"],
+                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"]})
+    for spec in specs:
+        size = settings["size"] or spec.default_size
+        for config in plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"],
+                                   settings["opt_levels"], [True]):
+            jobs.append({**common, "job_id": f"bench/{spec.name}/{config.label}", "kind": "bench",
+                         "model": spec.name, "size": size, "framework": config.framework,
+                         "config": config.__dict__, "batches": settings["batches"], "timing": settings["timing"],
+                         "device": "cpu", "timeout_s": settings["timeout_s"]})
+    return jobs
+
+
+def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_run_file(run_dir, {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                             "settings": settings, "environment": environment, "jobs": [j["job_id"] for j in jobs]})
+
+
+def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]]:
+    """Jobs without a final record. A job recorded as crashed or timed out is final too: resume does not
+    repeat it (rerun it with a new run)."""
+    records, problems = load_records(run_dir)
+    done = latest_records(records)
+    return [job for job in jobs if job["job_id"] not in done], problems
+
+
+def _execute(job: dict, timeout_s: float) -> dict:
+    run_dir = Path(job["run_dir"])
+    job_file = run_dir / "jobs" / (job["job_id"].replace("/", "__").replace(":", "_") + ".json")
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    job_file.write_text(json.dumps(job))
+    started = time.time()
+    document = run_json_module("aibench_onnx.runs.jobs", [str(job_file)], timeout_s)
+    ended = time.time()
+    if "probe_failed" in document:
+        status = "timeout" if document.get("timeout") else "crashed"
+        document = {"status": status, "reason": document["probe_failed"]}
+    return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
+            "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3),
+            **document}
+
+
+def run_jobs(run_dir: Path, jobs: list[dict], timeout_s: float,
+             on_record: Callable[[dict], None] | None = None) -> None:
+    """Run `jobs`, appending each record as it ends. Ctrl-C kills running workers and keeps what finished."""
+    parity = [job for job in jobs if job["kind"] == "parity"]
+    bench = [job for job in jobs if job["kind"] == "bench"]
+
+    def finish(record: dict) -> None:
+        append_record(run_dir, record)
+        if on_record:
+            on_record(record)
+
+    pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
+    try:
+        running = {pool.submit(_execute, job, timeout_s) for job in parity}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finish(future.result())
+        pool.shutdown()
+        for job in bench:
+            finish(_execute(job, timeout_s))
+    except KeyboardInterrupt:
+        # Jobs cut short are not recorded, so --resume runs them again.
+        kill_active_workers()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise

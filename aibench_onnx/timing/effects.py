@@ -1,0 +1,79 @@
+"""Where the time goes: ratios between timed configurations, each with a bootstrap CI.
+
+- exporter effect: the same function exported by torch vs tf vs jax, on the same provider and level;
+- optimizer effect: ORT level `disabled` -> `all` on the same graph;
+- runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all` (on the native runtimes'
+  device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay.
+A ratio > 1 means the second configuration is slower. Inside the noise it is "no significant difference".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from aibench_onnx.timing.stats import compare_samples
+
+EAGER = {"torch": "torch-eager", "tf": "tf-eager"}
+COMPILED = {"torch": ["torch-compile"], "tf": ["tf-function", "tf-xla"], "jax": ["jax-jit"]}
+
+
+@dataclass
+class Effect:
+    batch: int
+    kind: str  # exporter | optimizer | runtime
+    baseline: str
+    candidate: str
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False) -> str:
+    suffix = (":cuda-graph" if cuda_graph else "") + ("" if io_binding else ":no-iobinding")
+    return f"ort:{framework}-graph:{ep}:{level}{suffix}"
+
+
+def compute_effects(samples: dict[str, dict[int, list[float]]], frameworks: list[str], eps: list[str],
+                    levels: list[str], native_device: str = "cpu") -> list[Effect]:
+    """`samples`: configuration label -> batch -> per-call seconds. Only pairs that both ran appear.
+    Native runtimes are compared with ORT on the provider of their own device (cuda for --device cuda)."""
+    effects: list[Effect] = []
+
+    def add(kind: str, baseline: str, candidate: str) -> None:
+        for batch in sorted(set(samples.get(baseline, {})) & set(samples.get(candidate, {}))):
+            estimate = compare_samples(np.asarray(samples[baseline][batch]), np.asarray(samples[candidate][batch]))
+            effects.append(Effect(batch, kind, baseline, candidate, estimate.ratio, estimate.ci_low,
+                                  estimate.ci_high, estimate.p_value, estimate.label))
+
+    reference = frameworks[0]
+    for ep in eps:
+        for level in levels:
+            for framework in frameworks[1:]:
+                add("exporter", ort_label(reference, ep, level), ort_label(framework, ep, level))
+    native_ep = "cuda" if native_device == "cuda" else "cpu"
+    for framework in frameworks:
+        for ep in eps:
+            if "disabled" in levels and "all" in levels:
+                add("optimizer", ort_label(framework, ep, "disabled"), ort_label(framework, ep, "all"))
+            for level in levels:
+                add("runtime", ort_label(framework, ep, level, io_binding=False), ort_label(framework, ep, level))
+                add("runtime", ort_label(framework, ep, level), ort_label(framework, ep, level, cuda_graph=True))
+        if framework in EAGER:
+            # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
+            add("runtime", EAGER[framework], ort_label(framework, native_ep, "disabled" if "disabled" in levels else "all"))
+        if "all" in levels:
+            for compiled in COMPILED.get(framework, []):
+                add("runtime", compiled, ort_label(framework, native_ep, "all"))
+        for level in levels:
+            if "cpu" in eps and "cuda" in eps:
+                add("runtime", ort_label(framework, "cpu", level), ort_label(framework, "cuda", level))
+            if "cuda" in eps and "tensorrt" in eps:
+                add("runtime", ort_label(framework, "cuda", level), ort_label(framework, "tensorrt", level))
+    return effects

@@ -1,0 +1,222 @@
+"""The one measurement loop. Every runtime — torch, TF, JAX, ONNX Runtime, or any callable — is timed here.
+
+Method (design §5): the first call is timed on its own (a cold cost); warm-up runs at least `warmup_calls`
+calls and `warmup_s` seconds and until the two halves of its last window agree; calls are grouped in blocks
+so that timer and sync overhead stay under `max_overhead` of a block; sampling needs both `min_time_s` and
+`min_samples`, then stops when the 95 % CI of the median is within ±`target_ci` or at `max_time_s`.
+Every call is followed by `sync()` (GPU runtimes wait for the device), so a sample is a latency.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from aibench_onnx.timing.stats import P90_MIN_SAMPLES, P99_MIN_SAMPLES, bootstrap_median_ci, median_ci_order_statistics
+
+NOISY_IQR_FRACTION = 0.10
+# Blocks are sized for twice the overhead bound: calls often run faster after calibration (frequency
+# boost, warmer caches), and a block sized exactly at the bound would then exceed it (seen in CI: 1.3x).
+CALIBRATION_MARGIN = 2.0
+
+
+@dataclass
+class TimingConfig:
+    min_time_s: float = 1.0
+    max_time_s: float = 10.0
+    min_samples: int = 20
+    warmup_calls: int = 10
+    warmup_s: float = 0.5
+    warmup_max_s: float = 5.0
+    warmup_window: int = 20  # calls whose two halves must agree
+    warmup_tolerance: float = 0.05  # halves' medians within 5 %
+    target_ci: float = 0.01  # stop when the 95 % CI of the median is within ±1 %
+    max_overhead: float = 0.001  # timer + sync overhead <= 0.1 % of a block
+    max_block_s: float = 0.05  # a block never exceeds this, so slow calls still give many samples
+
+
+@dataclass
+class Measurement:
+    """Raw per-call samples (seconds; the mean call time of each block) and what they mean."""
+
+    samples_s: list[float]
+    block_size: int
+    first_call_s: float
+    warmup_calls: int
+    warmup_s: float
+    warmup_settled: bool
+    overhead_s: float  # timer + sync cost of one call, measured
+    calibration_calls: int  # calls spent choosing the block size
+    total_s: float
+    stopped_by: str  # "ci" | "time_cap"
+    config: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples_s)
+
+    @property
+    def total_calls(self) -> int:
+        """Every call made, first and warm-up and calibration included (energy is divided by this)."""
+        return 1 + self.warmup_calls + self.calibration_calls + self.n * self.block_size
+
+    def _array(self) -> np.ndarray:
+        return np.asarray(self.samples_s, dtype=float)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self._array()))
+
+    @property
+    def overhead_fraction(self) -> float:
+        """Timer + sync cost as a fraction of the median block, as achieved (not as planned)."""
+        block_s = self.median * self.block_size
+        return self.overhead_s / block_s if block_s > 0 else float("inf")
+
+    def summary(self) -> dict:
+        """Statistics and reliability flags, computed from the samples."""
+        values = self._array()
+        median = float(np.median(values))
+        q1, q3 = np.percentile(values, [25, 75])
+        ci = bootstrap_median_ci(values) if self.n >= 5 else (float("nan"), float("nan"))
+        flags = []
+        iqr = float(q3 - q1)
+        if median > 0 and iqr / median >= NOISY_IQR_FRACTION:
+            flags.append(f"noisy: IQR is {100 * iqr / median:.0f}% of the median")
+        if not self.warmup_settled:
+            flags.append("warm-up never settled")
+        if self.stopped_by == "time_cap":
+            flags.append(f"time cap reached before the median's CI was within ±{100 * self.config.get('target_ci', 0.01):g}%")
+        max_overhead = self.config.get("max_overhead", 0.001)
+        block_capped = self.median * self.block_size >= 0.5 * self.config.get("max_block_s", 0.05)
+        if self.overhead_fraction > max_overhead and not block_capped:
+            # informational: at these sizes the overhead is far below the ±1 % CI target
+            flags.append(f"timer overhead {100 * self.overhead_fraction:.2g}% of a block "
+                         f"(> {100 * max_overhead:g}%): calls sped up after calibration")
+        if self.n < P99_MIN_SAMPLES:
+            flags.append(f"p99 not reported: {self.n} samples < {P99_MIN_SAMPLES}")
+        return {
+            "median_s": median,
+            "mean_s": float(values.mean()),
+            "min_s": float(values.min()),
+            "p90_s": float(np.percentile(values, 90)) if self.n >= P90_MIN_SAMPLES else None,
+            "p99_s": float(np.percentile(values, 99)) if self.n >= P99_MIN_SAMPLES else None,
+            "iqr_s": iqr,
+            "cv": float(values.std(ddof=1) / values.mean()) if self.n > 1 and values.mean() > 0 else None,
+            "ci95_s": [ci[0], ci[1]],
+            "n": self.n,
+            "block_size": self.block_size,
+            "first_call_s": self.first_call_s,
+            "overhead_fraction": self.overhead_fraction,
+            "reliable": not any(f.startswith(("noisy", "warm-up", "time cap")) for f in flags),
+            "flags": flags,
+        }
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def _noop() -> None:
+    return None
+
+
+def measure_overhead(sync: Callable[[], Any], repeats: int = 200) -> float:
+    """Median cost of one timer read pair plus one sync, in seconds."""
+    costs = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        sync()
+        costs.append(time.perf_counter_ns() - start)
+    return float(np.median(costs)) / 1e9
+
+
+def _warm_up(run, sync, config: TimingConfig) -> tuple[list[float], bool, float]:
+    times: list[float] = []
+    started = time.perf_counter()
+    settled = False
+    while True:
+        t0 = time.perf_counter_ns()
+        run()
+        sync()
+        times.append((time.perf_counter_ns() - t0) / 1e9)
+        elapsed = time.perf_counter() - started
+        if len(times) >= config.warmup_calls and elapsed >= config.warmup_s:
+            window = times[-config.warmup_window:]
+            if len(window) >= 4:
+                half = len(window) // 2
+                first, second = np.median(window[:half]), np.median(window[half:])
+                settled = bool(abs(first - second) <= config.warmup_tolerance * min(first, second))
+            if settled or elapsed >= config.warmup_max_s:
+                return times, settled, elapsed
+
+
+def _time_block(run, sync, calls: int) -> float:
+    t0 = time.perf_counter_ns()
+    for _ in range(calls):
+        run()
+        sync()
+    return (time.perf_counter_ns() - t0) / 1e9
+
+
+def _calibrate_block(run, sync, overhead: float, config: TimingConfig) -> tuple[int, int]:
+    """Double the calls per block until one block's time makes the timer+sync overhead at most
+    `max_overhead` of it (or reaches `max_block_s`). Timing whole blocks, not single calls, keeps the
+    timer's own cost out of the per-call estimate. The target carries CALIBRATION_MARGIN. Returns (calls per block, calls spent calibrating)."""
+    needed = CALIBRATION_MARGIN * overhead / config.max_overhead
+    calls, spent = 1, 0
+    while True:
+        elapsed = _time_block(run, sync, calls)
+        spent += calls
+        if elapsed >= config.max_block_s:
+            return calls, spent
+        if elapsed >= needed:
+            # a preemption only adds time, so the fastest of three timings is the block's own cost;
+            # sizing from one preempted timing gave blocks too small for the bound
+            elapsed = min(elapsed, *(_time_block(run, sync, calls) for _ in range(2)))
+            spent += 2 * calls
+            if elapsed >= needed:
+                return calls, spent
+        # jump close to the target when far from it; at least double
+        calls = max(calls * 2, min(calls * 64, math.ceil(calls * needed / max(elapsed, 1e-9))))
+
+
+def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
+            config: TimingConfig | None = None) -> Measurement:
+    """Time `run` (followed by `sync` after every call) with the loop described in the module docstring."""
+    config = config or TimingConfig()
+    sync = sync or _noop
+    t0 = time.perf_counter_ns()
+    run()
+    sync()
+    first_call_s = (time.perf_counter_ns() - t0) / 1e9
+
+    warmup_times, settled, warmup_s = _warm_up(run, sync, config)
+    overhead = measure_overhead(sync)
+    block, calibration_calls = _calibrate_block(run, sync, overhead, config)
+
+    samples: list[float] = []
+    started = time.perf_counter()
+    stopped_by = "time_cap"
+    perf = time.perf_counter_ns
+    while True:
+        t0 = perf()
+        for _ in range(block):
+            run()
+            sync()
+        samples.append((perf() - t0) / 1e9 / block)
+        elapsed = time.perf_counter() - started
+        if elapsed >= config.max_time_s:
+            break
+        if elapsed >= config.min_time_s and len(samples) >= config.min_samples and len(samples) % 10 == 0:
+            ordered = np.sort(samples)
+            low, high = median_ci_order_statistics(ordered)
+            median = float(np.median(ordered))
+            if median > 0 and max(median - low, high - median) <= config.target_ci * median:
+                stopped_by = "ci"
+                break
+    return Measurement(samples, block, first_call_s, len(warmup_times), warmup_s, settled, overhead,
+                       calibration_calls, time.perf_counter() - started, stopped_by, asdict(config))
