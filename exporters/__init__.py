@@ -1,15 +1,9 @@
 """One module per exporter: torch.onnx (dynamo), tf2onnx, jax2onnx. Installed as `aibench_onnx.exporters`.
 
 Each module has `export(model, spec, dims, example_inputs, path, opset) -> list[str]` (the exporter's
-warnings) and `exporter_info() -> (name, version)`, and imports its framework inside its functions.
+warnings) and `exporter_info() -> (name, version)`, and imports its framework inside its functions. Which
+framework uses which exporter is in the framework table (aibench_onnx.frameworks.FRAMEWORKS).
 """
-
-# framework -> exporter module
-EXPORTERS = {
-    "torch": "aibench_onnx.exporters.torch_dynamo",
-    "tf": "aibench_onnx.exporters.tf2onnx_function",
-    "jax": "aibench_onnx.exporters.jax2onnx_module",
-}
 
 # One opset for all three exporters: tf2onnx 1.17 stops at 18, the torch dynamo exporter starts at 18,
 # and jax2onnx and ONNX Runtime 1.24+ support it. 18 has LayerNormalization (17) but no Gelu op (20):

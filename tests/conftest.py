@@ -31,9 +31,9 @@ def missing_modules(modules: tuple[str, ...]) -> list[str]:
 
 
 def cuda_provider_loads() -> bool:
-    from aibench_onnx.workers import run_json_module
+    from aibench_onnx.workers import run_worker
 
-    probe = run_json_module("aibench_onnx.ort.probe", [], timeout_s=120)
+    probe = run_worker("aibench_onnx.workers.ort_probe", {}, 120).document
     return any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe.get("providers", []))
 
 

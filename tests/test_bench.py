@@ -93,7 +93,7 @@ def test_cuda_graph_configurations_exist_only_for_cuda_with_io_binding():
 
 
 def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
-    from aibench_onnx.timing.runtimes import prepare_ort
+    from aibench_onnx.ort.timed import prepare_ort
 
     with pytest.raises(ValueError, match="cuda provider with IO binding"):
         prepare_ort("unused.onnx", {}, "cpu", "all", 1, True, str(tmp_path), cuda_graph=True)

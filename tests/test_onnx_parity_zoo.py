@@ -11,7 +11,7 @@ from aibench_onnx.cli import app
 from aibench_onnx.exporters import DEFAULT_OPSET
 from aibench_onnx.parity.zoo import export_and_check
 from aibench_onnx.zoo.registry import MODELS, get_spec
-from aibench_onnx.zoo.spec import FRAMEWORKS
+from aibench_onnx.frameworks import FRAMEWORKS
 
 runner = CliRunner()
 

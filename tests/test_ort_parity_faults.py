@@ -1,6 +1,5 @@
 """Planted faults through the real ORT worker and the comparison engine (no ML framework needed)."""
 
-import json
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from aibench_onnx.graph.inspect import inspect_onnx
 from aibench_onnx.parity.zoo import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, _assign_blame
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
 from aibench_onnx.parity.engine import compare_outputs
-from aibench_onnx.workers import run_json_module
+from aibench_onnx.workers import run_worker
 from onnx_graphs import linear_graph, save
 
 RNG = np.random.default_rng(0)
@@ -24,8 +23,7 @@ def run_in_ort_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu")
     np.savez(tmp_path / "in.npz", x=X)
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": lvl} for lvl in levels],
                "input_files": [str(tmp_path / "in.npz")], "threads": 1, "output_dir": str(tmp_path)}
-    (tmp_path / "req.json").write_text(json.dumps(request))
-    document = run_json_module("aibench_onnx.workers.ort_parity", [str(tmp_path / "req.json")], timeout_s=120)
+    document = run_worker("aibench_onnx.workers.ort_parity", request, 120, tmp_path / "req.json").document
     assert document["status"] == "ok", document
     return {c["opt_level"]: c for c in document["configs"]}
 

@@ -10,7 +10,8 @@ from aibench_onnx.parity import across
 from aibench_onnx.parity.across import agree_across_frameworks
 from aibench_onnx.cli import app
 from aibench_onnx.zoo.registry import MODELS, get_spec
-from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, FRAMEWORKS, ModelSpec, TensorSpec, Tolerance
+from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, ModelSpec, TensorSpec, Tolerance
 
 runner = CliRunner()
 REQUIRED_MODELS = {"mlp", "cnn", "mobilenet", "transformer", "lstm", "unet",

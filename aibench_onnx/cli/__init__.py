@@ -271,8 +271,8 @@ def bench(
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
     method, each in a fresh process, and split the differences into exporter, optimizer and runtime effects."""
 
-    from aibench_onnx.timing.bench import ALL_RUNTIMES, bench_model, plan
-    from aibench_onnx.timing.runtimes import RUNTIME_FRAMEWORK
+    from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
+    from aibench_onnx.timing.bench import bench_model, plan
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
@@ -281,8 +281,7 @@ def bench(
 
     specs = resolve_models(model_names)
     chosen = resolve_frameworks(split_csv(frameworks))
-    default_runtimes = [k for k in ALL_RUNTIMES if RUNTIME_FRAMEWORK[k] in chosen or k == "ort"]
-    runtimes = choose(split_csv(runtime), ALL_RUNTIMES, default_runtimes, "runtime")
+    runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
     binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)

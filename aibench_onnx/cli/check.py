@@ -82,15 +82,14 @@ def check(
 
 
 def _export_framework_model(target, framework, inputs, dims, out, threads, console) -> tuple[str, list[str]]:
-    import json
     import os
 
     from aibench_onnx.cli.common import output_dir
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks import missing_framework
     from aibench_onnx.zoo.registry import resolve_frameworks
-    from aibench_onnx.workers import run_json_module
-    from aibench_onnx.frameworks.user_model import parse_input
+    from aibench_onnx.frameworks.user_model import USER_ERROR, parse_input
+    from aibench_onnx.workers import run_worker
 
     (framework,) = resolve_frameworks([framework])
     if not inputs:
@@ -102,15 +101,14 @@ def _export_framework_model(target, framework, inputs, dims, out, threads, conso
     out_dir = output_dir(out, "check")
     request = {"target": target, "framework": framework, "inputs": [d.__dict__ for d in decls], "dims": dims,
                "out_dir": str(out_dir), "opset": DEFAULT_OPSET, "cwd": os.getcwd()}
-    request_path = out_dir / "user_model_request.json"
-    request_path.write_text(json.dumps(request))
     with console.status(f"building and exporting {target} with {framework}..."):
-        document = run_json_module("aibench_onnx.workers.user_model", [str(request_path)], 1800)
-    if "probe_failed" in document:
-        raise UserError(f"{target}: the model's process died: {document['probe_failed']}")
-    if document["status"] == "user_error":
+        outcome = run_worker("aibench_onnx.workers.user_model", request, 1800, out_dir / "user_model_request.json")
+    if outcome.died:
+        raise UserError(f"{target}: the model's process died: {outcome.reason}")
+    document = outcome.document
+    if document["status"] == USER_ERROR:
         raise UserError(document["reason"])
-    if document["status"] != "ok":
+    if not outcome.ok:
         raise UserError(f"{target}: {document['reason']}", ExitCode.CHECK_FAILED)
     record = document["export"]
     if record["status"] != "ok":

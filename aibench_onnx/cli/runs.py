@@ -61,11 +61,9 @@ def run(
             raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
         if not batches or batches[0] < 1:
             raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
-        from aibench_onnx.timing.bench import ALL_RUNTIMES
-        from aibench_onnx.timing.runtimes import RUNTIME_FRAMEWORK
+        from aibench_onnx.frameworks import runtimes_of
 
-        runtimes = mode["runtimes"] or ALL_RUNTIMES
-        runtimes = [k for k in runtimes if k == "ort" or RUNTIME_FRAMEWORK[k] in chosen]
+        runtimes = runtimes_of(chosen, mode["runtimes"])
         parent = Path(out or "aibench-runs")
         run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
         try:

@@ -12,7 +12,8 @@ from importlib import metadata
 
 from aibench_onnx import __version__
 from aibench_onnx.ort.install import inspect_ort_install
-from aibench_onnx.workers import run_json_module
+from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.workers import run_worker
 from aibench_onnx.env.system import gpu_info, system_info
 
 ENV_SCHEMA_VERSION = 1
@@ -34,7 +35,6 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "typer": ("typer",),
     "rich": ("rich",),
 }
-FRAMEWORK_PROBES = ("torch", "tensorflow", "jax")
 PROBE_TIMEOUT_S = 180.0
 
 
@@ -55,7 +55,8 @@ def package_versions() -> dict[str, dict | None]:
 def onnxruntime_info() -> dict:
     """Distribution forensics (metadata + hashes) plus the provider probe (subprocess)."""
     install = inspect_ort_install().to_dict()
-    probe = run_json_module("aibench_onnx.ort.probe", [], timeout_s=PROBE_TIMEOUT_S)
+    outcome = run_worker("aibench_onnx.workers.ort_probe", {}, PROBE_TIMEOUT_S)
+    probe = outcome.document if outcome.ok else {"probe_failed": outcome.reason}  # the env schema's name
     warnings = list(install.pop("warnings"))
     if probe.get("probe_failed"):
         warnings.append(f"ONNX Runtime probe failed: {probe['probe_failed']}")
@@ -68,21 +69,19 @@ def onnxruntime_info() -> dict:
 
 
 def framework_devices() -> dict[str, dict]:
-    """Import each framework in its own subprocess, in parallel, and report the devices it sees."""
+    """Import each framework in its own subprocess, in parallel, and report the devices it sees. Keyed by
+    the package name users know (torch, tensorflow, jax)."""
     installed = package_versions()
-    wanted = [name for name in FRAMEWORK_PROBES if installed.get(name)]
-    results = {name: {"ok": False, "error": "not installed"} for name in FRAMEWORK_PROBES if name not in wanted}
+    wanted = [fw for fw in FRAMEWORKS.values() if installed.get(fw.package)]
+    results = {fw.package: {"ok": False, "error": "not installed"} for fw in FRAMEWORKS.values() if fw not in wanted}
     with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
-        futures = {
-            name: pool.submit(run_json_module, "aibench_onnx.workers.framework_probe", [name], PROBE_TIMEOUT_S)
-            for name in wanted
-        }
-        for name, future in futures.items():
-            document = future.result()
-            if "probe_failed" in document:
-                document = {"ok": False, "error": document["probe_failed"]}
-            results[name] = document
-    return {name: results[name] for name in FRAMEWORK_PROBES}
+        futures = {fw.package: pool.submit(run_worker, "aibench_onnx.workers.framework_probe", {"framework": fw.name},
+                                           PROBE_TIMEOUT_S)
+                   for fw in wanted}
+        for package, future in futures.items():
+            outcome = future.result()
+            results[package] = outcome.document if outcome.ok else {"ok": False, "error": outcome.reason}
+    return {fw.package: results[fw.package] for fw in FRAMEWORKS.values()}
 
 
 def collect_environment(with_frameworks: bool = False) -> dict:

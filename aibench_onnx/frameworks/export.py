@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from aibench_onnx.capture import captured_output
-from aibench_onnx.exporters import EXPORTERS
+from aibench_onnx.frameworks import FRAMEWORKS
 
 EXPORT_SCHEMA_VERSION = 1
 # Checker messages that mean the graph cannot run anywhere, as opposed to inconsistent shape annotations.
@@ -37,9 +37,8 @@ def artifact_key(model_name: str, size: str, framework: str, opset: int) -> str:
     from aibench_onnx.zoo.registry import model_module
 
     source = Path(model_module(model_name).__file__).read_bytes()
-    packages = {"torch": ("torch", "onnxscript"), "tf": ("tensorflow", "tf2onnx"), "jax": ("jax", "flax", "jax2onnx")}
     versions = []
-    for package in packages[framework] + ("onnx",):
+    for package in FRAMEWORKS[framework].export_depends_on + ("onnx",):
         try:
             versions.append(f"{package}=={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -55,7 +54,7 @@ def _zoo_artifact_key(model_name: str, size: str, framework: str, opset: int) ->
 
 
 def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int) -> dict:
-    exporter = importlib.import_module(EXPORTERS[framework])
+    exporter = importlib.import_module(FRAMEWORKS[framework].exporter)
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
                     "artifact_key": _zoo_artifact_key(spec.name, size, framework, opset),

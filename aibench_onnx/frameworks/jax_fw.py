@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from aibench_onnx.timing.loop import Prepared
+
 
 def configure_threads(threads: int) -> None:
     # XLA's CPU thread pool is sized from XLA_FLAGS before jax initialises; the worker sets it.
@@ -69,3 +71,41 @@ def nchw_to_nhwc(x):
 
 def nhwc_to_nchw(x):
     return jnp.transpose(x, (0, 3, 1, 2))
+
+
+def is_model(obj) -> bool:
+    return isinstance(obj, nnx.Module) and callable(obj)
+
+
+def probe_devices() -> dict:
+    devices = jax.devices()
+    return {
+        "version": jax.__version__,
+        "default_backend": jax.default_backend(),
+        "cuda_available": any(d.platform == "gpu" for d in devices),
+        "devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in devices],
+    }
+
+
+def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -> Prepared:
+    """jax-jit: the NNX module split into graph and state, the merge-and-call jitted, state on the device."""
+    target = jax.devices("gpu")[0] if device == "cuda" else jax.devices("cpu")[0]
+    tensors = [jax.device_put(a, target) for a in arrays]
+    graphdef, state = nnx.split(model)
+
+    @jax.jit
+    def forward(state, *inputs):
+        return nnx.merge(graphdef, state)(*inputs)
+
+    state = jax.device_put(state, target)
+    last: list = [None]
+
+    def run():
+        last[0] = forward(state, *tensors)
+        return last[0]
+
+    def sync():
+        jax.block_until_ready(last[0])
+
+    info = {"device": str(target), "precision": str(jax.config.jax_default_matmul_precision)}
+    return Prepared(run, sync, info)

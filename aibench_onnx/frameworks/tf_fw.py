@@ -11,6 +11,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from aibench_onnx.timing.loop import Prepared, no_sync  # noqa: E402
+
 
 def configure_threads(threads: int) -> None:
     try:
@@ -80,3 +82,48 @@ def gelu_exact(x):
     """Exact GELU through erf. Keras' own gelu lowers to Erfc, which tf2onnx cannot convert
     (tensorflow-onnx #2347); this form computes the same function and exports."""
     return 0.5 * x * (1.0 + tf.math.erf(x / np.float32(np.sqrt(2.0))))
+
+
+def is_model(obj) -> bool:
+    return isinstance(obj, tf.Module) and callable(obj)
+
+
+def probe_devices() -> dict:
+    devices = tf.config.list_physical_devices()
+    build = tf.sysconfig.get_build_info()
+    return {
+        "version": tf.__version__,
+        "cuda_build": build.get("cuda_version"),
+        "cuda_available": any(d.device_type == "GPU" for d in devices),
+        "devices": [f"{d.device_type} {d.name}" for d in devices],
+        "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+    }
+
+
+def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -> Prepared:
+    """tf-eager, tf-function or tf-xla (tf.function with jit_compile) on device-resident inputs."""
+    name = "/GPU:0" if device == "cuda" else "/CPU:0"
+    with tf.device(name):
+        tensors = [tf.identity(tf.constant(a)) for a in arrays]
+    forward = lambda *t: call(model, list(t))  # noqa: E731
+    if kind == "tf-function":
+        forward = tf.function(forward)
+    elif kind == "tf-xla":
+        forward = tf.function(forward, jit_compile=True)
+
+    def run():
+        with tf.device(name):
+            return forward(*tensors)
+
+    if device == "cuda":
+        # Reading one value back forces TF to finish the queued GPU work.
+        def run_and_wait():
+            result = run()
+            first = result[0] if isinstance(result, (tuple, list)) else result
+            return first.numpy()
+
+        return Prepared(run_and_wait, no_sync, {"device": name,
+                                                "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+                                                "sync": "device-to-host copy of the output"})
+    return Prepared(run, no_sync, {"device": name,
+                                   "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()})

@@ -7,6 +7,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from aibench_onnx.timing.loop import Prepared, no_sync
+
 
 def configure_threads(threads: int) -> None:
     torch.set_num_threads(threads)
@@ -66,3 +68,43 @@ def load_batchnorm(layer: torch.nn.BatchNorm2d, params: dict, prefix: str) -> No
 def load_layernorm(layer: torch.nn.LayerNorm, params: dict, prefix: str) -> None:
     load(layer.weight, params[f"{prefix}.gamma"])
     load(layer.bias, params[f"{prefix}.beta"])
+
+
+def is_model(obj) -> bool:
+    return isinstance(obj, torch.nn.Module)
+
+
+def probe_devices() -> dict:
+    cuda = torch.cuda.is_available()
+    info = {
+        "version": torch.__version__,
+        "cuda_build": torch.version.cuda,
+        "cuda_available": cuda,
+        "devices": ["cpu"] + [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())],
+        "intra_op_threads": torch.get_num_threads(),
+    }
+    if cuda:
+        info["cudnn"] = torch.backends.cudnn.version()
+        info["tf32_matmul"] = torch.backends.cuda.matmul.allow_tf32
+        info["tf32_cudnn"] = torch.backends.cudnn.allow_tf32
+    return info
+
+
+def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -> Prepared:
+    """torch-eager or torch-compile on device-resident inputs, under inference_mode."""
+    on_gpu = device == "cuda"
+    target = torch.device("cuda" if on_gpu else "cpu")
+    model = model.to(target)
+    tensors = [torch.from_numpy(a).to(target) for a in arrays]
+    if kind == "torch-compile":
+        model = torch.compile(model)
+    sync = torch.cuda.synchronize if on_gpu else no_sync
+
+    def run():
+        with torch.inference_mode():
+            return model(*tensors)
+
+    info = {"device": str(target), "intra_op_threads": torch.get_num_threads()}
+    if on_gpu:
+        info.update(tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32)
+    return Prepared(run, sync, info)

@@ -15,6 +15,7 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.graph.load import random_array
 
 _INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
+USER_ERROR = "user_error"  # a worker document: the user's input was wrong (one line, exit 2)
 _DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
 
 
@@ -73,27 +74,16 @@ def load_factory_model(target: str, framework: str):
     factory = getattr(module, attribute, None)
     if factory is None:
         raise UserError(f"{target}: {module_name} has no attribute {attribute!r}")
+    from aibench_onnx.frameworks import adapter
+
+    is_model = adapter(framework).is_model
     try:
-        model = factory() if callable(factory) and not _is_model(factory, framework) else factory
+        model = factory() if callable(factory) and not is_model(factory) else factory
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"{target}: the factory raised {type(exc).__name__}: {exc}") from None
-    if not _is_model(model, framework):
+    if not is_model(model):
         raise UserError(f"{target}: returned {type(model).__name__}, not a {framework} model")
     return model
-
-
-def _is_model(obj, framework: str) -> bool:
-    if framework == "torch":
-        import torch
-
-        return isinstance(obj, torch.nn.Module)
-    if framework == "tf":
-        import tensorflow as tf
-
-        return isinstance(obj, tf.Module) and callable(obj)
-    from flax import nnx
-
-    return isinstance(obj, nnx.Module) and callable(obj)
 
 
 def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_dir, opset: int) -> dict:
@@ -117,3 +107,18 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
     record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset)
     write_test_data_set(out_dir / "test_data_set_0", arrays, dict(zip(output_names, native)))
     return record
+
+
+def build_and_export(request: dict) -> dict:
+    """The worker's job: import the user's factory, build the model, export it with our exporter."""
+    import sys
+
+    sys.path.insert(0, request["cwd"])  # `pkg.module` resolves as it would in the user's shell
+    try:
+        model = load_factory_model(request["target"], request["framework"])
+        arrays = concrete_inputs([InputDecl(**d) for d in request["inputs"]], request["dims"])
+    except UserError as exc:
+        return {"status": USER_ERROR, "reason": str(exc)}
+    # Anything the user's model raises while running or exporting is a failed result (worker_main).
+    return {"status": "ok", "export": export_user_model(model, request["framework"], arrays, request["out_dir"],
+                                                         request["opset"])}

@@ -1,4 +1,4 @@
-"""Does each ONNX Runtime execution provider really load? Run as a subprocess: `python -m aibench_onnx.ort.probe OUT.json`.
+"""Does each ONNX Runtime execution provider really load? Run in a subprocess (workers.ort_probe).
 
 `get_available_providers()` lists what the build was compiled with, not what can load: the CUDA provider
 is listed even when libcudart or cuDNN are missing, and ORT then quietly falls back to CPU. The only
@@ -9,10 +9,8 @@ because ORT writes its load errors straight to file descriptor 2, which we captu
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sys
 import traceback
 
 import numpy as np
@@ -112,18 +110,9 @@ def probe() -> dict:
     return document
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m aibench_onnx.ort.probe OUT.json", file=sys.stderr)
-        return 2
+def probe_document(request: dict | None = None) -> dict:
+    """The probe's document, even when the probe itself breaks (the parent reports what it says)."""
     try:
-        document = probe()
-    except Exception:  # noqa: BLE001 - the parent reports it
-        document = {"import_ok": False, "probe_error": traceback.format_exc(limit=3)}
-    with open(argv[1], "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+        return probe()
+    except Exception:  # noqa: BLE001
+        return {"import_ok": False, "probe_error": traceback.format_exc(limit=3)}

@@ -6,7 +6,6 @@ the one comparison engine (parity.py) against the reference framework (PyTorch w
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +16,8 @@ import numpy as np
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
 from aibench_onnx.zoo.spec import ModelSpec
-from aibench_onnx.workers import run_json_module
+from aibench_onnx.status import Status
+from aibench_onnx.workers import run_worker
 
 PARITY_BATCH = 2  # >= 2 so a batch dimension cannot hide as a constant 1
 WORKER_TIMEOUT_S = 900.0
@@ -68,13 +68,11 @@ def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list
         return FrameworkRun(framework, "unavailable", problem, expected_param_count=expected), []
     request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
                "input_files": input_files, "output_dir": str(workdir)}
-    request_path = workdir / f"{framework}_request.json"
-    request_path.write_text(json.dumps(request))
-    result = run_json_module("aibench_onnx.workers.native", [str(request_path)], WORKER_TIMEOUT_S)
-    if "probe_failed" in result:
-        return FrameworkRun(framework, "failed", f"worker crashed: {result['probe_failed']}", expected_param_count=expected), []
-    if result["status"] != "ok":
-        return FrameworkRun(framework, "failed", result["reason"], expected_param_count=expected), []
+    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / f"{framework}_request.json")
+    if not outcome.ok:
+        reason = f"worker crashed: {outcome.reason}" if outcome.died else outcome.reason
+        return FrameworkRun(framework, Status.FAILED, reason, expected_param_count=expected), []
+    result = outcome.document
     outputs = []
     for path in result["output_files"]:
         with np.load(path) as saved:

@@ -14,6 +14,7 @@ import numpy as np
 
 from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
 from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
+from aibench_onnx.status import Status
 
 
 @dataclass
@@ -72,7 +73,6 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
     reference (as stored test-data outputs are)."""
     from aibench_onnx.graph.inspect import inspect_onnx
-    from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
     from aibench_onnx.graph.testdata import read_test_data_set
 
     model = load_user_model(path)
@@ -96,30 +96,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     cells = []
     for ep in eps or ["cpu"]:
         for level in opt_levels or ["disabled", "all"]:
-            cell = CheckCell(ep, level, "passed")
-            try:
-                session, info = create_session(str(path), ep, level, threads)
-            except EpUnavailable as exc:
-                cells.append(CheckCell(ep, level, "ep_unavailable", str(exc)))
-                continue
-            except RuntimeError as exc:
-                cells.append(CheckCell(ep, level, "failed", f"ONNX Runtime cannot load the graph: {exc}"))
-                continue
-            cell.providers = info.providers
-            rows = []
-            for feed, reference_outputs in zip(feeds, expected):
-                actual = dict(zip(output_names, session.run(None, feed_for(session, feed)[0])))
-                rows.append(compare_outputs(reference_outputs, actual))
-            cell.outputs = merge(rows)
-            failing = [o for o in cell.outputs if not o.passed]
-            if failing:
-                cell.status, cell.reason = "failed", f"{failing[0].name}: {failing[0].reason}"
-            from aibench_onnx.ort.audit import audit
-
-            cell.audit = audit(str(path), ep, level, threads, feeds[0])
-            if bench:
-                cell.timing = _time_session(session, feeds[0], timing_config)
-            cells.append(cell)
+            cells.append(_check_cell(str(path), ep, level, threads, feeds, expected, bench, timing_config))
     if localize:
         for cell in cells:
             if cell.status == "failed" and cell.outputs:
@@ -131,13 +108,37 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     return CheckResult(str(path), graph, reference, len(feeds), cells)
 
 
-def _time_session(session, feed: dict, timing_config: dict | None) -> dict:
-    from aibench_onnx.ort.session import feed_for
+def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
+                bench: bool, timing_config: dict | None) -> CheckCell:
+    """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
+    reference; timed with the bench's ORT runner when asked."""
+    from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
+
+    run = run_on_provider(path, ep, level, threads, feeds)
+    if run.status != Status.OK:
+        return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason)
+    cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
+    cell.outputs = merge([compare_outputs(reference, actual) for reference, actual in zip(expected, run.outputs)])
+    failing = [o for o in cell.outputs if not o.passed]
+    if failing:
+        cell.status, cell.reason = Status.FAILED, f"{failing[0].name}: {failing[0].reason}"
+    if bench:
+        cell.timing = _time_ort(path, ep, level, threads, feeds[0], run.audit, timing_config)
+    return cell
+
+
+def _time_ort(path: str, ep: str, level: str, threads: int, feed: dict, audit: dict | None,
+              timing_config: dict | None) -> dict:
+    """The bench's ORT runner (IO binding: inputs and outputs on the provider's device) and the one loop."""
+    import tempfile
+
+    from aibench_onnx.ort.timed import prepare_ort
     from aibench_onnx.timing.loop import TimingConfig, measure
 
-    prepared_feed = feed_for(session, feed)[0]
-    measurement = measure(lambda: session.run(None, prepared_feed), config=TimingConfig(**(timing_config or {})))
-    return measurement.summary()
+    with tempfile.TemporaryDirectory(prefix="aibench-trt-cache-") as cache_dir:
+        prepared = prepare_ort(path, feed, ep, level, threads, io_binding=True, cache_dir=cache_dir, known_audit=audit)
+        measurement = measure(prepared.run, prepared.sync, TimingConfig(**(timing_config or {})))
+    return {**measurement.summary(), "io_binding": True}
 
 
 def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:

@@ -18,7 +18,8 @@ from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.zoo.inputs import parity_cases
 from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge, worst
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
-from aibench_onnx.workers import run_json_module
+from aibench_onnx.status import Status
+from aibench_onnx.workers import run_worker
 
 WORKER_TIMEOUT_S = 1200.0
 BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
@@ -96,7 +97,7 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
 
     native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
     if native.get("status") != "ok":
-        reason = native.get("reason") or native.get("probe_failed", "native worker failed")
+        reason = native.get("reason") or "native worker failed"
         return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason, tf32))
     record = native["export"]
     exporter = f"{record['exporter']} {record['exporter_version']}"
@@ -189,23 +190,19 @@ def run_native_worker(spec, size, framework, input_files, workdir: Path, threads
     request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
                "input_files": input_files, "output_dir": str(workdir),
                "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
-    request_path = workdir / "native_request.json"
-    request_path.write_text(json.dumps(request))
-    result = run_json_module("aibench_onnx.workers.native", [str(request_path)], WORKER_TIMEOUT_S)
-    if "probe_failed" in result:
-        return {"status": "failed", "reason": f"native worker crashed: {result['probe_failed']}"}
-    return result
+    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
+    if outcome.died:
+        return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}
+    return outcome.document
 
 
 def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False) -> dict:
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
                "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32}
-    request_path = workdir / "ort_request.json"
-    request_path.write_text(json.dumps(request))
-    document = run_json_module("aibench_onnx.workers.ort_parity", [str(request_path)], WORKER_TIMEOUT_S)
-    if "probe_failed" in document or document.get("status") != "ok":
-        return {"reason": document.get("probe_failed") or document.get("reason", "ORT worker failed")}
-    return {(c["ep"], c["opt_level"]): c for c in document["configs"]}
+    outcome = run_worker("aibench_onnx.workers.ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
+    if not outcome.ok:
+        return {"reason": outcome.reason or "ORT worker failed"}
+    return {(c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}
 
 
 def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:

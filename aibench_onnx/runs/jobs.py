@@ -1,4 +1,4 @@
-"""Run one job of `aibench run` in a process of its own: `python -m aibench_onnx.runs.jobs JOB.json OUT.json`.
+"""One job of `aibench run`, run in a process of its own (workers.job).
 
 A job is either a parity job (export one model from one framework, check ORT against native) or a bench
 job (time one runtime configuration of one model). The parent gives each job a timeout and records a job
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
+
+from aibench_onnx.frameworks import ORT_RUNTIME
+from aibench_onnx.status import overall
 
 
 def _test_hook(job_id: str) -> None:
@@ -35,10 +37,7 @@ def run_parity_job(job: dict, run_dir: Path) -> dict:
 
     result = export_and_check(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
                               job["seeds"], job["threads"], run_dir, job["opset"])
-    statuses = {cell.status for cell in result.cells}
-    status = "ok" if statuses <= {"passed", "known_failure"} else (
-        "failed" if statuses & {"failed", "export_failed", "error"} else "unavailable")
-    return {"status": status, "result": result.to_dict()}
+    return {"status": overall(cell.status for cell in result.cells), "result": result.to_dict()}
 
 
 def run_bench_job(job: dict, run_dir: Path) -> dict:
@@ -47,7 +46,7 @@ def run_bench_job(job: dict, run_dir: Path) -> dict:
 
     config = RuntimeConfig(**job["config"])
     exports = None
-    if config.kind == "ort":  # the parity job's export of the same model and framework
+    if config.kind == ORT_RUNTIME:  # the parity job's export of the same model and framework
         from aibench_onnx.frameworks.export import artifact_key
 
         record_path = run_dir / job["model"] / config.framework / "export.json"
@@ -58,21 +57,9 @@ def run_bench_job(job: dict, run_dir: Path) -> dict:
     bench = bench_model(get_spec(job["model"]), job["size"], [config], job["batches"], job["threads"], job["timing"],
                         run_dir / "bench", job["device"], job["timeout_s"], job["opset"], exports=exports)
     outcome = bench.results[0]
-    status = {"ok": "ok", "known_failure": "ok", "ep_unavailable": "unavailable", "unavailable": "unavailable"}.get(
-        outcome.status, "failed")
-    return {"status": status, "reason": outcome.reason, "result": outcome.to_dict()}
+    return {"status": overall([outcome.status]), "reason": outcome.reason, "result": outcome.to_dict()}
 
 
 def run_job(job: dict) -> dict:
     _test_hook(job["job_id"])
     return (run_parity_job if job["kind"] == "parity" else run_bench_job)(job, Path(job["run_dir"]))
-
-
-def main(argv: list[str]) -> int:
-    from aibench_onnx.workers import worker_main
-
-    return worker_main(argv, "aibench_onnx.runs.jobs", run_job)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -8,7 +8,6 @@ Bench jobs (one runtime configuration each) then run one at a time, so no timing
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Callable
 
 from aibench_onnx.timing.bench import plan as plan_configs
 from aibench_onnx.runs.store import append_record, latest_records, load_records, write_run_file
-from aibench_onnx.workers import kill_active_workers, run_json_module
+from aibench_onnx.workers import kill_active_workers, run_worker
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4],
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
@@ -72,13 +71,10 @@ def _execute(job: dict, timeout_s: float) -> dict:
     run_dir = Path(job["run_dir"])
     job_file = run_dir / "jobs" / (job["job_id"].replace("/", "__").replace(":", "_") + ".json")
     job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(job))
     started = time.time()
-    document = run_json_module("aibench_onnx.runs.jobs", [str(job_file)], timeout_s)
+    outcome = run_worker("aibench_onnx.workers.job", job, timeout_s, job_file)
     ended = time.time()
-    if "probe_failed" in document:
-        status = "timeout" if document.get("timeout") else "crashed"
-        document = {"status": status, "reason": document["probe_failed"]}
+    document = {"status": outcome.status, "reason": outcome.reason} if outcome.died else outcome.document
     return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
             "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3),
             **document}

@@ -3,22 +3,18 @@ decompose the differences into exporter, optimizer and runtime effects."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from aibench_onnx.timing.runtimes import RUNTIME_FRAMEWORK
+from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME, missing_framework
+from aibench_onnx.status import Status
 from aibench_onnx.timing.effects import Effect, compute_effects, ort_label
-from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.workers import run_worker
 from aibench_onnx.zoo.inputs import EXPORT_BATCH
 from aibench_onnx.zoo.spec import ModelSpec
-from aibench_onnx.workers import run_json_module
-
-NATIVE_RUNTIMES = [kind for kind, fw in RUNTIME_FRAMEWORK.items() if fw != "onnx"]
-ALL_RUNTIMES = NATIVE_RUNTIMES + ["ort"]
 
 
 @dataclass
@@ -68,11 +64,9 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
     provider with IO binding."""
     configs = []
     for kind in runtimes:
-        if kind == "ort":
-            continue
-        if RUNTIME_FRAMEWORK[kind] in frameworks:
-            configs.append(RuntimeConfig(kind, kind, RUNTIME_FRAMEWORK[kind]))
-    if "ort" in runtimes:
+        if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in frameworks:
+            configs.append(RuntimeConfig(kind, kind, NATIVE_RUNTIMES[kind]))
+    if ORT_RUNTIME in runtimes:
         for framework in frameworks:
             for ep in eps:
                 for level in levels:
@@ -80,7 +74,7 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
                         for graph in cuda_graph_modes:
                             if graph and (ep != "cuda" or not binding):
                                 continue
-                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), "ort",
+                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), ORT_RUNTIME,
                                                          framework, ep, level, binding, graph))
     return configs
 
@@ -104,7 +98,7 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
     example_file = workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz"
     np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
     if exports is None:
-        exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == "ort"}), workdir,
+        exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == ORT_RUNTIME}), workdir,
                                  threads, opset, str(example_file))
     results = []
     for config in configs:
@@ -113,10 +107,10 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
         results.append(result)
         if on_done:
             on_done(result)
-    samples = {r.config.label: r.samples() for r in results if r.status == "ok"}
-    frameworks = list(dict.fromkeys(c.framework for c in configs if c.kind == "ort"))
-    eps = list(dict.fromkeys(c.ep for c in configs if c.kind == "ort"))
-    levels = list(dict.fromkeys(c.opt_level for c in configs if c.kind == "ort"))
+    samples = {r.config.label: r.samples() for r in results if r.status == Status.OK}
+    frameworks = list(dict.fromkeys(c.framework for c in configs if c.kind == ORT_RUNTIME))
+    eps = list(dict.fromkeys(c.ep for c in configs if c.kind == ORT_RUNTIME))
+    levels = list(dict.fromkeys(c.opt_level for c in configs if c.kind == ORT_RUNTIME))
     effects = compute_effects(samples, frameworks, eps, levels, device) if frameworks else []
     return ModelBench(spec.name, size, results, effects, exports)
 
@@ -140,29 +134,30 @@ def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, exampl
 
 def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing, workdir: Path, device,
                 timeout_s, exports, tf32: bool = False) -> ConfigResult:
-    if config.kind == "ort":
+    if config.kind == ORT_RUNTIME:
         record = exports.get(config.framework, {})
-        if record.get("status") != "ok":
+        if record.get("status") != Status.OK:
             known = spec.known_export_failures.get(config.framework)
-            status = "unavailable" if record.get("status") == "unavailable" else ("known_failure" if known else "failed")
+            status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
+                      else Status.KNOWN_FAILURE if known else Status.FAILED)
             reason = f"no ONNX graph: {record.get('reason', 'export failed')}" + (f" — known: {known}" if known else "")
             return ConfigResult(config, status, reason)
     else:
         problem = missing_framework(config.framework)
         if problem:
-            return ConfigResult(config, "unavailable", f"{config.framework}: {problem}")
+            return ConfigResult(config, Status.UNAVAILABLE, f"{config.framework}: {problem}")
     request = {"model": spec.name, "size": size, "runtime": config.kind, "framework": config.framework,
                "ep": config.ep, "opt_level": config.opt_level, "io_binding": config.io_binding,
                "cuda_graph": config.cuda_graph, "tf32": tf32,
                "onnx_path": exports.get(config.framework, {}).get("path"), "cache_dir": str(workdir / "trt-cache"),
                "batches": {str(b): f for b, f in input_files.items()}, "threads": threads, "device": device,
                "timing": timing}
-    request_path = workdir / f"bench_{config.label.replace(':', '_')}.json"
-    request_path.write_text(json.dumps(request))
-    document = run_json_module("aibench_onnx.workers.bench", [str(request_path)], timeout_s)
-    if "probe_failed" in document:
-        return ConfigResult(config, "timeout" if document.get("timeout") else "crashed", document["probe_failed"])
-    if document["status"] != "ok":
+    outcome = run_worker("aibench_onnx.workers.bench", request, timeout_s,
+                         workdir / f"bench_{config.label.replace(':', '_')}.json")
+    if outcome.died:
+        return ConfigResult(config, outcome.status, outcome.reason)
+    document = outcome.document
+    if not outcome.ok:
         return ConfigResult(config, document["status"], document["reason"])
-    return ConfigResult(config, "ok", batches=document["batches"], peak_rss_bytes=document["peak_rss_bytes"],
+    return ConfigResult(config, Status.OK, batches=document["batches"], peak_rss_bytes=document["peak_rss_bytes"],
                         peak_device_memory=document["peak_device_memory"], threads=document["threads"])

@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.timing.stats import compare_samples
 
-EAGER = {"torch": "torch-eager", "tf": "tf-eager"}
-COMPILED = {"torch": ["torch-compile"], "tf": ["tf-function", "tf-xla"], "jax": ["jax-jit"]}
 
 
 @dataclass
@@ -65,11 +64,12 @@ def compute_effects(samples: dict[str, dict[int, list[float]]], frameworks: list
             for level in levels:
                 add("runtime", ort_label(framework, ep, level, io_binding=False), ort_label(framework, ep, level))
                 add("runtime", ort_label(framework, ep, level), ort_label(framework, ep, level, cuda_graph=True))
-        if framework in EAGER:
+        eager = FRAMEWORKS[framework].eager
+        if eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
-            add("runtime", EAGER[framework], ort_label(framework, native_ep, "disabled" if "disabled" in levels else "all"))
+            add("runtime", eager, ort_label(framework, native_ep, "disabled" if "disabled" in levels else "all"))
         if "all" in levels:
-            for compiled in COMPILED.get(framework, []):
+            for compiled in FRAMEWORKS[framework].compiled:
                 add("runtime", compiled, ort_label(framework, native_ep, "all"))
         for level in levels:
             if "cpu" in eps and "cuda" in eps:

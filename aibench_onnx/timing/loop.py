@@ -120,8 +120,20 @@ class Measurement:
         return {**asdict(self), "summary": self.summary()}
 
 
-def _noop() -> None:
+def no_sync() -> None:
+    """The sync of a runtime whose call returns only when its work is done (CPU runtimes)."""
     return None
+
+
+@dataclass
+class Prepared:
+    """One thing to time, as every runtime hands it to the loop: `run()` does only the computation the
+    runtime would do in production (inputs already on its device), `sync()` waits for the device."""
+
+    run: Callable[[], Any]
+    sync: Callable[[], Any]
+    info: dict = field(default_factory=dict)  # device, TF32 state, provider options, ...
+    cold: dict = field(default_factory=dict)  # seconds: session creation, ...
 
 
 def measure_overhead(sync: Callable[[], Any], repeats: int = 200) -> float:
@@ -188,7 +200,7 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
             config: TimingConfig | None = None) -> Measurement:
     """Time `run` (followed by `sync` after every call) with the loop described in the module docstring."""
     config = config or TimingConfig()
-    sync = sync or _noop
+    sync = sync or no_sync
     t0 = time.perf_counter_ns()
     run()
     sync()

@@ -1,7 +1,12 @@
-"""Run one of our worker modules in a fresh interpreter and read back the JSON it writes.
+"""Every process aibench starts, and the one way to start one.
+
+Each module here is a thin `python -m aibench_onnx.workers.NAME REQUEST.json OUT.json` entry point that hands
+the request to the stage that does the work. `run_worker` starts one in a fresh interpreter and returns a
+WorkerOutcome: ok, failed (the worker reported a failure), crashed (it died) or timeout (killed at its limit).
 
 Each worker runs in its own session (process group), so a timeout or Ctrl-C kills the worker *and* the
-processes it started (an exporter's, ORT's), not just the direct child.
+processes it started (an exporter's, ORT's), not just the direct child. The JSON goes through a file, not
+stdout, because native libraries print to stdout freely.
 """
 
 from __future__ import annotations
@@ -14,11 +19,29 @@ import sys
 import tempfile
 import threading
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.status import Status
+
 _active: set[int] = set()
 _lock = threading.Lock()
+
+
+@dataclass
+class WorkerOutcome:
+    status: str  # ok | failed | crashed | timeout
+    reason: str = ""
+    document: dict = field(default_factory=dict)  # what the worker wrote; empty when it died
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.OK
+
+    @property
+    def died(self) -> bool:
+        return self.status in (Status.CRASHED, Status.TIMEOUT)
 
 
 def kill_active_workers() -> None:
@@ -44,16 +67,22 @@ def _die_with_parent() -> None:
         pass  # not Linux: workers still end with their own timeout
 
 
-def run_json_module(module: str, args: list[str], timeout_s: float) -> dict:
-    """`python -m module *args OUT.json`; returns the document, or {"probe_failed": reason}.
+def run_worker(module: str, request: dict, timeout_s: float, request_path: str | Path | None = None) -> WorkerOutcome:
+    """Run worker `module` on `request` in a fresh interpreter. `request_path` keeps the request next to the
+    artifacts it produces (else a temporary file). A document whose status is not "ok" is a failed
+    outcome with the document's reason; the document is kept either way."""
+    from aibench_onnx.jsonio import json_default
 
-    The JSON goes through a file, not stdout, because native libraries print to stdout freely.
-    """
-    fd, out_path = tempfile.mkstemp(prefix="aibench-probe-", suffix=".json")
+    fd, out_path = tempfile.mkstemp(prefix="aibench-worker-", suffix=".json")
     os.close(fd)
+    temporary_request = request_path is None
+    if temporary_request:
+        fd, request_path = tempfile.mkstemp(prefix="aibench-request-", suffix=".json")
+        os.close(fd)
     try:
+        Path(request_path).write_text(json.dumps(request, default=json_default))
         process = subprocess.Popen(
-            [sys.executable, "-m", module, *args, out_path],
+            [sys.executable, "-m", module, str(request_path), out_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
@@ -64,27 +93,32 @@ def run_json_module(module: str, args: list[str], timeout_s: float) -> dict:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            return {"probe_failed": f"{module} did not finish within {timeout_s:.0f} s", "timeout": True}
+            return WorkerOutcome(Status.TIMEOUT, f"{module} did not finish within {timeout_s:.0f} s")
         finally:
             with _lock:
                 _active.discard(process.pid)
-        with open(out_path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = Path(out_path).read_text(encoding="utf-8")
         if process.returncode != 0 or not text:
             tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return {"probe_failed": f"{module} exited with {process.returncode}: {tail[0]}"}
-        return json.loads(text)
+            return WorkerOutcome(Status.CRASHED, f"{module} exited with {process.returncode}: {tail[0]}")
+        document = json.loads(text)
     except (OSError, ValueError) as exc:
-        return {"probe_failed": f"{module}: {exc}"}
+        return WorkerOutcome(Status.CRASHED, f"{module}: {exc}")
     finally:
-        try:
-            os.unlink(out_path)
-        except OSError:
-            pass
+        for path in [out_path] + ([request_path] if temporary_request else []):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    status = document.get("status", Status.OK) if isinstance(document, dict) else Status.OK
+    if status == Status.OK:
+        return WorkerOutcome(Status.OK, "", document)
+    return WorkerOutcome(Status.FAILED, document.get("reason", f"{module} reported {status}"), document)
 
 
 def worker_main(argv: list[str], module: str, run: Callable[[dict], dict],
-                failure_status: Callable[[Exception], str] = lambda exc: "failed", traceback_limit: int = 6) -> int:
+                failure_status: Callable[[Exception], str] = lambda exc: Status.FAILED,
+                traceback_limit: int = 6) -> int:
     """Entry point shared by the worker modules: `python -m MODULE REQUEST.json OUT.json`. The request is
     handed to `run`; an exception becomes a document with a status, a one-line reason and the traceback,
     never a crash of the worker (the parent records what the document says)."""

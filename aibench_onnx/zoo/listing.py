@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aibench_onnx.frameworks import ADAPTERS, missing_framework
+from aibench_onnx.frameworks import FRAMEWORKS, missing_framework
 from aibench_onnx.zoo.registry import all_specs, model_module
-from aibench_onnx.zoo.spec import FRAMEWORKS
 
 
 def framework_status() -> dict[str, str]:
     """framework -> "installed" or the pip command that installs it (found without importing)."""
-    return {fw: missing_framework(fw) or "installed" for fw in ADAPTERS}
+    return {fw: missing_framework(fw) or "installed" for fw in FRAMEWORKS}
 
 
 def zoo_document() -> dict:

@@ -10,7 +10,8 @@ import importlib
 from types import ModuleType
 
 from aibench_onnx.errors import UserError
-from aibench_onnx.zoo.spec import FRAMEWORKS, ModelSpec
+from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.zoo.spec import ModelSpec
 
 MODELS: dict[str, str] = {
     # macro: whole models

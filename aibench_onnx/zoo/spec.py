@@ -11,7 +11,6 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-FRAMEWORKS = ("torch", "tf", "jax")
 FAMILIES = ("macro", "micro")
 BATCH = "batch"
 Dim = int | str  # a fixed size, or a name resolved from the size variant ("batch", "seq", "channels", ...)

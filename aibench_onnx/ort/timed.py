@@ -1,121 +1,15 @@
-"""Runtimes to time: each turns (model, inputs) into a `run()` over device-resident inputs and a `sync()`.
+"""The one timed ONNX Runtime call, used by `aibench bench` and `aibench check --bench` alike.
 
-Inputs are converted once, before timing (device-resident for every runtime); `run()` does only the
-computation the runtime would do in production; `sync()` waits for the device so a sample is a latency.
+A session verified to run on its provider; with IO binding (the default), inputs and outputs live on the
+provider's device and `sync` waits for the outputs, so a timed call excludes host<->device copies; with
+CUDA graphs, each call replays one captured graph.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import numpy as np
 
-# runtime kind -> framework whose native model it runs ("onnx" kinds run an exported graph)
-RUNTIME_FRAMEWORK = {
-    "torch-eager": "torch",
-    "torch-compile": "torch",
-    "tf-eager": "tf",
-    "tf-function": "tf",
-    "tf-xla": "tf",
-    "jax-jit": "jax",
-    "ort": "onnx",
-}
-COMPILED_RUNTIMES = {"torch-compile", "tf-function", "tf-xla", "jax-jit"}
-EAGER_RUNTIMES = {"torch-eager", "tf-eager"}
-
-
-@dataclass
-class Prepared:
-    run: Callable[[], Any]
-    sync: Callable[[], Any]
-    info: dict = field(default_factory=dict)  # device, TF32 state, provider options, ...
-    cold: dict = field(default_factory=dict)  # seconds: session creation, ...
-
-
-def _noop() -> None:
-    return None
-
-
-def prepare_native(kind: str, model, arrays: list[np.ndarray], device: str) -> Prepared:
-    return {"torch": _torch, "tf": _tf, "jax": _jax}[RUNTIME_FRAMEWORK[kind]](kind, model, arrays, device)
-
-
-def _torch(kind, model, arrays, device) -> Prepared:
-    import torch
-
-    on_gpu = device == "cuda"
-    target = torch.device("cuda" if on_gpu else "cpu")
-    model = model.to(target)
-    tensors = [torch.from_numpy(a).to(target) for a in arrays]
-    if kind == "torch-compile":
-        model = torch.compile(model)
-    sync = torch.cuda.synchronize if on_gpu else _noop
-
-    def run():
-        with torch.inference_mode():
-            return model(*tensors)
-
-    info = {"device": str(target), "intra_op_threads": torch.get_num_threads()}
-    if on_gpu:
-        info.update(tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32)
-    return Prepared(run, sync, info)
-
-
-def _tf(kind, model, arrays, device) -> Prepared:
-    import tensorflow as tf
-
-    from aibench_onnx.frameworks import tf_fw
-
-    name = "/GPU:0" if device == "cuda" else "/CPU:0"
-    with tf.device(name):
-        tensors = [tf.identity(tf.constant(a)) for a in arrays]
-    forward = lambda *t: tf_fw.call(model, list(t))  # noqa: E731
-    if kind == "tf-function":
-        forward = tf.function(forward)
-    elif kind == "tf-xla":
-        forward = tf.function(forward, jit_compile=True)
-
-    def run():
-        with tf.device(name):
-            return forward(*tensors)
-
-    if device == "cuda":
-        # Reading one value back forces TF to finish the queued GPU work.
-        def run_and_wait():
-            result = run()
-            first = result[0] if isinstance(result, (tuple, list)) else result
-            return first.numpy()
-
-        return Prepared(run_and_wait, _noop, {"device": name, "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
-                                               "sync": "device-to-host copy of the output"})
-    return Prepared(run, _noop, {"device": name, "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()})
-
-
-def _jax(kind, model, arrays, device) -> Prepared:
-    import jax
-    from flax import nnx
-
-    target = jax.devices("gpu")[0] if device == "cuda" else jax.devices("cpu")[0]
-    tensors = [jax.device_put(a, target) for a in arrays]
-    graphdef, state = nnx.split(model)
-
-    @jax.jit
-    def forward(state, *inputs):
-        return nnx.merge(graphdef, state)(*inputs)
-
-    state = jax.device_put(state, target)
-    last: list = [None]
-
-    def run():
-        last[0] = forward(state, *tensors)
-        return last[0]
-
-    def sync():
-        jax.block_until_ready(last[0])
-
-    info = {"device": str(target), "precision": str(jax.config.jax_default_matmul_precision)}
-    return Prepared(run, sync, info)
+from aibench_onnx.timing.loop import Prepared, no_sync
 
 
 def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_level: str, threads: int,
@@ -151,7 +45,7 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
                "audit": known_audit or audit(onnx_path, ep, opt_level, threads, arrays)}
     on_gpu = ep in ("cuda", "tensorrt")
     if not io_binding:
-        return Prepared(lambda: session.run(None, feed), _noop, details, cold)
+        return Prepared(lambda: session.run(None, feed), no_sync, details, cold)
     if cuda_graph:
         started = time.perf_counter()
         binding, buffers, details["cuda_graph"] = _bind_fixed(ort, session, feed, onnx_path, opt_level, threads,
@@ -171,7 +65,7 @@ def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_leve
         binding.bind_ortvalue_input(name, bound[-1])
     for output in session.get_outputs():
         binding.bind_output(output.name, device)
-    sync = binding.synchronize_outputs if on_gpu else _noop
+    sync = binding.synchronize_outputs if on_gpu else no_sync
 
     def run(session=session, binding=binding, bound=bound):
         return session.run_with_iobinding(binding)

@@ -1,0 +1,66 @@
+"""Build one zoo model in one framework and run it on saved inputs — and export it, when asked — inside
+the fresh process its worker (workers.native) gives it. Frameworks never share a process: TF, JAX and
+torch fight over thread pools, and an import may crash.
+
+Request: model, size, framework, threads, the .npz input files, where to write outputs, and optionally
+{"export": {"path", "opset", "example_input_file"}}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+
+def _set_thread_env(threads: int) -> None:
+    # Must happen before the framework is imported: OpenMP reads it once.
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def run_native(request: dict) -> dict:
+    """Build the zoo model, run it on every input file, save the outputs; export it when asked."""
+    _set_thread_env(request["threads"])
+    import numpy as np
+
+    from aibench_onnx.frameworks import adapter
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec = get_spec(request["model"])
+    framework = request["framework"]
+    fw = adapter(framework)
+    fw.configure_threads(request["threads"])
+    dims = spec.sizes[request["size"]]
+
+    started = time.perf_counter()
+    model = builder(spec.name, framework)(spec.make_params(request["size"]), dims)
+    build_s = time.perf_counter() - started
+
+    output_names = [t.name for t in spec.outputs]
+    output_files = []
+    for index, input_file in enumerate(request["input_files"]):
+        with np.load(input_file) as saved:
+            arrays = [saved[t.name] for t in spec.inputs]
+        outputs = fw.run(model, arrays)
+        if len(outputs) != len(output_names):
+            raise RuntimeError(f"model returned {len(outputs)} outputs, spec declares {len(output_names)}")
+        target = Path(request["output_dir"]) / f"{framework}_outputs_{index}.npz"
+        np.savez(target, **dict(zip(output_names, outputs)))
+        output_files.append(str(target))
+    result = {
+        "status": "ok",
+        "param_count": fw.param_count(model),
+        "build_s": round(build_s, 3),
+        "output_files": output_files,
+    }
+    if request.get("export"):
+        from aibench_onnx.frameworks.export import export_model
+
+        job = request["export"]
+        with np.load(job["example_input_file"]) as saved:
+            example = [saved[t.name] for t in spec.inputs]
+        record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"])
+        Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
+        result["export"] = record
+    return result

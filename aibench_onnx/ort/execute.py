@@ -1,0 +1,67 @@
+"""The one loop that runs an ONNX file on one execution provider at one optimization level over several
+input sets, for zoo parity (in its ORT worker) and for `aibench check` alike.
+
+A provider that does not load, a graph ORT refuses and a run that raises each end as a status with ORT's
+reason, never as an exception; the provider audit is extra information and never fails a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from aibench_onnx.status import Status
+
+LOAD_FAILED = "load_failed"  # ORT refused the graph itself (not the provider): the caller may diagnose
+
+
+@dataclass
+class ProviderRun:
+    ep: str
+    opt_level: str
+    status: str  # ok | ep_unavailable | load_failed | failed
+    reason: str = ""
+    providers: list[str] = field(default_factory=list)  # what really ran, from session.get_providers()
+    create_s: float | None = None
+    log: list[str] = field(default_factory=list)
+    casts: list[str] = field(default_factory=list)  # integer inputs cast to the graph's declared type
+    outputs: list[dict[str, np.ndarray]] = field(default_factory=list)  # one per input set, by output name
+    audit: dict | None = None  # nodes per provider, Memcpy nodes (from ORT's profiling of the first set)
+
+
+def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Iterable[dict[str, np.ndarray]],
+                    provider_options: dict | None = None, audit_path: str | None = None) -> ProviderRun:
+    """Run every feed through one session. `audit_path`: the file to audit when it is not `path` (the
+    parity worker's copy without value_info)."""
+    from aibench_onnx.ort.audit import audit
+    from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
+
+    result = ProviderRun(ep, opt_level, Status.OK)
+    try:
+        session, info = create_session(path, ep, opt_level, threads, provider_options)
+    except EpUnavailable as exc:
+        result.status, result.reason = Status.EP_UNAVAILABLE, str(exc)
+        return result
+    except Exception as exc:  # noqa: BLE001 - a graph ORT cannot load is a result
+        result.status, result.reason = LOAD_FAILED, f"ONNX Runtime cannot load the graph: {exc}"
+        return result
+    result.providers, result.create_s, result.log = info.providers, info.create_s, info.log
+    names = [o.name for o in session.get_outputs()]
+    for index, arrays in enumerate(feeds):
+        try:
+            feed, casts = feed_for(session, arrays)
+            values = session.run(None, feed)
+        except Exception as exc:  # noqa: BLE001
+            first_line = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
+            result.status, result.reason = Status.FAILED, f"run failed on input set {index}: {first_line}"
+            return result
+        result.casts = sorted(set(result.casts) | set(casts))
+        result.outputs.append(dict(zip(names, values)))
+        if index == 0:
+            try:
+                result.audit = audit(audit_path or path, ep, opt_level, threads, arrays)
+            except Exception as exc:  # noqa: BLE001 - the audit is extra information, never a failure
+                result.audit = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return result

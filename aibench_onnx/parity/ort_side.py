@@ -1,0 +1,81 @@
+"""The ONNX Runtime side of zoo parity, run in a process of its own (workers.ort_parity): one exported file,
+every requested (provider, optimization level), every input set; outputs saved as .npz for the comparison.
+
+ORT never shares a process with the framework that exported the graph, so neither one's threads, memory
+allocator or CUDA context colours the other's results. When ORT refuses the file because the exporter's
+shape annotations (value_info) contradict the graph, the same configuration is run once more without them,
+so the report can say whether only the annotations are wrong or the computation too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aibench_onnx.status import Status
+
+
+def _stripped_path(onnx_path: str) -> str:
+    return str(Path(onnx_path).with_name("model.no_value_info.onnx"))
+
+
+def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
+    """A copy of the graph without value_info, when ORT rejected it for contradictory shape annotations."""
+    if "ShapeInferenceError" not in error and "Incompatible dimensions" not in error:
+        return None
+    import onnx
+
+    model = onnx.load(onnx_path)
+    if not model.graph.value_info:
+        return None
+    del model.graph.value_info[:]
+    target = _stripped_path(onnx_path)
+    onnx.save(model, target)
+    return target
+
+
+def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path,
+               tf32: bool = False) -> dict:
+    import numpy as np
+
+    from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
+    from aibench_onnx.ort.session import cuda_options
+
+    def feeds():
+        for input_file in input_files:
+            with np.load(input_file) as saved:
+                yield {name: saved[name] for name in saved.files}
+
+    options = cuda_options(tf32) if ep == "cuda" else None
+    run = run_on_provider(onnx_path, ep, opt_level, threads, feeds(), options)
+    result: dict = {"ep": ep, "opt_level": opt_level, "status": Status.OK, "reason": "", "output_files": [],
+                    "casts": []}
+    if run.status == LOAD_FAILED:
+        stripped = _without_shape_annotations(onnx_path, run.reason)
+        retried = run_on_provider(stripped, ep, opt_level, threads, feeds(), options) if stripped else None
+        # The cell stays failed either way (the exported file does not load); the numbers say which.
+        if retried is None or retried.status == LOAD_FAILED:
+            return {**result, "status": Status.FAILED, "reason": run.reason}
+        result.update(reason=run.reason, diagnostic="value_info_removed")
+        run = retried
+    if run.status == Status.EP_UNAVAILABLE:
+        return {**result, "status": run.status, "reason": run.reason}
+    result.update(providers=run.providers, create_s=run.create_s, log=run.log)
+    if run.status != Status.OK:
+        return {**result, "status": run.status, "reason": run.reason}
+    result.update(casts=run.casts, audit=run.audit)
+    for index, outputs in enumerate(run.outputs):
+        target = out_dir / f"ort_{ep}_{opt_level}_{index}.npz"
+        np.savez(target, **outputs)
+        result["output_files"].append(str(target))
+    if result.get("diagnostic"):
+        result["status"] = Status.FAILED
+    return result
+
+
+def run_request(request: dict) -> dict:
+    os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
+    results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
+                          request["input_files"], Path(request["output_dir"]), request.get("tf32", False))
+               for c in request["configs"]]
+    return {"status": Status.OK, "configs": results}
