@@ -31,8 +31,8 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
             if framework is None:
                 raise ValueError("framework= is required for a framework model ('torch', 'tf' or 'jax')")
             from aibench_onnx.exporters import DEFAULT_OPSET
-            from aibench_onnx.graph.testdata import read_test_data_set
             from aibench_onnx.frameworks.user_model import export_user_model
+            from aibench_onnx.graph.testdata import read_test_data_set
 
             record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
             if record["status"] != "ok":

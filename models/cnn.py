@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, batchnorm_init, conv_init, dense_init
+from aibench_onnx.zoo.spec import (
+    BATCH,
+    ModelSpec,
+    TensorSpec,
+    batchnorm_init,
+    conv_init,
+    dense_init,
+)
 
 BN_EPS = 1e-5  # torch's default; Keras (1e-3) is set to it explicitly
 

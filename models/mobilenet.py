@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, batchnorm_init, conv_init, dense_init
+from aibench_onnx.zoo.spec import (
+    BATCH,
+    ModelSpec,
+    TensorSpec,
+    batchnorm_init,
+    conv_init,
+    dense_init,
+)
 
 BN_EPS = 1e-5
 STAGE_MULTIPLIERS = (1.0, 1.5, 2.5, 5.0, 7.0, 10.0)

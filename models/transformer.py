@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec, dense_init, layernorm_init
+from aibench_onnx.zoo.spec import (
+    BATCH,
+    ModelSpec,
+    TensorSpec,
+    dense_init,
+    layernorm_init,
+)
 
 LN_EPS = 1e-5  # torch's default; Keras (1e-3) and Flax (1e-6) are set to it explicitly
 

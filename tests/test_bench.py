@@ -5,8 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from aibench_onnx.timing.bench import bench_model, plan
 from aibench_onnx.cli import app
+from aibench_onnx.timing.bench import bench_model, plan
 from aibench_onnx.timing.effects import compute_effects, ort_label
 from aibench_onnx.zoo.registry import get_spec
 

@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from helpers import run_aibench
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
-from helpers import run_aibench
 
 runner = CliRunner()
 

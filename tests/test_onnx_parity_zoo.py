@@ -5,13 +5,13 @@ import json
 import re
 
 import pytest
+from aibench_onnx.exporters import DEFAULT_OPSET
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
-from aibench_onnx.exporters import DEFAULT_OPSET
+from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.parity.zoo import export_and_check
 from aibench_onnx.zoo.registry import MODELS, get_spec
-from aibench_onnx.frameworks import FRAMEWORKS
 
 runner = CliRunner()
 

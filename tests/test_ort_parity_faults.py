@@ -4,13 +4,18 @@
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx_graphs import linear_graph, save
 
 from aibench_onnx.graph.inspect import inspect_onnx
-from aibench_onnx.parity.zoo import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, _assign_blame
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
 from aibench_onnx.parity.engine import compare_outputs
+from aibench_onnx.parity.zoo import (
+    BLAME_GRAPH,
+    BLAME_OPTIMIZER,
+    ParityCell,
+    _assign_blame,
+)
 from aibench_onnx.workers import run_worker
-from onnx_graphs import linear_graph, save
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((6, 4)).astype(np.float32)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import aibench_executable, run_aibench
 
 pytestmark = [pytest.mark.slow, pytest.mark.torch]

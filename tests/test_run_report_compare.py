@@ -6,11 +6,11 @@ import shutil
 import subprocess
 
 import pytest
+from run_fixtures import bench_record, make_run, parity_record, timings
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.runs.report import build_report
-from run_fixtures import bench_record, make_run, parity_record, timings
 
 runner = CliRunner()
 

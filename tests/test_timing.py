@@ -7,8 +7,18 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from aibench_onnx.timing.stats import P99_MIN_SAMPLES, bootstrap_median_ci, compare_samples, median_ci_order_statistics
-from aibench_onnx.timing.loop import Measurement, TimingConfig, measure, measure_overhead
+from aibench_onnx.timing.loop import (
+    Measurement,
+    TimingConfig,
+    measure,
+    measure_overhead,
+)
+from aibench_onnx.timing.stats import (
+    P99_MIN_SAMPLES,
+    bootstrap_median_ci,
+    compare_samples,
+    median_ci_order_statistics,
+)
 
 FAST = TimingConfig(min_time_s=0.2, max_time_s=1.0, warmup_s=0.05, warmup_max_s=0.5)
 

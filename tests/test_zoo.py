@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from aibench_onnx.cli import app
+from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.parity import across
 from aibench_onnx.parity.across import agree_across_frameworks
-from aibench_onnx.cli import app
 from aibench_onnx.zoo.registry import MODELS, get_spec
-from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, ModelSpec, TensorSpec, Tolerance
 
 runner = CliRunner()

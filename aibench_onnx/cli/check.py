@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
+from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import choose, default_threads, make_console, split_csv
 from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.status import Status, exit_code
 
 
 def _parse_dims(values: Optional[list[str]]) -> dict[str, int]:
@@ -21,6 +23,8 @@ def _parse_dims(values: Optional[list[str]]) -> dict[str, int]:
     return dims
 
 
+@app.command()
+@user_errors_exit
 def check(
     target: str = typer.Argument(..., metavar="MODEL", help="model.onnx, or pkg.module:factory with --framework."),
     test_data: Optional[list[str]] = typer.Option(None, "--test-data", help="A test_data_set_N directory "
@@ -75,10 +79,7 @@ def check(
     render_check(result, console)
     if json_path is not None:
         write_json({"schema_version": 1, "command": "check", **result.to_dict()}, json_path)
-    if any(cell.status == "failed" for cell in result.cells):
-        raise typer.Exit(int(ExitCode.CHECK_FAILED))
-    if any(cell.status == "ep_unavailable" for cell in result.cells):
-        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+    raise typer.Exit(int(exit_code(cell.status for cell in result.cells)))
 
 
 def _export_framework_model(target, framework, inputs, dims, out, threads, console) -> tuple[str, list[str]]:
@@ -87,9 +88,9 @@ def _export_framework_model(target, framework, inputs, dims, out, threads, conso
     from aibench_onnx.cli.common import output_dir
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks import missing_framework
-    from aibench_onnx.zoo.registry import resolve_frameworks
     from aibench_onnx.frameworks.user_model import USER_ERROR, parse_input
     from aibench_onnx.workers import run_worker
+    from aibench_onnx.zoo.registry import resolve_frameworks
 
     (framework,) = resolve_frameworks([framework])
     if not inputs:
@@ -111,7 +112,7 @@ def _export_framework_model(target, framework, inputs, dims, out, threads, conso
     if not outcome.ok:
         raise UserError(f"{target}: {document['reason']}", ExitCode.CHECK_FAILED)
     record = document["export"]
-    if record["status"] != "ok":
+    if record["status"] != Status.OK:
         raise UserError(f"{target}: export with {record['exporter']} failed: {record['reason']}", ExitCode.CHECK_FAILED)
     console.print(f"exported with {record['exporter']} {record['exporter_version']} to {record['path']}")
     return record["path"], [str(Path(out_dir) / "test_data_set_0")]

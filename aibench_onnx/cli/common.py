@@ -59,44 +59,28 @@ def make_console(stderr: bool = False):
 
 
 def progress_bar(console):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, console=console, transient=True)
 
 
-def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
-                    tf32: bool = False) -> list:
-    from aibench_onnx.parity.zoo import export_and_check
-    from aibench_onnx.report.parity_view import STATUS_STYLE
-
-    results = []
-    with progress_bar(console) as progress:
-        task = progress.add_task("ONNX parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            for framework in frameworks:
-                progress.update(task, description=f"{spec.name} / {framework}")
-                result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset, tf32)
-                verdicts = ", ".join(f"{c.ep}/{c.opt_level} {STATUS_STYLE.get(c.status, c.status)}" for c in result.cells)
-                progress.console.print(f"{spec.name} / {framework}: {verdicts}")
-                results.append(result)
-                progress.advance(task)
-    return results
+JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
+TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's own default); off unless "
+             "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")
 
 
-def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
-    from aibench_onnx.parity.across import agree_across_frameworks
+def render_and_write(document: dict, json_path: str | None, render) -> None:
+    """The table, unless JSON alone goes to stdout; then the JSON, when asked for."""
+    from aibench_onnx.jsonio import STDOUT, write_json
 
-    results = []
-    with progress_bar(console) as progress:
-        task = progress.add_task("cross-framework parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            progress.update(task, description=f"{spec.name}")
-            agreement = agree_across_frameworks(spec, size or spec.default_size, seeds, frameworks, threads,
-                                                on_framework_done=lambda fw: progress.advance(task))
-            for pair in agreement.pairs:
-                mark = {"passed": "[green]pass[/green]"}.get(pair.status, f"[red]{pair.status}[/red]")
-                progress.console.print(f"{spec.name}: {pair.framework} vs {pair.reference} {mark}")
-            results.append(agreement)
-    return results
+    if json_path != STDOUT:
+        render(document, make_console())
+    if json_path is not None:
+        write_json(document, json_path)

@@ -1,4 +1,4 @@
-"""The `run`, `report` and `compare` commands (registered on the app in cli.py)."""
+"""`aibench run` (the whole matrix as resumable jobs), `aibench report` and `aibench compare`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ from typing import Optional
 
 import typer
 
-from aibench_onnx.cli.common import choose, default_threads, make_console, split_csv
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import (
+    JSON_HELP,
+    choose,
+    default_threads,
+    make_console,
+    progress_bar,
+    split_csv,
+)
 from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.status import exit_code
 
-JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
 
-
+@app.command()
+@user_errors_exit
 def run(
     quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size with short "
                                "timing (about 5 minutes on 2 cores)."),
@@ -32,13 +41,19 @@ def run(
     import datetime as dt
     from pathlib import Path
 
-
-    from aibench_onnx.cli.common import progress_bar
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS
-    from aibench_onnx.zoo.registry import resolve_frameworks, resolve_models
+    from aibench_onnx.report.styles import status_colour
+    from aibench_onnx.runs.run import (
+        FULL,
+        QUICK,
+        pending_jobs,
+        plan_jobs,
+        run_jobs,
+        start_run,
+    )
     from aibench_onnx.runs.store import load_run
-    from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
+    from aibench_onnx.zoo.registry import resolve_frameworks, resolve_models
 
     console = make_console()
     for target in (html, markdown_path):
@@ -89,7 +104,7 @@ def run(
 
         def on_record(record: dict) -> None:
             progress.advance(task)
-            colour = "green" if record["status"] == "ok" else ("yellow" if record["status"] == "unavailable" else "red")
+            colour = status_colour(record["status"])
             progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
                                    f"({record['duration_s']:.1f} s)", highlight=False)
 
@@ -106,10 +121,7 @@ def run(
     from aibench_onnx.runs.store import latest_records, load_records
 
     statuses = {record["status"] for record in latest_records(load_records(run_dir)[0]).values()}
-    if statuses & {"failed", "crashed", "timeout"}:
-        raise typer.Exit(int(ExitCode.CHECK_FAILED))
-    if "unavailable" in statuses:
-        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+    raise typer.Exit(int(exit_code(statuses)))
 
 
 def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> dict:
@@ -142,6 +154,8 @@ def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> dic
     return report
 
 
+@app.command()
+@user_errors_exit
 def report(
     run_dir: str = typer.Argument(..., metavar="RUN_DIR"),
     fmt: str = typer.Option("terminal", "--format", help="terminal, markdown or html."),
@@ -153,6 +167,8 @@ def report(
     _print_report(run_dir, fmt, output, make_console())
 
 
+@app.command()
+@user_errors_exit
 def compare(
     base: str = typer.Argument(..., metavar="BASE"),
     new: str = typer.Argument(..., metavar="NEW"),
@@ -165,8 +181,8 @@ def compare(
     from rich.markup import escape
     from rich.table import Table
 
-    from aibench_onnx.runs.compare import compare_runs, parse_gate
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.runs.compare import compare_runs, parse_gate
 
     gate = parse_gate(fail_on)
     if json_path is not None:

@@ -90,10 +90,10 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
     """Run the model natively, export it, and store inputs + native outputs as model-zoo test data."""
     from pathlib import Path
 
-    from aibench_onnx.frameworks.export import export_model
     from aibench_onnx.frameworks import adapter
-    from aibench_onnx.zoo.spec import ModelSpec, TensorSpec
+    from aibench_onnx.frameworks.export import export_model
     from aibench_onnx.graph.testdata import write_test_data_set
+    from aibench_onnx.zoo.spec import ModelSpec, TensorSpec
 
     names = list(arrays)
     native = adapter(framework).run(model, [arrays[n] for n in names])

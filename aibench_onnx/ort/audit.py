@@ -14,7 +14,12 @@ def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> 
     import onnxruntime as ort
 
     from aibench_onnx.ort.cuda_libs import preload_pip_cuda_libraries
-    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, _graph_optimization_level, feed_for, provider_chain
+    from aibench_onnx.ort.session import (
+        EXECUTION_PROVIDERS,
+        _graph_optimization_level,
+        feed_for,
+        provider_chain,
+    )
 
     if ep != "cpu":
         preload_pip_cuda_libraries()

@@ -14,10 +14,15 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
-from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
-from aibench_onnx.zoo.spec import ModelSpec
+from aibench_onnx.parity.engine import (
+    OutputComparison,
+    WorstOverOutputs,
+    compare_outputs,
+    merge,
+)
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
+from aibench_onnx.zoo.spec import ModelSpec
 
 PARITY_BATCH = 2  # >= 2 so a batch dimension cannot hide as a constant 1
 WORKER_TIMEOUT_S = 900.0
@@ -65,7 +70,7 @@ def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list
     expected = spec.expected_native_param_count(size, framework)
     problem = missing_framework(framework)
     if problem:
-        return FrameworkRun(framework, "unavailable", problem, expected_param_count=expected), []
+        return FrameworkRun(framework, Status.UNAVAILABLE, problem, expected_param_count=expected), []
     request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
                "input_files": input_files, "output_dir": str(workdir)}
     outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / f"{framework}_request.json")
@@ -115,17 +120,17 @@ def agree_across_frameworks(
             if on_framework_done:
                 on_framework_done(framework)
 
-    available = [fw for fw in frameworks if runs[fw].status == "ok"]
+    available = [fw for fw in frameworks if runs[fw].status == Status.OK]
     reference = "torch" if "torch" in available else (available[0] if available else frameworks[0])
     pairs = []
     for framework in frameworks:
         if framework == reference:
             continue
-        pair = PairResult(spec.name, size, reference, framework, "passed")
-        broken = [fw for fw in (reference, framework) if runs[fw].status != "ok"]
+        pair = PairResult(spec.name, size, reference, framework, Status.PASSED)
+        broken = [fw for fw in (reference, framework) if runs[fw].status != Status.OK]
         if broken:
             first_broken = runs[broken[0]]
-            pair.status = "unavailable" if first_broken.status == "unavailable" else "error"
+            pair.status = Status.UNAVAILABLE if first_broken.status == Status.UNAVAILABLE else Status.ERROR
             pair.reason = f"{first_broken.framework}: {first_broken.reason}"
         else:
             tolerance_for = spec.tolerance
@@ -134,8 +139,8 @@ def agree_across_frameworks(
             failing = [o for o in pair.outputs if not o.passed]
             miscounted = [runs[fw] for fw in (reference, framework) if runs[fw].reason]  # count or output spec
             if failing:
-                pair.status, pair.reason = "failed", f"{failing[0].name}: {failing[0].reason}"
+                pair.status, pair.reason = Status.FAILED, f"{failing[0].name}: {failing[0].reason}"
             elif miscounted:  # same outputs from a different architecture is luck, not agreement
-                pair.status, pair.reason = "failed", f"{miscounted[0].framework}: {miscounted[0].reason}"
+                pair.status, pair.reason = Status.FAILED, f"{miscounted[0].framework}: {miscounted[0].reason}"
         pairs.append(pair)
     return ModelAgreement(spec.name, size, seeds, runs, pairs)

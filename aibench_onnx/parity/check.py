@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
-from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge
+from aibench_onnx.parity.engine import (
+    OutputComparison,
+    WorstOverOutputs,
+    compare_outputs,
+    merge,
+)
 from aibench_onnx.status import Status
 
 
@@ -43,7 +48,7 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return all(cell.status == "passed" for cell in self.cells)
+        return all(cell.status == Status.PASSED for cell in self.cells)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "graph": self.graph, "reference": self.reference, "input_sets": self.input_sets,
@@ -99,7 +104,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
             cells.append(_check_cell(str(path), ep, level, threads, feeds, expected, bench, timing_config))
     if localize:
         for cell in cells:
-            if cell.status == "failed" and cell.outputs:
+            if cell.status == Status.FAILED and cell.outputs:
                 cell.divergence = _localize(str(path), feeds[0], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored":
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
@@ -144,7 +149,11 @@ def _time_ort(path: str, ep: str, level: str, threads: int, feed: dict, audit: d
 def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
-    from aibench_onnx.graph.localize import first_divergence, ort_runner, reference_evaluator_runner
+    from aibench_onnx.graph.localize import (
+        first_divergence,
+        ort_runner,
+        reference_evaluator_runner,
+    )
 
     if cell.ep == "cpu" and cell.opt_level == "disabled":
         reference_runner = reference_evaluator_runner()
@@ -157,9 +166,9 @@ def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[
     result = found.to_dict()
     disabled = next((c for c in cells if c.ep == cell.ep and c.opt_level == "disabled"), None)
     if cell.opt_level != "disabled" and disabled is not None:
-        result["only_at_higher_level"] = disabled.status == "passed"
+        result["only_at_higher_level"] = disabled.status == Status.PASSED
         result["level_note"] = ("the divergence appears only with graph optimizations (a fusion)"
-                                if disabled.status == "passed" else "the divergence is there already at level disabled")
+                                if disabled.status == Status.PASSED else "the divergence is there already at level disabled")
     return result
 
 

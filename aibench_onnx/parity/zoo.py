@@ -15,16 +15,21 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
-from aibench_onnx.zoo.inputs import parity_cases
-from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs, compare_outputs, merge, worst
-from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
+from aibench_onnx.parity.engine import (
+    OutputComparison,
+    WorstOverOutputs,
+    compare_outputs,
+    merge,
+    worst,
+)
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
+from aibench_onnx.zoo.inputs import parity_cases
+from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 
 WORKER_TIMEOUT_S = 1200.0
 BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
 BLAME_GRAPH = "the exported graph itself differs (fails with optimizations disabled too)"
-FAILING_STATUSES = ("failed", "export_failed", "error")
 
 
 @dataclass
@@ -85,7 +90,7 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
     problem = missing_framework(framework)
     if problem:
         return ExportParity(spec.name, size, framework, None,
-                            _cells(spec, size, framework, "", configs, "unavailable", f"{framework}: {problem}", tf32))
+                            _cells(spec, size, framework, "", configs, Status.UNAVAILABLE, f"{framework}: {problem}", tf32))
 
     cases = parity_cases(spec, size, seeds)
     input_files = []
@@ -96,26 +101,26 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
     (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
 
     native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
-    if native.get("status") != "ok":
+    if native.get("status") != Status.OK:
         reason = native.get("reason") or "native worker failed"
-        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, "error", reason, tf32))
+        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32))
     record = native["export"]
     exporter = f"{record['exporter']} {record['exporter_version']}"
-    if record["status"] != "ok":
+    if record["status"] != Status.OK:
         known = spec.known_export_failures.get(framework)
-        status = "known_failure" if known else "export_failed"
+        status = Status.KNOWN_FAILURE if known else Status.EXPORT_FAILED
         reason = record["reason"] + (f" — known: {known}" if known else "")
         return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason, tf32))
 
     ort = _run_ort(record["path"], configs, input_files, workdir, threads, tf32)
     cells = []
     for ep, level in configs:
-        cell = ParityCell(spec.name, size, framework, exporter, ep, level, "passed", tf32=tf32 and ep == "cuda")
-        result = ort.get((ep, level), {"status": "error", "reason": ort.get("reason", "ORT worker failed")})
+        cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda")
+        result = ort.get((ep, level), {"status": Status.ERROR, "reason": ort.get("reason", "ORT worker failed")})
         if result.get("diagnostic") == "value_info_removed":
             _diagnose_stripped(cell, spec, cases, native["output_files"], result)
-        elif result["status"] != "ok":
-            cell.status, cell.reason = ("ep_unavailable" if result["status"] == "ep_unavailable" else "failed"), result["reason"]
+        elif result["status"] != Status.OK:
+            cell.status, cell.reason = (Status.EP_UNAVAILABLE if result["status"] == Status.EP_UNAVAILABLE else Status.FAILED), result["reason"]
         else:
             cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
             cell.audit = result.get("audit")
@@ -157,7 +162,7 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
     failing = [name for name, result in cell.cases.items() if not result["passed"]]
     if failing:
         first = cell.cases[failing[0]]
-        cell.status = "failed"
+        cell.status = Status.FAILED
         cell.reason = f"{first['reason']} (input sets: {', '.join(failing)})"
 
 
@@ -165,8 +170,8 @@ def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict
     """ORT rejected the file for its shape annotations; report how the graph computes without them."""
     cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
     _compare(cell, spec, cases, native_files, result["output_files"])
-    verdict = "match the native outputs" if cell.status == "passed" else "still differ from the native outputs"
-    cell.status = "failed"
+    verdict = "match the native outputs" if cell.status == Status.PASSED else "still differ from the native outputs"
+    cell.status = Status.FAILED
     cell.reason = (f"{result['reason'].splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
                    f"contradict the graph; with them removed it loads and its outputs {verdict}")
 
@@ -180,9 +185,9 @@ def _assign_blame(cells: list[ParityCell]) -> None:
         disabled, full = levels.get("disabled"), levels.get("all")
         if not disabled or not full:
             continue
-        if full.status == "failed" and disabled.status == "passed":
+        if full.status == Status.FAILED and disabled.status == Status.PASSED:
             full.blame = BLAME_OPTIMIZER
-        elif full.status == "failed" and disabled.status == "failed":
+        elif full.status == Status.FAILED and disabled.status == Status.FAILED:
             full.blame = disabled.blame = BLAME_GRAPH
 
 
@@ -212,7 +217,7 @@ def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_di
     input_file = out_dir / "inputs" / f"{example.name}.npz"
     np.savez(input_file, **example.arrays)
     native = run_native_worker(spec, size, framework, [str(input_file)], out_dir, threads, opset)
-    if native.get("status") != "ok":
+    if native.get("status") != Status.OK:
         from aibench_onnx.errors import ExitCode, UserError
 
         raise UserError(f"{spec.name}/{framework}: {native.get('reason', 'native worker failed')}", ExitCode.ENVIRONMENT)

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.numbers import sci
+from aibench_onnx.report.styles import status_markup
 
 
 def render_check(result, console: Console) -> None:
@@ -27,7 +28,7 @@ def render_check(result, console: Console) -> None:
                 placement += f"; {len(cell.audit['memcpy_nodes'])} Memcpy"
             if cell.audit["note"]:
                 placement += f"\n[yellow]{escape(cell.audit['note'])}[/yellow]"
-        verdict = {"passed": "[green]pass[/green]", "failed": "[bold red]FAIL[/bold red]"}.get(cell.status, f"[magenta]{cell.status}[/magenta]")
+        verdict = status_markup(cell.status)
         if cell.reason:
             verdict += "\n" + escape(cell.reason)
         divergence = cell.divergence

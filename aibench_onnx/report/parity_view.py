@@ -7,16 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.numbers import sci
-
-STATUS_STYLE = {
-    "passed": "[green]pass[/green]",
-    "failed": "[bold red]FAIL[/bold red]",
-    "export_failed": "[bold red]EXPORT FAILED[/bold red]",
-    "known_failure": "[yellow]known export failure[/yellow]",
-    "ep_unavailable": "[magenta]EP unavailable[/magenta]",
-    "unavailable": "[yellow]framework not installed[/yellow]",
-    "error": "[bold red]ERROR[/bold red]",
-}
+from aibench_onnx.report.styles import status_markup
 
 
 def render_parity(results: list, console: Console) -> None:
@@ -27,7 +18,7 @@ def render_parity(results: list, console: Console) -> None:
         table.add_column(column, overflow="fold")
     for result in results:
         for cell in result.cells:
-            verdict = STATUS_STYLE.get(cell.status, cell.status)
+            verdict = status_markup(cell.status)
             notes = [n for n in (cell.reason, cell.blame) if n]
             if cell.input_casts:
                 notes.append("cast " + "; ".join(cell.input_casts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aibench_onnx.report.numbers import ms, sci
+from aibench_onnx.report.styles import status_colour
 
 
 def _md_escape(text) -> str:
@@ -78,7 +79,7 @@ def terminal(report: dict, console) -> None:
     for column in ("model", "framework", "EP", "opt", "max abs err", "verdict"):
         table.add_column(column, overflow="fold")
     for row in report["parity"]:
-        style = {"passed": "green", "known_failure": "yellow"}.get(row["status"], "red")
+        style = status_colour(row["status"])
         table.add_row(row["model"], row["framework"], row["ep"], row["opt_level"], sci(row["max_abs"]),
                       f"[{style}]{row['status']}[/{style}]" + (f" {escape(row['reason'])}" if row["reason"] else ""))
     console.print(table)

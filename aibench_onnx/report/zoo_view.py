@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.numbers import sci
+from aibench_onnx.report.styles import status_markup
 
 
 def _count(n: int) -> str:
@@ -45,8 +46,6 @@ def render_zoo(document: dict, console: Console) -> None:
             console.print(f"[yellow]{fw}[/yellow]: {escape(status)}")
 
 
-VERDICT_STYLE = {"passed": "[green]pass[/green]", "failed": "[bold red]FAIL[/bold red]",
-                 "error": "[bold red]ERROR[/bold red]", "unavailable": "[yellow]unavailable[/yellow]"}
 
 
 def render_agreement(results: list, console: Console) -> None:
@@ -58,7 +57,7 @@ def render_agreement(results: list, console: Console) -> None:
             runs = agreement.runs
             counts = f"{runs[pair.reference].param_count} / {runs[pair.framework].param_count}"
             tolerance = (f"rtol {pair.outputs[0].rtol:g} atol {pair.outputs[0].atol:g}" if pair.outputs else "")
-            verdict = VERDICT_STYLE[pair.status]
+            verdict = status_markup(pair.status)
             if pair.reason:
                 verdict += f"\n{escape(pair.reason)}"
             table.add_row(agreement.model, agreement.size, f"{pair.framework} vs {pair.reference}",

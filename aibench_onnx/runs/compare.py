@@ -10,6 +10,7 @@ import numpy as np
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.runs.store import latest_records, load_records, load_run
+from aibench_onnx.status import Status
 from aibench_onnx.timing.stats import compare_samples
 
 GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
@@ -30,7 +31,7 @@ def _bench_samples(run_dir: Path) -> dict[tuple, list[float]]:
     samples = {}
     for record in latest_records(records).values():
         result = record.get("result") or {}
-        if record.get("kind") != "bench" or result.get("status") != "ok":
+        if record.get("kind") != "bench" or result.get("status") != Status.OK:
             continue
         for batch, entry in result["batches"].items():
             samples[(record["model"], result["config"]["label"], int(batch))] = entry["measurement"]["samples_s"]
@@ -88,7 +89,7 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
             failures.append(f"{key[0]}/{key[1]} batch {key[2]}: median {estimate.ratio:.3f}x "
                             f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}%")
     parity_regressions = [f"{'/'.join(key)}: {parity_base[key]} -> {parity_new[key]}" for key in common_parity
-                          if parity_base[key] == "passed" and parity_new[key] != "passed"]
+                          if parity_base[key] == Status.PASSED and parity_new[key] != Status.PASSED]
     failures += [f"parity regressed: {line}" for line in parity_regressions]
     return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,
             "environment_differences": _environment_differences(base_run.get("environment", {}),

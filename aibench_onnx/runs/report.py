@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aibench_onnx.timing.effects import compute_effects
 from aibench_onnx.runs.store import latest_records, load_records, load_run
+from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
+from aibench_onnx.timing.effects import compute_effects
 
 
 def build_report(run_dir: str | Path) -> dict:
@@ -21,7 +22,7 @@ def build_report(run_dir: str | Path) -> dict:
         if record is None:
             warnings.append(f"{job_id}: not run yet (resume with aibench run --resume {run_dir})")
             continue
-        if record["status"] in ("crashed", "timeout"):
+        if record["status"] in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
             continue
         if record["kind"] == "parity":
@@ -54,10 +55,10 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
     for cell in result["cells"]:
         rows.append({k: cell.get(k) for k in ("model", "framework", "ep", "opt_level", "status", "max_abs", "max_rel",
                                               "min_passing_atol", "reason", "blame")})
-        if cell["status"] in ("failed", "export_failed", "error"):
+        if cell["status"] in FAILING:
             warnings.append(f"parity {cell['model']}/{cell['framework']}/{cell['ep']}/{cell['opt_level']}: "
                             f"{cell['status']} — {cell['reason']}")
-        elif cell["status"] in ("ep_unavailable", "unavailable"):
+        elif cell["status"] in NOT_AVAILABLE:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 
 

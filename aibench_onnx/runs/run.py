@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.store import (
+    append_record,
+    latest_records,
+    load_records,
+    write_run_file,
+)
 from aibench_onnx.timing.bench import plan as plan_configs
-from aibench_onnx.runs.store import append_record, latest_records, load_records, write_run_file
 from aibench_onnx.workers import kill_active_workers, run_worker
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4],

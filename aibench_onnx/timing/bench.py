@@ -123,12 +123,12 @@ def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, exampl
     for framework in frameworks:
         problem = missing_framework(framework)
         if problem:
-            exports[framework] = {"status": "unavailable", "reason": f"{framework}: {problem}"}
+            exports[framework] = {"status": Status.UNAVAILABLE, "reason": f"{framework}: {problem}"}
             continue
         target = workdir / framework
         target.mkdir(parents=True, exist_ok=True)
         native = run_native_worker(spec, size, framework, [example_file], target, threads, opset)
-        exports[framework] = native.get("export") or {"status": "failed", "reason": native.get("reason", "")}
+        exports[framework] = native.get("export") or {"status": Status.FAILED, "reason": native.get("reason", "")}
     return exports
 
 

@@ -17,7 +17,6 @@ from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.timing.stats import compare_samples
 
 
-
 @dataclass
 class Effect:
     batch: int

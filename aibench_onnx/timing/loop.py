@@ -16,7 +16,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from aibench_onnx.timing.stats import P90_MIN_SAMPLES, P99_MIN_SAMPLES, bootstrap_median_ci, median_ci_order_statistics
+from aibench_onnx.timing.stats import (
+    P90_MIN_SAMPLES,
+    P99_MIN_SAMPLES,
+    bootstrap_median_ci,
+    median_ci_order_statistics,
+)
 
 NOISY_IQR_FRACTION = 0.10
 # Blocks are sized for twice the overhead bound: calls often run faster after calibration (frequency

@@ -1,0 +1,61 @@
+"""The typer application, its root options and the wrapper that turns a UserError into one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, TypeVar
+
+import typer
+
+from aibench_onnx import __version__
+from aibench_onnx.cli.common import make_console
+from aibench_onnx.errors import ExitCode, UserError
+
+app = typer.Typer(
+    name="aibench",
+    help="Check that exported ONNX graphs compute what PyTorch, TensorFlow and JAX compute, "
+    "and time where the cost goes: graph or runtime.\n\n"
+    "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 environment problem, 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable)
+
+
+def user_errors_exit(command: F) -> F:
+    """Turn UserError into a one-line message and its exit code; Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            _error_console().print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(int(exc.code)) from None
+        except KeyboardInterrupt:
+            _error_console().print("interrupted; results already written are kept")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _error_console():
+    return make_console(stderr=True)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"aibench-onnx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """aibench: ONNX export parity and honest timing for PyTorch, TensorFlow and JAX models."""

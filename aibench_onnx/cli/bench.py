@@ -1,0 +1,119 @@
+"""`aibench bench`: native and ONNX Runtime timings of zoo models, and the effects between them."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import (
+    JSON_HELP,
+    TF32_HELP,
+    choose,
+    default_threads,
+    make_console,
+    output_dir,
+    progress_bar,
+    split_csv,
+)
+from aibench_onnx.errors import UserError
+from aibench_onnx.status import exit_code
+
+
+@app.command()
+@user_errors_exit
+def bench(
+    model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
+    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    runtime: Optional[str] = typer.Option(
+        None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
+        "tf-xla, jax-jit, ort (default: all of the chosen frameworks' kinds and ort)."),
+    ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
+    opt_level: str = typer.Option("disabled,all", "--opt-level", help="ORT graph optimization levels."),
+    io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
+    cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
+                                   "binding): off, on or both."),
+    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
+    batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
+    device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime "
+                                          "(default: physical cores)."),
+    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per batch."),
+    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a runtime's process is killed."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
+    method, each in a fresh process, and split the differences into exporter, optimizer and runtime effects."""
+
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
+    from aibench_onnx.report.bench_view import render_effects, render_latency
+    from aibench_onnx.timing.bench import bench_model, plan
+    from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
+
+    specs = resolve_models(model_names)
+    chosen = resolve_frameworks(split_csv(frameworks))
+    runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
+    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
+    if binding_modes is None:
+        raise UserError(f"unknown --io-binding {io_binding!r}; valid: on, off, both")
+    graph_modes = {"off": (False,), "on": (True,), "both": (False, True)}.get(cuda_graph)
+    if graph_modes is None:
+        raise UserError(f"unknown --cuda-graph {cuda_graph!r}; valid: off, on, both")
+    if True in graph_modes and ("cuda" not in eps or True not in binding_modes):
+        raise UserError("--cuda-graph needs --ep cuda and IO binding (--io-binding on or both)")
+    (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
+    try:
+        batches = sorted({int(b) for b in split_csv(batch) or []})
+    except ValueError:
+        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
+    if not batches or batches[0] < 1:
+        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
+    if max_time < min_time:
+        raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
+    for spec in specs:
+        check_size(spec, size or spec.default_size)
+    if json_path is not None:
+        check_writable(json_path)
+    out_dir = output_dir(out, "bench")
+    threads = threads or default_threads()
+    timing = {"min_time_s": min_time, "max_time_s": max_time}
+    configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
+    console = make_console(stderr=json_path == STDOUT)
+    results = []
+    with progress_bar(console) as progress:
+        task = progress.add_task("bench", total=len(specs) * len(configs))
+        for spec in specs:
+            def done(result, spec=spec):
+                progress.advance(task)
+                medians = ", ".join(f"b{b} {r['measurement']['summary']['median_s'] * 1e3:.3f} ms"
+                                    for b, r in result.batches.items())
+                progress.console.print(f"{spec.name} {result.config.label}: {result.status} {medians}")
+
+            progress.update(task, description=f"{spec.name}")
+            results.append(bench_model(spec, size or spec.default_size, configs, batches, threads, timing, out_dir,
+                                       device, timeout, opset or DEFAULT_OPSET, on_done=done, tf32=tf32))
+    for result in results:
+        render_latency(result, console)
+        render_effects(result, console)
+    console.print(f"artifacts: {out_dir}")
+    if json_path is not None:
+        from aibench_onnx.env.collect import collect_environment
+
+        write_json({"schema_version": 1, "command": "bench",
+                    "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
+                                 "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
+                                 "tf32": tf32, "batches": batches,
+                                 "device": device, "threads": threads, "timing": timing, "timeout_s": timeout},
+                    "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
+    statuses = [r.status for bench_result in results for r in bench_result.results]
+    raise typer.Exit(int(exit_code(statuses)))

@@ -1,0 +1,126 @@
+"""`aibench parity`: ONNX Runtime against the native frameworks (or the frameworks against each other)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import (
+    JSON_HELP,
+    PARITY_SCHEMA_VERSION,
+    TF32_HELP,
+    choose,
+    default_threads,
+    make_console,
+    output_dir,
+    progress_bar,
+    split_csv,
+)
+from aibench_onnx.errors import UserError
+from aibench_onnx.status import exit_code
+
+
+@app.command()
+@user_errors_exit
+def parity(
+    model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
+    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    ep: str = typer.Option("cpu", "--ep", help="Execution providers, comma-separated: cpu,cuda,tensorrt."),
+    opt_level: str = typer.Option("disabled,all", "--opt-level",
+                                  help="Graph optimization levels: disabled,basic,extended,all."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, max=100, help="Random input sets (edge cases come on top)."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads (default: physical cores)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/parity-<time>)."),
+    across_frameworks: bool = typer.Option(
+        False, "--across-frameworks",
+        help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
+    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
+    (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
+    check failed, 3 a requested provider or framework is unavailable."""
+
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
+    from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
+
+    specs = resolve_models(model_names)
+    chosen = resolve_frameworks(split_csv(frameworks))
+    for spec in specs:
+        check_size(spec, size or spec.default_size)
+    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    if json_path is not None:
+        check_writable(json_path)
+    threads = threads or default_threads()
+    console = make_console(stderr=json_path == STDOUT)
+    if across_frameworks:
+        if len(chosen) < 2:
+            raise UserError("--across-frameworks needs at least two frameworks")
+        results = run_agreement(specs, size, seeds, chosen, threads, console)
+        from aibench_onnx.report.zoo_view import render_agreement
+
+        render_agreement(results, console)
+        settings = {"mode": "across-frameworks", "size": size, "seeds": seeds, "frameworks": chosen, "threads": threads}
+        statuses = [pair.status for r in results for pair in r.pairs]
+    else:
+        out_dir = output_dir(out, "parity")
+        results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
+                                   opset or DEFAULT_OPSET, console, tf32)
+        from aibench_onnx.report.parity_view import render_parity
+
+        render_parity(results, console)
+        console.print(f"artifacts: {out_dir}")
+        settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
+                    "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
+                    "tf32": tf32}
+        statuses = [cell.status for r in results for cell in r.cells]
+    if json_path is not None:
+        from aibench_onnx.env.collect import collect_environment
+
+        write_json({"schema_version": PARITY_SCHEMA_VERSION, "command": "parity", "settings": settings,
+                    "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
+    raise typer.Exit(int(exit_code(statuses)))
+
+
+def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
+                    tf32: bool = False) -> list:
+    from aibench_onnx.parity.zoo import export_and_check
+    from aibench_onnx.report.styles import status_markup
+
+    results = []
+    with progress_bar(console) as progress:
+        task = progress.add_task("ONNX parity", total=len(specs) * len(frameworks))
+        for spec in specs:
+            for framework in frameworks:
+                progress.update(task, description=f"{spec.name} / {framework}")
+                result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
+                                          threads, out_dir, opset, tf32)
+                verdicts = ", ".join(f"{c.ep}/{c.opt_level} {status_markup(c.status)}" for c in result.cells)
+                progress.console.print(f"{spec.name} / {framework}: {verdicts}")
+                results.append(result)
+                progress.advance(task)
+    return results
+
+
+def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
+    from aibench_onnx.parity.across import agree_across_frameworks
+    from aibench_onnx.report.styles import status_markup
+
+    results = []
+    with progress_bar(console) as progress:
+        task = progress.add_task("cross-framework parity", total=len(specs) * len(frameworks))
+        for spec in specs:
+            progress.update(task, description=f"{spec.name}")
+            agreement = agree_across_frameworks(spec, size or spec.default_size, seeds, frameworks, threads,
+                                                on_framework_done=lambda fw: progress.advance(task))
+            for pair in agreement.pairs:
+                progress.console.print(f"{spec.name}: {pair.framework} vs {pair.reference} {status_markup(pair.status)}")
+            results.append(agreement)
+    return results

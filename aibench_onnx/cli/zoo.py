@@ -1,0 +1,76 @@
+"""`aibench models` (the zoo as a table) and `aibench export` (one zoo model to ONNX)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import (
+    JSON_HELP,
+    default_threads,
+    make_console,
+    output_dir,
+    render_and_write,
+)
+from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.status import Status
+
+
+@app.command()
+@user_errors_exit
+def models(
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
+
+    from aibench_onnx.jsonio import check_writable
+    from aibench_onnx.zoo.listing import zoo_document
+
+    if json_path is not None:
+        check_writable(json_path)
+    from aibench_onnx.report.zoo_view import render_zoo
+
+    render_and_write(zoo_document(), json_path, render_zoo)
+
+
+@app.command()
+@user_errors_exit
+def export(
+    model_name: str = typer.Argument(..., metavar="MODEL", help="Zoo model."),
+    framework: str = typer.Option(..., "-f", "--framework", help="torch, tf or jax."),
+    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
+    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Directory for model.onnx and export.json."),
+    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+) -> None:
+    """Export one zoo model to ONNX with its framework's exporter and print the export record."""
+
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.frameworks import missing_framework
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.parity.zoo import export_only
+    from aibench_onnx.zoo.registry import check_size, get_spec, resolve_frameworks
+
+    spec = get_spec(model_name)
+    (framework,) = resolve_frameworks([framework])
+    size = size or spec.default_size
+    check_size(spec, size)
+    if json_path is not None:
+        check_writable(json_path)
+    problem = missing_framework(framework)
+    if problem:
+        raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
+    out_dir = output_dir(out, f"export-{spec.name}-{framework}")
+    console = make_console(stderr=json_path == STDOUT)
+    with console.status(f"exporting {spec.name} from {framework}..."):
+        record = export_only(spec, size, framework, default_threads(), out_dir, opset or DEFAULT_OPSET)
+
+    from aibench_onnx.report.parity_view import render_export_record
+
+    render_export_record(record, console)
+    if json_path is not None:
+        write_json(record, json_path)
+    if record["status"] != Status.OK:  # an export record says ok or failed
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
