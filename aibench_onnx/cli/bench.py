@@ -54,7 +54,8 @@ def bench(
     from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
-    from aibench_onnx.report.bench_view import render_effects, render_latency
+    from aibench_onnx.report.render import to_rich
+    from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.timing.bench import bench_model, plan
     from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
 
@@ -103,8 +104,12 @@ def bench(
             results.append(bench_model(spec, size or spec.default_size, configs, batches, threads, timing, out_dir,
                                        device, timeout, opset or DEFAULT_OPSET, on_done=done, tf32=tf32))
     for result in results:
-        render_latency(result, console)
-        render_effects(result, console)
+        rows = [row for config in result.results for row in latency_rows(config.to_dict())]
+        console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of per-call "
+                                            "block means)", rows)))
+        if result.effects:
+            console.print(to_rich(effects_table(f"{result.model}: where the time goes (ratio = candidate / baseline "
+                                                "median; >1 slower)", [e.to_dict() for e in result.effects])))
     console.print(f"artifacts: {out_dir}")
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment

@@ -179,9 +179,10 @@ def compare(
     """Compare two runs: per configuration faster / slower / no significant change, parity regressions,
     environment differences; exit 1 when the gate (or parity) fails."""
     from rich.markup import escape
-    from rich.table import Table
 
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.report.render import to_rich
+    from aibench_onnx.report.tables import compare_table
     from aibench_onnx.runs.compare import compare_runs, parse_gate
 
     gate = parse_gate(fail_on)
@@ -189,15 +190,7 @@ def compare(
         check_writable(json_path)
     result = compare_runs(base, new, gate)
     console = make_console(stderr=json_path == STDOUT)
-    table = Table(title=f"{base} -> {new} (ratio = new / base median)", title_justify="left")
-    for column in ("model", "configuration", "batch", "base ms", "new ms", "ratio", "95% CI", "verdict"):
-        table.add_column(column, overflow="fold")
-    for row in result["rows"]:
-        colour = {"slower": "red", "faster": "green"}.get(row["verdict"], "dim")
-        table.add_row(row["model"], row["config"], str(row["batch"]), f"{row['base_median_s'] * 1e3:.4g}",
-                      f"{row['new_median_s'] * 1e3:.4g}", f"{row['ratio']:.3f}",
-                      f"{row['ci_low']:.3f}–{row['ci_high']:.3f}", f"[{colour}]{row['verdict']}[/{colour}]")
-    console.print(table)
+    console.print(to_rich(compare_table(result)))
     for line in result["environment_differences"]:
         console.print(f"[yellow]environment differs[/yellow] {escape(line)}")
     for line in result["gate_failures"]:

@@ -3,20 +3,23 @@ scripts). Every string from the run (model names, reasons, paths) is escaped."""
 
 from __future__ import annotations
 
-import html
 import io
 import math
 
+from aibench_onnx.report.render import html_escape as _e
+from aibench_onnx.report.render import to_html
 from aibench_onnx.report.run_views import environment_lines
+from aibench_onnx.report.tables import (
+    effects_table,
+    export_stats_table,
+    latency_table,
+    parity_table,
+)
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f0f0f0}.passed{color:#1a7f37}.failed,.export_failed,.error,.crashed,.timeout{color:#c62828}
-.known_failure,.ep_unavailable,.unavailable{color:#b26a00}figure{margin:1em 0}svg{max-width:100%;height:auto}"""
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
+.known_failure,.ep_unavailable,.unavailable{color:#b26a00}.quiet{color:#888}figure{margin:1em 0}svg{max-width:100%;height:auto}"""
 
 
 def _svg(figure) -> str:
@@ -112,45 +115,22 @@ def parity_heatmap(report: dict) -> str:
     return _svg(figure)
 
 
-def _table(headers: list[str], rows: list[list], classes: list[str] | None = None) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = []
-    for index, row in enumerate(rows):
-        css = f' class="{_e(classes[index])}"' if classes and classes[index] else ""
-        body.append(f"<tr{css}>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
 def render_html(report: dict) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>aibench run {_e(report['run_dir'])}</title>"
              f"<style>{STYLE}</style></head><body>", f"<h1>aibench run <code>{_e(report['run_dir'])}</code></h1>",
              "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",
-             "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>"]
-    fmt = lambda v: "—" if v is None else f"{v:.2e}"  # noqa: E731
-    parts.append(_table(["model", "framework", "EP", "opt", "max abs err", "min passing atol", "verdict"],
-                        [[r["model"], r["framework"], r["ep"], r["opt_level"], fmt(r["max_abs"]), fmt(r["min_passing_atol"]),
-                          r["status"] + (f": {r['reason']}" if r["reason"] else "")] for r in report["parity"]],
-                        [r["status"] for r in report["parity"]]))
-    parts += ["<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>"]
+             "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>",
+             to_html(parity_table(report["parity"])),
+             "<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>"]
     for model, rows in report["latency"].items():
-        parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>"]
-        parts.append(_table(["runtime", "batch", "median ms", "95% CI ms", "items/s", "n", "notes"],
-                            [[r["label"], r.get("batch", ""), f"{r['median_s'] * 1e3:.4g}" if r["status"] == "ok" else "",
-                              f"{r['ci95_s'][0] * 1e3:.4g}–{r['ci95_s'][1] * 1e3:.4g}" if r["status"] == "ok" else "",
-                              f"{r['items_per_s']:,.0f}" if r["status"] == "ok" else "", r.get("n", ""),
-                              "; ".join(r["flags"]) if r["status"] == "ok" else f"{r['status']}: {r['reason']}"]
-                             for r in rows], [r["status"] for r in rows]))
+        parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>",
+                  to_html(latency_table(f"Latency: {model}", rows))]
         effects = report["effects"].get(model, [])
         if effects:
-            parts.append(f"<h3>Where the time goes: {_e(model)}</h3>")
-            parts.append(_table(["batch", "effect", "baseline", "candidate", "ratio", "95% CI", "verdict"],
-                                [[e["batch"], e["kind"], e["baseline"], e["candidate"], f"{e['ratio']:.3f}",
-                                  f"{e['ci_low']:.3f}–{e['ci_high']:.3f}", e["verdict"]] for e in effects]))
+            parts += [f"<h3>Where the time goes: {_e(model)}</h3>",
+                      to_html(effects_table(f"Where the time goes: {model}", effects))]
     if report["exports"]:
-        parts.append("<h2>Export statistics</h2>")
-        rows = [[fw, r["model"], r["exporter"], r["nodes"], r["op_types"], f"{r['file_bytes']:,}"]
-                for fw, items in report["exports"].items() for r in items]
-        parts.append(_table(["framework", "model", "exporter", "nodes", "op types", "bytes"], rows))
+        parts += ["<h2>Export statistics</h2>", to_html(export_stats_table(report["exports"]))]
     if report["warnings"]:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
     parts.append("</body></html>")

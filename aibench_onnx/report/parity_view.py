@@ -6,32 +6,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aibench_onnx.report.numbers import sci
-from aibench_onnx.report.styles import status_markup
+from aibench_onnx.report.render import to_rich
+from aibench_onnx.report.tables import parity_table
 
 
 def render_parity(results: list, console: Console) -> None:
-    table = Table(title="ONNX Runtime vs native outputs (per model, exporter, provider, optimization level)",
-                  title_justify="left")
-    for column in ("model", "framework", "exporter", "EP", "opt", "max abs err", "max rel err",
-                   "min passing atol", "verdict"):
-        table.add_column(column, overflow="fold")
-    for result in results:
-        for cell in result.cells:
-            verdict = status_markup(cell.status)
-            notes = [n for n in (cell.reason, cell.blame) if n]
-            if cell.input_casts:
-                notes.append("cast " + "; ".join(cell.input_casts))
-            if cell.audit and cell.audit.get("note"):
-                notes.append(cell.audit["note"])
-            if cell.audit and cell.audit.get("memcpy_nodes"):
-                notes.append(f"{len(cell.audit['memcpy_nodes'])} Memcpy nodes")
-            if notes:
-                verdict += "\n" + escape("\n".join(notes))
-            ep = cell.ep + (" +tf32" if cell.tf32 else "")
-            table.add_row(cell.model, cell.framework, cell.exporter, ep, cell.opt_level,
-                          sci(cell.max_abs), sci(cell.max_rel), sci(cell.min_passing_atol), verdict)
-    console.print(table)
+    cells = [cell.to_dict() for result in results for cell in result.cells]
+    console.print(to_rich(parity_table(cells, "ONNX Runtime vs native outputs (per model, exporter, provider, "
+                                              "optimization level)")))
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
                for finding in r.export["graph"]["suspicious"]]
     for result, finding in flagged:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aibench_onnx.report.numbers import ms, sci
-from aibench_onnx.report.styles import status_colour
-
-
-def _md_escape(text) -> str:
-    """Markdown table cells: no pipes, no newlines, no HTML."""
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\n", " "))
+from aibench_onnx.report.render import md_escape, to_markdown, to_rich
+from aibench_onnx.report.tables import (
+    Table,
+    effects_table,
+    export_stats_table,
+    latency_table,
+    parity_table,
+)
 
 
 def environment_lines(report: dict) -> list[str]:
@@ -31,78 +31,35 @@ def environment_lines(report: dict) -> list[str]:
     ]
 
 
-def markdown(report: dict) -> str:
-    out = [f"# aibench run `{_md_escape(report['run_dir'])}`", ""]
-    out += [f"- {_md_escape(line)}" for line in environment_lines(report)] + [""]
-    out += ["## Parity (ONNX Runtime vs native)", "", "| model | framework | EP | opt | max abs err | min passing atol | verdict |",
-            "|---|---|---|---|---|---|---|"]
-    for row in report["parity"]:
-        verdict = row["status"] + (f": {row['reason']}" if row["reason"] else "") + (f" ({row['blame']})" if row["blame"] else "")
-        out.append(f"| {row['model']} | {row['framework']} | {row['ep']} | {row['opt_level']} | {sci(row['max_abs'])} | "
-                   f"{sci(row['min_passing_atol'])} | {_md_escape(verdict)} |")
+def run_tables(report: dict) -> list[tuple[str, Table]]:
+    """The run report's tables in reading order, each with its Markdown heading level."""
+    tables = [("##", parity_table(report["parity"]))]
     for model, rows in report["latency"].items():
-        out += ["", f"## Latency: {model}", "", "| runtime | batch | median ms | 95% CI ms | items/s | n | notes |",
-                "|---|---|---|---|---|---|---|"]
-        for row in rows:
-            if row["status"] != "ok":
-                out.append(f"| {_md_escape(row['label'])} |  |  |  |  |  | {_md_escape(row['status'] + ': ' + row['reason'])} |")
-                continue
-            low, high = row["ci95_s"]
-            out.append(f"| {_md_escape(row['label'])} | {row['batch']} | {ms(row['median_s'])} | {ms(low)}–{ms(high)} | "
-                       f"{row['items_per_s']:,.0f} | {row['n']} | {_md_escape('; '.join(row['flags']))} |")
+        tables.append(("##", latency_table(f"Latency: {model}", rows)))
         effects = report["effects"].get(model, [])
         if effects:
-            out += ["", f"### Where the time goes: {model}", "", "| batch | effect | baseline | candidate | ratio | 95% CI | verdict |",
-                    "|---|---|---|---|---|---|---|"]
-            for e in effects:
-                out.append(f"| {e['batch']} | {e['kind']} | {_md_escape(e['baseline'])} | {_md_escape(e['candidate'])} | "
-                           f"{e['ratio']:.3f} | {e['ci_low']:.3f}–{e['ci_high']:.3f} | {e['verdict']} |")
+            tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
     if report["exports"]:
-        out += ["", "## Export statistics", "", "| framework | model | exporter | nodes | op types | bytes | export s |",
-                "|---|---|---|---|---|---|---|"]
-        for framework, rows in report["exports"].items():
-            for row in rows:
-                out.append(f"| {framework} | {row['model']} | {_md_escape(row['exporter'])} | {row['nodes']} | {row['op_types']} | "
-                           f"{row['file_bytes']:,} | {sci(row['export_s'], '{:.2f}')} |")
+        tables.append(("##", export_stats_table(report["exports"])))
+    return tables
+
+
+def markdown(report: dict) -> str:
+    out = [f"# aibench run `{md_escape(report['run_dir'])}`", ""]
+    out += [f"- {md_escape(line)}" for line in environment_lines(report)]
+    for heading, table in run_tables(report):
+        out += [""] + to_markdown(table, heading)
     if report["warnings"]:
-        out += ["", "## Warnings", ""] + [f"- {_md_escape(w)}" for w in report["warnings"]]
+        out += ["", "## Warnings", ""] + [f"- {md_escape(w)}" for w in report["warnings"]]
     return "\n".join(out) + "\n"
 
 
 def terminal(report: dict, console) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     for line in environment_lines(report):
         console.print(escape(line), highlight=False)
-    table = Table(title="Parity (ONNX Runtime vs native)", title_justify="left")
-    for column in ("model", "framework", "EP", "opt", "max abs err", "verdict"):
-        table.add_column(column, overflow="fold")
-    for row in report["parity"]:
-        style = status_colour(row["status"])
-        table.add_row(row["model"], row["framework"], row["ep"], row["opt_level"], sci(row["max_abs"]),
-                      f"[{style}]{row['status']}[/{style}]" + (f" {escape(row['reason'])}" if row["reason"] else ""))
-    console.print(table)
-    for model, rows in report["latency"].items():
-        table = Table(title=f"Latency: {model}", title_justify="left")
-        for column in ("runtime", "batch", "median ms", "95% CI ms", "items/s", "notes"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            if row["status"] != "ok":
-                table.add_row(row["label"], "", "", "", "", f"[red]{row['status']}[/red] {escape(row['reason'])}")
-                continue
-            low, high = row["ci95_s"]
-            table.add_row(row["label"], str(row["batch"]), ms(row["median_s"]), f"{ms(low)}–{ms(high)}",
-                          f"{row['items_per_s']:,.0f}", escape("; ".join(row["flags"])))
-        console.print(table)
-        effects = report["effects"].get(model, [])
-        if effects:
-            table = Table(title=f"Where the time goes: {model}", title_justify="left")
-            for column in ("batch", "effect", "baseline", "candidate", "ratio", "95% CI", "verdict"):
-                table.add_column(column, overflow="fold")
-            for e in effects:
-                table.add_row(str(e["batch"]), e["kind"], e["baseline"], e["candidate"], f"{e['ratio']:.3f}",
-                              f"{e['ci_low']:.3f}–{e['ci_high']:.3f}", e["verdict"])
-            console.print(table)
+    for _, table in run_tables(report):
+        console.print(to_rich(table))
     for warning in report["warnings"]:
         console.print(f"[yellow]warning[/yellow] {escape(warning)}")

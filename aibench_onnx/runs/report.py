@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.store import latest_records, load_records, load_run
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 from aibench_onnx.timing.effects import compute_effects
@@ -53,8 +54,9 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
              "nodes": graph["node_count"], "op_types": len(graph["op_histogram"]), "file_bytes": graph["file_bytes"],
              "export_s": export.get("export_s"), "suspicious": graph["suspicious"]})
     for cell in result["cells"]:
-        rows.append({k: cell.get(k) for k in ("model", "framework", "ep", "opt_level", "status", "max_abs", "max_rel",
-                                              "min_passing_atol", "reason", "blame")})
+        rows.append({k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status", "max_abs",
+                                              "max_rel", "min_passing_atol", "reason", "blame", "tf32",
+                                              "input_casts", "audit")})
         if cell["status"] in FAILING:
             warnings.append(f"parity {cell['model']}/{cell['framework']}/{cell['ep']}/{cell['opt_level']}: "
                             f"{cell['status']} — {cell['reason']}")
@@ -68,19 +70,13 @@ def _bench(record: dict, latency: dict, samples: dict, warnings: list) -> None:
         warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
         return
     label = result["config"]["label"]
-    rows = latency.setdefault(record["model"], [])
-    if result["status"] not in ("ok",):
-        rows.append({"label": label, "status": result["status"], "reason": result["reason"]})
-        if result["status"] != "known_failure":
+    latency.setdefault(record["model"], []).extend(latency_rows(result))
+    if result["status"] != Status.OK:
+        if result["status"] != Status.KNOWN_FAILURE:
             warnings.append(f"bench {record['model']}/{label}: {result['status']} — {result['reason']}")
         return
-    for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
+    for batch, entry in result["batches"].items():
         summary = entry["measurement"]["summary"]
-        rows.append({"label": label, "status": "ok", "batch": int(batch), "median_s": summary["median_s"],
-                     "ci95_s": summary["ci95_s"], "p90_s": summary["p90_s"], "n": summary["n"],
-                     "items_per_s": int(batch) / summary["median_s"], "first_call_s": entry["cold"]["first_call_s"],
-                     "flags": [f for f in summary["flags"] if not f.startswith("p99 not reported")],
-                     "peak_rss_mib": (result.get("peak_rss_bytes") or 0) / 2**20})
         samples.setdefault(record["model"], {}).setdefault(label, {})[int(batch)] = entry["measurement"]["samples_s"]
         if not summary["reliable"]:
             warnings.append(f"unreliable measurement {record['model']}/{label} batch {batch}: {'; '.join(summary['flags'])}")
