@@ -35,3 +35,28 @@ def test_env_command_loads_no_framework_in_process():
 def test_importing_the_package_and_subpackages_loads_no_framework():
     modules = loaded_modules("import aibench_onnx, aibench_onnx.models, aibench_onnx.exporters")
     assert forbidden_in(modules) == []
+
+
+def test_only_frameworks_import_a_framework_and_only_ort_imports_onnxruntime():
+    """The layout rule (README, Development): framework code lives in frameworks/ (and exporters/, models/ at
+    the repository top), onnxruntime code in ort/. Checked on every import statement, in function bodies too."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "aibench_onnx"
+    allowed = {name: "frameworks" for name in FORBIDDEN} | {"onnxruntime": "ort"}
+    misplaced = []
+    for path in sorted(package.rglob("*.py")):
+        where = path.relative_to(package).parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                home = allowed.get(name.split(".")[0])
+                if home is not None and where != home:
+                    misplaced.append(f"{path.relative_to(package)}:{node.lineno} imports {name} (belongs in {home}/)")
+    assert misplaced == []

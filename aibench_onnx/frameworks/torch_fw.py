@@ -108,3 +108,8 @@ def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -
     if on_gpu:
         info.update(tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32)
     return Prepared(run, sync, info)
+
+
+def peak_device_memory() -> dict:
+    """The CUDA caching allocator's peak, which NVML cannot separate from the allocator's reserve."""
+    return {"available": True, "bytes": int(torch.cuda.max_memory_allocated()), "source": "torch allocator"}

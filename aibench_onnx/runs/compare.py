@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.errors import UserError
-from aibench_onnx.runs.store import latest_records, load_records, load_run
+from aibench_onnx.runs.store import (
+    latest_records,
+    load_records,
+    load_run,
+    parity_cells,
+    timed_batches,
+)
 from aibench_onnx.status import Status
 from aibench_onnx.timing.stats import compare_samples
 
@@ -27,24 +33,14 @@ def parse_gate(text: str | None) -> float | None:
 
 
 def _bench_samples(run_dir: Path) -> dict[tuple, list[float]]:
-    records, _ = load_records(run_dir)
-    samples = {}
-    for record in latest_records(records).values():
-        result = record.get("result") or {}
-        if record.get("kind") != "bench" or result.get("status") != Status.OK:
-            continue
-        for batch, entry in result["batches"].items():
-            samples[(record["model"], result["config"]["label"], int(batch))] = entry["measurement"]["samples_s"]
-    return samples
+    latest = latest_records(load_records(run_dir)[0]).values()
+    return {(timed.model, timed.label, timed.batch): timed.samples_s for timed in timed_batches(latest)}
 
 
 def _parity_status(run_dir: Path) -> dict[tuple, str]:
-    records, _ = load_records(run_dir)
-    status = {}
-    for record in latest_records(records).values():
-        for cell in (record.get("result") or {}).get("cells", []) if record.get("kind") == "parity" else []:
-            status[(cell["model"], cell["framework"], cell["ep"], cell["opt_level"])] = cell["status"]
-    return status
+    latest = latest_records(load_records(run_dir)[0]).values()
+    return {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"]): cell["status"]
+            for cell in parity_cells(latest)}
 
 
 def _environment_differences(base: dict, new: dict) -> list[str]:

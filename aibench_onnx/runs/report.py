@@ -6,7 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from aibench_onnx.report.tables import latency_rows
-from aibench_onnx.runs.store import latest_records, load_records, load_run
+from aibench_onnx.runs.store import (
+    latest_records,
+    load_records,
+    load_run,
+    timed_batches,
+)
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 from aibench_onnx.timing.effects import compute_effects
 
@@ -75,8 +80,8 @@ def _bench(record: dict, latency: dict, samples: dict, warnings: list) -> None:
         if result["status"] != Status.KNOWN_FAILURE:
             warnings.append(f"bench {record['model']}/{label}: {result['status']} — {result['reason']}")
         return
-    for batch, entry in result["batches"].items():
-        summary = entry["measurement"]["summary"]
-        samples.setdefault(record["model"], {}).setdefault(label, {})[int(batch)] = entry["measurement"]["samples_s"]
-        if not summary["reliable"]:
-            warnings.append(f"unreliable measurement {record['model']}/{label} batch {batch}: {'; '.join(summary['flags'])}")
+    for timed in timed_batches([record]):
+        samples.setdefault(timed.model, {}).setdefault(timed.label, {})[timed.batch] = timed.samples_s
+        if not timed.summary["reliable"]:
+            warnings.append(f"unreliable measurement {timed.model}/{timed.label} batch {timed.batch}: "
+                            f"{'; '.join(timed.summary['flags'])}")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.jsonio import json_default
+from aibench_onnx.status import Status
 
 RESULTS_SCHEMA_VERSION = 1
 RUN_KIND = "aibench-run"
@@ -80,3 +83,34 @@ def latest_records(records: list[dict]) -> dict[str, dict]:
     for record in records:
         latest[record["job_id"]] = record
     return latest
+
+
+# Typed readers: what the report and compare read out of records, written once.
+
+@dataclass(frozen=True)
+class TimedBatch:
+    """One batch of one timed configuration that finished: its raw samples and their summary."""
+
+    model: str
+    label: str  # the runtime configuration, e.g. torch-eager or ort:torch-graph:cpu:all
+    batch: int
+    samples_s: list[float]
+    summary: dict
+
+
+def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
+    found = []
+    for record in records:
+        result = record.get("result") or {}
+        if record.get("kind") != "bench" or result.get("status") != Status.OK:
+            continue
+        for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
+            found.append(TimedBatch(record["model"], result["config"]["label"], int(batch),
+                                    entry["measurement"]["samples_s"], entry["measurement"]["summary"]))
+    return found
+
+
+def parity_cells(records: Iterable[dict]) -> list[dict]:
+    """Every parity cell (model x framework x provider x level) of the parity records, as stored."""
+    return [cell for record in records if record.get("kind") == "parity"
+            for cell in (record.get("result") or {}).get("cells", [])]

@@ -83,5 +83,5 @@ def measure_configuration(request: dict) -> dict:
                                     "cold": {**prepared.cold, "first_call_s": measurement.first_call_s},
                                     "energy": energy}
     result["peak_rss_bytes"] = _peak_rss_bytes()
-    result["peak_device_memory"] = meter.peak_device_memory(kind)
+    result["peak_device_memory"] = meter.peak_device_memory(getattr(fw, "peak_device_memory", None))
     return result

@@ -4,6 +4,7 @@ Otherwise the record says "unavailable" and why — never a made-up number."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 RAPL_COUNTER = Path("/sys/class/powercap/intel-rapl:0/energy_uj")
 
@@ -49,13 +50,13 @@ class EnergyMeter:
                 "joules_per_inference": joules / calls if calls else None,
                 "note": "whole package / board energy while measuring, idle power included"}
 
-    def peak_device_memory(self, kind: str) -> dict:
+    def peak_device_memory(self, allocator_peak: Callable[[], dict] | None = None) -> dict:
+        """The framework allocator's own peak when it has one (`allocator_peak`, from its adapter), else what
+        NVML says this process holds at the end."""
         if self.device != "cuda":
             return {"available": False, "reason": "CPU run: no device memory"}
-        if kind.startswith("torch"):
-            import torch
-
-            return {"available": True, "bytes": int(torch.cuda.max_memory_allocated()), "source": "torch allocator"}
+        if allocator_peak is not None:
+            return allocator_peak()
         try:
             import os
 
