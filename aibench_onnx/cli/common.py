@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI commands: option parsing, output directories, progress, run loops."""
+"""What the CLI commands share: option parsing, help texts, output directories, consoles, progress bars."""
 
 from __future__ import annotations
 

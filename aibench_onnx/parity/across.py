@@ -22,9 +22,11 @@ from aibench_onnx.parity.engine import (
 )
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
+from aibench_onnx.zoo.inputs import (
+    EXPORT_BATCH,  # >= 2: a batch dimension cannot hide as a constant 1
+)
 from aibench_onnx.zoo.spec import ModelSpec
 
-PARITY_BATCH = 2  # >= 2 so a batch dimension cannot hide as a constant 1
 WORKER_TIMEOUT_S = 900.0
 
 
@@ -92,7 +94,7 @@ def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list
 
 def _check_output_specs(spec: ModelSpec, size: str, outputs: list[dict[str, np.ndarray]]) -> str:
     """'' when every output has the spec's shape and dtype; otherwise what differs."""
-    expected_shapes = spec.output_shapes(size, PARITY_BATCH)
+    expected_shapes = spec.output_shapes(size, EXPORT_BATCH)
     dtypes = {t.name: t.dtype for t in spec.outputs}
     for produced in outputs:
         for name, array in produced.items():
@@ -112,7 +114,7 @@ def agree_across_frameworks(
         input_files = []
         for seed in range(seeds):
             path = workdir / f"inputs_{seed}.npz"
-            np.savez(path, **spec.make_inputs(size, PARITY_BATCH, seed=seed))
+            np.savez(path, **spec.make_inputs(size, EXPORT_BATCH, seed=seed))
             input_files.append(str(path))
         runs, outputs = {}, {}
         for framework in frameworks:

@@ -1,0 +1,2 @@
+"""Timing: the one measurement loop, statistics, energy, the bench (configurations, processes) and the
+effects between configurations."""
