@@ -147,17 +147,6 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
     return result
 
 
-def ort_runner(ep: str, opt_level: str, threads: int = 1) -> Runner:
-    def run(path: str, feed: dict, names: list[str]) -> dict:
-        from aibench_onnx.ort.session import create_session, feed_for
-
-        session, _ = create_session(path, ep, opt_level, threads)
-        values = session.run(names, feed_for(session, feed)[0])
-        return dict(zip(names, values))
-
-    return run
-
-
 def reference_evaluator_runner() -> Runner:
     def run(path: str, feed: dict, names: list[str]) -> dict:
         from onnx.reference import ReferenceEvaluator

@@ -127,3 +127,13 @@ _ORT_TYPES = {
     "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8,
     "tensor(bool)": np.bool_,
 }
+
+
+def ort_runner(ep: str, opt_level: str, threads: int = 1):
+    """A localization runner (graph.localize.Runner): (model path, feed, output names) -> outputs."""
+    def run(path: str, feed: dict, names: list[str]) -> dict:
+        session, _ = create_session(path, ep, opt_level, threads)
+        values = session.run(names, feed_for(session, feed)[0])
+        return dict(zip(names, values))
+
+    return run

@@ -149,11 +149,8 @@ def _time_ort(path: str, ep: str, level: str, threads: int, feed: dict, audit: d
 def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
-    from aibench_onnx.graph.localize import (
-        first_divergence,
-        ort_runner,
-        reference_evaluator_runner,
-    )
+    from aibench_onnx.graph.localize import first_divergence, reference_evaluator_runner
+    from aibench_onnx.ort.session import ort_runner
 
     if cell.ep == "cpu" and cell.opt_level == "disabled":
         reference_runner = reference_evaluator_runner()
