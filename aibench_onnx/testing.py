@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aibench_onnx.status import Status
+
 
 def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | None = None, ep: str = "cpu",
                        opt_levels: tuple[str, ...] = ("disabled", "all"), opset: int | None = None):
@@ -35,7 +37,7 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
             from aibench_onnx.graph.testdata import read_test_data_set
 
             record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
-            if record["status"] != "ok":
+            if record["status"] != Status.OK:
                 raise AssertionError(f"export with {record['exporter']} failed: {record['reason']}")
             path = record["path"]
             names = [f"output_{i}" for i in range(len(record["graph"]["outputs"]))]

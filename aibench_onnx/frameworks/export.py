@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aibench_onnx.capture import captured_output
 from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.status import Status
 
 EXPORT_SCHEMA_VERSION = 1
 # Checker messages that mean the graph cannot run anywhere, as opposed to inconsistent shape annotations.
@@ -59,7 +60,7 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
                     "artifact_key": _zoo_artifact_key(spec.name, size, framework, opset),
                     "framework": framework, "exporter": name, "exporter_version": version, "opset": opset,
-                    "export_batch": int(example_inputs[0].shape[0]), "status": "ok", "reason": "", "path": str(path)}
+                    "export_batch": int(example_inputs[0].shape[0]), "status": Status.OK, "reason": "", "path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()  # never inspect a stale file from an earlier run
@@ -68,19 +69,19 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
         try:
             exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset)
         except Exception as exc:  # noqa: BLE001 - the exporter's failure is the result
-            record["status"] = "failed"
+            record["status"] = Status.FAILED
             record["reason"] = f"{exporter_name_short(name)} raised {type(exc).__name__}: " \
                                f"{str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ''}"
             record["traceback"] = traceback.format_exc(limit=8)
     record["export_s"] = round(time.perf_counter() - started, 3)
     record["warnings"] = captured.messages()
-    if record["status"] == "ok":
+    if record["status"] == Status.OK:
         from aibench_onnx.graph.inspect import inspect_onnx
 
         record["graph"] = inspect_onnx(path)
         checker = record["graph"]["checker"]
         if checker != "ok" and any(marker in checker for marker in _INVALID_GRAPH_MARKERS):
-            record["status"] = "failed"
+            record["status"] = Status.FAILED
             said = _exporter_reason(captured.messages(limit=200))
             record["reason"] = f"exported graph is invalid: {checker.split(': ', 1)[-1]}" + \
                                (f" ({name}: {said})" if said else "")

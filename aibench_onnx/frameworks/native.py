@@ -13,6 +13,8 @@ import os
 import time
 from pathlib import Path
 
+from aibench_onnx.status import Status
+
 
 def _set_thread_env(threads: int) -> None:
     # Must happen before the framework is imported: OpenMP reads it once.
@@ -49,7 +51,7 @@ def run_native(request: dict) -> dict:
         np.savez(target, **dict(zip(output_names, outputs)))
         output_files.append(str(target))
     result = {
-        "status": "ok",
+        "status": Status.OK,
         "param_count": fw.param_count(model),
         "build_s": round(build_s, 3),
         "output_files": output_files,

@@ -13,6 +13,7 @@ import numpy as np
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.graph.load import random_array
+from aibench_onnx.status import Status
 
 _INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
 USER_ERROR = "user_error"  # a worker document: the user's input was wrong (one line, exit 2)
@@ -120,5 +121,5 @@ def build_and_export(request: dict) -> dict:
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     # Anything the user's model raises while running or exporting is a failed result (worker_main).
-    return {"status": "ok", "export": export_user_model(model, request["framework"], arrays, request["out_dir"],
+    return {"status": Status.OK, "export": export_user_model(model, request["framework"], arrays, request["out_dir"],
                                                          request["opset"])}

@@ -13,6 +13,8 @@ import resource
 import sys
 import time
 
+from aibench_onnx.status import Status
+
 
 def _limit_threads(threads: int) -> dict:
     """Same thread count for every runtime: env for OpenMP/MKL (read at import) and CPU affinity (which
@@ -55,7 +57,7 @@ def measure_configuration(request: dict) -> dict:
     kind = request["runtime"]
     config = TimingConfig(**request["timing"])
     names = [t.name for t in spec.inputs]
-    result: dict = {"status": "ok", "threads": threads, "batches": {}}
+    result: dict = {"status": Status.OK, "threads": threads, "batches": {}}
     model = fw = None
     if kind in NATIVE_RUNTIMES:
         from aibench_onnx.frameworks import adapter
