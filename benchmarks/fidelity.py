@@ -50,7 +50,8 @@ def fidelity(onnx_path: str, feed: dict, rounds: int, threads: int) -> list[floa
 
 
 def repeatability(model: str, size: str, rounds: int, threads: int, workdir: Path) -> list[float]:
-    from aibench_onnx.timing.bench import bench_model, plan
+    from aibench_onnx.timing.bench import bench_model
+    from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import get_spec
 
     medians = []
@@ -58,7 +59,7 @@ def repeatability(model: str, size: str, rounds: int, threads: int, workdir: Pat
     for index in range(rounds):
         result = bench_model(get_spec(model), size, configs, [1], threads, {"min_time_s": 2.0, "max_time_s": 10.0},
                              workdir / f"round{index}", "cpu", 600, 18)
-        summary = result.results[0].batches["1"]["measurement"]["summary"]
+        summary = result.results[0].replicates[0]["batches"]["1"]["measurement"]["summary"]
         medians.append(summary["median_s"])
         print(f"process {index + 1}: median {summary['median_s'] * 1e3:.4f} ms  n={summary['n']}  flags={summary['flags']}")
     return medians

@@ -10,7 +10,8 @@ import numpy as np
 from aibench_onnx.runs.store import append_record, write_run_file
 
 
-def bench_record(model: str, label: str, samples: dict[int, np.ndarray]) -> dict:
+def bench_record(model: str, label: str, samples: dict[int, np.ndarray], round_index: int | None = None) -> dict:
+    """One timing job's record; `round_index` None writes a record as runs before replicates did."""
     batches = {}
     for batch, values in samples.items():
         values = [float(v) for v in values]
@@ -22,10 +23,14 @@ def bench_record(model: str, label: str, samples: dict[int, np.ndarray]) -> dict
             "info": {}, "cold": {"first_call_s": median}, "energy": {"available": False, "reason": "test"}}
     kind = "ort" if label.startswith("ort:") else label
     framework = label.split(":")[1].split("-")[0] if kind == "ort" else label.split("-")[0]
-    return {"job_id": f"bench/{model}/{label}", "kind": "bench", "model": model, "framework": framework,
-            "status": "ok", "duration_s": 1.0,
-            "result": {"config": {"label": label, "kind": kind, "framework": framework}, "status": "ok", "reason": "",
-                       "batches": batches, "peak_rss_bytes": 100 * 2**20}}
+    result = {"config": {"label": label, "kind": kind, "framework": framework}, "status": "ok", "reason": "",
+              "batches": batches, "peak_rss_bytes": 100 * 2**20}
+    if round_index is None:
+        return {"job_id": f"bench/{model}/{label}", "kind": "bench", "model": model, "framework": framework,
+                "status": "ok", "duration_s": 1.0, "result": result}
+    return {"job_id": f"bench/{model}/{label}/r{round_index}", "kind": "bench", "model": model,
+            "framework": framework, "status": "ok", "duration_s": 1.0, "round": round_index,
+            "result": {**result, "round": round_index}}
 
 
 def parity_record(model: str, framework: str, status: str, max_abs: float | None) -> dict:

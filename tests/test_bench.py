@@ -6,25 +6,31 @@ import pytest
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
-from aibench_onnx.timing.bench import bench_model, plan
-from aibench_onnx.timing.effects import compute_effects, ort_label
+from aibench_onnx.timing.bench import bench_model
+from aibench_onnx.timing.configs import ort_label, plan
+from aibench_onnx.timing.effects import compute_effects
 from aibench_onnx.zoo.registry import get_spec
 
 runner = CliRunner()
 QUICK = {"min_time_s": 0.05, "max_time_s": 0.3, "warmup_s": 0.02, "warmup_max_s": 0.5}
 
 
-def assert_complete(result):
+def assert_complete(result, batches=("1", "3"), repeats=1):
     assert result.status == "ok", (result.config.label, result.reason)
     assert result.peak_rss_bytes and result.peak_rss_bytes > 10 * 2**20
     assert result.threads["threads"] == 1
-    for batch, record in result.batches.items():
-        summary = record["measurement"]["summary"]
-        assert summary["median_s"] > 0 and summary["n"] >= 1 and summary["block_size"] >= 1
-        assert summary["ci95_s"][0] <= summary["median_s"] <= summary["ci95_s"][1]
-        assert record["cold"]["first_call_s"] > 0
-        assert record["energy"]["available"] or record["energy"]["reason"]
-        assert record["measurement"]["samples_s"], batch
+    assert sorted(r["round"] for r in result.replicates) == list(range(repeats))
+    for replicate in result.replicates:
+        assert set(replicate["batches"]) == set(batches)
+        for batch, record in replicate["batches"].items():
+            summary = record["measurement"]["summary"]
+            assert summary["median_s"] > 0 and summary["n"] >= 1 and summary["block_size"] >= 1
+            assert summary["ci95_s"][0] <= summary["median_s"] <= summary["ci95_s"][1]
+            assert record["cold"]["first_call_s"] > 0
+            assert record["energy"]["available"] or record["energy"]["reason"]
+            assert record["measurement"]["samples_s"], batch
+    for batch, across in result.summary.items():
+        assert across["processes"] == repeats and across["ci95_s"][0] <= across["median_s"] <= across["ci95_s"][1]
 
 
 @pytest.mark.slow
@@ -43,9 +49,8 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
     assert not any("batch dimension fixed" in f for f in bench.exports[framework]["graph"]["suspicious"])
     for result in bench.results:
         assert_complete(result)
-        assert set(result.batches) == {"1", "3"}
         if result.config.kind == "ort":
-            info = result.batches["1"]["info"]
+            info = result.replicates[0]["batches"]["1"]["info"]
             assert info["providers"][0] == "CPUExecutionProvider"
             assert info["io_binding"] is result.config.io_binding
             assert info["audit"]["per_provider"] == {"CPUExecutionProvider": info["audit"]["nodes"]}
@@ -75,7 +80,7 @@ def test_unavailable_provider_is_recorded_and_exits_3(tmp_path):
     if cuda_loads:
         assert result.exit_code == 0, result.output
         assert results[cuda]["status"] == results[graph]["status"] == "ok"
-        info = results[graph]["batches"]["1"]["info"]
+        info = results[graph]["replicates"][0]["batches"]["1"]["info"]
         assert info["providers"][0] == "CUDAExecutionProvider"
         assert info["provider_options"]["CUDAExecutionProvider"]["enable_cuda_graph"] == "1"
         assert info["cuda_graph"]["enabled"] and info["cuda_graph"]["max_abs_vs_plain_run"] < 1e-3
@@ -102,7 +107,7 @@ def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
 
 
 def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_device():
-    samples = {label: {1: [base * (1 + 0.001 * (i % 7)) for i in range(50)]} for label, base in {
+    samples = {label: {1: {0: [base * (1 + 0.001 * (i % 7)) for i in range(50)]}} for label, base in {
         "torch-eager": 3.0,
         ort_label("torch", "cuda", "all", io_binding=False): 2.0,
         ort_label("torch", "cuda", "all"): 1.0,
@@ -121,7 +126,7 @@ def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_devi
 
 
 def test_effects_pair_the_right_configurations():
-    noise = lambda base: [base * (1 + 0.001 * (i % 7)) for i in range(50)]  # noqa: E731
+    noise = lambda base: {0: [base * (1 + 0.001 * (i % 7)) for i in range(50)]}  # noqa: E731 - one process
     samples = {
         "torch-eager": {1: noise(4.0)},
         ort_label("torch", "cpu", "disabled"): {1: noise(2.0)},

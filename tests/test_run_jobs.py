@@ -61,13 +61,15 @@ def test_sigkilled_run_resumes_without_losing_or_repeating_jobs(tmp_path):
 
 
 def test_a_crashing_job_is_recorded_and_the_run_completes(tmp_path):
-    result = run_aibench(*QUICK_ONE, "-o", str(tmp_path), env={"AIBENCH_TEST_JOB_HOOK": "crash:bench/matmul/torch-eager"},
+    result = run_aibench(*QUICK_ONE, "-o", str(tmp_path), env={"AIBENCH_TEST_JOB_HOOK": "crash:bench/matmul/torch-eager/r0"},
                          timeout=600)
     assert result.returncode == 1  # a crashed job fails the run's gate, after everything else ran
     found = records(only_run_dir(tmp_path))
-    assert found["bench/matmul/torch-eager"]["status"] == "crashed"
-    assert "-6" in found["bench/matmul/torch-eager"]["reason"]  # SIGABRT
-    assert found["bench/matmul/ort:torch-graph:cpu:all"]["status"] == "ok"
+    assert found["bench/matmul/torch-eager/r0"]["status"] == "crashed"
+    assert "-6" in found["bench/matmul/torch-eager/r0"]["reason"]  # SIGABRT
+    # the other replicates of the same configuration are kept, and so is everything else
+    assert found["bench/matmul/torch-eager/r1"]["status"] == found["bench/matmul/torch-eager/r2"]["status"] == "ok"
+    assert found["bench/matmul/ort:torch-graph:cpu:all/r0"]["status"] == "ok"
     assert found["parity/matmul/torch"]["status"] == "ok"
     assert "crashed" in result.stdout
 
@@ -79,4 +81,4 @@ def test_a_hanging_job_times_out_and_the_run_completes(tmp_path):
     found = records(only_run_dir(tmp_path))
     assert found["parity/matmul/torch"]["status"] == "timeout"
     assert "did not finish within 20 s" in found["parity/matmul/torch"]["reason"]
-    assert found["bench/matmul/torch-eager"]["status"] == "ok"
+    assert found["bench/matmul/torch-eager/r0"]["status"] == "ok"

@@ -19,6 +19,7 @@ from aibench_onnx.cli.common import (
 )
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
+from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 
 
 @app.command()
@@ -42,13 +43,17 @@ def bench(
                                           "(default: physical cores)."),
     min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per batch."),
     max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a runtime's process is killed."),
+    repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="Processes per configuration (replicates, "
+                                "run in interleaved rounds); CIs and effects count the variance between them."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a timing process is killed "
+                                  "(a process timing several configurations gets their worst cases on top)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
-    method, each in a fresh process, and split the differences into exporter, optimizer and runtime effects."""
+    method, each configuration in R fresh processes (interleaved rounds), and split the differences into
+    exporter, optimizer and runtime effects with CIs that count the variance between processes."""
 
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
@@ -56,7 +61,8 @@ def bench(
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
-    from aibench_onnx.timing.bench import bench_model, plan
+    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models
+    from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
 
     specs = resolve_models(model_names)
@@ -90,19 +96,19 @@ def bench(
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
     console = make_console(stderr=json_path == STDOUT)
-    results = []
     with progress_bar(console) as progress:
-        task = progress.add_task("bench", total=len(specs) * len(configs))
-        for spec in specs:
-            def done(result, spec=spec):
-                progress.advance(task)
-                medians = ", ".join(f"b{b} {r['measurement']['summary']['median_s'] * 1e3:.3f} ms"
-                                    for b, r in result.batches.items())
-                progress.console.print(f"{spec.name} {result.config.label}: {result.status} {medians}")
+        task = progress.add_task("bench", total=len(specs) * len(configs) * repeats)
 
-            progress.update(task, description=f"{spec.name}")
-            results.append(bench_model(spec, size or spec.default_size, configs, batches, threads, timing, out_dir,
-                                       device, timeout, opset or DEFAULT_OPSET, on_done=done, tf32=tf32))
+        def done(model: str, config, replicate: dict) -> None:
+            progress.advance(task)
+            medians = ", ".join(f"b{b} {r['measurement']['summary']['median_s'] * 1e3:.3f} ms"
+                                for b, r in replicate["batches"].items())
+            progress.console.print(f"{model} {config.label} round {replicate['round'] + 1}: {replicate['status']} "
+                                   f"{medians}", highlight=False)
+            progress.refresh()
+
+        results = bench_models(specs, size, configs, batches, threads, timing, out_dir, device, timeout,
+                               opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32)
     for result in results:
         rows = [row for config in result.results for row in latency_rows(config.to_dict())]
         console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of per-call "
@@ -114,11 +120,12 @@ def bench(
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
 
-        write_json({"schema_version": 1, "command": "bench",
+        write_json({"schema_version": BENCH_SCHEMA_VERSION, "command": "bench",
                     "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
                                  "tf32": tf32, "batches": batches,
-                                 "device": device, "threads": threads, "timing": timing, "timeout_s": timeout},
+                                 "device": device, "threads": threads, "timing": timing, "timeout_s": timeout,
+                                 "repeats": repeats, "variance_controls": VARIANCE_CONTROLS},
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]
     raise typer.Exit(int(exit_code(statuses)))

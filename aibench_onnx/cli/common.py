@@ -68,7 +68,9 @@ def progress_bar(console):
     )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True)
+    # Redrawn only when something happens (callers refresh()): a display redrawing ten times a second competes
+    # with the measurement on a 2-core machine.
+    return Progress(*columns, console=console, transient=True, auto_refresh=False)
 
 
 JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."

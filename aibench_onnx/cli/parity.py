@@ -106,6 +106,7 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")
                 results.append(result)
                 progress.advance(task)
+                progress.refresh()
     return results
 
 
@@ -119,7 +120,7 @@ def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
         for spec in specs:
             progress.update(task, description=f"{spec.name}")
             agreement = agree_across_frameworks(spec, size or spec.default_size, seeds, frameworks, threads,
-                                                on_framework_done=lambda fw: progress.advance(task))
+                                                on_framework_done=lambda fw: (progress.advance(task), progress.refresh()))
             for pair in agreement.pairs:
                 progress.console.print(f"{spec.name}: {pair.framework} vs {pair.reference} {status_markup(pair.status)}")
             results.append(agreement)

@@ -30,7 +30,11 @@ def run(
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a job's process is killed."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "
+                                          "configuration, in interleaved rounds (default 3; full run 5)."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a job's process is killed "
+                                  "(a timing process that measures several configurations gets their worst "
+                                  "cases on top)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
@@ -44,15 +48,9 @@ def run(
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS
     from aibench_onnx.report.styles import status_colour
-    from aibench_onnx.runs.run import (
-        FULL,
-        QUICK,
-        pending_jobs,
-        plan_jobs,
-        run_jobs,
-        start_run,
-    )
+    from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
     from aibench_onnx.runs.store import load_run
+    from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
     from aibench_onnx.zoo.registry import resolve_frameworks, resolve_models
 
     console = make_console()
@@ -88,6 +86,7 @@ def run(
         settings = {"quick": quick, "models": [s.name for s in specs], "frameworks": chosen, "eps": eps,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
+                    "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
                     "threads": threads or default_threads(), "opset": DEFAULT_OPSET}
     settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
     jobs = plan_jobs(settings, specs)
@@ -104,12 +103,13 @@ def run(
 
         def on_record(record: dict) -> None:
             progress.advance(task)
+            progress.refresh()
             colour = status_colour(record["status"])
             progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
                                    f"({record['duration_s']:.1f} s)", highlight=False)
 
         try:
-            run_jobs(run_dir, todo, timeout, on_record)
+            run_jobs(run_dir, todo, {**settings, "timeout_s": timeout}, on_record)
         except KeyboardInterrupt:
             raise UserError(f"interrupted; finished jobs are kept — resume with: aibench run --resume {run_dir}",
                             ExitCode.INTERRUPTED) from None

@@ -8,7 +8,7 @@ import math
 
 from aibench_onnx.report.render import html_escape as _e
 from aibench_onnx.report.render import to_html
-from aibench_onnx.report.run_views import environment_lines
+from aibench_onnx.report.run_views import environment_lines, settings_table
 from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
@@ -118,6 +118,8 @@ def parity_heatmap(report: dict) -> str:
 def render_html(report: dict) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>aibench run {_e(report['run_dir'])}</title>"
              f"<style>{STYLE}</style></head><body>", f"<h1>aibench run <code>{_e(report['run_dir'])}</code></h1>",
+             "<section id='summary'>" + "".join(f"<p><strong>{_e(line)}</strong></p>"
+                                                for line in report.get("headline", [])) + "</section>",
              "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",
              "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>",
              to_html(parity_table(report["parity"])),
@@ -131,6 +133,7 @@ def render_html(report: dict) -> str:
                       to_html(effects_table(f"Where the time goes: {model}", effects))]
     if report["exports"]:
         parts += ["<h2>Export statistics</h2>", to_html(export_stats_table(report["exports"]))]
+    parts += ["<h2>Settings</h2>", to_html(settings_table(report))]
     if report["warnings"]:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
     parts.append("</body></html>")

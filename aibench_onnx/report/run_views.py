@@ -26,9 +26,20 @@ def environment_lines(report: dict) -> list[str]:
         f"{system.get('memory_total_gib', '?')} GiB; GPUs: {gpus}",
         f"{system.get('python', '?')} on {system.get('os', '?')}",
         f"onnxruntime {ort.get('version', '?')} ({', '.join(loads) or 'no provider loads'}); {versions}",
-        f"settings: {report['settings']}",
         f"jobs: {report['jobs_done']} of {report['jobs_planned']} done",
     ]
+
+
+def settings_table(report: dict) -> Table:
+    """The run's settings, one per row (lists joined, nested settings as key=value)."""
+    table = Table("Settings", ["setting", "value"])
+    for key, value in report["settings"].items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = "; ".join(map(str, value))
+        table.add([key, value])
+    return table
 
 
 def run_tables(report: dict) -> list[tuple[str, Table]]:
@@ -41,11 +52,13 @@ def run_tables(report: dict) -> list[tuple[str, Table]]:
             tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
     if report["exports"]:
         tables.append(("##", export_stats_table(report["exports"])))
+    tables.append(("##", settings_table(report)))
     return tables
 
 
 def markdown(report: dict) -> str:
     out = [f"# aibench run `{md_escape(report['run_dir'])}`", ""]
+    out += [f"**{md_escape(line)}**  " for line in report.get("headline", [])] + [""]
     out += [f"- {md_escape(line)}" for line in environment_lines(report)]
     for heading, table in run_tables(report):
         out += [""] + to_markdown(table, heading)
@@ -57,6 +70,8 @@ def markdown(report: dict) -> str:
 def terminal(report: dict, console) -> None:
     from rich.markup import escape
 
+    for line in report.get("headline", []):
+        console.print(f"[bold]{escape(line)}[/bold]", highlight=False)
     for line in environment_lines(report):
         console.print(escape(line), highlight=False)
     for _, table in run_tables(report):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from aibench_onnx.report.numbers import MISSING, ms, sci
 from aibench_onnx.report.styles import LABELS
 from aibench_onnx.status import Status
@@ -62,51 +64,79 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
 # --- latency -----------------------------------------------------------------------------------------------
 
 def latency_rows(result: dict) -> list[dict]:
-    """The rows of one timed configuration (a ConfigResult as a dict): one per batch, or one saying why
-    there are no numbers."""
+    """The rows of one timed configuration (ConfigResult.to_dict(): its replicates and the summary across
+    them): one per batch, or one saying why there are no numbers."""
     label = result["config"]["label"]
     if result["status"] != Status.OK:
         return [{"label": label, "status": result["status"], "reason": result.get("reason", "")}]
+    measured = [r for r in result["replicates"] if r["status"] == Status.OK]
     rows = []
-    for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
-        summary = entry["measurement"]["summary"]
-        info = entry.get("info") or {}
-        notes = [f for f in summary["flags"] if not f.startswith("p99 not reported")]
+    for batch, across in result["summary"].items():
+        entries = [r["batches"][batch] for r in measured if batch in r["batches"]]
+        summaries = [entry["measurement"]["summary"] for entry in entries]
+        notes = list(dict.fromkeys(f for s in summaries for f in s["flags"] if not f.startswith("p99 not reported")))
+        notes = [n for n in notes if not n.startswith("timer overhead")] + across["flags"]
+        info = entries[0].get("info") or {}
         if info.get("input_casts"):
             notes.append("cast " + ", ".join(info["input_casts"]))
         notes += audit_notes(info.get("audit"))
-        rows.append({"label": label, "status": Status.OK, "batch": int(batch), "median_s": summary["median_s"],
-                     "ci95_s": summary["ci95_s"], "p90_s": summary.get("p90_s"), "n": summary["n"],
-                     "block_size": summary.get("block_size"), "items_per_s": int(batch) / summary["median_s"],
-                     "first_call_s": entry["cold"]["first_call_s"], "flags": notes,
+        if result.get("reason"):
+            notes.append(result["reason"])
+        rows.append({"label": label, "status": Status.OK, "batch": int(batch), "median_s": across["median_s"],
+                     "ci95_s": across["ci95_s"], "processes": across["processes"],
+                     "between_spread": across["between_spread"], "within_iqr": across["within_iqr"],
+                     "n": sum(s["n"] for s in summaries), "block_size": summaries[0].get("block_size"),
+                     "items_per_s": int(batch) / across["median_s"],
+                     "first_call_s": float(np.median([entry["cold"]["first_call_s"] for entry in entries])),
+                     "flags": notes, "reliable": all(s.get("reliable", True) for s in summaries),
                      "peak_rss_mib": (result.get("peak_rss_bytes") or 0) / 2**20})
     return rows
 
 
+def _percent(value: float | None) -> str:
+    return MISSING if value is None or value != value else f"{100 * value:.1f}%"
+
+
 def latency_table(title: str, rows: list[dict]) -> Table:
-    table = Table(title, ["runtime", "batch", "median ms", "95% CI ms", "p90 ms", "items/s", "n x block",
-                          "first call ms", "peak RSS MiB", "notes"], status_column=9)
+    table = Table(title, ["runtime", "batch", "median ms", "95% CI ms", "R", "between processes", "within (IQR)",
+                          "items/s", "first call ms", "peak RSS MiB", "notes"], status_column=10)
     for row in rows:
         if row["status"] != Status.OK:
-            table.add([row["label"], "", "", "", "", "", "", "", "", f"{row['status']}: {row['reason']}"], row["status"])
+            table.add([row["label"], "", "", "", "", "", "", "", "", "", f"{row['status']}: {row['reason']}"],
+                      row["status"])
             continue
         low, high = row["ci95_s"]
-        block = f"{row['n']}x{row['block_size']}" if row.get("block_size") else str(row["n"])
         rss = f"{row['peak_rss_mib']:.0f}" if row.get("peak_rss_mib") else MISSING
-        table.add([row["label"], row["batch"], ms(row["median_s"]), f"{ms(low)}–{ms(high)}", ms(row.get("p90_s")),
-                   f"{row['items_per_s']:,.0f}", block, ms(row.get("first_call_s")), rss, _notes(row["flags"])])
+        spread = _percent(row["between_spread"]) if row["processes"] > 1 else MISSING
+        table.add([row["label"], row["batch"], ms(row["median_s"]), f"{ms(low)}–{ms(high)}", row["processes"], spread,
+                   _percent(row["within_iqr"]), f"{row['items_per_s']:,.0f}", ms(row.get("first_call_s")), rss,
+                   _notes(row["flags"])])
     return table
+
+
+def _processes(counts: list[int] | None) -> str:
+    """Processes behind a ratio: "3" when both sides had 3, "3/2" otherwise."""
+    if not counts:
+        return MISSING
+    return str(counts[0]) if len(set(counts)) == 1 else "/".join(map(str, counts))
+
+
+def _detectable(mde: float | None) -> str:
+    """The minimum detectable effect: "±4.1%"; a dash where one process cannot estimate it."""
+    return MISSING if mde is None else f"±{100 * mde:.1f}%"
 
 
 # --- effects -----------------------------------------------------------------------------------------------
 
 def effects_table(title: str, effects: list[dict]) -> Table:
     """Ratios candidate / baseline with their CI and verdict; insignificant ones are dimmed."""
-    table = Table(title, ["batch", "effect", "baseline", "candidate", "ratio", "95% CI", "verdict"], status_column=6)
+    table = Table(title, ["batch", "effect", "baseline", "candidate", "ratio", "95% CI", "R", "detectable",
+                          "verdict"], status_column=8)
     for effect in sorted(effects, key=lambda e: (e["kind"], e["baseline"], e["candidate"], e["batch"])):
         quiet = effect["verdict"] == "no significant difference"
         table.add([effect["batch"], effect["kind"], effect["baseline"], effect["candidate"], f"{effect['ratio']:.3f}",
-                   f"{effect['ci_low']:.3f}–{effect['ci_high']:.3f}", effect["verdict"]], "quiet" if quiet else None)
+                   f"{effect['ci_low']:.3f}–{effect['ci_high']:.3f}", _processes(effect.get("processes")),
+                   _detectable(effect.get("mde")), effect["verdict"]], "quiet" if quiet else None)
     return table
 
 
@@ -117,11 +147,12 @@ COMPARE_STATUS = {"slower": Status.FAILED, "faster": Status.OK}
 
 def compare_table(result: dict) -> Table:
     table = Table(f"{result['base']} -> {result['new']} (ratio = new / base median)",
-                  ["model", "configuration", "batch", "base ms", "new ms", "ratio", "95% CI", "verdict"],
-                  status_column=7)
+                  ["model", "configuration", "batch", "base ms", "new ms", "ratio", "95% CI", "R", "detectable",
+                   "verdict"], status_column=9)
     for row in result["rows"]:
         table.add([row["model"], row["config"], row["batch"], ms(row["base_median_s"]), ms(row["new_median_s"]),
-                   f"{row['ratio']:.3f}", f"{row['ci_low']:.3f}–{row['ci_high']:.3f}", row["verdict"]],
+                   f"{row['ratio']:.3f}", f"{row['ci_low']:.3f}–{row['ci_high']:.3f}", _processes(row.get("processes")),
+                   _detectable(row.get("mde")), row["verdict"]],
                   COMPARE_STATUS.get(row["verdict"], "quiet"))
     return table
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from aibench_onnx.errors import UserError
 from aibench_onnx.runs.store import (
     latest_records,
@@ -17,7 +15,7 @@ from aibench_onnx.runs.store import (
     timed_batches,
 )
 from aibench_onnx.status import Status
-from aibench_onnx.timing.stats import compare_samples
+from aibench_onnx.timing.processes import across_processes, compare_replicates
 
 GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
 
@@ -32,9 +30,13 @@ def parse_gate(text: str | None) -> float | None:
     return float(match.group(2)) / 100
 
 
-def _bench_samples(run_dir: Path) -> dict[tuple, list[float]]:
+def _bench_samples(run_dir: Path) -> dict[tuple, dict[int, list[float]]]:
+    """(model, configuration, batch) -> round -> the samples of that round's process."""
     latest = latest_records(load_records(run_dir)[0]).values()
-    return {(timed.model, timed.label, timed.batch): timed.samples_s for timed in timed_batches(latest)}
+    found: dict[tuple, dict[int, list[float]]] = {}
+    for timed in timed_batches(latest):
+        found.setdefault((timed.model, timed.label, timed.batch), {})[timed.round] = timed.samples_s
+    return found
 
 
 def _parity_status(run_dir: Path) -> dict[tuple, str]:
@@ -72,16 +74,20 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
         raise UserError(f"{base_dir} and {new_dir} have no configuration in common")
     rows, failures = [], []
     for key in common:
-        estimate = compare_samples(np.asarray(base[key]), np.asarray(new[key]))
+        # two runs: processes are independent across them (Welch), never paired by round
+        estimate = compare_replicates(base[key], new[key], paired=False)
         if not estimate.significant:
             verdict = "no significant change"
         else:
             verdict = "slower" if estimate.ratio > 1 else "faster"
-        row = {"model": key[0], "config": key[1], "batch": key[2], "base_median_s": float(np.median(base[key])),
-               "new_median_s": float(np.median(new[key])), "ratio": estimate.ratio, "ci_low": estimate.ci_low,
-               "ci_high": estimate.ci_high, "p_value": estimate.p_value, "verdict": verdict}
+        row = {"model": key[0], "config": key[1], "batch": key[2],
+               "base_median_s": across_processes(base[key]).median_s, "new_median_s": across_processes(new[key]).median_s,
+               "ratio": estimate.ratio, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
+               "p_value": estimate.p_value, "mde": estimate.mde, "processes": estimate.processes,
+               "method": estimate.method, "verdict": verdict}
         rows.append(row)
-        if gate is not None and verdict == "slower" and estimate.ratio > 1 + gate:
+        # the gate fails only on a slowdown the CI places above the threshold, not one that merely may be
+        if gate is not None and verdict == "slower" and estimate.ci_low > 1 + gate:
             failures.append(f"{key[0]}/{key[1]} batch {key[2]}: median {estimate.ratio:.3f}x "
                             f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}%")
     parity_regressions = [f"{'/'.join(key)}: {parity_base[key]} -> {parity_new[key]}" for key in common_parity

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from aibench_onnx.report.tables import latency_rows
+from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.store import (
     latest_records,
     load_records,
     load_run,
-    timed_batches,
 )
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
+from aibench_onnx.timing.bench import aggregate
 from aibench_onnx.timing.effects import compute_effects
 
 
@@ -22,7 +23,7 @@ def build_report(run_dir: str | Path) -> dict:
     records, problems = load_records(run_dir)
     latest = latest_records(records)
     warnings = list(problems)
-    parity_rows, exports, latency, samples = [], {}, {}, {}
+    parity_rows, exports, replicates = [], {}, {}
     for job_id in run.get("jobs", []):
         record = latest.get(job_id)
         if record is None:
@@ -30,20 +31,21 @@ def build_report(run_dir: str | Path) -> dict:
             continue
         if record["status"] in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
-            continue
         if record["kind"] == "parity":
-            _parity(record, parity_rows, exports, warnings)
-        else:
-            _bench(record, latency, samples, warnings)
-    effects = {}
-    settings = run["settings"]
-    for model, by_label in samples.items():
-        found = compute_effects(by_label, settings["frameworks"], settings["eps"], settings["opt_levels"])
-        effects[model] = [e.to_dict() for e in found]
-    return {"run_dir": str(run_dir), "created": run.get("created"), "settings": settings,
+            if record["status"] not in (Status.CRASHED, Status.TIMEOUT):
+                _parity(record, parity_rows, exports, warnings)
+        elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
+            result = record["result"]
+            replicates.setdefault((record["model"], result["config"]["label"]), []).append(result)
+        elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
+            warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
+    latency, effects = _timing(replicates, run["settings"], warnings)
+    report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings}
+    report["headline"] = headline(report)
+    return report
 
 
 def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
@@ -69,19 +71,29 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 
 
-def _bench(record: dict, latency: dict, samples: dict, warnings: list) -> None:
-    result = record.get("result")
-    if not result:
-        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
-        return
-    label = result["config"]["label"]
-    latency.setdefault(record["model"], []).extend(latency_rows(result))
-    if result["status"] != Status.OK:
-        if result["status"] != Status.KNOWN_FAILURE:
-            warnings.append(f"bench {record['model']}/{label}: {result['status']} — {result['reason']}")
-        return
-    for timed in timed_batches([record]):
-        samples.setdefault(timed.model, {}).setdefault(timed.label, {})[timed.batch] = timed.samples_s
-        if not timed.summary["reliable"]:
-            warnings.append(f"unreliable measurement {timed.model}/{timed.label} batch {timed.batch}: "
-                            f"{'; '.join(timed.summary['flags'])}")
+def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict, warnings: list) -> tuple[dict, dict]:
+    """Latency rows and effects per model, from every process's result of every configuration."""
+    latency, results = {}, {}
+    for (model, label), found in replicates.items():
+        result = aggregate(found[0]["config"], [_as_replicate(r) for r in found])
+        results.setdefault(model, []).append(result)
+        latency.setdefault(model, []).extend(latency_rows(result.to_dict()))
+        if result.reason and result.status != Status.KNOWN_FAILURE:
+            warnings.append(f"bench {model}/{label}: {result.status} — {result.reason}")
+        for replicate in result.replicates:
+            for batch, entry in replicate.get("batches", {}).items():
+                summary = entry["measurement"]["summary"]
+                if not summary["reliable"]:
+                    warnings.append(f"unreliable measurement {model}/{label} batch {batch} (round "
+                                    f"{replicate['round'] + 1}): {'; '.join(summary['flags'])}")
+    effects = {}
+    for model, model_results in results.items():
+        samples = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
+        found = compute_effects(samples, settings["frameworks"], settings["eps"], settings["opt_levels"])
+        effects[model] = [e.to_dict() for e in found]
+    return latency, effects
+
+
+def _as_replicate(result: dict) -> dict:
+    """A stored process result; runs from before replicates (results schema 1) had one process, round 0."""
+    return {"round": 0, "batches": {}, **result}

@@ -2,7 +2,8 @@
 job's record to results.jsonl the moment it ends, and resume by running only the jobs that have none.
 
 Parity jobs (export + ORT parity per model x framework) go first, two at a time: they do not time anything.
-Bench jobs (one runtime configuration each) then run one at a time, so no timing shares the CPU.
+Bench jobs (one runtime configuration of one model in one round) then run round by round, in one timing
+process per runtime group and round, alone, so no timing shares the CPU (timing/schedule.py).
 """
 
 from __future__ import annotations
@@ -10,31 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.jobs import run_timing_jobs
 from aibench_onnx.runs.store import (
     append_record,
     latest_records,
     load_records,
     write_run_file,
 )
-from aibench_onnx.timing.bench import plan as plan_configs
+from aibench_onnx.timing.configs import plan as plan_configs
 from aibench_onnx.workers import kill_active_workers, run_worker
 
-QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4],
+QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
          "timing": {"min_time_s": 0.1, "max_time_s": 0.5, "warmup_s": 0.05, "warmup_max_s": 0.5}}
-FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8],
+FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 PARITY_WORKERS = 2
-
-
-@dataclass
-class JobOutcome:
-    job: dict
-    record: dict
 
 
 def plan_jobs(settings: dict, specs) -> list[dict]:
@@ -47,14 +43,13 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
                          "size": size, "framework": framework, "eps": settings["eps"],
                          "opt_levels": settings["opt_levels"], "seeds": settings["seeds"]})
-    for spec in specs:
-        size = settings["size"] or spec.default_size
-        for config in plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"],
-                                   settings["opt_levels"], [True]):
-            jobs.append({**common, "job_id": f"bench/{spec.name}/{config.label}", "kind": "bench",
-                         "model": spec.name, "size": size, "framework": config.framework,
-                         "config": config.__dict__, "batches": settings["batches"], "timing": settings["timing"],
-                         "device": "cpu", "timeout_s": settings["timeout_s"]})
+    configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True])
+    for round_index in range(settings.get("repeats", 1)):  # a run from before replicates had one process each
+        for spec in specs:
+            for config in configs:
+                jobs.append({**common, "job_id": f"bench/{spec.name}/{config.label}/r{round_index}", "kind": "bench",
+                             "model": spec.name, "size": settings["size"] or spec.default_size,
+                             "framework": config.framework, "config": asdict(config), "round": round_index})
     return jobs
 
 
@@ -85,9 +80,10 @@ def _execute(job: dict, timeout_s: float) -> dict:
             **document}
 
 
-def run_jobs(run_dir: Path, jobs: list[dict], timeout_s: float,
+def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
              on_record: Callable[[dict], None] | None = None) -> None:
-    """Run `jobs`, appending each record as it ends. Ctrl-C kills running workers and keeps what finished."""
+    """Run `jobs`, appending each record as it ends: parity jobs two at a time, then the timing jobs round by
+    round, one process per runtime group, alone. Ctrl-C kills running workers and keeps what finished."""
     parity = [job for job in jobs if job["kind"] == "parity"]
     bench = [job for job in jobs if job["kind"] == "bench"]
 
@@ -98,14 +94,13 @@ def run_jobs(run_dir: Path, jobs: list[dict], timeout_s: float,
 
     pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
     try:
-        running = {pool.submit(_execute, job, timeout_s) for job in parity}
+        running = {pool.submit(_execute, job, settings["timeout_s"]) for job in parity}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 finish(future.result())
         pool.shutdown()
-        for job in bench:
-            finish(_execute(job, timeout_s))
+        run_timing_jobs(run_dir, bench, settings, finish)
     except KeyboardInterrupt:
         # Jobs cut short are not recorded, so --resume runs them again.
         kill_active_workers()

@@ -94,6 +94,7 @@ class TimedBatch:
     model: str
     label: str  # the runtime configuration, e.g. torch-eager or ort:torch-graph:cpu:all
     batch: int
+    round: int  # which replicate (process) of the configuration; 0 in runs from before replicates
     samples_s: list[float]
     summary: dict
 
@@ -105,7 +106,7 @@ def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
         if record.get("kind") != "bench" or result.get("status") != Status.OK:
             continue
         for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
-            found.append(TimedBatch(record["model"], result["config"]["label"], int(batch),
+            found.append(TimedBatch(record["model"], result["config"]["label"], int(batch), result.get("round", 0),
                                     entry["measurement"]["samples_s"], entry["measurement"]["summary"]))
     return found
 

@@ -1,5 +1,6 @@
-"""`aibench bench`: plan the runtime configurations of each model, time each in a fresh process, and
-decompose the differences into exporter, optimizer and runtime effects."""
+"""`aibench bench`: plan the runtime configurations of each model, measure each in R processes (replicates,
+interleaved by round), and decompose the differences into exporter, optimizer and runtime effects with
+statistics that count processes (timing/processes.py)."""
 
 from __future__ import annotations
 
@@ -9,40 +10,63 @@ from typing import Callable
 
 import numpy as np
 
-from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME, missing_framework
+from aibench_onnx.frameworks import ORT_RUNTIME, missing_framework
 from aibench_onnx.status import Status
-from aibench_onnx.timing.effects import Effect, compute_effects, ort_label
-from aibench_onnx.workers import run_worker
+from aibench_onnx.timing.configs import RuntimeConfig
+from aibench_onnx.timing.effects import Effect, compute_effects
+from aibench_onnx.timing.processes import across_processes
+from aibench_onnx.timing.schedule import TimingItem, run_unit, units
 from aibench_onnx.zoo.inputs import EXPORT_BATCH
 from aibench_onnx.zoo.spec import ModelSpec
 
-
-@dataclass
-class RuntimeConfig:
-    label: str
-    kind: str
-    framework: str  # the native framework, or the framework whose exported graph ORT runs
-    ep: str | None = None
-    opt_level: str | None = None
-    io_binding: bool = True
-    cuda_graph: bool = False  # ORT CUDA EP only: replay one captured CUDA graph per call
+BENCH_SCHEMA_VERSION = 2  # 2: configurations carry their replicates (one per process) and a summary across them
 
 
 @dataclass
 class ConfigResult:
-    config: RuntimeConfig
-    status: str  # ok | failed | known_failure | ep_unavailable | unavailable | timeout | crashed
-    reason: str = ""
-    batches: dict = field(default_factory=dict)  # batch -> {"measurement", "info", "cold", "energy"}
-    peak_rss_bytes: int | None = None
-    peak_device_memory: dict | None = None
-    threads: dict | None = None
+    """One configuration of one model over all its processes."""
 
-    def samples(self) -> dict[int, list[float]]:
-        return {int(b): r["measurement"]["samples_s"] for b, r in self.batches.items()}
+    config: RuntimeConfig
+    status: str  # ok (at least one process measured it) | failed | known_failure | ep_unavailable | ...
+    reason: str = ""
+    replicates: list[dict] = field(default_factory=list)  # per process: round, status, batches (raw samples), ...
+    summary: dict = field(default_factory=dict)  # batch -> AcrossProcesses as a dict
+
+    @property
+    def peak_rss_bytes(self) -> int | None:
+        return max((r.get("peak_rss_bytes") or 0 for r in self.replicates), default=None) or None
+
+    @property
+    def threads(self) -> dict | None:
+        return next((r["process"]["threads"] for r in self.replicates if (r.get("process") or {}).get("threads")), None)
+
+    def samples_by_round(self) -> dict[int, dict[int, list[float]]]:
+        """batch -> round -> per-call samples, over the processes that measured it."""
+        found: dict[int, dict[int, list[float]]] = {}
+        for replicate in self.replicates:
+            if replicate["status"] == Status.OK:
+                for batch, entry in replicate["batches"].items():
+                    found.setdefault(int(batch), {})[replicate["round"]] = entry["measurement"]["samples_s"]
+        return found
 
     def to_dict(self) -> dict:
-        return {**asdict(self)}
+        return {**asdict(self), "peak_rss_bytes": self.peak_rss_bytes, "threads": self.threads}
+
+
+def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigResult:
+    """One ConfigResult from the per-process results of one configuration (in any order)."""
+    config = config if isinstance(config, RuntimeConfig) else RuntimeConfig(**config)
+    replicates = sorted(replicates, key=lambda r: r.get("round", 0))
+    measured = [r for r in replicates if r["status"] == Status.OK]
+    result = ConfigResult(config, Status.OK if measured else replicates[0]["status"], replicates=replicates)
+    lost = [r for r in replicates if r["status"] != Status.OK]
+    if lost and measured:
+        result.reason = f"{len(lost)} of {len(replicates)} processes {lost[0]['status']}: {lost[0].get('reason', '')}"
+    elif lost:
+        result.reason = lost[0].get("reason", "")
+    result.summary = {str(batch): across_processes(by_round).to_dict()
+                      for batch, by_round in sorted(result.samples_by_round().items())}
+    return result
 
 
 @dataclass
@@ -58,65 +82,87 @@ class ModelBench:
                 "results": [r.to_dict() for r in self.results], "effects": [e.to_dict() for e in self.effects]}
 
 
-def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: list[str],
-         io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,)) -> list[RuntimeConfig]:
-    """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
-    provider with IO binding."""
-    configs = []
-    for kind in runtimes:
-        if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in frameworks:
-            configs.append(RuntimeConfig(kind, kind, NATIVE_RUNTIMES[kind]))
-    if ORT_RUNTIME in runtimes:
-        for framework in frameworks:
-            for ep in eps:
-                for level in levels:
-                    for binding in io_binding_modes:
-                        for graph in cuda_graph_modes:
-                            if graph and (ep != "cuda" or not binding):
-                                continue
-                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), ORT_RUNTIME,
-                                                         framework, ep, level, binding, graph))
-    return configs
+def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
+    configs = [r.config for r in results]
+    ort = [c for c in configs if c.kind == ORT_RUNTIME]
+    if not ort:
+        return []
+    replicates = {r.config.label: r.samples_by_round() for r in results if r.status == Status.OK}
+    return compute_effects(replicates, list(dict.fromkeys(c.framework for c in ort)),
+                           list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device)
+
+
+def blocked(spec: ModelSpec, config: RuntimeConfig, exports: dict) -> ConfigResult | None:
+    """Why `config` cannot be timed at all (no graph, framework missing), or None."""
+    if config.kind == ORT_RUNTIME:
+        record = exports.get(config.framework, {})
+        if record.get("status") != Status.OK:
+            known = spec.known_export_failures.get(config.framework)
+            status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
+                      else Status.KNOWN_FAILURE if known else Status.FAILED)
+            reason = f"no ONNX graph: {record.get('reason', 'export failed')}" + (f" — known: {known}" if known else "")
+            return ConfigResult(config, status, reason)
+        return None
+    problem = missing_framework(config.framework)
+    return ConfigResult(config, Status.UNAVAILABLE, f"{config.framework}: {problem}") if problem else None
+
+
+def bench_models(specs: list[ModelSpec], size: str | None, configs: list[RuntimeConfig], batches: list[int],
+                 threads: int, timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
+                 repeats: int = 1, on_result: Callable[[str, RuntimeConfig, dict], None] | None = None,
+                 tf32: bool = False) -> list[ModelBench]:
+    """Time every configuration of every model in `repeats` rounds of processes. `on_result(model, config,
+    replicate)` is called as each process result comes in."""
+    exports, blocked_results, items = {}, {}, []
+    for spec in specs:
+        model_size = size or spec.default_size
+        exports[spec.name] = export_graphs(spec, model_size, sorted({c.framework for c in configs
+                                                                     if c.kind == ORT_RUNTIME}),
+                                           out_dir / spec.name, threads, opset)
+        for config in configs:
+            stopped = blocked(spec, config, exports[spec.name])
+            if stopped is not None:
+                blocked_results[(spec.name, config.label)] = stopped
+                continue
+            onnx_path = exports[spec.name].get(config.framework, {}).get("path") if config.kind == ORT_RUNTIME else None
+            items += [TimingItem(f"{spec.name}/{config.label}/r{r}", spec.name, model_size, config, r, onnx_path)
+                      for r in range(repeats)]
+    replicates: dict[tuple[str, str], list[dict]] = {}
+
+    def collect(item: TimingItem, result: dict, process: dict) -> None:
+        result = {**result, "process": process}
+        replicates.setdefault((item.model, item.config.label), []).append(result)
+        if on_result:
+            on_result(item.model, item.config, result)
+
+    settings = {"threads": threads, "device": device, "timing": timing, "batches": batches, "tf32": tf32,
+                "cache_dir": str(out_dir / "trt-cache")}
+    for unit in units(items):
+        run_unit(unit, settings, timeout_s, collect)
+    benches = []
+    for spec in specs:
+        results = [blocked_results.get((spec.name, c.label)) or aggregate(c, replicates[(spec.name, c.label)])
+                   for c in configs]
+        benches.append(ModelBench(spec.name, size or spec.default_size, results, model_effects(results, device),
+                                  exports[spec.name]))
+    return benches
 
 
 def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batches: list[int], threads: int,
-                timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
-                on_done: Callable[[ConfigResult], None] | None = None, exports: dict | None = None,
+                timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int, repeats: int = 1,
                 tf32: bool = False) -> ModelBench:
-    """Time every configuration of one model. `exports` (framework -> export record) reuses graphs exported
-    earlier (by `aibench run`'s parity jobs); otherwise each needed graph is exported here first."""
-    workdir = out_dir / spec.name
+    """One model's bench (see bench_models)."""
+    return bench_models([spec], size, configs, batches, threads, timing, out_dir, device, timeout_s, opset,
+                        repeats, tf32=tf32)[0]
+
+
+def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Path, threads: int, opset: int) -> dict:
+    """framework -> export record (status, path), exporting in the framework's own process. Traced from its
+    own example at batch 2, never the first benchmark batch: traced at batch 1, an exporter may freeze the
+    batch dimension (pytorch #157621) and every other batch would then fail."""
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
-    input_files = {}
-    for batch in batches:  # byte-identical inputs for every runtime: written once, read by each process
-        path = workdir / "inputs" / f"batch{batch}.npz"
-        np.savez(path, **spec.make_inputs(size, batch, seed=0))
-        input_files[batch] = str(path)
-
-    # Export from its own example at batch 2, never the first benchmark batch: traced at batch 1, an exporter
-    # may freeze the batch dimension (pytorch #157621) and every other batch would then fail.
-    example_file = workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz"
+    example_file = str(workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz")
     np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
-    if exports is None:
-        exports = _export_graphs(spec, size, sorted({c.framework for c in configs if c.kind == ORT_RUNTIME}), workdir,
-                                 threads, opset, str(example_file))
-    results = []
-    for config in configs:
-        result = _run_config(spec, size, config, input_files, threads, timing, workdir, device, timeout_s, exports,
-                             tf32)
-        results.append(result)
-        if on_done:
-            on_done(result)
-    samples = {r.config.label: r.samples() for r in results if r.status == Status.OK}
-    frameworks = list(dict.fromkeys(c.framework for c in configs if c.kind == ORT_RUNTIME))
-    eps = list(dict.fromkeys(c.ep for c in configs if c.kind == ORT_RUNTIME))
-    levels = list(dict.fromkeys(c.opt_level for c in configs if c.kind == ORT_RUNTIME))
-    effects = compute_effects(samples, frameworks, eps, levels, device) if frameworks else []
-    return ModelBench(spec.name, size, results, effects, exports)
-
-
-def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, example_file) -> dict:
-    """framework -> export record (status, path), exporting in the framework's own process."""
     from aibench_onnx.parity.zoo import run_native_worker
 
     exports = {}
@@ -130,34 +176,3 @@ def _export_graphs(spec, size, frameworks, workdir: Path, threads, opset, exampl
         native = run_native_worker(spec, size, framework, [example_file], target, threads, opset)
         exports[framework] = native.get("export") or {"status": Status.FAILED, "reason": native.get("reason", "")}
     return exports
-
-
-def _run_config(spec, size, config: RuntimeConfig, input_files, threads, timing, workdir: Path, device,
-                timeout_s, exports, tf32: bool = False) -> ConfigResult:
-    if config.kind == ORT_RUNTIME:
-        record = exports.get(config.framework, {})
-        if record.get("status") != Status.OK:
-            known = spec.known_export_failures.get(config.framework)
-            status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
-                      else Status.KNOWN_FAILURE if known else Status.FAILED)
-            reason = f"no ONNX graph: {record.get('reason', 'export failed')}" + (f" — known: {known}" if known else "")
-            return ConfigResult(config, status, reason)
-    else:
-        problem = missing_framework(config.framework)
-        if problem:
-            return ConfigResult(config, Status.UNAVAILABLE, f"{config.framework}: {problem}")
-    request = {"model": spec.name, "size": size, "runtime": config.kind, "framework": config.framework,
-               "ep": config.ep, "opt_level": config.opt_level, "io_binding": config.io_binding,
-               "cuda_graph": config.cuda_graph, "tf32": tf32,
-               "onnx_path": exports.get(config.framework, {}).get("path"), "cache_dir": str(workdir / "trt-cache"),
-               "batches": {str(b): f for b, f in input_files.items()}, "threads": threads, "device": device,
-               "timing": timing}
-    outcome = run_worker("aibench_onnx.workers.bench", request, timeout_s,
-                         workdir / f"bench_{config.label.replace(':', '_')}.json")
-    if outcome.died:
-        return ConfigResult(config, outcome.status, outcome.reason)
-    document = outcome.document
-    if not outcome.ok:
-        return ConfigResult(config, document["status"], document["reason"])
-    return ConfigResult(config, Status.OK, batches=document["batches"], peak_rss_bytes=document["peak_rss_bytes"],
-                        peak_device_memory=document["peak_device_memory"], threads=document["threads"])

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from aibench_onnx.frameworks import FRAMEWORKS
-from aibench_onnx.timing.stats import compare_samples
+from aibench_onnx.timing.configs import ort_label
+from aibench_onnx.timing.processes import compare_replicates
 
 
 @dataclass
@@ -28,27 +27,26 @@ class Effect:
     ci_high: float
     p_value: float
     verdict: str
+    mde: float | None = None  # the smallest relative difference these processes could have detected
+    processes: list[int] | None = None  # [baseline, candidate]
+    method: str = ""  # how processes were counted (timing/processes.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False) -> str:
-    suffix = (":cuda-graph" if cuda_graph else "") + ("" if io_binding else ":no-iobinding")
-    return f"ort:{framework}-graph:{ep}:{level}{suffix}"
-
-
-def compute_effects(samples: dict[str, dict[int, list[float]]], frameworks: list[str], eps: list[str],
+def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frameworks: list[str], eps: list[str],
                     levels: list[str], native_device: str = "cpu") -> list[Effect]:
-    """`samples`: configuration label -> batch -> per-call seconds. Only pairs that both ran appear.
-    Native runtimes are compared with ORT on the provider of their own device (cuda for --device cuda)."""
+    """`samples`: configuration label -> batch -> round -> per-call seconds of the process of that round.
+    Only pairs that both ran appear; pairs are compared round by round (both ran in every round). Native
+    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda)."""
     effects: list[Effect] = []
 
     def add(kind: str, baseline: str, candidate: str) -> None:
         for batch in sorted(set(samples.get(baseline, {})) & set(samples.get(candidate, {}))):
-            estimate = compare_samples(np.asarray(samples[baseline][batch]), np.asarray(samples[candidate][batch]))
-            effects.append(Effect(batch, kind, baseline, candidate, estimate.ratio, estimate.ci_low,
-                                  estimate.ci_high, estimate.p_value, estimate.label))
+            found = compare_replicates(samples[baseline][batch], samples[candidate][batch], paired=True)
+            effects.append(Effect(batch, kind, baseline, candidate, found.ratio, found.ci_low, found.ci_high,
+                                  found.p_value, found.verdict, found.mde, found.processes, found.method))
 
     reference = frameworks[0]
     for ep in eps:

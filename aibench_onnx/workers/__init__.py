@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,3 +136,17 @@ def worker_main(argv: list[str], module: str, run: Callable[[dict], dict],
                     "traceback": traceback.format_exc(limit=traceback_limit)}
     Path(argv[2]).write_text(json.dumps(document, default=json_default))
     return 0
+
+
+def apply_test_hook(job_id: str) -> None:
+    """AIBENCH_TEST_JOB_HOOK="crash:SUBSTRING" or "hang:SUBSTRING" makes the job whose id contains SUBSTRING
+    abort or hang in its worker, so tests can prove that crashes and timeouts are recorded."""
+    hook = os.environ.get("AIBENCH_TEST_JOB_HOOK", "")
+    action, _, pattern = hook.partition(":")
+    if not pattern or pattern not in job_id:
+        return
+    if action == "crash":
+        os.abort()  # SIGABRT, as a native crash would
+    if action == "hang":
+        while True:
+            time.sleep(60)

@@ -1,0 +1,53 @@
+"""Runtime configurations: what can be timed (a native runtime kind, or ORT on one provider at one level
+with or without IO binding / CUDA graphs, running one framework's exported graph), and which of them may
+share a process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME
+
+
+def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False) -> str:
+    suffix = (":cuda-graph" if cuda_graph else "") + ("" if io_binding else ":no-iobinding")
+    return f"ort:{framework}-graph:{ep}:{level}{suffix}"
+
+
+@dataclass
+class RuntimeConfig:
+    label: str
+    kind: str
+    framework: str  # the native framework, or the framework whose exported graph ORT runs
+    ep: str | None = None
+    opt_level: str | None = None
+    io_binding: bool = True
+    cuda_graph: bool = False  # ORT CUDA EP only: replay one captured CUDA graph per call
+
+    @property
+    def process_group(self) -> str:
+        """Configurations that may share a timing process: one native runtime kind, or ORT on one provider
+        running one framework's graphs. Runtimes never share a process with another runtime."""
+        return self.kind if self.kind != ORT_RUNTIME else f"ort-{self.ep}-{self.framework}-graph"
+
+
+
+def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: list[str],
+         io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,)) -> list[RuntimeConfig]:
+    """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
+    provider with IO binding."""
+    configs = []
+    for kind in runtimes:
+        if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in frameworks:
+            configs.append(RuntimeConfig(kind, kind, NATIVE_RUNTIMES[kind]))
+    if ORT_RUNTIME in runtimes:
+        for framework in frameworks:
+            for ep in eps:
+                for level in levels:
+                    for binding in io_binding_modes:
+                        for graph in cuda_graph_modes:
+                            if graph and (ep != "cuda" or not binding):
+                                continue
+                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), ORT_RUNTIME,
+                                                         framework, ep, level, binding, graph))
+    return configs

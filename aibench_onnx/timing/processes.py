@@ -1,0 +1,139 @@
+"""Statistics that count processes: a configuration is measured in R independent processes (replicates), and
+every headline number, CI and ratio is computed from the process medians, not from the samples of one
+process.
+
+Why not the samples themselves: on a shared machine the noise that matters is *between* processes (thread
+placement, frequency, memory layout, neighbours); samples inside one process are tightly correlated, so a
+CI built from them is far too narrow and two identical runs "differ significantly". Why not a bootstrap
+over processes: with the 3 to 5 processes we can afford, a bootstrap over processes has only a handful of
+distinct resamples and covers well below its nominal rate. Instead (the summary-statistics method for
+nested designs): each process contributes one number, the log of its median — which already carries that
+process's own sampling error — and intervals come from Student's t on those R numbers. Ratios are
+differences of mean log medians: paired by round when both configurations ran in the same rounds (drift
+over time then cancels), Welch otherwise (two runs). The minimum detectable effect (MDE) is the ratio
+the design would detect with 80 % power at 5 % significance; a ratio inside it, or a CI that includes 1,
+is "no significant difference". With a single process nothing between processes can be estimated: the
+within-process bootstrap is used and the result says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from aibench_onnx.timing.stats import bootstrap_median_ci, compare_samples
+
+CONFIDENCE = 0.95
+POWER = 0.80
+PRACTICAL_FLOOR = 0.01  # below 1 % no ratio is called a difference, whatever the statistics say
+ONE_PROCESS = "within one process (between-process variance not counted: use --repeats 2 or more)"
+
+Replicates = Mapping[int, Sequence[float]]  # round -> per-call samples of the process that ran in that round
+
+
+def _log_medians(replicates: Replicates) -> dict[int, float]:
+    return {r: math.log(float(np.median(samples))) for r, samples in replicates.items() if len(samples)}
+
+
+def _t(q: float, df: float) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(q, df))
+
+
+@dataclass
+class AcrossProcesses:
+    """One configuration at one batch size over its processes."""
+
+    median_s: float  # geometric mean of the process medians (the median itself with one process)
+    ci95_s: list[float]
+    processes: int
+    process_medians_s: list[float]
+    between_spread: float  # (max - min) / median over process medians: how much processes disagree
+    within_iqr: float  # median over processes of IQR / median: the noise inside one process
+    method: str  # "t over process medians" or ONE_PROCESS
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def across_processes(replicates: Replicates) -> AcrossProcesses:
+    rounds = sorted(r for r in replicates if len(replicates[r]))
+    medians = [float(np.median(replicates[r])) for r in rounds]
+    iqrs = [float(np.subtract(*np.percentile(replicates[r], [75, 25]))) / m for r, m in zip(rounds, medians)]
+    within = float(np.median(iqrs)) if iqrs else float("nan")
+    if len(rounds) == 1:
+        samples = np.asarray(replicates[rounds[0]], float)
+        low, high = bootstrap_median_ci(samples) if len(samples) >= 5 else (float("nan"), float("nan"))
+        return AcrossProcesses(medians[0], [low, high], 1, medians, 0.0, within, ONE_PROCESS, [ONE_PROCESS])
+    logs = np.log(medians)
+    centre, half = float(logs.mean()), _t(0.5 + CONFIDENCE / 2, len(logs) - 1) * float(logs.std(ddof=1)) / math.sqrt(len(logs))
+    spread = (max(medians) - min(medians)) / float(np.median(medians))
+    flags = []
+    if spread > within:
+        flags.append(f"processes disagree: their medians spread {100 * spread:.1f}% (within one process: IQR "
+                     f"{100 * within:.1f}%)")
+    return AcrossProcesses(math.exp(centre), [math.exp(centre - half), math.exp(centre + half)], len(logs), medians,
+                           spread, within, "t over process medians", flags)
+
+
+@dataclass
+class Comparison:
+    """candidate / baseline, > 1 slower."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    mde: float | None  # smallest relative difference detectable (80 % power, 5 % two-sided); None: not estimable
+    processes: list[int]  # [baseline, candidate]
+    method: str  # "paired by round", "Welch over process medians", or ONE_PROCESS
+    significant: bool
+
+    @property
+    def verdict(self) -> str:
+        if not self.significant:
+            return "no significant difference"
+        return f"{self.ratio:.2f}x slower" if self.ratio >= 1 else f"{1 / self.ratio:.2f}x faster"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "verdict": self.verdict}
+
+
+def compare_replicates(baseline: Replicates, candidate: Replicates, paired: bool = True) -> Comparison:
+    """How much slower (ratio > 1) or faster the candidate is, counting processes. `paired`: the two ran in
+    the same rounds of one run (effects); False for two separate runs (compare)."""
+    a, b = _log_medians(baseline), _log_medians(candidate)
+    if len(a) < 2 or len(b) < 2:
+        pooled = [np.concatenate([np.asarray(s, float) for s in side.values()]) for side in (baseline, candidate)]
+        within = compare_samples(pooled[0], pooled[1])
+        return Comparison(within.ratio, within.ci_low, within.ci_high, within.p_value, None, [len(a), len(b)],
+                          ONE_PROCESS, within.significant)
+    common = sorted(set(a) & set(b))
+    if paired and len(common) >= 2 and len(common) == len(a) == len(b):
+        differences = np.array([b[r] - a[r] for r in common])
+        estimate, df = float(differences.mean()), len(differences) - 1
+        error = float(differences.std(ddof=1)) / math.sqrt(len(differences))
+        method = "paired by round"
+    else:
+        la, lb = np.array(list(a.values())), np.array(list(b.values()))
+        va, vb = la.var(ddof=1) / len(la), lb.var(ddof=1) / len(lb)
+        estimate, error = float(lb.mean() - la.mean()), math.sqrt(va + vb)
+        # Welch–Satterthwaite degrees of freedom (the smaller side's when both variances vanish)
+        df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1)) if va + vb > 0 else min(len(la), len(lb)) - 1
+        method = "Welch over process medians"
+    error = max(error, 1e-12)
+    t_alpha = _t(0.5 + CONFIDENCE / 2, df)
+    half = t_alpha * error
+    from scipy.stats import t
+
+    p_value = float(2 * t.sf(abs(estimate) / error, df))
+    mde = math.exp((t_alpha + _t(POWER, df)) * error) - 1
+    floor = math.log1p(max(mde, PRACTICAL_FLOOR))
+    significant = abs(estimate) > half and abs(estimate) > floor
+    return Comparison(math.exp(estimate), math.exp(estimate - half), math.exp(estimate + half), p_value, mde,
+                      [len(a), len(b)], method, significant)

@@ -1,0 +1,129 @@
+"""One timing process: measure a unit's items — configurations of one runtime group, for several models —
+one after another, each over every batch size, in the order the parent chose (shuffled per round).
+
+One process per runtime group per round, not one per configuration: process start-up and framework import
+(4-8 s for torch, TF or JAX) would otherwise dominate a quick run. Runtimes still never share a process with
+another runtime. Request: round, group, threads, device, timing, batches, tf32, cache_dir, and items, each
+{job_id, model, size, config, onnx_path}. Result: per item, the same record a single configuration had
+(status, batches with their measurement, info, cold costs and energy), plus its position in the process.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import sys
+import time
+
+from aibench_onnx.status import Status
+
+_STARTED = time.perf_counter()  # as early as this process can know: start-up is what precedes the first item
+
+
+def limit_threads(threads: int) -> dict:
+    """Same thread count for every runtime: env for OpenMP/MKL (read at import) and CPU affinity (which
+    also bounds XLA's pool, which has no thread setting)."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    applied = {"threads": threads, "affinity": None}
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        if threads < len(cpus):
+            os.sched_setaffinity(0, cpus[:threads])
+            applied["affinity"] = cpus[:threads]
+    except AttributeError:  # not on macOS / Windows
+        pass
+    return applied
+
+
+def _peak_rss_bytes() -> int:
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux, bytes on macOS
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def measure_unit(request: dict) -> dict:
+    threads = limit_threads(request["threads"])  # before any framework is imported
+    from aibench_onnx.timing.energy import EnergyMeter
+    from aibench_onnx.workers import apply_test_hook
+
+    meter = EnergyMeter(request["device"])
+    results = []
+    ready_s = time.perf_counter() - _STARTED
+    for position, item in enumerate(request["items"]):
+        apply_test_hook(item.get("job_id", ""))
+        started = time.perf_counter()
+        result = _measure_item(item, request, meter)
+        result.update(position=position, wall_s=round(time.perf_counter() - started, 3))
+        results.append(result)
+        _keep(request.get("progress_path"), result)
+        gc.collect()  # the previous model's sessions and thread pools go before the next one is timed
+    return {"status": Status.OK, "threads": threads, "round": request["round"], "group": request["group"],
+            "startup_s": round(ready_s, 3), "items": results}
+
+
+def _keep(path: str | None, result: dict) -> None:
+    """Append the finished item to the progress file, so a later native crash loses only what was running."""
+    if path:
+        import json
+
+        from aibench_onnx.jsonio import json_default
+
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result, default=json_default) + "\n")
+
+
+def _measure_item(item: dict, request: dict, meter) -> dict:
+    from aibench_onnx.ort.session import EpUnavailable
+
+    config = item["config"]
+    result: dict = {"job_id": item.get("job_id"), "model": item["model"], "config": config, "status": Status.OK,
+                    "reason": "", "batches": {}, "round": request["round"]}
+    try:
+        _measure_batches(item, request, meter, result)
+    except EpUnavailable as exc:
+        result.update(status=Status.EP_UNAVAILABLE, reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
+        import traceback
+
+        result.update(status=Status.FAILED, reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                      traceback=traceback.format_exc(limit=6))
+    result["peak_rss_bytes"] = _peak_rss_bytes()  # of the process so far (it may have measured other models)
+    return result
+
+
+def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
+    from aibench_onnx.frameworks import NATIVE_RUNTIMES, adapter
+    from aibench_onnx.ort.timed import prepare_ort
+    from aibench_onnx.timing.loop import TimingConfig, measure
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec, size, config = get_spec(item["model"]), item["size"], item["config"]
+    kind = config["kind"]
+    timing = TimingConfig(**request["timing"])
+    names = [t.name for t in spec.inputs]
+    model = fw = None
+    if kind in NATIVE_RUNTIMES:
+        fw = adapter(config["framework"])
+        fw.configure_threads(request["threads"])
+        started = time.perf_counter()
+        model = builder(spec.name, config["framework"])(spec.make_params(size), spec.sizes[size])
+        result["build_s"] = time.perf_counter() - started
+    placement = None  # ORT's provider audit, taken once per configuration
+    for batch in request["batches"]:
+        arrays = spec.make_inputs(size, batch, seed=0)  # the same bytes in every process and runtime
+        if model is not None:
+            prepared = fw.prepare_timed(kind, model, [arrays[n] for n in names], request["device"])
+        else:
+            prepared = prepare_ort(item["onnx_path"], arrays, config["ep"], config["opt_level"], request["threads"],
+                                   config["io_binding"], request["cache_dir"], placement,
+                                   cuda_graph=config.get("cuda_graph", False), tf32=request.get("tf32", False))
+            placement = prepared.info["audit"]
+        reading = meter.start()
+        measurement = measure(prepared.run, prepared.sync, timing)
+        energy = meter.stop(reading, measurement.total_calls)
+        result["batches"][str(batch)] = {"measurement": measurement.to_dict(), "info": prepared.info,
+                                         "cold": {**prepared.cold, "first_call_s": measurement.first_call_s},
+                                         "energy": energy}
+        del prepared
+    result["peak_device_memory"] = meter.peak_device_memory(getattr(fw, "peak_device_memory", None))
