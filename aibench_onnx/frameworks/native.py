@@ -66,3 +66,33 @@ def run_native(request: dict) -> dict:
         Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
         result["export"] = record
     return result
+
+
+def run_native_many(request: dict) -> dict:
+    """Several models of one framework in this one process (`aibench run`): the framework and its exporter
+    are imported and initialised once (jax2onnx's first export alone takes seconds). Each model's failure is
+    its own document; each finished document is appended to `progress_path`, so a native crash loses only the
+    model that was running."""
+    import traceback
+
+    from aibench_onnx.jsonio import json_default
+    from aibench_onnx.workers import apply_test_hook
+
+    documents = []
+    for single in request["requests"]:
+        apply_test_hook(single.get("job_id", ""))
+        try:
+            document = run_native(single)
+        except Exception as exc:  # noqa: BLE001 - one model's failure is its result
+            document = {"status": Status.FAILED, "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                        "traceback": traceback.format_exc(limit=6)}
+        documents.append(document)
+        if request.get("progress_path"):
+            with open(request["progress_path"], "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(document, default=json_default) + "\n")
+    return {"status": Status.OK, "documents": documents}
+
+
+def run_native_request(request: dict) -> dict:
+    """The worker's entry: one model's request, or {"requests": [...]} for several."""
+    return run_native_many(request) if "requests" in request else run_native(request)

@@ -81,9 +81,26 @@ def _load(path: str) -> dict[str, np.ndarray]:
         return {name: saved[name] for name in saved.files}
 
 
-def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
-                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False) -> ExportParity:
-    """`tf32`: let the CUDA provider use TF32 and judge its float32 outputs with TF32 tolerances."""
+@dataclass
+class PreparedParity:
+    """A zoo parity check up to the framework's process: inputs written, the native request ready."""
+
+    spec: ModelSpec
+    size: str
+    framework: str
+    configs: list[tuple[str, str]]  # (ep, opt level)
+    cases: list
+    input_files: list[str]
+    workdir: Path
+    native_request: dict
+    threads: int
+    tf32: bool
+
+
+def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
+                   threads: int, out_dir: Path, opset: int, tf32: bool = False) -> PreparedParity | ExportParity:
+    """Write the input sets and the framework process's request; an ExportParity at once when the framework
+    is not installed."""
     configs = [(ep, level) for ep in eps for level in opt_levels]
     workdir = out_dir / spec.name / framework
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
@@ -91,7 +108,6 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
     if problem:
         return ExportParity(spec.name, size, framework, None,
                             _cells(spec, size, framework, "", configs, Status.UNAVAILABLE, f"{framework}: {problem}", tf32))
-
     cases = parity_cases(spec, size, seeds)
     input_files = []
     for case in cases:
@@ -99,8 +115,14 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
         np.savez(path, **case.arrays)
         input_files.append(str(path))
     (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
+    return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
+                          native_request(spec, size, framework, input_files, workdir, threads, opset), threads, tf32)
 
-    native = run_native_worker(spec, size, framework, input_files, workdir, threads, opset)
+
+def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
+    """Given the framework process's document (native outputs and the export): ORT per provider x level in its
+    own process, compared with the native outputs, with blame."""
+    spec, size, framework, configs, tf32 = job.spec, job.size, job.framework, job.configs, job.tf32
     if native.get("status") != Status.OK:
         reason = native.get("reason") or "native worker failed"
         return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32))
@@ -112,24 +134,34 @@ def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str],
         reason = record["reason"] + (f" — known: {known}" if known else "")
         return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason, tf32))
 
-    ort = _run_ort(record["path"], configs, input_files, workdir, threads, tf32)
+    ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32)
     cells = []
     for ep, level in configs:
         cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda")
         result = ort.get((ep, level), {"status": Status.ERROR, "reason": ort.get("reason", "ORT worker failed")})
         if result.get("diagnostic") == "value_info_removed":
-            _diagnose_stripped(cell, spec, cases, native["output_files"], result)
+            _diagnose_stripped(cell, spec, job.cases, native["output_files"], result)
         elif result["status"] != Status.OK:
             cell.status, cell.reason = (Status.EP_UNAVAILABLE if result["status"] == Status.EP_UNAVAILABLE else Status.FAILED), result["reason"]
         else:
             cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
             cell.audit = result.get("audit")
-            _compare(cell, spec, cases, native["output_files"], result["output_files"])
+            _compare(cell, spec, job.cases, native["output_files"], result["output_files"])
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
         cells.append(cell)
     _assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells)
+
+
+def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
+                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False) -> ExportParity:
+    """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
+    outputs with TF32 tolerances."""
+    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32)
+    if isinstance(job, ExportParity):
+        return job
+    return finish_parity(job, run_native_worker(job.native_request, job.workdir))
 
 
 def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: bool = False) -> Tolerance:
@@ -191,10 +223,15 @@ def _assign_blame(cells: list[ParityCell]) -> None:
             full.blame = disabled.blame = BLAME_GRAPH
 
 
-def run_native_worker(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
-    request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
-               "input_files": input_files, "output_dir": str(workdir),
-               "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
+def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
+    """What the framework's process does for one model: run every input set, then export (traced at the
+    first input set, batch 2)."""
+    return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
+            "input_files": input_files, "output_dir": str(workdir),
+            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
+
+
+def run_native_worker(request: dict, workdir: Path) -> dict:
     outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
     if outcome.died:
         return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}
@@ -216,7 +253,8 @@ def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_di
     example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
     input_file = out_dir / "inputs" / f"{example.name}.npz"
     np.savez(input_file, **example.arrays)
-    native = run_native_worker(spec, size, framework, [str(input_file)], out_dir, threads, opset)
+    native = run_native_worker(native_request(spec, size, framework, [str(input_file)], out_dir, threads, opset),
+                               out_dir)
     if native.get("status") != Status.OK:
         from aibench_onnx.errors import ExitCode, UserError
 

@@ -1,7 +1,8 @@
-"""The jobs of `aibench run`. A parity job (export one model from one framework, check ORT against native)
-runs in a process of its own (workers.job); timing jobs (one runtime configuration of one model in one
-round) go through the bench's scheduler, several to a timing process. The parent gives each process a
-timeout and records a job that crashes or hangs as such; the run goes on.
+"""The jobs of `aibench run`. Parity jobs (export one model from one framework, check ORT against native)
+run a framework at a time: one process of that framework builds, runs and exports every model, then ORT
+checks each. Timing jobs (one runtime configuration of one model in one round) go through the bench's
+scheduler, several to a timing process. Each process has a timeout; a job whose process crashed or hung is
+recorded as such, and the run goes on.
 """
 
 from __future__ import annotations
@@ -12,16 +13,48 @@ from pathlib import Path
 
 from aibench_onnx.frameworks import ORT_RUNTIME
 from aibench_onnx.status import Status, overall
-from aibench_onnx.workers import apply_test_hook
 
 
-def run_parity_job(job: dict, run_dir: Path) -> dict:
-    from aibench_onnx.parity.zoo import export_and_check
+def _job_record(job: dict, started: float, **fields) -> dict:
+    ended = time.time()
+    return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
+            "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
+
+
+def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
+    """The run's parity jobs of one framework: every model's native run and export in one process of that
+    framework (imported once), then ORT per model in processes of its own. Every job ends as one record,
+    passed to `finish`, as soon as its comparison is done."""
+    from aibench_onnx.parity.zoo import ExportParity, finish_parity, prepare_parity
+    from aibench_onnx.workers import run_worker_with_progress
     from aibench_onnx.zoo.registry import get_spec
 
-    result = export_and_check(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
-                              job["seeds"], job["threads"], run_dir, job["opset"])
-    return {"status": overall(cell.status for cell in result.cells), "result": result.to_dict()}
+    run_dir = Path(settings["run_dir"])
+    started = time.time()
+    prepared = []
+    for job in jobs:
+        found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
+                               job["seeds"], job["threads"], run_dir, job["opset"])
+        if isinstance(found, ExportParity):  # the framework is not installed
+            finish(_job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
+        else:
+            prepared.append((job, found))
+    if not prepared:
+        return
+    requests = [{**found.native_request, "job_id": job["job_id"]} for job, found in prepared]
+    # `timeout_s` is per job: the process that does several gets the sum of theirs
+    outcome, documents = run_worker_with_progress("aibench_onnx.workers.native", {"requests": requests},
+                                                  settings["timeout_s"] * len(requests))
+    if outcome.ok:
+        documents = outcome.document["documents"]
+    for index, (job, found) in enumerate(prepared):
+        if index >= len(documents):  # the framework's process died here: this job and the rest share its fate
+            finish(_job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
+                               reason=outcome.reason))
+            continue
+        result = finish_parity(found, documents[index])
+        finish(_job_record(job, started, status=overall(c.status for c in result.cells), result=result.to_dict()))
+        started = time.time()
 
 
 def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: int, threads: int,
@@ -80,8 +113,3 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
         run_unit(unit, common, settings["timeout_s"],
                  lambda item, result, process: finish(record(by_id[item.job_id], result, process,
                                                              result.get("wall_s", 0.0))))
-
-
-def run_job(job: dict) -> dict:
-    apply_test_hook(job["job_id"])
-    return run_parity_job(job, Path(job["run_dir"]))

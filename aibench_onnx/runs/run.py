@@ -1,7 +1,8 @@
 """`aibench run`: plan the whole matrix as jobs, run each in a fresh process with a timeout, append each
 job's record to results.jsonl the moment it ends, and resume by running only the jobs that have none.
 
-Parity jobs (export + ORT parity per model x framework) go first, two at a time: they do not time anything.
+Parity jobs (export + ORT parity per model x framework) go first, two frameworks at a time (runs/jobs.py):
+they do not time anything.
 Bench jobs (one runtime configuration of one model in one round) then run round by round, in one timing
 process per runtime group and round, alone, so no timing shares the CPU (timing/schedule.py).
 """
@@ -9,13 +10,13 @@ process per runtime group and round, alone, so no timing shares the CPU (timing/
 from __future__ import annotations
 
 import datetime as dt
-import time
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from aibench_onnx.runs.jobs import run_timing_jobs
+from aibench_onnx.runs.jobs import run_parity_jobs, run_timing_jobs
 from aibench_onnx.runs.store import (
     append_record,
     latest_records,
@@ -23,11 +24,12 @@ from aibench_onnx.runs.store import (
     write_run_file,
 )
 from aibench_onnx.timing.configs import plan as plan_configs
-from aibench_onnx.workers import kill_active_workers, run_worker
+from aibench_onnx.workers import kill_active_workers
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
-         "timing": {"min_time_s": 0.1, "max_time_s": 0.5, "warmup_s": 0.05, "warmup_max_s": 0.5}}
+         # each configuration has 3 processes: a ±2 % CI inside one is plenty next to the spread between them
+         "timing": {"min_time_s": 0.1, "max_time_s": 0.3, "warmup_s": 0.05, "warmup_max_s": 0.3, "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 PARITY_WORKERS = 2
@@ -67,42 +69,39 @@ def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]
     return [job for job in jobs if job["job_id"] not in done], problems
 
 
-def _execute(job: dict, timeout_s: float) -> dict:
-    run_dir = Path(job["run_dir"])
-    job_file = run_dir / "jobs" / (job["job_id"].replace("/", "__").replace(":", "_") + ".json")
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    outcome = run_worker("aibench_onnx.workers.job", job, timeout_s, job_file)
-    ended = time.time()
-    document = {"status": outcome.status, "reason": outcome.reason} if outcome.died else outcome.document
-    return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
-            "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3),
-            **document}
-
-
 def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
              on_record: Callable[[dict], None] | None = None) -> None:
-    """Run `jobs`, appending each record as it ends: parity jobs two at a time, then the timing jobs round by
-    round, one process per runtime group, alone. Ctrl-C kills running workers and keeps what finished."""
-    parity = [job for job in jobs if job["kind"] == "parity"]
-    bench = [job for job in jobs if job["kind"] == "bench"]
+    """Run `jobs`, appending each record as it ends: parity jobs a framework at a time, two frameworks at
+    once, then the timing jobs round by round, one process per runtime group, alone. Ctrl-C kills running
+    workers and keeps what finished."""
+    parity: dict[str, list[dict]] = {}
+    for job in jobs:
+        if job["kind"] == "parity":
+            parity.setdefault(job["framework"], []).append(job)
+    lock, stopping = threading.Lock(), threading.Event()
 
     def finish(record: dict) -> None:
-        append_record(run_dir, record)
-        if on_record:
-            on_record(record)
+        with lock:
+            if stopping.is_set():  # cut short by Ctrl-C: not recorded, so --resume runs it again
+                return
+            append_record(run_dir, record)
+            if on_record:
+                on_record(record)
 
+    # the framework with the most work first, so the two lanes end together
+    order = sorted(parity, key=lambda fw: (fw != "jax", -len(parity[fw])))
     pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
     try:
-        running = {pool.submit(_execute, job, settings["timeout_s"]) for job in parity}
+        running = {pool.submit(run_parity_jobs, parity[fw], {**settings, "run_dir": str(run_dir)}, finish)
+                   for fw in order}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                finish(future.result())
+                future.result()
         pool.shutdown()
-        run_timing_jobs(run_dir, bench, settings, finish)
+        run_timing_jobs(run_dir, [job for job in jobs if job["kind"] == "bench"], settings, finish)
     except KeyboardInterrupt:
-        # Jobs cut short are not recorded, so --resume runs them again.
+        stopping.set()
         kill_active_workers()
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -163,7 +163,7 @@ def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Pa
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
     example_file = str(workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz")
     np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
-    from aibench_onnx.parity.zoo import run_native_worker
+    from aibench_onnx.parity.zoo import native_request, run_native_worker
 
     exports = {}
     for framework in frameworks:
@@ -173,6 +173,6 @@ def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Pa
             continue
         target = workdir / framework
         target.mkdir(parents=True, exist_ok=True)
-        native = run_native_worker(spec, size, framework, [example_file], target, threads, opset)
+        native = run_native_worker(native_request(spec, size, framework, [example_file], target, threads, opset), target)
         exports[framework] = native.get("export") or {"status": Status.FAILED, "reason": native.get("reason", "")}
     return exports

@@ -9,17 +9,14 @@ what to do with each result as it comes.
 
 from __future__ import annotations
 
-import json
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable, Iterable
 
 from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import RuntimeConfig
-from aibench_onnx.workers import run_worker
+from aibench_onnx.workers import run_worker_with_progress
 
 SHUFFLE_SEED = 20261129
 PER_ITEM_OVERHEAD_S = 60.0
@@ -65,26 +62,17 @@ def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
     return ordered
 
 
-def unit_timeout(timeout_s: float, n_items: int, batches: list[int], timing: dict) -> float:
-    """A process that measures several configurations gets `timeout_s` plus each one's worst case."""
-    per_batch = timing.get("max_time_s", 10.0) + timing.get("warmup_max_s", 5.0)
-    return timeout_s + n_items * (len(batches) * per_batch + PER_ITEM_OVERHEAD_S)
-
-
 def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
              on_result: Callable[[TimingItem, dict, dict], None]) -> None:
     """Measure `unit` in one fresh process. `settings`: threads, device, timing, batches, tf32, cache_dir.
     `on_result(item, result, process)` is called once per item — with a crashed/timeout result for every item
     when the process died. `process` says where the item ran: round, group, items, start-up and wall time."""
-    with tempfile.TemporaryDirectory(prefix="aibench-unit-") as tmp:
-        progress = Path(tmp) / "done.jsonl"
-        request = {**settings, "round": unit[0].round, "group": unit[0].config.process_group,
-                   "items": [item.request() for item in unit], "progress_path": str(progress)}
-        started = time.perf_counter()
-        outcome = run_worker("aibench_onnx.workers.timing", request,
-                             unit_timeout(timeout_s, len(unit), settings["batches"], settings["timing"]))
-        wall_s = round(time.perf_counter() - started, 3)
-        finished = _finished(progress)
+    request = {**settings, "round": unit[0].round, "group": unit[0].config.process_group,
+               "items": [item.request() for item in unit]}
+    started = time.perf_counter()
+    # `timeout_s` is per configuration: a process that measures several gets the sum of theirs
+    outcome, finished = run_worker_with_progress("aibench_onnx.workers.timing", request, timeout_s * len(unit))
+    wall_s = round(time.perf_counter() - started, 3)
     process = {"round": request["round"], "group": request["group"], "items": len(unit), "wall_s": wall_s,
                "threads": outcome.document.get("threads"), "startup_s": outcome.document.get("startup_s")}
     if not outcome.ok:  # what finished before the process died is kept; the rest carry its fate
@@ -98,13 +86,3 @@ def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
     for item, result in zip(unit, outcome.document["items"]):
         on_result(item, result, process)
 
-
-def _finished(progress: Path) -> list[dict]:
-    """The items a process finished, from its progress file (a line cut short by a crash is not one)."""
-    found = []
-    for line in progress.read_text().splitlines() if progress.exists() else []:
-        try:
-            found.append(json.loads(line))
-        except ValueError:
-            break
-    return found

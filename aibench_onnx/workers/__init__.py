@@ -117,6 +117,22 @@ def run_worker(module: str, request: dict, timeout_s: float, request_path: str |
     return WorkerOutcome(Status.FAILED, document.get("reason", f"{module} reported {status}"), document)
 
 
+def run_worker_with_progress(module: str, request: dict, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
+    """For a worker that does several items and appends each finished item's document, one JSON line each,
+    to request["progress_path"] (which this sets): the outcome, and the documents of the items it finished —
+    also when it died, so a crash or a timeout loses only the item that was running."""
+    with tempfile.TemporaryDirectory(prefix="aibench-progress-") as tmp:
+        progress = Path(tmp) / "done.jsonl"
+        outcome = run_worker(module, {**request, "progress_path": str(progress)}, timeout_s)
+        finished = []
+        for line in progress.read_text().splitlines() if progress.exists() else []:
+            try:
+                finished.append(json.loads(line))
+            except ValueError:  # cut short by the crash
+                break
+    return outcome, finished
+
+
 def worker_main(argv: list[str], module: str, run: Callable[[dict], dict],
                 failure_status: Callable[[Exception], str] = lambda exc: Status.FAILED,
                 traceback_limit: int = 6) -> int:
