@@ -141,3 +141,26 @@ def test_bad_noise_input_is_one_line_exit_2(argv, expected):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def test_compare_reads_bench_json_files_with_their_replicates(tmp_path):
+    rng = np.random.default_rng(19)
+
+    def bench_json(path, median):
+        replicates = [{"round": r, "status": "ok", "batches": {"1": {"measurement": {"samples_s": samples}}}}
+                      for r, samples in processes(rng, 3, median, 0.03, n=100).items()]
+        document = {"schema_version": 2, "command": "bench", "environment": {},
+                    "results": [{"model": "mlp", "results": [{"config": {"label": "torch-eager"}, "status": "ok",
+                                                              "replicates": replicates}]}]}
+        path.write_text(json.dumps(document))
+        return str(path)
+
+    target = tmp_path / "cmp.json"
+    result = runner.invoke(app, ["compare", bench_json(tmp_path / "a.json", 1e-3), bench_json(tmp_path / "b.json", 1.5e-3),
+                                 "--fail-on", "median:5%", "--json", str(target)])
+    assert result.exit_code == 1, result.output  # 50 % slower: the gate fails
+    (row,) = json.loads(target.read_text())["rows"]
+    assert row["verdict"] == "slower" and row["processes"] == [3, 3] and row["ratio"] == pytest.approx(1.5, rel=0.1)
+    (tmp_path / "other.json").write_text(json.dumps({"command": "parity"}))
+    result = runner.invoke(app, ["compare", str(tmp_path / "other.json"), str(tmp_path / "a.json")])
+    assert result.exit_code == 2 and "not a run directory nor the JSON of `aibench bench --json`" in result.output

@@ -116,6 +116,22 @@ def test_html_report_is_self_contained_with_every_chart(sample_run, tmp_path):
     assert "<link" not in page and "@import" not in page
 
 
+def test_every_report_opens_with_the_headline_and_keeps_settings_for_the_end(sample_run, tmp_path):
+    report = build_report(sample_run)
+    parity, runtime, graph, timing = report["headline"]
+    assert parity.startswith("Parity: 1 of 2 cells passed, 1 failed") and "mlp/jax/cpu/all" in parity
+    assert runtime.startswith("Largest runtime effect: mlp batch 1: ort:torch-graph:cpu:all vs torch-eager: 2.00x faster")
+    assert graph.startswith("Largest graph (exporter, optimizer) effect:") and timing.startswith("Timing: 4 measurements")
+    from aibench_onnx.report.html_report import render_html
+    from aibench_onnx.report.run_views import markdown
+
+    page = render_html(report)
+    assert page.index("id='summary'") < page.index("parity-heatmap") < page.index("<h2>Settings</h2>")
+    assert "{'" not in page  # no Python dict on the page
+    text = markdown(report)
+    assert text.index("**Parity:") < text.index("## Parity") < text.index("## Settings")
+
+
 def test_html_report_escapes_user_strings(sample_run):
     from aibench_onnx.report.html_report import render_html
 

@@ -22,8 +22,8 @@ from aibench_onnx.status import exit_code
 @app.command()
 @user_errors_exit
 def run(
-    quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size with short "
-                               "timing (about 5 minutes on 2 cores)."),
+    quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size, short timing "
+                               "in 3 processes per configuration (under 4 minutes on 2 cores)."),
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated zoo models (default: all)."),
     frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
@@ -170,8 +170,8 @@ def report(
 @app.command()
 @user_errors_exit
 def compare(
-    base: str = typer.Argument(..., metavar="BASE"),
-    new: str = typer.Argument(..., metavar="NEW"),
+    base: str = typer.Argument(..., metavar="BASE", help="A run directory, or a `bench --json` file."),
+    new: str = typer.Argument(..., metavar="NEW", help="A run directory, or a `bench --json` file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
                                           "configuration is significantly more than 5 % slower."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),

@@ -1,9 +1,12 @@
-"""`aibench compare BASE NEW`: the same configurations in two runs — faster, slower or no significant change,
-parity that regressed, environments that differ — and a regression gate such as `median:5%`."""
+"""`aibench compare BASE NEW`: the same configurations in two runs (run directories, or `bench --json`
+files) — faster, slower or no significant change counting processes, parity that regressed, environments
+that differ — and a regression gate such as `median:5%`."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from aibench_onnx.errors import UserError
@@ -15,6 +18,7 @@ from aibench_onnx.runs.store import (
     timed_batches,
 )
 from aibench_onnx.status import Status
+from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION
 from aibench_onnx.timing.processes import across_processes, compare_replicates
 
 GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
@@ -30,19 +34,49 @@ def parse_gate(text: str | None) -> float | None:
     return float(match.group(2)) / 100
 
 
-def _bench_samples(run_dir: Path) -> dict[tuple, dict[int, list[float]]]:
-    """(model, configuration, batch) -> round -> the samples of that round's process."""
-    latest = latest_records(load_records(run_dir)[0]).values()
-    found: dict[tuple, dict[int, list[float]]] = {}
+@dataclass
+class Side:
+    """What compare reads from one side: a run directory, or the JSON of `aibench bench --json`."""
+
+    environment: dict
+    samples: dict[tuple, dict[int, list[float]]]  # (model, configuration, batch) -> round -> samples
+    parity: dict[tuple, str]  # (model, framework, ep, level) -> status
+
+
+def load_side(path: str) -> Side:
+    if Path(path).is_file():
+        return _bench_json(path)
+    run = load_run(path)
+    latest = latest_records(load_records(Path(path))[0]).values()
+    samples: dict[tuple, dict[int, list[float]]] = {}
     for timed in timed_batches(latest):
-        found.setdefault((timed.model, timed.label, timed.batch), {})[timed.round] = timed.samples_s
-    return found
+        samples.setdefault((timed.model, timed.label, timed.batch), {})[timed.round] = timed.samples_s
+    parity = {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"]): cell["status"]
+              for cell in parity_cells(latest)}
+    return Side(run.get("environment", {}), samples, parity)
 
 
-def _parity_status(run_dir: Path) -> dict[tuple, str]:
-    latest = latest_records(load_records(run_dir)[0]).values()
-    return {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"]): cell["status"]
-            for cell in parity_cells(latest)}
+def _bench_json(path: str) -> Side:
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a run directory nor a readable bench JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("command") != "bench":
+        raise UserError(f"{path}: not a run directory nor the JSON of `aibench bench --json`")
+    if document.get("schema_version", 0) > BENCH_SCHEMA_VERSION:
+        raise UserError(f"{path}: bench schema version {document['schema_version']} is newer than this aibench "
+                        f"({BENCH_SCHEMA_VERSION}); upgrade aibench-onnx")
+    samples: dict[tuple, dict[int, list[float]]] = {}
+    for model in document.get("results", []):
+        for result in model["results"]:
+            for replicate in result.get("replicates") or [{"round": 0, "status": result["status"],
+                                                            "batches": result.get("batches", {})}]:
+                if replicate["status"] != Status.OK:
+                    continue
+                for batch, entry in replicate["batches"].items():
+                    key = (model["model"], result["config"]["label"], int(batch))
+                    samples.setdefault(key, {})[replicate.get("round", 0)] = entry["measurement"]["samples_s"]
+    return Side(document.get("environment", {}), samples, {})
 
 
 def _environment_differences(base: dict, new: dict) -> list[str]:
@@ -65,9 +99,9 @@ def _environment_differences(base: dict, new: dict) -> list[str]:
 
 
 def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
-    base_run, new_run = load_run(base_dir), load_run(new_dir)
-    base, new = _bench_samples(Path(base_dir)), _bench_samples(Path(new_dir))
-    parity_base, parity_new = _parity_status(Path(base_dir)), _parity_status(Path(new_dir))
+    base_side, new_side = load_side(base_dir), load_side(new_dir)
+    base, new = base_side.samples, new_side.samples
+    parity_base, parity_new = base_side.parity, new_side.parity
     common = sorted(set(base) & set(new))
     common_parity = sorted(set(parity_base) & set(parity_new))
     if not common and not common_parity:
@@ -94,7 +128,6 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
                           if parity_base[key] == Status.PASSED and parity_new[key] != Status.PASSED]
     failures += [f"parity regressed: {line}" for line in parity_regressions]
     return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,
-            "environment_differences": _environment_differences(base_run.get("environment", {}),
-                                                                new_run.get("environment", {})),
+            "environment_differences": _environment_differences(base_side.environment, new_side.environment),
             "only_in_base": len(set(base) - set(new)), "only_in_new": len(set(new) - set(base)),
             "gate": gate, "gate_failures": failures}
