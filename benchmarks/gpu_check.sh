@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of issues 2, 4 and 5, for a machine with an NVIDIA GPU and no package registry (the
-# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench tests.
+# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -53,10 +53,22 @@ step_tf32() {
 
 step_bench() {
   for model in cnn transformer; do
-    timeout 400 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
+    timeout 500 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
       --device cuda --ep cuda --opt-level disabled,all --io-binding both --cuda-graph both --batch 1,8 \
-      --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
+      --repeats 2 --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
       | tee "$OUT/bench_$model.txt"
+  done
+}
+
+# A/A on CUDA (issue 11): false positives and the minimum detectable effect of ORT CUDA with IO binding and of
+# torch eager / compile, each in 8 processes.
+step_aa() {
+  for model in cnn transformer; do
+    for runtime in ort torch-eager torch-compile; do
+      timeout 300 aibench noise "$model" -f torch --runtime "$runtime" --ep cuda --device cuda --batch 8 \
+        --processes 8 --repeats 3 --min-time 0.2 --max-time 1 --json "$OUT/noise_${model}_$runtime.json" 2>&1 \
+        | tee "$OUT/noise_${model}_$runtime.txt"
+    done
   done
 }
 

@@ -21,6 +21,7 @@ def noise(
     ep: str = typer.Option("cpu", "--ep", help="ORT execution provider."),
     opt_level: str = typer.Option("all", "--opt-level", help="ORT graph optimization level."),
     batch: int = typer.Option(1, "--batch", min=1, help="Batch size."),
+    device: str = typer.Option("cpu", "--device", help="Device for a native runtime: cpu or cuda."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
     processes: int = typer.Option(12, "--processes", min=4, max=100, help="Fresh processes to measure it in."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Processes a side, as `run`/`bench --repeats`."),
@@ -50,6 +51,7 @@ def noise(
     (runtime,) = choose([runtime], ALL_RUNTIMES, ["ort"], "runtime")
     (ep,) = choose([ep], list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     (opt_level,) = choose([opt_level], list(OPT_LEVELS), ["all"], "optimization level")
+    (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
     check_size(spec, size or spec.default_size)
     if processes < 2 * repeats:
         raise UserError(f"--processes {processes} cannot be split into two groups of --repeats {repeats}")
@@ -65,7 +67,7 @@ def noise(
     with progress_bar(console) as progress:
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
         (bench,) = bench_models([spec], size, configs, [batch], threads or default_threads(), timing,
-                                output_dir(out, "noise"), "cpu", timeout, DEFAULT_OPSET, processes,
+                                output_dir(out, "noise"), device, timeout, DEFAULT_OPSET, processes,
                                 on_result=lambda *_: (progress.advance(task), progress.refresh()))
     result = bench.results[0]
     by_process = result.samples_by_round().get(batch, {})
@@ -87,4 +89,4 @@ def noise(
                   highlight=False)
     if json_path is not None:
         write_json({"schema_version": 1, "command": "noise", "model": spec.name, "config": result.config.label,
-                    "batch": batch, "timing": timing, **report.to_dict()}, json_path)
+                    "batch": batch, "device": device, "timing": timing, **report.to_dict()}, json_path)
