@@ -19,7 +19,6 @@ from aibench_onnx.timing.configs import RuntimeConfig
 from aibench_onnx.workers import run_worker_with_progress
 
 SHUFFLE_SEED = 20261129
-PER_ITEM_OVERHEAD_S = 60.0
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.
 VARIANCE_CONTROLS = [
     "replicates in interleaved rounds, shuffled per round",
@@ -27,7 +26,7 @@ VARIANCE_CONTROLS = [
     "the parent's progress display redraws only when a result arrives",
     "same thread count and CPU affinity for every runtime",
     "timing processes never run beside another job",
-]  # building a model, compiling it or creating a session, per item and batch
+]
 
 
 @dataclass
@@ -65,8 +64,8 @@ def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
 def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
              on_result: Callable[[TimingItem, dict, dict], None]) -> None:
     """Measure `unit` in one fresh process. `settings`: threads, device, timing, batches, tf32, cache_dir.
-    `on_result(item, result, process)` is called once per item — with a crashed/timeout result for every item
-    when the process died. `process` says where the item ran: round, group, items, start-up and wall time."""
+    `on_result(item, result, process)` is called once per item — with a crashed/timeout result for each item
+    the process had not finished when it died. `process` says where the item ran: round, group, items, start-up and wall time."""
     request = {**settings, "round": unit[0].round, "group": unit[0].config.process_group,
                "items": [item.request() for item in unit]}
     started = time.perf_counter()
