@@ -40,7 +40,7 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
             if record["status"] != Status.OK:
                 raise AssertionError(f"export with {record['exporter']} failed: {record['reason']}")
             path = record["path"]
-            names = [f"output_{i}" for i in range(len(record["graph"]["outputs"]))]
+            names = record["output_names"]
             inputs, expected = read_test_data_set(Path(tmp) / "test_data_set_0", list(inputs), names)
         result = check_onnx(path, eps=[ep], opt_levels=list(opt_levels), inputs=dict(inputs), expected=expected)
     if not result.passed:

@@ -15,7 +15,8 @@ def exporter_info() -> tuple[str, str]:
     return "jax2onnx", metadata.version("jax2onnx")
 
 
-def export(model, spec, dims, example_inputs, path, opset: int) -> list[str]:
+def export(model, spec, dims, example_inputs, path, opset: int, by_name: bool = False) -> list[str]:
+    """Inputs by position (`by_name` is torch's)."""
     import jax
     from jax2onnx import to_onnx
 

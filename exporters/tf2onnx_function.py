@@ -9,11 +9,14 @@ def exporter_info() -> tuple[str, str]:
     return "tf2onnx", metadata.version("tf2onnx")
 
 
-def export(model, spec, dims, example_inputs, path, opset: int) -> list[str]:
+def export(model, spec, dims, example_inputs, path, opset: int, by_name: bool = False) -> list[str]:
+    """Inputs by position (Keras' convention; `by_name` is torch's); outputs flattened as
+    frameworks/outputs.py names them, so a dict or nested result keeps the order of its names."""
     import tensorflow as tf
     import tf2onnx
 
     from aibench_onnx.frameworks import tf_fw
+    from aibench_onnx.frameworks.outputs import flatten_outputs
     from aibench_onnx.graph.edit import rename_graph_io
 
     signature = [
@@ -23,8 +26,7 @@ def export(model, spec, dims, example_inputs, path, opset: int) -> list[str]:
 
     @tf.function(input_signature=signature)
     def forward(*tensors):
-        result = tf_fw.call(model, list(tensors))
-        return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        return tuple(flatten_outputs(tf_fw.call(model, list(tensors)), tf.is_tensor).values())
 
     onnx_model, _ = tf2onnx.convert.from_function(forward, input_signature=signature, opset=opset)
     # tf2onnx names outputs after TF tensors ("Identity:0"); give them the spec's names.

@@ -54,7 +54,9 @@ def _zoo_artifact_key(model_name: str, size: str, framework: str, opset: int) ->
     return artifact_key(model_name, size, framework, opset) if model_name in MODELS else None  # users' models: no reuse
 
 
-def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int) -> dict:
+def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int,
+                 by_name: bool = False) -> dict:
+    """`by_name`: torch passes the inputs to forward as keyword arguments (a user's model that names them)."""
     exporter = importlib.import_module(FRAMEWORKS[framework].exporter)
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
@@ -67,7 +69,7 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
     started = time.perf_counter()
     with captured_output() as captured:
         try:
-            exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset)
+            exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset, by_name=by_name)
         except Exception as exc:  # noqa: BLE001 - the exporter's failure is the result
             record["status"] = Status.FAILED
             record["reason"] = f"{exporter_name_short(name)} raised {type(exc).__name__}: " \

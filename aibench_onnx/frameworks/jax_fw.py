@@ -77,6 +77,15 @@ def is_model(obj) -> bool:
     return isinstance(obj, nnx.Module) and callable(obj)
 
 
+def run_named(model, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Inputs in their order, outputs flattened to stable names (frameworks/outputs.py)."""
+    from aibench_onnx.frameworks.outputs import flatten_outputs
+
+    result = model(*[jnp.asarray(a) for a in inputs.values()])
+    leaves = flatten_outputs(result, lambda node: isinstance(node, jax.Array))
+    return {name: np.asarray(jax.block_until_ready(value)) for name, value in leaves.items()}
+
+
 def probe_devices() -> dict:
     devices = jax.devices()
     return {

@@ -85,7 +85,18 @@ def gelu_exact(x):
 
 
 def is_model(obj) -> bool:
-    return isinstance(obj, tf.Module) and callable(obj)
+    """A Keras 3 model (Functional, Sequential, subclassed: not tf.Modules) or a callable tf.Module."""
+    import keras
+
+    return isinstance(obj, (keras.Model, tf.Module)) and callable(obj)
+
+
+def run_named(model, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Inputs in their order (Keras' convention), outputs flattened to stable names (frameworks/outputs.py)."""
+    from aibench_onnx.frameworks.outputs import flatten_outputs
+
+    result = call(model, [tf.constant(a) for a in inputs.values()])
+    return {name: np.asarray(value) for name, value in flatten_outputs(result, tf.is_tensor).items()}
 
 
 def probe_devices() -> dict:

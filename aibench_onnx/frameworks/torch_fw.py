@@ -25,6 +25,42 @@ def run(model: torch.nn.Module, arrays: Sequence[np.ndarray]) -> list[np.ndarray
     return [r.detach().cpu().numpy() for r in result]
 
 
+def forward_parameters(model: torch.nn.Module) -> tuple[list[str], bool]:
+    """The names `forward` takes, and whether it also takes *args / **kwargs."""
+    import inspect
+
+    parameters = inspect.signature(model.forward).parameters.values()
+    named = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return named, any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
+
+
+def calls_by_name(model: torch.nn.Module, names: list[str]) -> bool:
+    """Inputs go to `forward` by name when every name is one of its parameters (input_ids, attention_mask,
+    pixel_values: what Hugging Face models expect); by position when none is (x for forward(self, input)) and
+    forward takes that many, or takes *args. Some names matching and others not is a typo (**kwargs would
+    swallow it silently): the error lists what forward takes."""
+    named, variadic = forward_parameters(model)
+    matching = [name for name in names if name in named]
+    if len(matching) == len(names):
+        return True
+    if not matching and (variadic or len(names) <= len(named)):
+        return False
+    unknown = [name for name in names if name not in named]
+    raise ValueError(f"input {', '.join(map(repr, unknown))} matches no parameter of {type(model).__name__}.forward"
+                     f"({', '.join(named)})")
+
+
+def run_named(model: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A user's model as it comes: inputs by name where forward names them, outputs flattened to stable names
+    (frameworks/outputs.py) — a tensor, a tuple, a dict or a ModelOutput alike."""
+    from aibench_onnx.frameworks.outputs import flatten_outputs
+
+    tensors = dict(zip(inputs, to_framework(list(inputs.values()))))
+    with torch.inference_mode():
+        result = model(**tensors) if calls_by_name(model, list(inputs)) else model(*tensors.values())
+    return {name: value.detach().cpu().numpy() for name, value in flatten_outputs(result, torch.is_tensor).items()}
+
+
 def param_count(model: torch.nn.Module) -> int:
     """Parameters plus floating-point buffers (BatchNorm running statistics); not num_batches_tracked."""
     params = sum(p.numel() for p in model.parameters())

@@ -16,6 +16,9 @@ from aibench_onnx.graph.load import random_array
 from aibench_onnx.status import Status
 
 _INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
+ACCEPTED = {"torch": "a torch.nn.Module, or a factory returning one",
+            "tf": "a Keras 3 model (Functional, Sequential, subclassed) or a callable tf.Module, or a factory returning one",
+            "jax": "a Flax NNX module, or a factory returning one"}
 USER_ERROR = "user_error"  # a worker document: the user's input was wrong (one line, exit 2)
 _DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
 
@@ -83,7 +86,8 @@ def load_factory_model(target: str, framework: str):
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"{target}: the factory raised {type(exc).__name__}: {exc}") from None
     if not is_model(model):
-        raise UserError(f"{target}: returned {type(model).__name__}, not a {framework} model")
+        raise UserError(f"{target}: returned {type(model).__name__}, not a {framework} model "
+                        f"(accepted: {ACCEPTED[framework]})")
     return model
 
 
@@ -97,16 +101,24 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
     from aibench_onnx.zoo.spec import ModelSpec, TensorSpec
 
     names = list(arrays)
-    native = adapter(framework).run(model, [arrays[n] for n in names])
-    output_names = [f"output_{i}" for i in range(len(native))]
+    fw = adapter(framework)
+    try:
+        native = fw.run_named(model, arrays)  # output names: flattened as frameworks/outputs.py says
+    except (TypeError, ValueError) as exc:
+        if "matches no parameter" in str(exc) or "the model returned" in str(exc):
+            raise UserError(str(exc)) from None
+        raise
     spec = ModelSpec(
         name="user_model", description="user model", family="macro", sizes={"tiny": {}, "small": {}},
         inputs=tuple(TensorSpec(n, ("batch",) + arrays[n].shape[1:], str(arrays[n].dtype)) for n in names),
-        outputs=tuple(TensorSpec(n, ("batch",) + o.shape[1:], str(o.dtype)) for n, o in zip(output_names, native)),
+        outputs=tuple(TensorSpec(n, ("batch",) + o.shape[1:], str(o.dtype)) for n, o in native.items()),
         init_params=lambda dims, rng: {}, layout="the user's own")
     out_dir = Path(out_dir)
-    record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset)
-    write_test_data_set(out_dir / "test_data_set_0", arrays, dict(zip(output_names, native)))
+    by_name = framework == "torch" and fw.calls_by_name(model, names)
+    record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset,
+                          by_name=by_name)
+    record["output_names"] = list(native)
+    write_test_data_set(out_dir / "test_data_set_0", arrays, native)
     return record
 
 
@@ -118,8 +130,9 @@ def build_and_export(request: dict) -> dict:
     try:
         model = load_factory_model(request["target"], request["framework"])
         arrays = concrete_inputs([InputDecl(**d) for d in request["inputs"]], request["dims"])
+        # Inputs that fit no forward parameter, outputs of no accepted kind: the user's to fix (one line, exit 2).
+        # Anything else the user's model raises while running or exporting is a failed result (worker_main).
+        record = export_user_model(model, request["framework"], arrays, request["out_dir"], request["opset"])
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
-    # Anything the user's model raises while running or exporting is a failed result (worker_main).
-    return {"status": Status.OK, "export": export_user_model(model, request["framework"], arrays, request["out_dir"],
-                                                         request["opset"])}
+    return {"status": Status.OK, "export": record}

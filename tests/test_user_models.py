@@ -1,0 +1,115 @@
+"""Users' models as they come (issue 12, first part): third-party architectures built from small configs, no
+weights downloaded — Hugging Face transformers returning a ModelOutput with inputs by name, Keras 3
+applications (Functional models, not tf.Modules), dict and nested outputs — through `aibench check`."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.frameworks.outputs import flatten_outputs
+
+runner = CliRunner()
+MODELS = '''
+import torch
+
+
+def bert():
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    return BertModel(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                vocab_size=100)).eval()
+
+
+class DictAndNested(torch.nn.Module):
+    def forward(self, x):
+        return {"logits": x * 2, "extras": (torch.tanh(x), None, {"norm": x.abs().sum(-1)})}
+
+
+def dict_and_nested():
+    return DictAndNested()
+
+
+def mobilenet_v3():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=10,
+                                                classifier_activation=None, include_preprocessing=False)
+
+
+def a_string():
+    return "not a model"
+'''
+
+
+@pytest.fixture()
+def user_dir(tmp_path, monkeypatch):
+    (tmp_path / "user_models.py").write_text(MODELS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def check(user_dir, target, framework, *inputs):
+    argv = ["check", f"user_models:{target}", "--framework", framework, "-o", str(user_dir / target),
+            "--json", str(user_dir / f"{target}.json")]
+    for declaration in inputs:
+        argv += ["--input", declaration]
+    result = runner.invoke(app, argv)
+    return result, (json.loads((user_dir / f"{target}.json").read_text()) if result.exit_code == 0 else None)
+
+
+def graph_outputs(path) -> list[str]:
+    import onnx
+
+    return [o.name for o in onnx.load(str(path)).graph.output]
+
+
+def test_outputs_get_stable_names_from_any_structure():
+    leaf = lambda node: isinstance(node, np.ndarray)  # noqa: E731
+    a, b = np.zeros(1), np.ones(1)
+    assert list(flatten_outputs(a, leaf)) == ["output_0"]
+    assert list(flatten_outputs((a, b), leaf)) == ["output_0", "output_1"]
+    nested = flatten_outputs({"logits": a, "extras": (b, None, {"norm": a})}, leaf)
+    assert list(nested) == ["logits", "extras.0", "extras.2.norm"]  # None dropped, order kept
+    with pytest.raises(TypeError, match="returned a str at extras.0; accepted: tensors"):
+        flatten_outputs({"extras": ("text",)}, leaf)
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_a_hugging_face_model_with_named_inputs_and_a_model_output(user_dir):
+    result, document = check(user_dir, "bert", "torch", "input_ids:int64[batch,8]", "attention_mask:int64[batch,8]")
+    assert result.exit_code == 0, result.output
+    assert document["passed"] and document["reference"] == "stored"
+    assert graph_outputs(user_dir / "bert" / "model.onnx") == ["last_hidden_state", "pooler_output"]
+    assert {o["name"] for o in document["cells"][0]["outputs"]} == {"last_hidden_state", "pooler_output"}
+
+
+@pytest.mark.torch
+def test_dict_and_nested_outputs_keep_their_names_in_the_graph(user_dir):
+    result, document = check(user_dir, "dict_and_nested", "torch", "x:float32[batch,4]")
+    assert result.exit_code == 0, result.output
+    assert graph_outputs(user_dir / "dict_and_nested" / "model.onnx") == ["logits", "extras.0", "extras.2.norm"]
+    assert document["passed"]
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_a_keras_applications_model_is_accepted_exported_and_checked(user_dir):
+    result, document = check(user_dir, "mobilenet_v3", "tf", "x:float32[batch,32,32,3]")
+    assert result.exit_code == 0, result.output
+    assert document["passed"] and document["cells"][0]["outputs"][0]["expected_shape"] == [2, 10]
+
+
+@pytest.mark.torch
+def test_bad_user_models_are_one_line_errors_that_say_what_is_accepted(user_dir):
+    result, _ = check(user_dir, "bert", "torch", "input_ids:int64[batch,8]", "attention_maks:int64[batch,8]")
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "'attention_maks' matches no parameter of BertModel.forward(input_ids, attention_mask" in lines[0]
+    result, _ = check(user_dir, "a_string", "torch", "x:float32[batch,4]")
+    assert result.exit_code == 2 and "returned str, not a torch model (accepted: a torch.nn.Module" in result.output
