@@ -206,3 +206,37 @@ def test_real_models_from_the_onnx_package_pass():
         sets = sorted(str(p) for p in directory.glob("test_data_set_*"))
         result = check_onnx(str(directory / "model.onnx"), sets)
         assert result.reference == "stored" and result.passed, (name, [c.to_dict() for c in result.cells])
+
+
+def softmax_opset9_model() -> onnx.ModelProto:
+    """Opset-9 Softmax over a 4-D tensor flattens axes 1.. into one (the spec then); onnx's reference evaluator
+    normalises over axis 1 alone — here the evaluator is the executor that is wrong, ONNX Runtime is right."""
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1, name="softmax")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4, 5])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], ir_version=7)
+
+
+def test_a_wrong_reference_evaluator_is_named_by_a_third_executor_and_the_node_is_localized(tmp_path):
+    path = tmp_path / "softmax9.onnx"
+    onnx.save(softmax_opset9_model(), str(path))
+    result = check_onnx(str(path), eps=["cpu"], opt_levels=["disabled", "all"])
+    assert result.reference == "onnx.reference"
+    cells = {cell.opt_level: cell for cell in result.cells}
+    assert cells["all"].status == "failed" and cells["all"].adjudication["points_at"] == "reference"
+    assert "the evidence points at the reference evaluator" in cells["all"].reason
+    assert cells["disabled"].adjudication["third"] is None  # the third executor would be the failing cell itself
+    # against the evaluator (the cell at level disabled), the diverging node is the one producing the output
+    divergence = cells["disabled"].divergence
+    assert divergence["found"] and divergence["node"] == "softmax" and divergence["tensor"] == "y"
+    assert "produces graph output y" in divergence["note"]
+    # intermediates of the optimized cell are compared with ORT CPU unoptimized, which agrees: said plainly
+    assert not cells["all"].divergence["found"] and "nor any graph output" in cells["all"].divergence["note"]
+
+
+def test_a_divergence_in_the_node_that_produces_a_graph_output_is_named():
+    clean, faulty = chain_model(), chain_model()
+    faulty.graph.node[-1].op_type = "Neg"  # only the last node, whose output is the graph output, differs
+    found = first_divergence(clean, faulty, FEED, ort_runner("cpu", "disabled"), ort_runner("cpu", "all"))
+    assert found.found and found.node == "out" and found.op_type == "Neg" and found.tensor == "y"
+    assert found.path[0] == "n0" and found.path[-1] == "out"

@@ -133,10 +133,9 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
             if first_bad is None:
                 continue  # every probe agreed: the divergence is after the last probe
             high = first_bad
-    if high == len(candidates):
-        result.note = ("no exposed intermediate tensor diverges: the difference appears only in the final outputs "
-                       "or inside a fusion that exposing intermediates prevents")
-        return result
+        if high == len(candidates):
+            return _diverging_graph_output(target_model, reference_model, feed, run_reference, run_target,
+                                           tolerance_for, result, Path(tmp))
     node_index, tensor = candidates[high]
     node = target_model.graph.node[node_index]
     result.found = True
@@ -145,6 +144,42 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
     result.max_abs, result.reason = errors.get(high, (None, ""))
     result.path = _path_from_inputs(target_model, node_index)
     return result
+
+
+def _diverging_graph_output(target_model, reference_model, feed, run_reference, run_target, tolerance_for,
+                            result: Divergence, directory: Path) -> Divergence:
+    """No intermediate diverges: name the earliest node whose *graph output* does (candidates exclude graph
+    outputs, which every run returns anyway), or say plainly that none does."""
+    names = [o.name for o in target_model.graph.output if o.name in {r.name for r in reference_model.graph.output}]
+    reference = run_reference(_saved(reference_model, directory / "reference.onnx"), feed, names)
+    target = run_target(_saved(target_model, directory / "target.onnx"), feed, names)
+    result.ort_runs += 2
+    producer = {output: index for index, node in enumerate(target_model.graph.node) for output in node.output}
+    diverging = []
+    for name in names:
+        row = compare_output(name, np.asarray(reference[name]), np.asarray(target[name]),
+                             tolerance_for(str(np.asarray(reference[name]).dtype)))
+        if not row.passed and name in producer:
+            diverging.append((producer[name], name, row))
+    if not diverging:
+        result.note = ("no exposed intermediate tensor diverges, nor any graph output: the difference lies inside "
+                       "a fusion that exposing intermediates prevents")
+        return result
+    node_index, tensor, row = min(diverging, key=lambda found: found[0])
+    node = target_model.graph.node[node_index]
+    result.found = True
+    result.node, result.op_type, result.node_inputs = node.name or f"{node.op_type}#{node_index}", node.op_type, list(node.input)
+    result.tensor, result.index, result.max_abs, result.reason = tensor, result.candidates, row.max_abs, row.reason
+    result.path = _path_from_inputs(target_model, node_index)
+    result.note = f"the first diverging node produces graph output {tensor}; no intermediate tensor before it diverges"
+    return result
+
+
+def _saved(model, path: Path) -> str:
+    import onnx
+
+    onnx.save(model, str(path))
+    return str(path)
 
 
 def reference_evaluator_runner() -> Runner:

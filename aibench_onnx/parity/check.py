@@ -33,6 +33,7 @@ class CheckCell(WorstOverOutputs):
     audit: dict | None = None
     divergence: dict | None = None
     timing: dict | None = None
+    adjudication: dict | None = None  # with onnx's reference evaluator as the reference: who a third executor backs
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
@@ -98,10 +99,13 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     else:
         reference, expected = _reference_outputs(str(path), model, feeds)
 
-    cells = []
+    cells, actual = [], {}
     for ep in eps or ["cpu"]:
         for level in opt_levels or ["disabled", "all"]:
-            cells.append(_check_cell(str(path), ep, level, threads, feeds, expected, bench, timing_config))
+            cell, actual[(ep, level)] = _check_cell(str(path), ep, level, threads, feeds, expected, bench, timing_config)
+            cells.append(cell)
+    if reference == "onnx.reference":
+        _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
         for cell in cells:
             if cell.status == Status.FAILED and cell.outputs:
@@ -113,15 +117,32 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     return CheckResult(str(path), graph, reference, len(feeds), cells)
 
 
+def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds: list[dict], expected: list[dict],
+                         threads: int) -> None:
+    from aibench_onnx.ort.execute import run_on_provider
+    from aibench_onnx.parity.adjudicate import adjudicate
+
+    third = None
+    for cell in cells:
+        if cell.status != Status.FAILED or not actual.get((cell.ep, cell.opt_level)):
+            continue
+        own = cell.ep == "cpu" and cell.opt_level == "disabled"
+        if third is None and not own:
+            third = actual.get(("cpu", "disabled")) or run_on_provider(path, "cpu", "disabled", threads, feeds).outputs
+        cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[(cell.ep, cell.opt_level)],
+                                       None if own else third)
+        cell.reason += f" — {cell.adjudication['verdict']}"
+
+
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
-                bench: bool, timing_config: dict | None) -> CheckCell:
+                bench: bool, timing_config: dict | None) -> tuple[CheckCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
-    reference; timed with the bench's ORT runner when asked."""
+    reference; timed with the bench's ORT runner when asked. Returns the cell and ORT's outputs."""
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
 
     run = run_on_provider(path, ep, level, threads, feeds)
     if run.status != Status.OK:
-        return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason)
+        return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
     cell.outputs = merge([compare_outputs(reference, actual) for reference, actual in zip(expected, run.outputs)])
     failing = [o for o in cell.outputs if not o.passed]
@@ -129,7 +150,7 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
         cell.status, cell.reason = Status.FAILED, f"{failing[0].name}: {failing[0].reason}"
     if bench:
         cell.timing = _time_ort(path, ep, level, threads, feeds[0], run.audit, timing_config)
-    return cell
+    return cell, run.outputs
 
 
 def _time_ort(path: str, ep: str, level: str, threads: int, feed: dict, audit: dict | None,
