@@ -79,10 +79,30 @@ def test_outputs_get_stable_names_from_any_structure():
         flatten_outputs({"extras": ("text",)}, leaf)
 
 
+def test_inputs_can_carry_a_value_range():
+    from aibench_onnx.frameworks.user_model import concrete_inputs, parse_input
+
+    declared = [parse_input("input_ids:int64[batch,8]@0..99"), parse_input("attention_mask:int64[batch,8]@0..1"),
+                parse_input("pixels:float32[batch,3]@0..1")]
+    arrays = concrete_inputs(declared, {})
+    assert arrays["input_ids"].shape == (2, 8) and 0 <= arrays["input_ids"].min() and arrays["input_ids"].max() <= 99
+    assert set(np.unique(arrays["attention_mask"])) <= {0, 1} and arrays["attention_mask"].dtype == np.int64
+    assert 0.0 <= arrays["pixels"].min() and arrays["pixels"].max() <= 1.0
+
+
+@pytest.mark.parametrize("text, expected", [("x:int64[2]@5..1", "is empty"), ("x:int64[2]@a..b", "value range")])
+def test_a_bad_value_range_is_one_line_exit_2(text, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", "m:f", "--framework", "torch", "--input", text])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and expected in lines[0], result.output
+
+
 @pytest.mark.slow
 @pytest.mark.torch
 def test_a_hugging_face_model_with_named_inputs_and_a_model_output(user_dir):
-    result, document = check(user_dir, "bert", "torch", "input_ids:int64[batch,8]", "attention_mask:int64[batch,8]")
+    result, document = check(user_dir, "bert", "torch", "input_ids:int64[batch,8]@0..99",
+                             "attention_mask:int64[batch,8]@0..1")
     assert result.exit_code == 0, result.output
     assert document["passed"] and document["reference"] == "stored"
     assert graph_outputs(user_dir / "bert" / "model.onnx") == ["last_hidden_state", "pooler_output"]

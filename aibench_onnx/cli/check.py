@@ -34,8 +34,9 @@ def check(
     dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic dimension; repeatable."),
     framework: Optional[str] = typer.Option(None, "--framework", help="torch, tf or jax: MODEL is pkg.module:factory "
                                             "(this imports and runs your code)."),
-    inputs: Optional[list[str]] = typer.Option(None, "--input", help="NAME:DTYPE[dims] of a framework model's "
-                                               "input, e.g. x:float32[batch,16]; repeatable."),
+    inputs: Optional[list[str]] = typer.Option(None, "--input", help="NAME:DTYPE[dims][@LOW..HIGH] of a framework "
+                                               "model's input, e.g. x:float32[batch,16] or "
+                                               "input_ids:int64[batch,8]@0..30521; repeatable."),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Where a framework model's export goes."),

@@ -15,7 +15,8 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.graph.load import random_array
 from aibench_onnx.status import Status
 
-_INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
+_INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]"
+                    r"(?:@(?P<low>-?[\d.]+)\.\.(?P<high>-?[\d.]+))?$")
 ACCEPTED = {"torch": "a torch.nn.Module, or a factory returning one",
             "tf": "a Keras 3 model (Functional, Sequential, subclassed) or a callable tf.Module, or a factory returning one",
             "jax": "a Flax NNX module, or a factory returning one"}
@@ -28,12 +29,15 @@ class InputDecl:
     name: str
     dtype: str
     dims: list  # ints, or symbolic names
+    low: float | None = None  # NAME:DTYPE[dims]@LOW..HIGH: values drawn from [LOW, HIGH] (integers: inclusive)
+    high: float | None = None
 
 
 def parse_input(text: str) -> InputDecl:
     match = _INPUT.match(text.strip())
     if not match:
-        raise UserError(f"--input {text!r}: expected NAME:DTYPE[d1,d2,...], e.g. x:float32[batch,16]")
+        raise UserError(f"--input {text!r}: expected NAME:DTYPE[d1,d2,...] with an optional value range @LOW..HIGH, "
+                        "e.g. x:float32[batch,16] or input_ids:int64[batch,seq]@0..30521")
     if match["dtype"] not in _DTYPES:
         raise UserError(f"--input {text!r}: unknown dtype {match['dtype']!r}; valid: {', '.join(sorted(_DTYPES))}")
     dims = []
@@ -41,7 +45,10 @@ def parse_input(text: str) -> InputDecl:
         dims.append(int(part) if part.isdigit() else part)
         if not isinstance(dims[-1], int) and not re.match(r"^[A-Za-z_]\w*$", part):
             raise UserError(f"--input {text!r}: dimension {part!r} is neither a size nor a name")
-    return InputDecl(match["name"], match["dtype"], dims)
+    low, high = (float(match["low"]), float(match["high"])) if match["low"] is not None else (None, None)
+    if low is not None and low > high:
+        raise UserError(f"--input {text!r}: the range @{match['low']}..{match['high']} is empty")
+    return InputDecl(match["name"], match["dtype"], dims, low, high)
 
 
 def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
@@ -60,8 +67,16 @@ def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0)
                 shape.append(2)
             else:
                 raise UserError(f"--input {decl.name}: set the symbolic dimension {dim!r} with --dim {dim}=SIZE")
-        arrays[decl.name] = random_array(rng, shape, decl.dtype)
+        arrays[decl.name] = (random_array(rng, shape, decl.dtype) if decl.low is None
+                             else _in_range(rng, shape, decl.dtype, decl.low, decl.high))
     return arrays
+
+
+def _in_range(rng: np.random.Generator, shape: list[int], dtype: str, low: float, high: float) -> np.ndarray:
+    """Token ids below the vocabulary, 0/1 masks, pixel values in [0, 1]: integers inclusive, floats uniform."""
+    if np.dtype(dtype).kind in "iub":
+        return rng.integers(int(low), int(high) + 1, shape).astype(dtype)
+    return rng.uniform(low, high, shape).astype(dtype)
 
 
 def load_factory_model(target: str, framework: str):
