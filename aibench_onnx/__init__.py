@@ -6,7 +6,8 @@ what they need when they run, so `aibench --help` starts instantly.
 Python API (imported on first use):
     aibench_onnx.measure(fn, sync=None, config=None) -> Measurement   time any callable with the one loop
     aibench_onnx.TimingConfig                                           its settings
-    aibench_onnx.check(path, test_data=..., eps=..., ...) -> CheckResult  what `aibench check` computes
+    aibench_onnx.check(path_or_model, inputs=..., framework=..., eps=..., ...) -> CheckResult
+                                                       what `aibench check` computes, for a file or a model
     aibench_onnx.testing.assert_onnx_parity(model, inputs, framework=..., ep=...)  for pytest suites
 """
 
@@ -20,6 +21,5 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        attribute = "check_onnx" if name == "check" else name
-        return getattr(importlib.import_module(_LAZY[name]), attribute)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'aibench_onnx' has no attribute {name!r}")

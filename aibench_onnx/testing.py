@@ -11,38 +11,21 @@ exporter). On failure the message shows the numbers and the first diverging node
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
-
-from aibench_onnx.status import Status
 
 
 def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | None = None, ep: str = "cpu",
                        opt_levels: tuple[str, ...] = ("disabled", "all"), opset: int | None = None):
     """Raise AssertionError (with numbers and the first diverging node) unless ONNX Runtime on `ep`
     matches the reference at every level. Returns the CheckResult when it passes."""
-    from aibench_onnx.parity.check import check_onnx
+    from aibench_onnx.parity.check import check
 
-    with tempfile.TemporaryDirectory(prefix="aibench-assert-") as tmp:
-        expected = None
-        if isinstance(model, (str, Path)):
-            path = str(model)
-        else:
-            if framework is None:
-                raise ValueError("framework= is required for a framework model ('torch', 'tf' or 'jax')")
-            from aibench_onnx.exporters import DEFAULT_OPSET
-            from aibench_onnx.frameworks.user_model import export_user_model
-            from aibench_onnx.graph.testdata import read_test_data_set
-
-            record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
-            if record["status"] != Status.OK:
-                raise AssertionError(f"export with {record['exporter']} failed: {record['reason']}")
-            path = record["path"]
-            names = record["output_names"]
-            inputs, expected = read_test_data_set(Path(tmp) / "test_data_set_0", list(inputs), names)
-        result = check_onnx(path, eps=[ep], opt_levels=list(opt_levels), inputs=dict(inputs), expected=expected)
+    try:
+        result = check(model, dict(inputs), framework, eps=[ep], opt_levels=list(opt_levels), opset=opset)
+    except RuntimeError as exc:
+        if str(exc).startswith("export with"):
+            raise AssertionError(str(exc)) from None
+        raise
     if not result.passed:
         raise AssertionError(failure_message(result))
     return result

@@ -133,3 +133,23 @@ def test_bad_user_models_are_one_line_errors_that_say_what_is_accepted(user_dir)
     assert "'attention_maks' matches no parameter of BertModel.forward(input_ids, attention_mask" in lines[0]
     result, _ = check(user_dir, "a_string", "torch", "x:float32[batch,4]")
     assert result.exit_code == 2 and "returned str, not a torch model (accepted: a torch.nn.Module" in result.output
+
+
+@pytest.mark.torch
+def test_the_python_api_checks_a_model_as_it_comes():
+    import torch
+
+    import aibench_onnx
+
+    class TwoHeads(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            hidden = input_ids.float() * attention_mask.float()
+            return {"sum": hidden.sum(-1), "max": hidden.max(-1).values}
+
+    ids = np.random.default_rng(0).integers(0, 50, (2, 6)).astype(np.int64)
+    mask = np.ones((2, 6), np.int64)
+    result = aibench_onnx.check(TwoHeads(), {"input_ids": ids, "attention_mask": mask}, framework="torch")
+    assert result.passed and result.reference == "stored"
+    assert {o.name for o in result.cells[0].outputs} == {"sum", "max"}
+    with pytest.raises(ValueError, match="framework="):
+        aibench_onnx.check(TwoHeads(), {"input_ids": ids})

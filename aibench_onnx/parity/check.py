@@ -200,3 +200,25 @@ def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | 
     return write_test_data_set(directory, feed, outputs[0])
 
 
+
+
+def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | None = None,
+          eps: list[str] | None = None, opt_levels: list[str] | None = None, opset: int | None = None,
+          **options) -> CheckResult:
+    """The Python API (`aibench_onnx.check`): an ONNX file (path), or a torch / Keras / Flax model as it comes
+    with `framework=` and named `inputs` — exported here with aibench's exporter, its native outputs the
+    reference. `options` go to check_onnx (test_data, dims, bench, threads, localize, ...)."""
+    if isinstance(model, (str, Path)):
+        return check_onnx(str(model), eps=eps, opt_levels=opt_levels, inputs=inputs, **options)
+    if framework is None or inputs is None:
+        raise ValueError("a framework model needs framework= ('torch', 'tf' or 'jax') and its inputs by name")
+    import tempfile
+
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.frameworks.user_model import export_user_model
+
+    with tempfile.TemporaryDirectory(prefix="aibench-check-") as tmp:
+        record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
+        if record["status"] != Status.OK:
+            raise RuntimeError(f"export with {record['exporter']} failed: {record['reason']}")
+        return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels, **options)
