@@ -16,7 +16,7 @@ def _parity_line(parity: list[dict]) -> str:
     counts = Counter(row["status"] for row in parity)
     failing = [row for row in parity if row["status"] in FAILING]
     line = (f"Parity: {counts[Status.PASSED]} of {len(parity)} cells passed, {len(failing)} failed, "
-            f"{counts[Status.KNOWN_FAILURE]} known failures, "
+            f"{counts[Status.KNOWN_FAILURE]} known failure{'' if counts[Status.KNOWN_FAILURE] == 1 else 's'}, "
             f"{sum(counts[s] for s in NOT_AVAILABLE)} not available here.")
     if failing:
         shown = ", ".join(f"{r['model']}/{r['framework']}/{r['ep']}/{r['opt_level']}" for r in failing[:4])

@@ -90,12 +90,10 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     items = []
 
     def record(job: dict, result: dict, process: dict | None, wall_s: float) -> dict:
-        ended = time.time()
-        return {"job_id": job["job_id"], "kind": "bench", "model": job["model"], "framework": job["framework"],
-                "size": job["size"], "round": job["round"], "started": ended - wall_s, "ended": ended,
-                "duration_s": round(wall_s, 3),
-                "status": result["status"] if result["status"] in (Status.CRASHED, Status.TIMEOUT) else overall([result["status"]]),
-                "reason": result.get("reason", ""), "result": {**result, "process": process}}
+        died = result["status"] in (Status.CRASHED, Status.TIMEOUT)  # the process's fate, not the job's verdict
+        return _job_record(job, time.time() - wall_s, round=job["round"],
+                           status=result["status"] if died else overall([result["status"]]),
+                           reason=result.get("reason", ""), result={**result, "process": process})
 
     for job in jobs:
         config = RuntimeConfig(**job["config"])
