@@ -14,6 +14,7 @@ from aibench_onnx.cli.common import (
     default_threads,
     make_console,
     output_dir,
+    parse_batches,
     progress_bar,
     split_csv,
 )
@@ -45,8 +46,8 @@ def bench(
     max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
     repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="Processes per configuration (replicates, "
                                 "run in interleaved rounds); CIs and effects count the variance between them."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a timing process is killed "
-                                  "(a process timing several configurations gets their worst cases on top)."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per configuration before its timing "
+                                  "process is killed (a process timing several gets the sum of theirs)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
@@ -79,12 +80,7 @@ def bench(
     if True in graph_modes and ("cuda" not in eps or True not in binding_modes):
         raise UserError("--cuda-graph needs --ep cuda and IO binding (--io-binding on or both)")
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
-    try:
-        batches = sorted({int(b) for b in split_csv(batch) or []})
-    except ValueError:
-        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
-    if not batches or batches[0] < 1:
-        raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
+    batches = parse_batches(batch)
     if max_time < min_time:
         raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
     for spec in specs:

@@ -17,6 +17,17 @@ def split_csv(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def parse_batches(text: str) -> list[int]:
+    """--batch 1,8 -> [1, 8] (sorted, unique); anything but positive integers is a one-line error."""
+    try:
+        batches = sorted({int(b) for b in split_csv(text) or []})
+    except ValueError:
+        raise UserError(f"--batch {text!r}: expected comma-separated positive integers") from None
+    if not batches or batches[0] < 1:
+        raise UserError(f"--batch {text!r}: expected comma-separated positive integers")
+    return batches
+
+
 def choose(values: Optional[list[str]], valid, default: list[str], what: str) -> list[str]:
     chosen = values or default
     unknown = [v for v in chosen if v not in valid]

@@ -12,6 +12,7 @@ from aibench_onnx.cli.common import (
     choose,
     default_threads,
     make_console,
+    parse_batches,
     progress_bar,
     split_csv,
 )
@@ -32,9 +33,8 @@ def run(
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "
                                           "configuration, in interleaved rounds (default 3; full run 5)."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a job's process is killed "
-                                  "(a timing process that measures several configurations gets their worst "
-                                  "cases on top)."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per job before its process is killed "
+                                  "(a process doing several jobs gets the sum of theirs)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
@@ -68,12 +68,7 @@ def run(
         specs = resolve_models(split_csv(models))
         chosen = resolve_frameworks(split_csv(frameworks))
         eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-        try:
-            batches = sorted({int(b) for b in split_csv(batch)}) if batch else mode["batches"]
-        except ValueError:
-            raise UserError(f"--batch {batch!r}: expected comma-separated positive integers") from None
-        if not batches or batches[0] < 1:
-            raise UserError(f"--batch {batch!r}: expected comma-separated positive integers")
+        batches = parse_batches(batch) if batch else mode["batches"]
         from aibench_onnx.frameworks import runtimes_of
 
         runtimes = runtimes_of(chosen, mode["runtimes"])

@@ -75,8 +75,7 @@ def run_native_many(request: dict) -> dict:
     model that was running."""
     import traceback
 
-    from aibench_onnx.jsonio import json_default
-    from aibench_onnx.workers import apply_test_hook
+    from aibench_onnx.workers import apply_test_hook, record_progress
 
     documents = []
     for single in request["requests"]:
@@ -87,9 +86,7 @@ def run_native_many(request: dict) -> dict:
             document = {"status": Status.FAILED, "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                         "traceback": traceback.format_exc(limit=6)}
         documents.append(document)
-        if request.get("progress_path"):
-            with open(request["progress_path"], "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(document, default=json_default) + "\n")
+        record_progress(request, document)
     return {"status": Status.OK, "documents": documents}
 
 

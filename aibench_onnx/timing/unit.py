@@ -45,7 +45,7 @@ def _peak_rss_bytes() -> int:
 def measure_unit(request: dict) -> dict:
     threads = limit_threads(request["threads"])  # before any framework is imported
     from aibench_onnx.timing.energy import EnergyMeter
-    from aibench_onnx.workers import apply_test_hook
+    from aibench_onnx.workers import apply_test_hook, record_progress
 
     meter = EnergyMeter(request["device"])
     results = []
@@ -56,21 +56,10 @@ def measure_unit(request: dict) -> dict:
         result = _measure_item(item, request, meter)
         result.update(position=position, wall_s=round(time.perf_counter() - started, 3))
         results.append(result)
-        _keep(request.get("progress_path"), result)
+        record_progress(request, result)
         gc.collect()  # the previous model's sessions and thread pools go before the next one is timed
     return {"status": Status.OK, "threads": threads, "round": request["round"], "group": request["group"],
             "startup_s": round(ready_s, 3), "items": results}
-
-
-def _keep(path: str | None, result: dict) -> None:
-    """Append the finished item to the progress file, so a later native crash loses only what was running."""
-    if path:
-        import json
-
-        from aibench_onnx.jsonio import json_default
-
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(result, default=json_default) + "\n")
 
 
 def _measure_item(item: dict, request: dict, meter) -> dict:

@@ -117,6 +117,16 @@ def run_worker(module: str, request: dict, timeout_s: float, request_path: str |
     return WorkerOutcome(Status.FAILED, document.get("reason", f"{module} reported {status}"), document)
 
 
+def record_progress(request: dict, document: dict) -> None:
+    """In a worker doing several items: append one finished item's document to the request's progress file
+    (run_worker_with_progress reads it back, also after a crash)."""
+    if request.get("progress_path"):
+        from aibench_onnx.jsonio import json_default
+
+        with open(request["progress_path"], "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(document, default=json_default) + "\n")
+
+
 def run_worker_with_progress(module: str, request: dict, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
     """For a worker that does several items and appends each finished item's document, one JSON line each,
     to request["progress_path"] (which this sets): the outcome, and the documents of the items it finished —
