@@ -85,18 +85,17 @@ def latest_records(records: list[dict]) -> dict[str, dict]:
     return latest
 
 
-# Typed readers: what the report and compare read out of records, written once.
+# Typed readers of records: what compare reads (the report walks records in job order, for its warnings).
 
 @dataclass(frozen=True)
 class TimedBatch:
-    """One batch of one timed configuration that finished: its raw samples and their summary."""
+    """One batch of one timed configuration that finished in one process: its raw samples."""
 
     model: str
     label: str  # the runtime configuration, e.g. torch-eager or ort:torch-graph:cpu:all
     batch: int
     round: int  # which replicate (process) of the configuration; 0 in runs from before replicates
     samples_s: list[float]
-    summary: dict
 
 
 def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
@@ -107,7 +106,7 @@ def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
             continue
         for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
             found.append(TimedBatch(record["model"], result["config"]["label"], int(batch), result.get("round", 0),
-                                    entry["measurement"]["samples_s"], entry["measurement"]["summary"]))
+                                    entry["measurement"]["samples_s"]))
     return found
 
 
