@@ -15,16 +15,17 @@ def exporter_info() -> tuple[str, str]:
     return "jax2onnx", metadata.version("jax2onnx")
 
 
-def export(model, spec, dims, example_inputs, path, opset: int, by_name: bool = False) -> list[str]:
-    """Inputs by position (`by_name` is torch's)."""
+def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[dict[int, str]] | None = None) -> list[str]:
+    """Inputs by position. `dynamic`: per input, axis -> symbolic name (None: the first axis, "batch")."""
     import jax
     from jax2onnx import to_onnx
 
-    # One symbolic scope, so every input shares the same "batch" dimension.
+    # One symbolic scope, so inputs share their dimensions by name ("batch", "seq").
     scope = jax.export.SymbolicScope()
+    dynamic = dynamic if dynamic is not None else [{0: "batch"} for _ in example_inputs]
     inputs = []
-    for array in example_inputs:
-        dims_text = ", ".join(["batch"] + [str(d) for d in array.shape[1:]])
+    for array, axes in zip(example_inputs, dynamic):
+        dims_text = ", ".join(axes.get(axis, str(size)) for axis, size in enumerate(array.shape))
         inputs.append(jax.ShapeDtypeStruct(jax.export.symbolic_shape(dims_text, scope=scope), array.dtype))
     to_onnx(model, inputs, model_name=spec.name, opset=opset, return_mode="file", output_path=str(path),
             input_names=[t.name for t in spec.inputs], output_names=[t.name for t in spec.outputs])

@@ -9,9 +9,10 @@ def exporter_info() -> tuple[str, str]:
     return "tf2onnx", metadata.version("tf2onnx")
 
 
-def export(model, spec, dims, example_inputs, path, opset: int, by_name: bool = False) -> list[str]:
-    """Inputs by position (Keras' convention; `by_name` is torch's); outputs flattened as
-    frameworks/outputs.py names them, so a dict or nested result keeps the order of its names."""
+def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[dict[int, str]] | None = None) -> list[str]:
+    """Inputs by position (Keras' convention); outputs flattened as frameworks/outputs.py names them, so a
+    dict or nested result keeps the order of its names. `dynamic`: per input, the axes left unknown
+    (None: the first axis of each)."""
     import tensorflow as tf
     import tf2onnx
 
@@ -19,9 +20,11 @@ def export(model, spec, dims, example_inputs, path, opset: int, by_name: bool = 
     from aibench_onnx.frameworks.outputs import flatten_outputs
     from aibench_onnx.graph.edit import rename_graph_io
 
+    dynamic = dynamic if dynamic is not None else [{0: "batch"} for _ in example_inputs]
     signature = [
-        tf.TensorSpec((None,) + tuple(a.shape[1:]), tf.as_dtype(a.dtype), name=t.name)
-        for t, a in zip(spec.inputs, example_inputs)
+        tf.TensorSpec(tuple(None if axis in axes else size for axis, size in enumerate(a.shape)),
+                      tf.as_dtype(a.dtype), name=t.name)
+        for t, a, axes in zip(spec.inputs, example_inputs, dynamic)
     ]
 
     @tf.function(input_signature=signature)

@@ -139,7 +139,7 @@ def test_bad_files_are_one_line_errors(tmp_path):
     (["check", "json:dumps", "--framework", "torch", "--input", "x:float32[batch,4]"], "raised"),
     (["check", "m:f", "--framework", "torch", "--input", "x:float99[2]"], "unknown dtype"),
     (["check", "m:f", "--framework", "torch", "--input", "x[2,3]"], "expected NAME:DTYPE"),
-    (["check", "m.onnx", "--input", "x:float32[2]"], "use it with --framework"),
+    (["check", "m.onnx", "--input", "x:float32[2]"], "use them with --framework"),
     (["check", "m.onnx", "--dim", "batch"], "NAME=SIZE"),
 ])
 def test_bad_framework_model_input_is_one_line_exit_2(argv, expected, tmp_path, monkeypatch):

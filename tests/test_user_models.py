@@ -80,7 +80,7 @@ def test_outputs_get_stable_names_from_any_structure():
 
 
 def test_inputs_can_carry_a_value_range():
-    from aibench_onnx.frameworks.user_model import concrete_inputs, parse_input
+    from aibench_onnx.frameworks.user_inputs import concrete_inputs, parse_input
 
     declared = [parse_input("input_ids:int64[batch,8]@0..99"), parse_input("attention_mask:int64[batch,8]@0..1"),
                 parse_input("pixels:float32[batch,3]@0..1")]

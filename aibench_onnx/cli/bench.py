@@ -1,4 +1,5 @@
-"""`aibench bench`: native and ONNX Runtime timings of zoo models, and the effects between them."""
+"""`aibench bench`: native and ONNX Runtime timings of zoo models or a user's model, and the effects between
+them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aibench_onnx.cli.common import (
     progress_bar,
     split_csv,
 )
+from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
@@ -26,8 +28,15 @@ from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 @app.command()
 @user_errors_exit
 def bench(
-    model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
-    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all), "
+                                                      "or one pkg.module:factory of your own with --framework."),
+    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", "--framework",
+                                             help="Comma-separated: torch,tf,jax (your own model: its one framework)."),
+    inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
+    inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
+    call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
+    dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE or a sweep NAME=S1,S2,... of a symbolic "
+                                            "dimension of your model (e.g. seq=16,128,512); repeatable."),
     runtime: Optional[str] = typer.Option(
         None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
         "tf-xla, jax-jit, ort (default: all of the chosen frameworks' kinds and ort)."),
@@ -56,18 +65,29 @@ def bench(
     method, each configuration in R fresh processes (interleaved rounds), and split the differences into
     exporter, optimizer and runtime effects with CIs that count the variance between processes."""
 
+    from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
-    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models
+    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
 
-    specs = resolve_models(model_names)
-    chosen = resolve_frameworks(split_csv(frameworks))
+    user = None
+    if any(":" in name for name in model_names or []):
+        if len(model_names) > 1:
+            raise UserError("bench times one model of your own at a time (pkg.module:factory); zoo models go alone")
+        user = user_model(model_names[0], frameworks or "", inputs, inputs_from, call_args,
+                          {name: sizes[0] for name, sizes in parse_dim_sweeps(dim).items()})
+        specs, chosen = [], [user.framework]
+    else:
+        if inputs or inputs_from or call_args or dim:
+            raise UserError("--input, --inputs, --call-arg and --dim describe a model of your own (pkg.module:factory)")
+        specs = resolve_models(model_names)
+        chosen = resolve_frameworks(split_csv(frameworks))
     runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
@@ -92,8 +112,12 @@ def bench(
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
     console = make_console(stderr=json_path == STDOUT)
+    if user is not None:
+        subjects = _user_subjects(user, parse_dim_sweeps(dim), configs, out_dir, opset or DEFAULT_OPSET, console)
+    else:
+        subjects = zoo_subjects(specs, size)
     with progress_bar(console) as progress:
-        task = progress.add_task("bench", total=len(specs) * len(configs) * repeats)
+        task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats)
 
         def done(model: str, config, replicate: dict) -> None:
             progress.advance(task)
@@ -103,7 +127,7 @@ def bench(
                                    f"{medians}", highlight=False)
             progress.refresh()
 
-        results = bench_models(specs, size, configs, batches, threads, timing, out_dir, device, timeout,
+        results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32)
     for result in results:
         rows = [row for config in result.results for row in latency_rows(config.to_dict())]
@@ -117,7 +141,7 @@ def bench(
         from aibench_onnx.env.collect import collect_environment
 
         write_json({"schema_version": BENCH_SCHEMA_VERSION, "command": "bench",
-                    "settings": {"size": size, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
+                    "settings": {"size": size, "user_model": user.to_dict() if user else None, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
                                  "tf32": tf32, "batches": batches,
                                  "device": device, "threads": threads, "timing": timing, "timeout_s": timeout,
@@ -125,3 +149,33 @@ def bench(
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]
     raise typer.Exit(int(exit_code(statuses)))
+
+
+def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: int, console) -> list:
+    """One subject per point of the dims sweep, all timing one export (made at the first point's sizes, its
+    declared dims dynamic): a point the graph cannot take fails with ONNX Runtime's reason."""
+    import itertools
+    from dataclasses import replace
+
+    from aibench_onnx.cli.user_models import describe_export
+    from aibench_onnx.frameworks import ORT_RUNTIME
+    from aibench_onnx.frameworks.user_export import export_in_worker
+    from aibench_onnx.status import Status
+    from aibench_onnx.timing.bench import Subject
+
+    exports = {}
+    if any(c.kind == ORT_RUNTIME for c in configs):
+        with console.status(f"building and exporting {user.target} with {user.framework}..."):
+            record = export_in_worker(user, out_dir / user.name / user.framework, opset)
+        if record["status"] == Status.OK:
+            describe_export(record, console)
+        else:
+            console.print(f"[red]export failed:[/] {record['reason']}", highlight=False)
+        exports[user.framework] = record
+    points = [dict(zip(sweeps, sizes)) for sizes in itertools.product(*sweeps.values())]
+    subjects = []
+    for point in points:
+        label = ",".join(f"{name}={size}" for name, size in point.items())
+        subjects.append(Subject(f"{user.name}@{label}" if len(points) > 1 else user.name, label or "as declared",
+                                user=replace(user, dims=point).to_dict(), exports=exports))
+    return subjects

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import choose, default_threads, make_console, split_csv
-from aibench_onnx.errors import ExitCode, UserError
-from aibench_onnx.status import Status, exit_code
-
-
-def _parse_dims(values: Optional[list[str]]) -> dict[str, int]:
-    dims = {}
-    for text in values or []:
-        name, _, size = text.partition("=")
-        if not name or not size.isdigit() or int(size) < 1:
-            raise UserError(f"--dim {text!r}: expected NAME=SIZE with a positive size")
-        dims[name.strip()] = int(size)
-    return dims
+from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
+from aibench_onnx.errors import UserError
+from aibench_onnx.status import exit_code
 
 
 @app.command()
@@ -34,9 +24,9 @@ def check(
     dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic dimension; repeatable."),
     framework: Optional[str] = typer.Option(None, "--framework", help="torch, tf or jax: MODEL is pkg.module:factory "
                                             "(this imports and runs your code)."),
-    inputs: Optional[list[str]] = typer.Option(None, "--input", help="NAME:DTYPE[dims][@LOW..HIGH] of a framework "
-                                               "model's input, e.g. x:float32[batch,16] or "
-                                               "input_ids:int64[batch,8]@0..30521; repeatable."),
+    inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
+    inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
+    call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Where a framework model's export goes."),
@@ -53,17 +43,18 @@ def check(
 
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
-    dims = _parse_dims(dim)
+    dims = single_dims(parse_dim_sweeps(dim), "check")
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
     threads = threads or default_threads()
     try:
         if framework is not None:
-            path, test_data = _export_framework_model(target, framework, inputs, dims, out, threads, console)
+            path, test_data = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out,
+                                                      console, test_data)
         else:
-            if inputs:
-                raise UserError("--input describes a framework model's inputs; use it with --framework")
+            if inputs or inputs_from or call_args:
+                raise UserError("--input, --inputs and --call-arg describe a framework model; use them with --framework")
             path = target
         from aibench_onnx.parity.check import check_onnx
 
@@ -83,37 +74,18 @@ def check(
     raise typer.Exit(int(exit_code(cell.status for cell in result.cells)))
 
 
-def _export_framework_model(target, framework, inputs, dims, out, threads, console) -> tuple[str, list[str]]:
-    import os
-
+def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out, console,
+                            test_data) -> tuple[str, list[str]]:
+    """Export in the framework's process; the reference: its native outputs at the export sizes and at
+    other sizes of every dynamic dimension (plus any --test-data given)."""
     from aibench_onnx.cli.common import output_dir
+    from aibench_onnx.cli.user_models import describe_export, exported_or_exit, user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks import missing_framework
-    from aibench_onnx.frameworks.user_model import USER_ERROR, parse_input
-    from aibench_onnx.workers import run_worker
-    from aibench_onnx.zoo.registry import resolve_frameworks
+    from aibench_onnx.frameworks.user_export import export_in_worker
 
-    (framework,) = resolve_frameworks([framework])
-    if not inputs:
-        raise UserError("a framework model needs its inputs: --input NAME:DTYPE[dims] (repeat for each)")
-    decls = [parse_input(text) for text in inputs]
-    problem = missing_framework(framework)
-    if problem:
-        raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
+    user = user_model(target, framework, inputs, inputs_from, call_args, dims)
     out_dir = output_dir(out, "check")
-    request = {"target": target, "framework": framework, "inputs": [d.__dict__ for d in decls], "dims": dims,
-               "out_dir": str(out_dir), "opset": DEFAULT_OPSET, "cwd": os.getcwd()}
-    with console.status(f"building and exporting {target} with {framework}..."):
-        outcome = run_worker("aibench_onnx.workers.user_model", request, 1800, out_dir / "user_model_request.json")
-    if outcome.died:
-        raise UserError(f"{target}: the model's process died: {outcome.reason}")
-    document = outcome.document
-    if document["status"] == USER_ERROR:
-        raise UserError(document["reason"])
-    if not outcome.ok:
-        raise UserError(f"{target}: {document['reason']}", ExitCode.CHECK_FAILED)
-    record = document["export"]
-    if record["status"] != Status.OK:
-        raise UserError(f"{target}: export with {record['exporter']} failed: {record['reason']}", ExitCode.CHECK_FAILED)
-    console.print(f"exported with {record['exporter']} {record['exporter_version']} to {record['path']}")
-    return record["path"], [str(Path(out_dir) / "test_data_set_0")]
+    with console.status(f"building and exporting {target} with {user.framework}..."):
+        record = exported_or_exit(export_in_worker(user, out_dir, DEFAULT_OPSET), target)
+    describe_export(record, console)
+    return record["path"], record["test_data"] + list(test_data or [])

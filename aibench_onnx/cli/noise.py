@@ -41,7 +41,7 @@ def noise(
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.status import Status
-    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.timing.bench import bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.timing.noise import analyse
     from aibench_onnx.zoo.registry import check_size, get_spec, resolve_frameworks
@@ -66,7 +66,7 @@ def noise(
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     with progress_bar(console) as progress:
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
-        (bench,) = bench_models([spec], size, configs, [batch], threads or default_threads(), timing,
+        (bench,) = bench_models(zoo_subjects([spec], size), configs, [batch], threads or default_threads(), timing,
                                 output_dir(out, "noise"), device, timeout, DEFAULT_OPSET, processes,
                                 on_result=lambda *_: (progress.advance(task), progress.refresh()))
     result = bench.results[0]

@@ -25,7 +25,11 @@ from aibench_onnx.status import exit_code
 def run(
     quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size, short timing "
                                "in 3 processes per configuration (under 4 minutes on 2 cores)."),
-    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated zoo models (default: all)."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated zoo models (default: all; none "
+                                         "with --user-models)."),
+    user_models: Optional[str] = typer.Option(None, "--user-models", metavar="FILE.toml", help="Your own models, "
+                                              "one [[model]] table each (target, framework, inputs or inputs_from, "
+                                              "call_args, dims): see the README."),
     frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
@@ -62,23 +66,30 @@ def run(
     if resume:
         run_dir = Path(resume)
         settings = load_run(run_dir)["settings"]
-        specs = resolve_models(settings["models"])
+        specs = resolve_models(settings["models"]) if settings["models"] else []
     else:
         mode = QUICK if quick else FULL
-        specs = resolve_models(split_csv(models))
+        users = []
+        if user_models:
+            from aibench_onnx.runs.user_file import load_user_models
+            from aibench_onnx.zoo.registry import MODELS
+
+            users = load_user_models(user_models, list(MODELS))
+        specs = resolve_models(split_csv(models)) if models or not users else []
         chosen = resolve_frameworks(split_csv(frameworks))
         eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
         batches = parse_batches(batch) if batch else mode["batches"]
         from aibench_onnx.frameworks import runtimes_of
 
-        runtimes = runtimes_of(chosen, mode["runtimes"])
+        runtimes = runtimes_of(sorted(set(chosen) | {u.framework for u in users}), mode["runtimes"])
         parent = Path(out or "aibench-runs")
         run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
             raise UserError(f"run directory {run_dir}: cannot create ({exc.strerror or exc})") from None
-        settings = {"quick": quick, "models": [s.name for s in specs], "frameworks": chosen, "eps": eps,
+        settings = {"quick": quick, "models": [s.name for s in specs], "user_models": [u.to_dict() for u in users],
+                    "frameworks": chosen, "eps": eps,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,

@@ -55,8 +55,9 @@ def _zoo_artifact_key(model_name: str, size: str, framework: str, opset: int) ->
 
 
 def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int,
-                 by_name: bool = False) -> dict:
-    """`by_name`: torch passes the inputs to forward as keyword arguments (a user's model that names them)."""
+                 dynamic: list[dict[int, str]] | None = None) -> dict:
+    """`dynamic`: per input, axis -> symbolic name to export dynamic (a user's model: batch, seq, ...);
+    None: the zoo's convention, the first axis (batch) of every input."""
     exporter = importlib.import_module(FRAMEWORKS[framework].exporter)
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
@@ -69,7 +70,7 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
     started = time.perf_counter()
     with captured_output() as captured:
         try:
-            exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset, by_name=by_name)
+            exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset, dynamic=dynamic)
         except Exception as exc:  # noqa: BLE001 - the exporter's failure is the result
             record["status"] = Status.FAILED
             record["reason"] = f"{exporter_name_short(name)} raised {type(exc).__name__}: " \

@@ -77,6 +77,26 @@ def is_model(obj) -> bool:
     return isinstance(obj, nnx.Module) and callable(obj)
 
 
+def bind(model, names: list[str], call_args: dict):
+    """Inference mode (nnx's eval(): dropout deterministic, batch norm on running statistics), inputs by
+    position, static call arguments (deterministic=True) bound in a module of its own, so nnx.split and
+    jax2onnx still see one NNX module."""
+    if hasattr(model, "eval"):
+        model.eval()
+    if not call_args:
+        return model
+    bound_args = dict(call_args)
+
+    class Bound(nnx.Module):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, *inputs):
+            return self.inner(*inputs, **bound_args)
+
+    return Bound(model)
+
+
 def run_named(model, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Inputs in their order, outputs flattened to stable names (frameworks/outputs.py)."""
     from aibench_onnx.frameworks.outputs import flatten_outputs

@@ -23,8 +23,35 @@ def configure_threads(threads: int) -> None:
 
 
 def call(model, tensors: list):
-    """Keras convention: one input is passed as itself, several as a list."""
-    return model(tensors[0] if len(tensors) == 1 else tensors, training=False)
+    """Keras convention: one input is passed as itself, several as a list; Keras models (and layers) in
+    inference mode (training=False), a plain tf.Module as it is."""
+    import keras
+
+    inputs = tensors[0] if len(tensors) == 1 else tensors
+    return model(inputs, training=False) if isinstance(model, (keras.Layer, Bound)) else model(inputs)
+
+
+class Bound:
+    """A user's model with static keyword arguments bound to every call."""
+
+    def __init__(self, model, call_args: dict):
+        self.model, self.call_args = model, dict(call_args)
+
+    @property
+    def weights(self):
+        return self.model.weights
+
+    def __call__(self, inputs, training=False):
+        import keras
+
+        if isinstance(self.model, keras.Layer):
+            return self.model(inputs, training=training, **self.call_args)
+        return self.model(inputs, **self.call_args)
+
+
+def bind(model, names: list[str], call_args: dict):
+    """Inputs by position (Keras' convention); static call arguments bound."""
+    return Bound(model, call_args) if call_args else model
 
 
 def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -129,8 +156,9 @@ def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -
     if device == "cuda":
         # Reading one value back forces TF to finish the queued GPU work.
         def run_and_wait():
-            result = run()
-            first = result[0] if isinstance(result, (tuple, list)) else result
+            from aibench_onnx.frameworks.outputs import flatten_outputs
+
+            first = next(iter(flatten_outputs(run(), tf.is_tensor).values()))  # a dict or nested result too
             return first.numpy()
 
         return Prepared(run_and_wait, no_sync, {"device": name,

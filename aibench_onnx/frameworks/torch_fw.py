@@ -50,14 +50,39 @@ def calls_by_name(model: torch.nn.Module, names: list[str]) -> bool:
                      f"({', '.join(named)})")
 
 
+class _Bound(torch.nn.Module):
+    """A user's model called with its inputs in order, by name where forward names them, plus static
+    keyword arguments (use_cache=False): one calling convention for the native run, export and timing."""
+
+    def __init__(self, model: torch.nn.Module, names: list[str], by_name: bool, call_args: dict):
+        super().__init__()
+        self.model, self.names, self.by_name, self.call_args = model, list(names), by_name, dict(call_args)
+
+    def forward(self, *inputs):
+        if self.by_name:
+            return self.model(**dict(zip(self.names, inputs)), **self.call_args)
+        return self.model(*inputs, **self.call_args)
+
+
+def bind(model: torch.nn.Module, names: list[str], call_args: dict) -> torch.nn.Module:
+    """Eval mode (a model built from a config is in training mode: dropout on), then the calling convention."""
+    model.eval()
+    by_name = calls_by_name(model, names)
+    named, variadic = forward_parameters(model)
+    unknown = [name for name in call_args if name not in named and not variadic]
+    if unknown:
+        raise ValueError(f"call argument {', '.join(map(repr, unknown))} matches no parameter of "
+                         f"{type(model).__name__}.forward({', '.join(named)})")
+    return _Bound(model, names, by_name, call_args) if by_name or call_args else model
+
+
 def run_named(model: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A user's model as it comes: inputs by name where forward names them, outputs flattened to stable names
-    (frameworks/outputs.py) — a tensor, a tuple, a dict or a ModelOutput alike."""
+    """A bound model (see bind) on inputs in order; outputs flattened to stable names (frameworks/outputs.py)
+    — a tensor, a tuple, a dict or a ModelOutput alike."""
     from aibench_onnx.frameworks.outputs import flatten_outputs
 
-    tensors = dict(zip(inputs, to_framework(list(inputs.values()))))
     with torch.inference_mode():
-        result = model(**tensors) if calls_by_name(model, list(inputs)) else model(*tensors.values())
+        result = model(*to_framework(list(inputs.values())))
     return {name: value.detach().cpu().numpy() for name, value in flatten_outputs(result, torch.is_tensor).items()}
 
 

@@ -1,153 +1,203 @@
-"""Users' framework models: `pkg.module:factory` plus `--input NAME:DTYPE[dims]` -> an exported ONNX file
-and the native outputs as reference test data, built in the framework's own process.
+"""Users' framework models: `pkg.module:factory` with its inputs -> the model as aibench calls it (eval mode,
+inputs in order, static call arguments bound), an exported ONNX file, and native outputs as reference test data.
 
 This imports and runs the user's code (the factory and the model), like any test of that model would.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import importlib
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from aibench_onnx.errors import UserError
-from aibench_onnx.graph.load import random_array
+from aibench_onnx.frameworks.user_inputs import (
+    EXPORT_BATCH,
+    Axes,
+    InputDecl,
+    at_batch,
+    call_input_factory,
+    concrete_inputs,
+    declared_axes,
+    inferred_axes,
+    load_npz,
+    parse_input,  # noqa: F401 - re-exported: the CLI's parser of --input
+)
 from aibench_onnx.status import Status
 
-_INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]"
-                    r"(?:@(?P<low>-?[\d.]+)\.\.(?P<high>-?[\d.]+))?$")
 ACCEPTED = {"torch": "a torch.nn.Module, or a factory returning one",
             "tf": "a Keras 3 model (Functional, Sequential, subclassed) or a callable tf.Module, or a factory returning one",
             "jax": "a Flax NNX module, or a factory returning one"}
 USER_ERROR = "user_error"  # a worker document: the user's input was wrong (one line, exit 2)
-_DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
 
 
 @dataclass
-class InputDecl:
-    name: str
-    dtype: str
-    dims: list  # ints, or symbolic names
-    low: float | None = None  # NAME:DTYPE[dims]@LOW..HIGH: values drawn from [LOW, HIGH] (integers: inclusive)
-    high: float | None = None
+class UserModel:
+    """Everything needed to rebuild a user's model and its inputs in any process."""
+
+    target: str  # pkg.module:factory
+    framework: str
+    inputs: list[InputDecl] = field(default_factory=list)  # declared inputs, or
+    inputs_from: str | None = None  # pkg.module:make_inputs, or a .npz file
+    call_args: dict = field(default_factory=dict)  # static keyword arguments of every call (deterministic=True)
+    dims: dict[str, int] = field(default_factory=dict)  # sizes of the symbolic dims (seq=128)
+    cwd: str = "."  # where pkg.module resolves, as in the user's shell
+    name: str = ""
+
+    def __post_init__(self):
+        self.inputs = [d if isinstance(d, InputDecl) else InputDecl(**d) for d in self.inputs]
+        self.name = self.name or self.target.rpartition(":")[2] or self.target
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def arrays(self, batch: int | None = None, dims: dict[str, int] | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+        """Inputs at `batch` (None: the export batch) and `dims` (default: this model's)."""
+        dims = self.dims if dims is None else dims
+        if self.inputs_from is None:
+            return concrete_inputs(self.inputs, dims, seed, batch)
+        if self.inputs_from.endswith(".npz"):
+            arrays = load_npz(str(Path(self.cwd) / self.inputs_from))
+            return at_batch(arrays, batch) if batch is not None else arrays
+        factory = _import_attribute(self.inputs_from, self.cwd, "--inputs")
+        return call_input_factory(factory, self.inputs_from, batch or EXPORT_BATCH, dims, seed)
+
+    def axes(self) -> Axes:
+        """Input name -> axis -> symbolic dim name: what the export makes dynamic."""
+        if self.inputs_from is None:
+            return declared_axes(self.inputs)
+        if self.inputs_from.endswith(".npz"):
+            return {name: {0: "batch"} for name, a in self.arrays().items() if a.ndim}
+        return inferred_axes(lambda batch, dims: self.arrays(batch, dims), self.dims)
 
 
-def parse_input(text: str) -> InputDecl:
-    match = _INPUT.match(text.strip())
-    if not match:
-        raise UserError(f"--input {text!r}: expected NAME:DTYPE[d1,d2,...] with an optional value range @LOW..HIGH, "
-                        "e.g. x:float32[batch,16] or input_ids:int64[batch,seq]@0..30521")
-    if match["dtype"] not in _DTYPES:
-        raise UserError(f"--input {text!r}: unknown dtype {match['dtype']!r}; valid: {', '.join(sorted(_DTYPES))}")
-    dims = []
-    for part in (p.strip() for p in match["dims"].split(",") if p.strip()):
-        dims.append(int(part) if part.isdigit() else part)
-        if not isinstance(dims[-1], int) and not re.match(r"^[A-Za-z_]\w*$", part):
-            raise UserError(f"--input {text!r}: dimension {part!r} is neither a size nor a name")
-    low, high = (float(match["low"]), float(match["high"])) if match["low"] is not None else (None, None)
-    if low is not None and low > high:
-        raise UserError(f"--input {text!r}: the range @{match['low']}..{match['high']} is empty")
-    return InputDecl(match["name"], match["dtype"], dims, low, high)
-
-
-def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs; symbolic dims from `dims`, a symbolic first dim defaulting to batch 2 (>= 2, so the
-    exporter cannot specialise it to 1)."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for decl in decls:
-        shape = []
-        for position, dim in enumerate(decl.dims):
-            if isinstance(dim, int):
-                shape.append(dim)
-            elif dim in dims:
-                shape.append(dims[dim])
-            elif position == 0:
-                shape.append(2)
-            else:
-                raise UserError(f"--input {decl.name}: set the symbolic dimension {dim!r} with --dim {dim}=SIZE")
-        arrays[decl.name] = (random_array(rng, shape, decl.dtype) if decl.low is None
-                             else _in_range(rng, shape, decl.dtype, decl.low, decl.high))
-    return arrays
-
-
-def _in_range(rng: np.random.Generator, shape: list[int], dtype: str, low: float, high: float) -> np.ndarray:
-    """Token ids below the vocabulary, 0/1 masks, pixel values in [0, 1]: integers inclusive, floats uniform."""
-    if np.dtype(dtype).kind in "iub":
-        return rng.integers(int(low), int(high) + 1, shape).astype(dtype)
-    return rng.uniform(low, high, shape).astype(dtype)
-
-
-def load_factory_model(target: str, framework: str):
-    """Import `pkg.module:factory`, call it, and check it returned a model of `framework`."""
-    import importlib
-
+def _import_attribute(target: str, cwd: str, what: str):
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
-        raise UserError(f"{target!r}: expected pkg.module:factory")
+        raise UserError(f"{what} {target!r}: expected pkg.module:name")
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - the user's import error, in one line
         raise UserError(f"{target}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
-    factory = getattr(module, attribute, None)
-    if factory is None:
+    found = getattr(module, attribute, None)
+    if found is None:
         raise UserError(f"{target}: {module_name} has no attribute {attribute!r}")
+    return found
+
+
+def load_factory_model(target: str, framework: str, cwd: str = "."):
+    """Import `pkg.module:factory`, call it, and check it returned a model of `framework`."""
     from aibench_onnx.frameworks import adapter
 
+    factory = _import_attribute(target, cwd, "MODEL")
     is_model = adapter(framework).is_model
     try:
         model = factory() if callable(factory) and not is_model(factory) else factory
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{target}: the factory raised {type(exc).__name__}: {exc}") from None
+        raise UserError(f"{target}: the factory raised {type(exc).__name__}: {exc}".splitlines()[0]) from None
     if not is_model(model):
         raise UserError(f"{target}: returned {type(model).__name__}, not a {framework} model "
                         f"(accepted: {ACCEPTED[framework]})")
     return model
 
 
-def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_dir, opset: int) -> dict:
-    """Run the model natively, export it, and store inputs + native outputs as model-zoo test data."""
-    from pathlib import Path
+def bind_model(model, framework: str, names: list[str], call_args: dict):
+    """The model as every later step calls it: inference mode, inputs by position in `names` order (torch
+    passes them by name where forward names them), `call_args` bound. A name no parameter takes: one line."""
+    from aibench_onnx.frameworks import adapter
 
+    try:
+        return adapter(framework).bind(model, names, call_args)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def build_user_model(user: UserModel):
+    """The bound model and its export-size inputs, in this process."""
+    model = load_factory_model(user.target, user.framework, user.cwd)
+    arrays = user.arrays()
+    return bind_model(model, user.framework, list(arrays), user.call_args), arrays
+
+
+def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_dir, opset: int,
+                      axes: Axes | None = None, other_sizes: dict[str, np.ndarray] | None = None) -> dict:
+    """Run the bound model natively, export it with `axes` dynamic (default: the first axis of each input),
+    store inputs + native outputs as test data (set 1: `other_sizes`, inputs at other symbolic sizes, when
+    the native model runs them), and say which declared-dynamic axes the graph fixed."""
     from aibench_onnx.frameworks import adapter
     from aibench_onnx.frameworks.export import export_model
+    from aibench_onnx.graph.edit import fixed_axes, name_dynamic_axes
     from aibench_onnx.graph.testdata import write_test_data_set
     from aibench_onnx.zoo.spec import ModelSpec, TensorSpec
 
     names = list(arrays)
+    axes = axes if axes is not None else {name: {0: "batch"} for name in names if arrays[name].ndim}
     fw = adapter(framework)
-    try:
-        native = fw.run_named(model, arrays)  # output names: flattened as frameworks/outputs.py says
-    except (TypeError, ValueError) as exc:
-        if "matches no parameter" in str(exc) or "the model returned" in str(exc):
-            raise UserError(str(exc)) from None
-        raise
+    native = _run_native(fw, model, arrays)
     spec = ModelSpec(
         name="user_model", description="user model", family="macro", sizes={"tiny": {}, "small": {}},
-        inputs=tuple(TensorSpec(n, ("batch",) + arrays[n].shape[1:], str(arrays[n].dtype)) for n in names),
-        outputs=tuple(TensorSpec(n, ("batch",) + o.shape[1:], str(o.dtype)) for n, o in native.items()),
+        inputs=tuple(TensorSpec(n, _symbolic(arrays[n].shape, axes.get(n, {})), str(arrays[n].dtype)) for n in names),
+        outputs=tuple(TensorSpec(n, tuple(o.shape), str(o.dtype)) for n, o in native.items()),
         init_params=lambda dims, rng: {}, layout="the user's own")
     out_dir = Path(out_dir)
-    by_name = framework == "torch" and fw.calls_by_name(model, names)
     record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset,
-                          by_name=by_name)
+                          dynamic=[axes.get(n, {}) for n in names])
     record["output_names"] = list(native)
+    record["dynamic_axes"] = {n: {str(k): v for k, v in a.items()} for n, a in axes.items() if a}
     write_test_data_set(out_dir / "test_data_set_0", arrays, native)
+    if record["status"] == Status.OK:
+        import onnx
+
+        graph = onnx.load(record["path"])
+        name_dynamic_axes(graph, axes)  # s0 / unk__12 -> batch / seq, as the user declared them
+        onnx.save(graph, record["path"])
+        record["fixed_dims"] = fixed_axes(graph, axes)
+    if other_sizes is not None:
+        try:
+            write_test_data_set(out_dir / "test_data_set_1", other_sizes, _run_native(fw, model, other_sizes))
+            record["other_sizes"] = {n: list(a.shape) for n, a in other_sizes.items()}
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model itself does not take these sizes: not checked there
+            record["other_sizes_skipped"] = f"the native model does not run at other sizes ({type(exc).__name__}: " \
+                                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})"
     return record
 
 
-def build_and_export(request: dict) -> dict:
-    """The worker's job: import the user's factory, build the model, export it with our exporter."""
-    import sys
-
-    sys.path.insert(0, request["cwd"])  # `pkg.module` resolves as it would in the user's shell
+def _run_native(fw, model, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     try:
-        model = load_factory_model(request["target"], request["framework"])
-        arrays = concrete_inputs([InputDecl(**d) for d in request["inputs"]], request["dims"])
+        return fw.run_named(model, arrays)  # output names: flattened as frameworks/outputs.py says
+    except TypeError as exc:
+        if "the model returned" in str(exc):
+            raise UserError(str(exc)) from None
+        raise
+
+
+def _symbolic(shape: tuple, axes: dict[int, str]) -> tuple:
+    return tuple(axes.get(axis, size) for axis, size in enumerate(shape))
+
+
+def other_sizes(user: UserModel) -> dict[str, np.ndarray]:
+    """Inputs at sizes the export never saw: batch 3, every other symbolic dim one smaller (or larger when
+    small), so a dimension the exporter fixed fails the check instead of passing silently."""
+    dims = {name: size - 1 if size > 2 else size + 1 for name, size in user.dims.items()}
+    return user.arrays(EXPORT_BATCH + 1, dims, seed=1)
+
+
+def build_and_export(request: dict) -> dict:
+    """The worker's job: build the user's model, export it with our exporter, and write the test data."""
+    try:
+        user = UserModel(**request["user"])
+        model, arrays = build_user_model(user)
         # Inputs that fit no forward parameter, outputs of no accepted kind: the user's to fix (one line, exit 2).
         # Anything else the user's model raises while running or exporting is a failed result (worker_main).
-        record = export_user_model(model, request["framework"], arrays, request["out_dir"], request["opset"])
+        record = export_user_model(model, user.framework, arrays, request["out_dir"], request["opset"], user.axes(),
+                                   other_sizes(user))
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     return {"status": Status.OK, "export": record}

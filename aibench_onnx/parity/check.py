@@ -34,6 +34,7 @@ class CheckCell(WorstOverOutputs):
     divergence: dict | None = None
     timing: dict | None = None
     adjudication: dict | None = None  # with onnx's reference evaluator as the reference: who a third executor backs
+    failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
@@ -109,8 +110,14 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     if localize:
         for cell in cells:
             if cell.status == Status.FAILED and cell.outputs:
-                cell.divergence = _localize(str(path), feeds[0], cell, threads, cells)
-                if not cell.divergence["found"] and reference == "stored":
+                first = cell.failing_sets[0] if cell.failing_sets else 0
+                cell.divergence = _localize(str(path), feeds[first], cell, threads, cells)
+                if not cell.divergence["found"] and reference == "stored" and first > 0:
+                    cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node, and the "
+                                               f"graph matches the model at input set 0 but not at set {first}: the "
+                                               "export took a size-dependent branch or size as a constant (the "
+                                               "graph computes the model only at the sizes it was exported with)")
+                elif not cell.divergence["found"] and reference == "stored":
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
@@ -144,10 +151,15 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
     if run.status != Status.OK:
         return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
-    cell.outputs = merge([compare_outputs(reference, actual) for reference, actual in zip(expected, run.outputs)])
+    per_set = [compare_outputs(reference, actual) for reference, actual in zip(expected, run.outputs)]
+    cell.outputs = merge(per_set)
+    cell.failing_sets = [index for index, found in enumerate(per_set) if not all(o.passed for o in found)]
     failing = [o for o in cell.outputs if not o.passed]
     if failing:
         cell.status, cell.reason = Status.FAILED, f"{failing[0].name}: {failing[0].reason}"
+        if cell.failing_sets and cell.failing_sets[0] > 0:  # the first set passes: a size the export never saw
+            shapes = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds[cell.failing_sets[0]].items())
+            cell.reason += f" (input set {cell.failing_sets[0]} only: {shapes}; set 0 passes)"
     if bench:
         cell.timing = _time_ort(path, ep, level, threads, feeds[0], run.audit, timing_config)
     return cell, run.outputs
@@ -204,10 +216,11 @@ def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | 
 
 def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | None = None,
           eps: list[str] | None = None, opt_levels: list[str] | None = None, opset: int | None = None,
-          **options) -> CheckResult:
+          call_args: dict | None = None, **options) -> CheckResult:
     """The Python API (`aibench_onnx.check`): an ONNX file (path), or a torch / Keras / Flax model as it comes
-    with `framework=` and named `inputs` — exported here with aibench's exporter, its native outputs the
-    reference. `options` go to check_onnx (test_data, dims, bench, threads, localize, ...)."""
+    with `framework=` and named `inputs` (their first axes exported dynamic) and static `call_args` — exported
+    here with aibench's exporter, its native outputs the reference. `options` go to check_onnx (test_data,
+    dims, bench, threads, localize, ...)."""
     if isinstance(model, (str, Path)):
         return check_onnx(str(model), eps=eps, opt_levels=opt_levels, inputs=inputs, **options)
     if framework is None or inputs is None:
@@ -215,10 +228,12 @@ def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | N
     import tempfile
 
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks.user_model import export_user_model
+    from aibench_onnx.frameworks.user_model import bind_model, export_user_model
 
+    inputs = dict(inputs)
+    bound = bind_model(model, framework, list(inputs), call_args or {})
     with tempfile.TemporaryDirectory(prefix="aibench-check-") as tmp:
-        record = export_user_model(model, framework, dict(inputs), tmp, opset or DEFAULT_OPSET)
+        record = export_user_model(bound, framework, inputs, tmp, opset or DEFAULT_OPSET)
         if record["status"] != Status.OK:
             raise RuntimeError(f"export with {record['exporter']} failed: {record['reason']}")
         return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels, **options)

@@ -34,12 +34,22 @@ def settings_table(report: dict) -> Table:
     """The run's settings, one per row (lists joined, nested settings as key=value)."""
     table = Table("Settings", ["setting", "value"])
     for key, value in report["settings"].items():
-        if isinstance(value, dict):
+        if key == "user_models":
+            value = "; ".join(_user_model_line(user) for user in value)
+        elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):
             value = "; ".join(map(str, value))
         table.add([key, value])
     return table
+
+
+def _user_model_line(user: dict) -> str:
+    inputs = user["inputs_from"] or ", ".join(f"{d['name']}:{d['dtype']}[{','.join(map(str, d['dims']))}]"
+                                              for d in user["inputs"])
+    extras = [f"{k}={v}" for k, v in {**user["dims"], **user["call_args"]}.items()]
+    return f"{user['name']} = {user['target']} ({user['framework']}; {inputs}" + \
+        (f"; {', '.join(extras)}" if extras else "") + ")"
 
 
 def run_tables(report: dict) -> list[tuple[str, Table]]:

@@ -22,9 +22,47 @@ def _job_record(job: dict, started: float, **fields) -> dict:
 
 
 def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
-    """The run's parity jobs of one framework: every model's native run and export in one process of that
-    framework (imported once), then ORT per model in processes of its own. Every job ends as one record,
-    passed to `finish`, as soon as its comparison is done."""
+    """The run's parity jobs of one framework: the zoo's, then users' own models (each in processes of its
+    own). Every job ends as one record, passed to `finish`, as soon as its comparison is done."""
+    _run_zoo_parity_jobs([job for job in jobs if not job.get("user")], settings, finish)
+    for job in jobs:
+        if job.get("user"):
+            finish(_user_parity_record(job, settings))
+
+
+def _user_parity_record(job: dict, settings: dict) -> dict:
+    """Build and export in the framework's process (the record kept as export.json, which timing reuses),
+    then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
+    one-line reason; the run goes on."""
+    from aibench_onnx.errors import UserError
+    from aibench_onnx.frameworks.user_export import export_in_worker
+    from aibench_onnx.frameworks.user_model import UserModel
+    from aibench_onnx.jsonio import json_default
+    from aibench_onnx.workers import run_worker
+
+    started = time.time()
+    out_dir = Path(settings["run_dir"]) / job["model"] / job["framework"]
+    try:
+        export = export_in_worker(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"])
+    except UserError as exc:
+        export = {"status": Status.FAILED, "reason": str(exc)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
+    request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
+    outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
+                         out_dir / "parity_request.json")
+    if not outcome.ok:
+        return _job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
+                           reason=outcome.reason)
+    result = outcome.document["result"]
+    return _job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
+
+
+def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
+    """Every zoo model's native run and export in one process of the framework (imported once), then ORT per
+    model in processes of its own."""
+    if not jobs:
+        return
     from aibench_onnx.parity.zoo import ExportParity, finish_parity, prepare_parity
     from aibench_onnx.workers import run_worker_with_progress
     from aibench_onnx.zoo.registry import get_spec
@@ -58,10 +96,24 @@ def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
 
 
 def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: int, threads: int,
-                   cache: dict) -> dict:
+                   cache: dict, user: dict | None = None) -> dict:
     """The export record of (model, framework) for timing: the parity job's graph when nothing it depends on
-    changed (same artifact key), else a fresh export in the framework's own process."""
+    changed (same artifact key; a user's model: the parity job's export of this run), else a fresh export in
+    the framework's own process."""
     key = (model, framework)
+    if key not in cache and user is not None:
+        from aibench_onnx.errors import UserError
+        from aibench_onnx.frameworks.user_export import export_in_worker
+        from aibench_onnx.frameworks.user_model import UserModel
+
+        record_path = run_dir / model / framework / "export.json"
+        record = json.loads(record_path.read_text()) if record_path.exists() else None
+        if record is None:
+            try:
+                record = export_in_worker(UserModel(**user), run_dir / "bench" / model / framework, opset)
+            except UserError as exc:
+                record = {"status": Status.FAILED, "reason": str(exc)}
+        cache[key] = record
     if key not in cache:
         from aibench_onnx.frameworks.export import artifact_key
         from aibench_onnx.timing.bench import export_graphs
@@ -98,13 +150,15 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     for job in jobs:
         config = RuntimeConfig(**job["config"])
         export = (resolve_export(run_dir, job["model"], job["size"], config.framework, settings["opset"],
-                                 settings["threads"], exports) if config.kind == ORT_RUNTIME else {})
-        stopped = blocked(get_spec(job["model"]), config, {config.framework: export})
+                                 settings["threads"], exports, job.get("user")) if config.kind == ORT_RUNTIME else {})
+        known = {} if job.get("user") else get_spec(job["model"]).known_export_failures
+        stopped = blocked(known, config, {config.framework: export})
         if stopped is not None:
             finish(record(job, {"config": job["config"], "status": stopped.status, "reason": stopped.reason,
                                 "batches": {}, "round": job["round"]}, None, 0.0))
             continue
-        items.append(TimingItem(job["job_id"], job["model"], job["size"], config, job["round"], export.get("path")))
+        items.append(TimingItem(job["job_id"], job["model"], job["size"], config, job["round"], export.get("path"),
+                                job.get("user")))
     common = {"threads": settings["threads"], "device": "cpu", "timing": settings["timing"],
               "batches": settings["batches"], "tf32": False, "cache_dir": str(run_dir / "bench" / "trt-cache")}
     for unit in units(items):

@@ -33,6 +33,7 @@ QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 PARITY_WORKERS = 2
+USER_SIZE = "as declared"  # a user's model has no size variants: its inputs and dims say its size
 
 
 def plan_jobs(settings: dict, specs) -> list[dict]:
@@ -45,13 +46,22 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
                          "size": size, "framework": framework, "eps": settings["eps"],
                          "opt_levels": settings["opt_levels"], "seeds": settings["seeds"]})
+    users = settings.get("user_models", [])  # users' own models: each with its one framework
+    for user in users:
+        jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
+                     "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
+                     "eps": settings["eps"], "opt_levels": settings["opt_levels"]})
     configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True])
+    subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]
+    subjects += [(user["name"], USER_SIZE, user, plan_configs([user["framework"]], settings["runtimes"],
+                                                              settings["eps"], settings["opt_levels"], [True]))
+                 for user in users]
     for round_index in range(settings.get("repeats", 1)):  # a run from before replicates had one process each
-        for spec in specs:
-            for config in configs:
-                jobs.append({**common, "job_id": f"bench/{spec.name}/{config.label}/r{round_index}", "kind": "bench",
-                             "model": spec.name, "size": settings["size"] or spec.default_size,
-                             "framework": config.framework, "config": asdict(config), "round": round_index})
+        for name, size, user, model_configs in subjects:
+            for config in model_configs:
+                jobs.append({**common, "job_id": f"bench/{name}/{config.label}/r{round_index}", "kind": "bench",
+                             "model": name, "size": size, "framework": config.framework, "config": asdict(config),
+                             "round": round_index, **({"user": user} if user else {})})
     return jobs
 
 

@@ -70,6 +70,26 @@ def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigRes
 
 
 @dataclass
+class Subject:
+    """What one bench times: a zoo model at a size, or a user's model (UserModel as a dict) at one point of
+    its dims sweep, with its graphs exported already (one export serves every point of a sweep)."""
+
+    name: str
+    size: str
+    spec: ModelSpec | None = None
+    user: dict | None = None
+    exports: dict | None = None  # framework -> export record; None: export here (zoo models)
+
+    @property
+    def known_export_failures(self) -> dict:
+        return self.spec.known_export_failures if self.spec is not None else {}
+
+
+def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:
+    return [Subject(spec.name, size or spec.default_size, spec) for spec in specs]
+
+
+@dataclass
 class ModelBench:
     model: str
     size: str
@@ -92,12 +112,12 @@ def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
                            list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device)
 
 
-def blocked(spec: ModelSpec, config: RuntimeConfig, exports: dict) -> ConfigResult | None:
+def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> ConfigResult | None:
     """Why `config` cannot be timed at all (no graph, framework missing), or None."""
     if config.kind == ORT_RUNTIME:
         record = exports.get(config.framework, {})
         if record.get("status") != Status.OK:
-            known = spec.known_export_failures.get(config.framework)
+            known = known_failures.get(config.framework)
             status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
                       else Status.KNOWN_FAILURE if known else Status.FAILED)
             reason = f"no ONNX graph: {record.get('reason', 'export failed')}" + (f" — known: {known}" if known else "")
@@ -107,26 +127,25 @@ def blocked(spec: ModelSpec, config: RuntimeConfig, exports: dict) -> ConfigResu
     return ConfigResult(config, Status.UNAVAILABLE, f"{config.framework}: {problem}") if problem else None
 
 
-def bench_models(specs: list[ModelSpec], size: str | None, configs: list[RuntimeConfig], batches: list[int],
+def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches: list[int],
                  threads: int, timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
                  repeats: int = 1, on_result: Callable[[str, RuntimeConfig, dict], None] | None = None,
                  tf32: bool = False) -> list[ModelBench]:
-    """Time every configuration of every model in `repeats` rounds of processes. `on_result(model, config,
+    """Time every configuration of every subject in `repeats` rounds of processes. `on_result(model, config,
     replicate)` is called as each process result comes in."""
     exports, blocked_results, items = {}, {}, []
-    for spec in specs:
-        model_size = size or spec.default_size
-        exports[spec.name] = export_graphs(spec, model_size, sorted({c.framework for c in configs
-                                                                     if c.kind == ORT_RUNTIME}),
-                                           out_dir / spec.name, threads, opset)
+    for subject in subjects:
+        exports[subject.name] = subject.exports if subject.exports is not None else export_graphs(
+            subject.spec, subject.size, sorted({c.framework for c in configs if c.kind == ORT_RUNTIME}),
+            out_dir / subject.name, threads, opset)
         for config in configs:
-            stopped = blocked(spec, config, exports[spec.name])
+            stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
-                blocked_results[(spec.name, config.label)] = stopped
+                blocked_results[(subject.name, config.label)] = stopped
                 continue
-            onnx_path = exports[spec.name].get(config.framework, {}).get("path") if config.kind == ORT_RUNTIME else None
-            items += [TimingItem(f"{spec.name}/{config.label}/r{r}", spec.name, model_size, config, r, onnx_path)
-                      for r in range(repeats)]
+            onnx_path = exports[subject.name].get(config.framework, {}).get("path") if config.kind == ORT_RUNTIME else None
+            items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject.name, subject.size, config, r,
+                                 onnx_path, subject.user) for r in range(repeats)]
     replicates: dict[tuple[str, str], list[dict]] = {}
 
     def collect(item: TimingItem, result: dict, process: dict) -> None:
@@ -140,20 +159,20 @@ def bench_models(specs: list[ModelSpec], size: str | None, configs: list[Runtime
     for unit in units(items):
         run_unit(unit, settings, timeout_s, collect)
     benches = []
-    for spec in specs:
-        results = [blocked_results.get((spec.name, c.label)) or aggregate(c, replicates[(spec.name, c.label)])
+    for subject in subjects:
+        results = [blocked_results.get((subject.name, c.label)) or aggregate(c, replicates[(subject.name, c.label)])
                    for c in configs]
-        benches.append(ModelBench(spec.name, size or spec.default_size, results, model_effects(results, device),
-                                  exports[spec.name]))
+        benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
+                                  exports[subject.name]))
     return benches
 
 
 def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batches: list[int], threads: int,
                 timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int, repeats: int = 1,
                 tf32: bool = False) -> ModelBench:
-    """One model's bench (see bench_models)."""
-    return bench_models([spec], size, configs, batches, threads, timing, out_dir, device, timeout_s, opset,
-                        repeats, tf32=tf32)[0]
+    """One zoo model's bench (see bench_models)."""
+    return bench_models(zoo_subjects([spec], size), configs, batches, threads, timing, out_dir, device, timeout_s,
+                        opset, repeats, tf32=tf32)[0]
 
 
 def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Path, threads: int, opset: int) -> dict:

@@ -37,10 +37,11 @@ class TimingItem:
     config: RuntimeConfig
     round: int
     onnx_path: str | None = None  # ORT items: the exported graph
+    user: dict | None = None  # a user's model (frameworks.user_model.UserModel as a dict); None: a zoo model
 
     def request(self) -> dict:
         return {"job_id": self.job_id, "model": self.model, "size": self.size, "config": asdict(self.config),
-                "onnx_path": self.onnx_path}
+                "onnx_path": self.onnx_path, "user": self.user}
 
 
 def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:

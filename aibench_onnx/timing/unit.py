@@ -85,24 +85,23 @@ def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
     from aibench_onnx.frameworks import NATIVE_RUNTIMES, adapter
     from aibench_onnx.ort.timed import prepare_ort
     from aibench_onnx.timing.loop import TimingConfig, measure
-    from aibench_onnx.zoo.registry import builder, get_spec
 
-    spec, size, config = get_spec(item["model"]), item["size"], item["config"]
+    config = item["config"]
     kind = config["kind"]
     timing = TimingConfig(**request["timing"])
-    names = [t.name for t in spec.inputs]
+    model_inputs = _model_and_inputs(item)
     model = fw = None
     if kind in NATIVE_RUNTIMES:
         fw = adapter(config["framework"])
         fw.configure_threads(request["threads"])
         started = time.perf_counter()
-        model = builder(spec.name, config["framework"])(spec.make_params(size), spec.sizes[size])
+        model = model_inputs.build()
         result["build_s"] = time.perf_counter() - started
     placement = None  # ORT's provider audit, taken once per configuration
     for batch in request["batches"]:
-        arrays = spec.make_inputs(size, batch, seed=0)  # the same bytes in every process and runtime
+        arrays = model_inputs.arrays(batch)  # the same bytes in every process and runtime
         if model is not None:
-            prepared = fw.prepare_timed(kind, model, [arrays[n] for n in names], request["device"])
+            prepared = fw.prepare_timed(kind, model, list(arrays.values()), request["device"])
         else:
             prepared = prepare_ort(item["onnx_path"], arrays, config["ep"], config["opt_level"], request["threads"],
                                    config["io_binding"], request["cache_dir"], placement,
@@ -116,3 +115,42 @@ def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
                                          "energy": energy}
         del prepared
     result["peak_device_memory"] = meter.peak_device_memory(getattr(fw, "peak_device_memory", None))
+
+
+class _ZooModel:
+    def __init__(self, item: dict):
+        from aibench_onnx.zoo.registry import builder, get_spec
+
+        self.spec, self.size, self.framework = get_spec(item["model"]), item["size"], item["config"]["framework"]
+        self._builder = builder
+
+    def build(self):
+        return self._builder(self.spec.name, self.framework)(self.spec.make_params(self.size),
+                                                             self.spec.sizes[self.size])
+
+    def arrays(self, batch: int) -> dict:
+        arrays = self.spec.make_inputs(self.size, batch, seed=0)
+        return {t.name: arrays[t.name] for t in self.spec.inputs}
+
+
+class _UserModel:
+    """A user's model: its factory called in this process, bound as the export bound it; inputs at each
+    batch from its declarations, input factory or file."""
+
+    def __init__(self, item: dict):
+        from aibench_onnx.frameworks.user_model import UserModel
+
+        self.user = UserModel(**item["user"])
+
+    def build(self):
+        from aibench_onnx.frameworks.user_model import bind_model, load_factory_model
+
+        model = load_factory_model(self.user.target, self.user.framework, self.user.cwd)
+        return bind_model(model, self.user.framework, list(self.user.arrays(1)), self.user.call_args)
+
+    def arrays(self, batch: int) -> dict:
+        return self.user.arrays(batch)
+
+
+def _model_and_inputs(item: dict):
+    return _UserModel(item) if item.get("user") else _ZooModel(item)

@@ -1,0 +1,32 @@
+"""A user's model in `aibench run`: its export (in the framework's process) checked by ONNX Runtime on every
+provider x level against its native outputs — the check command's comparison — and stated as the run's parity
+cells, so report and compare treat it as they treat a zoo model. ORT runs in a worker of its own."""
+
+from __future__ import annotations
+
+from aibench_onnx.parity.zoo import ExportParity, ParityCell, _assign_blame
+from aibench_onnx.status import Status
+
+
+def user_parity(request: dict) -> dict:
+    """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads."""
+    from aibench_onnx.parity.check import check_onnx
+
+    record = request["export"]
+    common = (request["model"], request["size"], request["framework"], record.get("exporter", ""))
+    if record["status"] != Status.OK:
+        cells = [ParityCell(*common, ep, level, Status.EXPORT_FAILED, record.get("reason", ""))
+                 for ep in request["eps"] for level in request["opt_levels"]]
+        return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
+    checked = check_onnx(record["path"], record["test_data"], request["eps"], request["opt_levels"],
+                         threads=request["threads"])
+    cells = []
+    for cell in checked.cells:
+        reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
+                                if cell.divergence and cell.divergence.get("found") else "")
+        cells.append(ParityCell(*common, cell.ep, cell.opt_level, cell.status, reason, outputs=cell.outputs,
+                                providers=cell.providers, audit=cell.audit,
+                                cases={f"set{i}": {"passed": i not in cell.failing_sets}
+                                       for i in range(checked.input_sets)}))
+    _assign_blame(cells)
+    return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
