@@ -31,5 +31,39 @@ def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[di
         input_names=[t.name for t in spec.inputs], output_names=[t.name for t in spec.outputs],
         external_data=False, optimize=True, verbose=False,
     )
+    pinned = _pinned_axes(program.exported_program) if dynamic is not None else {}
     program.save(str(path), external_data=False)
+    if pinned:
+        _write_fixed_sizes(path, pinned)
     return []
+
+
+def _pinned_axes(exported_program) -> dict[tuple[int, int], int]:
+    """(input index, axis) -> size for the axes torch.export kept symbolic but specialised to one size (range
+    [8, 8]: the model's code needs that size). The ONNX graph still names them, as if any size worked."""
+    import torch
+
+    user_inputs = [spec.arg.name for spec in exported_program.graph_signature.input_specs
+                   if spec.kind.name == "USER_INPUT"]
+    values = {node.name: node.meta.get("val") for node in exported_program.graph.nodes if node.op == "placeholder"}
+    pinned = {}
+    for index, name in enumerate(user_inputs):
+        for axis, size in enumerate(getattr(values.get(name), "shape", ())):
+            if isinstance(size, torch.SymInt):
+                bounds = exported_program.range_constraints.get(size.node.expr)
+                if bounds is not None and bounds.lower == bounds.upper:
+                    pinned[(index, axis)] = int(bounds.lower)
+    return pinned
+
+
+def _write_fixed_sizes(path, pinned: dict[tuple[int, int], int]) -> None:
+    """Say the specialised sizes in the graph, so ONNX Runtime refuses other sizes with a clear message and the
+    export record lists them (graph.edit.fixed_axes)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in initializers]
+    for (index, axis), size in pinned.items():
+        inputs[index].type.tensor_type.shape.dim[axis].dim_value = size
+    onnx.save(model, str(path))

@@ -33,7 +33,9 @@ def user_errors_exit(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            _error_console().print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            from rich.markup import escape  # a message quoting NAME:DTYPE[dims] is text, not markup
+
+            _error_console().print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(int(exc.code)) from None
         except KeyboardInterrupt:
             _error_console().print("interrupted; results already written are kept")

@@ -54,8 +54,10 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
             feed, casts = feed_for(session, arrays)
             values = session.run(None, feed)
         except Exception as exc:  # noqa: BLE001
-            first_line = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
-            result.status, result.reason = Status.FAILED, f"run failed on input set {index}: {first_line}"
+            # one line, but all of it: ORT puts the useful part ("index: 1 Got: 7 Expected: 8") on later lines
+            said = " ".join(str(exc).split())[:500] or type(exc).__name__
+            shapes = ", ".join(f"{name} {list(a.shape)}" for name, a in arrays.items())
+            result.status, result.reason = Status.FAILED, f"run failed on input set {index} ({shapes}): {said}"
             return result
         result.casts = sorted(set(result.casts) | set(casts))
         result.outputs.append(dict(zip(names, values)))
