@@ -15,13 +15,16 @@ import numpy as np
 
 
 def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | None = None, ep: str = "cpu",
-                       opt_levels: tuple[str, ...] = ("disabled", "all"), opset: int | None = None):
+                       opt_levels: tuple[str, ...] = ("disabled", "all"), opset: int | None = None,
+                       call_args: dict | None = None):
     """Raise AssertionError (with numbers and the first diverging node) unless ONNX Runtime on `ep`
-    matches the reference at every level. Returns the CheckResult when it passes."""
+    matches the reference at every level. `call_args`: static keyword arguments of every call of a
+    framework model (use_cache=False, deterministic=True). Returns the CheckResult when it passes."""
     from aibench_onnx.parity.check import check
 
     try:
-        result = check(model, dict(inputs), framework, eps=[ep], opt_levels=list(opt_levels), opset=opset)
+        result = check(model, dict(inputs), framework, eps=[ep], opt_levels=list(opt_levels), opset=opset,
+                       call_args=call_args)
     except RuntimeError as exc:
         if str(exc).startswith("export with"):
             raise AssertionError(str(exc)) from None

@@ -153,3 +153,24 @@ def test_the_python_api_checks_a_model_as_it_comes():
     assert {o.name for o in result.cells[0].outputs} == {"sum", "max"}
     with pytest.raises(ValueError, match="framework="):
         aibench_onnx.check(TwoHeads(), {"input_ids": ids})
+
+
+@pytest.mark.torch
+def test_the_python_api_binds_static_call_arguments():
+    import torch
+
+    from aibench_onnx.testing import assert_onnx_parity
+
+    class Scaled(torch.nn.Module):
+        def forward(self, x, scale=1.0, offset=None):
+            return x * scale + (0 if offset is None else offset)
+
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    from aibench_onnx.frameworks.user_model import bind_model
+
+    bound = bind_model(Scaled(), "torch", ["x"], {"scale": 3.0, "offset": 1.0})
+    np.testing.assert_allclose(bound(torch.from_numpy(x)).numpy(), x * 3 + 1, rtol=1e-6)
+    result = assert_onnx_parity(Scaled(), {"x": x}, framework="torch", call_args={"scale": 3.0, "offset": 1.0})
+    assert result.cells[0].outputs[0].max_abs < 1e-6
+    with pytest.raises(Exception, match="call argument 'colour' matches no parameter of Scaled.forward"):
+        assert_onnx_parity(Scaled(), {"x": x}, framework="torch", call_args={"colour": 1})

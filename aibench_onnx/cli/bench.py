@@ -80,6 +80,8 @@ def bench(
     if any(":" in name for name in model_names or []):
         if len(model_names) > 1:
             raise UserError("bench times one model of your own at a time (pkg.module:factory); zoo models go alone")
+        if size is not None:
+            raise UserError("--size chooses a zoo model's size; your model's size is its inputs and --dim")
         user = user_model(model_names[0], frameworks or "", inputs, inputs_from, call_args,
                           {name: sizes[0] for name, sizes in parse_dim_sweeps(dim).items()})
         specs, chosen = [], [user.framework]

@@ -48,9 +48,10 @@ def check(
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
     threads = threads or default_threads()
+    export = None  # a framework model's export record, kept in the JSON
     try:
         if framework is not None:
-            path, test_data = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out,
+            path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out,
                                                       console, test_data)
         else:
             if inputs or inputs_from or call_args:
@@ -70,12 +71,13 @@ def check(
 
     render_check(result, console)
     if json_path is not None:
-        write_json({"schema_version": 1, "command": "check", **result.to_dict()}, json_path)
+        write_json({"schema_version": 1, "command": "check", **result.to_dict(),
+                    **({"export": export} if export else {})}, json_path)
     raise typer.Exit(int(exit_code(cell.status for cell in result.cells)))
 
 
 def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out, console,
-                            test_data) -> tuple[str, list[str]]:
+                            test_data) -> tuple[str, list[str], dict]:
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
     other sizes of every dynamic dimension (plus any --test-data given)."""
     from aibench_onnx.cli.common import output_dir
@@ -88,4 +90,4 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
     with console.status(f"building and exporting {target} with {user.framework}..."):
         record = exported_or_exit(export_in_worker(user, out_dir, DEFAULT_OPSET), target)
     describe_export(record, console)
-    return record["path"], record["test_data"] + list(test_data or [])
+    return record["path"], record["test_data"] + list(test_data or []), record

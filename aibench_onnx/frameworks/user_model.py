@@ -148,6 +148,7 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
     record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset,
                           dynamic=[axes.get(n, {}) for n in names])
     record["output_names"] = list(native)
+    record["parameters"] = fw.param_count(model)
     record["dynamic_axes"] = {n: {str(k): v for k, v in a.items()} for n, a in axes.items() if a}
     write_test_data_set(out_dir / "test_data_set_0", arrays, native)
     if record["status"] == Status.OK:
@@ -196,8 +197,14 @@ def build_and_export(request: dict) -> dict:
         model, arrays = build_user_model(user)
         # Inputs that fit no forward parameter, outputs of no accepted kind: the user's to fix (one line, exit 2).
         # Anything else the user's model raises while running or exporting is a failed result (worker_main).
+        try:
+            others, skipped = other_sizes(user), None
+        except UserError as exc:  # e.g. an input factory that only makes one size: checked at that size only
+            others, skipped = None, f"the inputs cannot be made at other sizes ({exc})"
         record = export_user_model(model, user.framework, arrays, request["out_dir"], request["opset"], user.axes(),
-                                   other_sizes(user))
+                                   others)
+        if skipped:
+            record["other_sizes_skipped"] = skipped
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     return {"status": Status.OK, "export": record}
