@@ -174,3 +174,40 @@ def test_the_python_api_binds_static_call_arguments():
     assert result.cells[0].outputs[0].max_abs < 1e-6
     with pytest.raises(Exception, match="call argument 'colour' matches no parameter of Scaled.forward"):
         assert_onnx_parity(Scaled(), {"x": x}, framework="torch", call_args={"colour": 1})
+
+
+@pytest.mark.tf
+def test_every_tensorflow_model_kind_with_tuple_and_dict_outputs():
+    """Keras Sequential, a subclassed keras.Model returning a dict, and a plain tf.Module whose tf.function
+    returns a tuple: each exported and checked as it comes, outputs under their flattened names."""
+    import keras
+    import tensorflow as tf
+
+    import aibench_onnx
+
+    keras.utils.set_random_seed(0)
+    sequential = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)])
+
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = keras.layers.Dense(4), keras.layers.Dense(3)
+
+        def call(self, x, training=False):
+            hidden = self.body(x)
+            return {"scores": self.head(hidden), "hidden": hidden}
+
+    class Scale(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable(tf.fill((5,), 1.5))
+
+        @tf.function
+        def __call__(self, x):
+            return x * self.w, tf.reduce_sum(x, axis=-1)
+
+    x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
+    expected = {"sequential": ["output_0"], "subclassed": ["scores", "hidden"], "module": ["output_0", "output_1"]}
+    for name, model in {"sequential": sequential, "subclassed": TwoHeads(), "module": Scale()}.items():
+        result = aibench_onnx.check(model, {"x": x}, framework="tf", eps=["cpu"], opt_levels=["all"])
+        assert result.passed, (name, result.to_dict())
+        assert sorted(o.name for o in result.cells[0].outputs) == sorted(expected[name]), name

@@ -203,6 +203,22 @@ def test_a_keras_model_with_inputs_from_an_npz_file(user_dir):
     assert document["passed"] and document["cells"][0]["outputs"][0]["expected_shape"] == [4, 3]
 
 
+@pytest.mark.torch
+def test_inputs_from_a_test_data_directory_at_every_batch(user_dir):
+    from aibench_onnx.frameworks.user_model import UserModel
+    from aibench_onnx.graph.testdata import write_test_data_set
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    write_test_data_set(user_dir / "stored", {"x": x}, None)
+    user = UserModel("user_models:small", "torch", inputs_from="stored", cwd=str(user_dir))
+    assert user.stored_inputs and user.axes() == {"x": {0: "batch"}}
+    np.testing.assert_array_equal(user.arrays()["x"], x)
+    assert user.arrays(batch=3)["x"].shape == (3, 5, 4)  # rows repeated to the batch timed
+    result = runner.invoke(app, ["check", "user_models:small", "--framework", "torch", "--inputs", "stored",
+                                 "-o", "from-dir"])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.parametrize("extra, expected", [
     (["--input", "x:float32[batch,4]", "--call-arg", "nope"], "expected NAME=VALUE"),
     (["--inputs", "user_models:not_a_dict"], "returned list; expected a dict of input name -> numpy array"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Optional
 
 from aibench_onnx.errors import ExitCode, UserError
@@ -14,7 +15,8 @@ INPUT_HELP = ("NAME:DTYPE[dims][@LOW..HIGH] of a framework model's input, e.g. x
               "input_ids:int64[batch,seq]@0..30521; repeatable. The first axis is the batch; named axes are "
               "exported dynamic.")
 INPUTS_HELP = ("A framework model's inputs from pkg.module:make_inputs (called as make_inputs(batch=, seed=, "
-               "**dims), returning {name: numpy array}) or a .npz file, instead of --input.")
+               "**dims), returning {name: numpy array}), a .npz file or a test_data_set directory (input_N.pb), "
+               "instead of --input.")
 CALL_ARG_HELP = "NAME=VALUE passed to every call of the model, e.g. deterministic=true or use_cache=false; repeatable."
 
 
@@ -67,8 +69,9 @@ def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_
     if bool(inputs) == bool(inputs_from):
         raise UserError("a framework model needs its inputs: --input NAME:DTYPE[dims] (repeat for each) or "
                         "--inputs pkg.module:make_inputs / FILE.npz, one of the two")
-    if inputs_from and not inputs_from.endswith(".npz") and ":" not in inputs_from:
-        raise UserError(f"--inputs {inputs_from!r}: expected pkg.module:make_inputs or a .npz file")
+    if inputs_from and not inputs_from.endswith(".npz") and ":" not in inputs_from and not Path(inputs_from).is_dir():
+        raise UserError(f"--inputs {inputs_from!r}: expected pkg.module:make_inputs, a .npz file or a "
+                        "test_data_set directory")
     decls = [parse_input(text) for text in inputs or []]
     problem = missing_framework(framework)
     if problem:

@@ -39,7 +39,7 @@ class Bound:
 
     @property
     def weights(self):
-        return self.model.weights
+        return _weights(self.model)
 
     def __call__(self, inputs, training=False):
         import keras
@@ -62,7 +62,12 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 def param_count(model) -> int:
     """All weights, trainable or not (BatchNorm moving statistics count, as in torch's buffers)."""
-    return int(sum(int(np.prod(w.shape)) for w in model.weights if w.dtype in ("float32", "float64")))
+    return int(sum(int(np.prod(w.shape)) for w in _weights(model) if w.dtype in ("float32", "float64")))
+
+
+def _weights(model) -> list:
+    """A Keras model's weights; a plain tf.Module's variables."""
+    return model.weights if hasattr(model, "weights") else list(model.variables)
 
 
 def build(model, example_arrays: Sequence[np.ndarray]) -> None:

@@ -41,7 +41,7 @@ class UserModel:
     target: str  # pkg.module:factory
     framework: str
     inputs: list[InputDecl] = field(default_factory=list)  # declared inputs, or
-    inputs_from: str | None = None  # pkg.module:make_inputs, or a .npz file
+    inputs_from: str | None = None  # pkg.module:make_inputs, a .npz file or a test_data_set directory
     call_args: dict = field(default_factory=dict)  # static keyword arguments of every call (deterministic=True)
     dims: dict[str, int] = field(default_factory=dict)  # sizes of the symbolic dims (seq=128)
     cwd: str = "."  # where pkg.module resolves, as in the user's shell
@@ -59,17 +59,29 @@ class UserModel:
         dims = self.dims if dims is None else dims
         if self.inputs_from is None:
             return concrete_inputs(self.inputs, dims, seed, batch)
-        if self.inputs_from.endswith(".npz"):
-            arrays = load_npz(str(Path(self.cwd) / self.inputs_from))
+        if self.stored_inputs:
+            arrays = self._stored()
             return at_batch(arrays, batch) if batch is not None else arrays
         factory = _import_attribute(self.inputs_from, self.cwd, "--inputs")
         return call_input_factory(factory, self.inputs_from, batch or EXPORT_BATCH, dims, seed)
+
+    @property
+    def stored_inputs(self) -> bool:
+        """Inputs from a .npz file or a test_data_set directory (else from the user's input factory)."""
+        return self.inputs_from is not None and (self.inputs_from.endswith(".npz")
+                                                 or (Path(self.cwd) / self.inputs_from).is_dir())
+
+    def _stored(self) -> dict[str, np.ndarray]:
+        from aibench_onnx.graph.testdata import read_named_inputs
+
+        path = Path(self.cwd) / self.inputs_from
+        return load_npz(str(path)) if self.inputs_from.endswith(".npz") else read_named_inputs(path)
 
     def axes(self) -> Axes:
         """Input name -> axis -> symbolic dim name: what the export makes dynamic."""
         if self.inputs_from is None:
             return declared_axes(self.inputs)
-        if self.inputs_from.endswith(".npz"):
+        if self.stored_inputs:
             return {name: {0: "batch"} for name, a in self.arrays().items() if a.ndim}
         return inferred_axes(lambda batch, dims: self.arrays(batch, dims), self.dims)
 

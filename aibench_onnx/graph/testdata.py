@@ -67,3 +67,20 @@ def write_test_data_set(directory: str | Path, inputs: dict[str, np.ndarray], ou
         for index, (name, array) in enumerate(arrays.items()):
             (directory / f"{kind}_{index}.pb").write_bytes(numpy_helper.from_array(np.asarray(array), name).SerializeToString())
     return directory
+
+
+def read_named_inputs(directory: str | Path) -> dict[str, np.ndarray]:
+    """The inputs of a test_data_set directory by their TensorProto names, in file order (a framework model
+    has no graph yet to name them)."""
+    directory = Path(directory)
+    files = sorted((int(m.group(2)), path) for path in directory.iterdir()
+                   if (m := _INDEX.match(path.name)) and m.group(1) == "input")
+    arrays = {}
+    for index, path in files:
+        name, array = _read_tensor(path)
+        if not name:
+            raise UserError(f"--inputs {directory}: input_{index}.pb has no tensor name to match a model input")
+        arrays[name] = array
+    if not arrays:
+        raise UserError(f"--inputs {directory}: no input_N.pb files")
+    return arrays
