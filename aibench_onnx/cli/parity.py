@@ -39,6 +39,9 @@ def parity(
         False, "--across-frameworks",
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
+    precision: str = typer.Option("fp32", "--precision", help="Graphs to judge against the fp32 native outputs: "
+                                  "fp32 (the export), fp16 (converted after export), int8-dynamic, int8-static "
+                                  "(ONNX Runtime's quantizer, calibrated on other inputs); comma-separated."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
@@ -56,6 +59,11 @@ def parity(
         check_size(spec, size or spec.default_size)
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    from aibench_onnx.zoo.precision import PRECISIONS
+
+    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    if across_frameworks and precisions != ("fp32",):
+        raise UserError("--precision judges exported graphs; --across-frameworks compares native runs")
     if json_path is not None:
         check_writable(json_path)
     threads = threads or default_threads()
@@ -72,14 +80,14 @@ def parity(
     else:
         out_dir = output_dir(out, "parity")
         results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
-                                   opset or DEFAULT_OPSET, console, tf32)
+                                   opset or DEFAULT_OPSET, console, tf32, precisions)
         from aibench_onnx.report.parity_view import render_parity
 
         render_parity(results, console)
         console.print(f"artifacts: {out_dir}")
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
                     "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
-                    "tf32": tf32}
+                    "tf32": tf32, "precisions": list(precisions)}
         statuses = [cell.status for r in results for cell in r.cells]
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -90,7 +98,7 @@ def parity(
 
 
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
-                    tf32: bool = False) -> list:
+                    tf32: bool = False, precisions: tuple[str, ...] = ("fp32",)) -> list:
     from aibench_onnx.parity.zoo import export_and_check
     from aibench_onnx.report.styles import status_markup
 
@@ -101,8 +109,9 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
             for framework in frameworks:
                 progress.update(task, description=f"{spec.name} / {framework}")
                 result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset, tf32)
-                verdicts = ", ".join(f"{c.ep}/{c.opt_level} {status_markup(c.status)}" for c in result.cells)
+                                          threads, out_dir, opset, tf32, precisions)
+                verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}{c.ep}/{c.opt_level} "
+                                     f"{status_markup(c.status)}" for c in result.cells)
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")
                 results.append(result)
                 progress.advance(task)

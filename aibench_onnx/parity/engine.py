@@ -33,6 +33,9 @@ class OutputComparison:
     max_rel: float | None = None
     mismatch_fraction: float | None = None
     cosine: float | None = None
+    sqnr_db: float | None = None  # 10·log10(Σref² / Σ(out-ref)²): the quantization literature's error measure
+    top1_agreement: float | None = None  # (batch, classes) outputs: rows whose arg-max class is the same
+    top5_agreement: float | None = None  # rows whose reference class is among the five highest
     nonfinite_match: bool | None = None
     min_passing_atol: float | None = None  # smallest atol that passes at this rtol (inf: nothing would)
     samples: int = 1  # how many input sets were merged into this row
@@ -91,6 +94,8 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
         flat_ref, flat_out = ref[finite], out[finite]
         norms = np.linalg.norm(flat_ref) * np.linalg.norm(flat_out)
         result.cosine = float(flat_ref @ flat_out / norms) if norms > 0 else (1.0 if not flat_ref.any() and not flat_out.any() else 0.0)
+        result.sqnr_db = sqnr_db(flat_ref, flat_out)
+        result.top1_agreement, result.top5_agreement = top_k_agreement(ref, out)
     else:
         result.max_abs = result.mean_abs = result.p99_abs = result.max_rel = 0.0
         mismatches, result.min_passing_atol = 0, 0.0
@@ -103,6 +108,30 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
         result.reason = f"{mismatches} of {expected.size} elements outside atol {tolerance.atol:g} + rtol {tolerance.rtol:g}·|ref|"
     result.passed = not result.reason
     return result
+
+
+def sqnr_db(reference: np.ndarray, actual: np.ndarray) -> float | None:
+    """Signal-to-quantization-noise ratio in dB (0 dB: the error is as large as the signal). None when the
+    outputs are identical or the reference is all zeros (infinite either way; JSON has no infinity)."""
+    noise = float(np.sum((actual - reference) ** 2))
+    signal = float(np.sum(reference ** 2))
+    if noise == 0.0 or signal == 0.0:
+        return None
+    return float(10.0 * np.log10(signal / noise))
+
+
+def top_k_agreement(reference: np.ndarray, actual: np.ndarray) -> tuple[float | None, float | None]:
+    """For classifier-shaped outputs (batch, classes): the fraction of rows whose arg-max class is the same
+    (top-1), and whose reference class is among the actual five highest (top-5, from 6 classes on) — top-k
+    accuracy with the reference's classes as labels. None for other outputs."""
+    if reference.ndim != 2 or reference.shape[1] < 2 or not (np.isfinite(reference).all() and np.isfinite(actual).all()):
+        return None, None
+    top1 = float(np.mean(reference.argmax(1) == actual.argmax(1)))
+    if reference.shape[1] < 6:
+        return top1, None
+    out5 = np.argsort(-actual, 1)[:, :5]
+    top5 = float(np.mean((out5 == reference.argmax(1)[:, None]).any(1)))
+    return top1, top5
 
 
 def worst(outputs: list[OutputComparison], key: str) -> float | None:
@@ -168,8 +197,9 @@ def merge(rows_per_input: list[list[OutputComparison]]) -> list[OutputComparison
             for key in ("max_abs", "p99_abs", "max_rel", "mismatch_fraction", "min_passing_atol", "mean_abs"):
                 values = [v for v in (getattr(current, key), getattr(row, key)) if v is not None]
                 setattr(current, key, max(values) if values else None)
-            cosines = [v for v in (current.cosine, row.cosine) if v is not None]
-            current.cosine = min(cosines) if cosines else None
+            for key in ("cosine", "sqnr_db", "top1_agreement", "top5_agreement"):  # smaller is worse
+                values = [v for v in (getattr(current, key), getattr(row, key)) if v is not None]
+                setattr(current, key, min(values) if values else None)
             if row.nonfinite_match is False:
                 current.nonfinite_match = False
     return list(merged.values())

@@ -35,7 +35,7 @@ def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
 
 
 def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path,
-               tf32: bool = False) -> dict:
+               tf32: bool = False, precision: str = "fp32") -> dict:
     import numpy as np
 
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
@@ -48,8 +48,8 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
 
     options = cuda_options(tf32) if ep == "cuda" else None
     run = run_on_provider(onnx_path, ep, opt_level, threads, feeds(), options)
-    result: dict = {"ep": ep, "opt_level": opt_level, "status": Status.OK, "reason": "", "output_files": [],
-                    "casts": []}
+    result: dict = {"ep": ep, "opt_level": opt_level, "precision": precision, "status": Status.OK, "reason": "",
+                    "output_files": [], "casts": []}
     if run.status == LOAD_FAILED:
         stripped = _without_shape_annotations(onnx_path, run.reason)
         retried = run_on_provider(stripped, ep, opt_level, threads, feeds(), options) if stripped else None
@@ -65,7 +65,7 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
         return {**result, "status": run.status, "reason": run.reason}
     result.update(casts=run.casts, audit=run.audit)
     for index, outputs in enumerate(run.outputs):
-        target = out_dir / f"ort_{ep}_{opt_level}_{index}.npz"
+        target = out_dir / f"ort_{'' if precision == 'fp32' else precision + '_'}{ep}_{opt_level}_{index}.npz"
         np.savez(target, **outputs)
         result["output_files"].append(str(target))
     if result.get("diagnostic"):
@@ -74,8 +74,23 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
 
 
 def run_request(request: dict) -> dict:
+    """Every configuration on the exported graph, and on each precision variant of it (built here: int8
+    needs ONNX Runtime's quantizer). A variant that cannot be built fails its configurations with the reason."""
+    from aibench_onnx.parity.precision import build_variant
+
     os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
-    results = [run_config(request["onnx_path"], c["ep"], c["opt_level"], request["threads"],
-                          request["input_files"], Path(request["output_dir"]), request.get("tf32", False))
-               for c in request["configs"]]
-    return {"status": Status.OK, "configs": results}
+    results, variants = [], {}
+    for precision in request.get("precisions", ["fp32"]):
+        path = request["onnx_path"]
+        if precision != "fp32":
+            variants[precision] = record = build_variant(path, precision, request.get("calibration_files", []))
+            if record["status"] != Status.OK:
+                results += [{"ep": c["ep"], "opt_level": c["opt_level"], "precision": precision,
+                             "status": Status.EXPORT_FAILED, "reason": record["reason"], "output_files": []}
+                            for c in request["configs"]]
+                continue
+            path = record["path"]
+        results += [run_config(path, c["ep"], c["opt_level"], request["threads"], request["input_files"],
+                               Path(request["output_dir"]), request.get("tf32", False), precision)
+                    for c in request["configs"]]
+    return {"status": Status.OK, "configs": results, "variants": variants}

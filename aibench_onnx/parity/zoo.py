@@ -22,9 +22,11 @@ from aibench_onnx.parity.engine import (
     merge,
     worst,
 )
+from aibench_onnx.parity.precision import CALIBRATION_SEED, CALIBRATION_SETS, is_reduced, judge
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
-from aibench_onnx.zoo.inputs import parity_cases
+from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
+from aibench_onnx.zoo.precision import FP32
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 
 WORKER_TIMEOUT_S = 1200.0
@@ -51,6 +53,7 @@ class ParityCell(WorstOverOutputs):
     input_casts: list[str] = field(default_factory=list)
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
+    precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
 
     def to_dict(self) -> dict:
         return {**asdict(self), **self.headline()}
@@ -65,15 +68,18 @@ class ExportParity:
     framework: str
     export: dict | None
     cells: list[ParityCell]
+    variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
 
     def to_dict(self) -> dict:
         return {"model": self.model, "size": self.size, "framework": self.framework, "export": self.export,
-                "cells": [c.to_dict() for c in self.cells]}
+                "variants": self.variants, "cells": [c.to_dict() for c in self.cells]}
 
 
-def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False) -> list[ParityCell]:
-    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda")
-            for ep, level in configs]
+def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
+           precisions: tuple[str, ...] = (FP32,)) -> list[ParityCell]:
+    return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda",
+                       precision=precision)
+            for precision in precisions for ep, level in configs]
 
 
 def _load(path: str) -> dict[str, np.ndarray]:
@@ -95,19 +101,23 @@ class PreparedParity:
     native_request: dict
     threads: int
     tf32: bool
+    precisions: tuple[str, ...] = (FP32,)
+    calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
-                   threads: int, out_dir: Path, opset: int, tf32: bool = False) -> PreparedParity | ExportParity:
-    """Write the input sets and the framework process's request; an ExportParity at once when the framework
-    is not installed."""
+                   threads: int, out_dir: Path, opset: int, tf32: bool = False,
+                   precisions: tuple[str, ...] = (FP32,)) -> PreparedParity | ExportParity:
+    """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
+    process's request; an ExportParity at once when the framework is not installed."""
     configs = [(ep, level) for ep in eps for level in opt_levels]
     workdir = out_dir / spec.name / framework
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
     problem = missing_framework(framework)
     if problem:
         return ExportParity(spec.name, size, framework, None,
-                            _cells(spec, size, framework, "", configs, Status.UNAVAILABLE, f"{framework}: {problem}", tf32))
+                            _cells(spec, size, framework, "", configs, Status.UNAVAILABLE, f"{framework}: {problem}", tf32,
+                                   precisions))
     cases = parity_cases(spec, size, seeds)
     input_files = []
     for case in cases:
@@ -115,50 +125,78 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
         np.savez(path, **case.arrays)
         input_files.append(str(path))
     (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
+    calibration_files = []
+    if "int8-static" in precisions:
+        (workdir / "calibration").mkdir(exist_ok=True)
+        for index in range(CALIBRATION_SETS):
+            path = workdir / "calibration" / f"set{index}.npz"
+            np.savez(path, **spec.make_inputs(size, EXPORT_BATCH, CALIBRATION_SEED + index))
+            calibration_files.append(str(path))
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
-                          native_request(spec, size, framework, input_files, workdir, threads, opset), threads, tf32)
+                          native_request(spec, size, framework, input_files, workdir, threads, opset), threads, tf32,
+                          tuple(precisions), calibration_files)
 
 
 def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
     """Given the framework process's document (native outputs and the export): ORT per provider x level in its
     own process, compared with the native outputs, with blame."""
     spec, size, framework, configs, tf32 = job.spec, job.size, job.framework, job.configs, job.tf32
+    precisions = job.precisions
     if native.get("status") != Status.OK:
         reason = native.get("reason") or "native worker failed"
-        return ExportParity(spec.name, size, framework, None, _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32))
+        return ExportParity(spec.name, size, framework, None,
+                            _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32, precisions))
     record = native["export"]
     exporter = f"{record['exporter']} {record['exporter_version']}"
     if record["status"] != Status.OK:
         known = spec.known_export_failures.get(framework)
         status = Status.KNOWN_FAILURE if known else Status.EXPORT_FAILED
         reason = record["reason"] + (f" — known: {known}" if known else "")
-        return ExportParity(spec.name, size, framework, record, _cells(spec, size, framework, exporter, configs, status, reason, tf32))
+        return ExportParity(spec.name, size, framework, record,
+                            _cells(spec, size, framework, exporter, configs, status, reason, tf32, precisions))
 
-    ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32)
+    ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32, precisions,
+                   job.calibration_files)
     cells = []
-    for ep, level in configs:
-        cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda")
-        result = ort.get((ep, level), {"status": Status.ERROR, "reason": ort.get("reason", "ORT worker failed")})
+    for precision, ep, level in ((p, ep, level) for p in precisions for ep, level in configs):
+        cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda",
+                          precision=precision)
+        result = ort.get((precision, ep, level), {"status": Status.ERROR, "reason": ort.get("reason", "ORT worker failed")})
         if result.get("diagnostic") == "value_info_removed":
             _diagnose_stripped(cell, spec, job.cases, native["output_files"], result)
         elif result["status"] != Status.OK:
-            cell.status, cell.reason = (Status.EP_UNAVAILABLE if result["status"] == Status.EP_UNAVAILABLE else Status.FAILED), result["reason"]
+            cell.status, cell.reason = _failed_status(result["status"]), result["reason"]
         else:
             cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
             cell.audit = result.get("audit")
             _compare(cell, spec, job.cases, native["output_files"], result["output_files"])
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        _known_precision_failure(cell, spec)
         cells.append(cell)
     _assign_blame(cells)
-    return ExportParity(spec.name, size, framework, record, cells)
+    return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
+
+
+def _failed_status(status: str) -> str:
+    return status if status in (Status.EP_UNAVAILABLE, Status.EXPORT_FAILED) else Status.FAILED
+
+
+def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
+    """A precision the spec names as a known failure, with its reason (like a known export failure)."""
+    known = spec.known_precision_failures.get(cell.precision)
+    if known and cell.status in (Status.FAILED, Status.EXPORT_FAILED):
+        cell.status, cell.reason = Status.KNOWN_FAILURE, f"{cell.reason} — known: {known}"
+    elif known and cell.status == Status.PASSED:
+        cell.reason = f"listed as a known {cell.precision} failure but passed: remove the entry"
 
 
 def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
-                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False) -> ExportParity:
+                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False,
+                     precisions: tuple[str, ...] = (FP32,)) -> ExportParity:
     """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
-    outputs with TF32 tolerances."""
-    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32)
+    outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants."""
+    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32, precisions)
     if isinstance(job, ExportParity):
         return job
     return finish_parity(job, run_native_worker(job.native_request, job.workdir))
@@ -180,18 +218,24 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
     """Compare every input set. Headline numbers merge the sets at natural scale; a scaled-up set (large
     magnitudes) is judged with its atol scaled alike and reported on its own in `cases`."""
     headline = []
+    judgement = spec.judgement(cell.precision) if is_reduced(cell.precision) else None
     for case, native_file, ort_file in zip(cases, native_files, ort_files):
         def tolerance_for(dtype: str, scale: float = case.atol_scale) -> Tolerance:
+            if judgement is not None:  # a reduced-precision graph: the precision's band, whatever the dtype
+                return Tolerance(judgement.rtol, judgement.atol * scale, judgement.reason)
             return case_tolerance(spec, dtype, scale, cell.tf32)
 
         rows = compare_outputs(_load(native_file), _load(ort_file), tolerance_for)
+        if judgement is not None:
+            rows = [judge(row, judgement) for row in rows]
         if case.atol_scale == 1.0:
             headline.append(rows)
         failing_rows = [r for r in rows if not r.passed]
         cell.cases[case.name] = {"passed": not failing_rows, "max_abs": worst(rows, "max_abs"), "atol": rows[0].atol if rows else None,
                                  "reason": failing_rows[0].reason if failing_rows else ""}
     cell.outputs = merge(headline)
-    failing = [name for name, result in cell.cases.items() if not result["passed"]]
+    failing = [name for name, result in cell.cases.items() if not result["passed"]
+               and not (judgement is not None and judgement.max_mismatch >= 1.0 and name == "large")]
     if failing:
         first = cell.cases[failing[0]]
         cell.status = Status.FAILED
@@ -209,10 +253,10 @@ def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict
 
 
 def _assign_blame(cells: list[ParityCell]) -> None:
-    """Per provider: did the optimizer change numerics, or does the exported graph itself differ?"""
-    by_ep: dict[str, dict[str, ParityCell]] = {}
+    """Per precision and provider: did the optimizer change numerics, or does the graph itself differ?"""
+    by_ep: dict[tuple[str, str], dict[str, ParityCell]] = {}
     for cell in cells:
-        by_ep.setdefault(cell.ep, {})[cell.opt_level] = cell
+        by_ep.setdefault((cell.precision, cell.ep), {})[cell.opt_level] = cell
     for levels in by_ep.values():
         disabled, full = levels.get("disabled"), levels.get("all")
         if not disabled or not full:
@@ -238,13 +282,18 @@ def run_native_worker(request: dict, workdir: Path) -> dict:
     return outcome.document
 
 
-def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False) -> dict:
+def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,
+             precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> dict:
+    """(precision, ep, level) -> ORT's result, and "variants": the precision variants' records."""
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
-               "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32}
+               "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32,
+               "precisions": list(precisions), "calibration_files": calibration_files or []}
     outcome = run_worker("aibench_onnx.workers.ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
     if not outcome.ok:
         return {"reason": outcome.reason or "ORT worker failed"}
-    return {(c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}
+    found: dict = {(c.get("precision", FP32), c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}
+    found["variants"] = outcome.document.get("variants", {})
+    return found
 
 
 def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:

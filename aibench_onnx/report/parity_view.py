@@ -7,17 +7,42 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.render import to_rich
-from aibench_onnx.report.tables import parity_table
+from aibench_onnx.report.tables import parity_table, precision_table
 
 
 def render_parity(results: list, console: Console) -> None:
     cells = [cell.to_dict() for result in results for cell in result.cells]
-    console.print(to_rich(parity_table(cells, "ONNX Runtime vs native outputs (per model, exporter, provider, "
-                                              "optimization level)")))
+    fp32 = [cell for cell in cells if cell.get("precision", "fp32") == "fp32"]
+    reduced = [cell for cell in cells if cell.get("precision", "fp32") != "fp32"]
+    if fp32:
+        console.print(to_rich(parity_table(fp32, "ONNX Runtime vs native outputs (per model, exporter, provider, "
+                                                 "optimization level)")))
+    if reduced:
+        variants = {(r.model, r.framework): r.variants for r in results}
+        console.print(to_rich(precision_table(reduced, variants)))
+        for result in results:
+            for precision, record in result.variants.items():
+                if record.get("status") == "ok":
+                    console.print(f"[dim]{result.model}/{result.framework} {precision}:[/dim] "
+                                  f"{escape(variant_summary(record))}", highlight=False)
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
                for finding in r.export["graph"]["suspicious"]]
     for result, finding in flagged:
         console.print(f"[yellow]graph note[/yellow] {result.model}/{result.framework}: {escape(finding)}")
+
+
+def variant_summary(record: dict) -> str:
+    """One line: what the conversion did and what it left as it was."""
+    parts = [record.get("converter", "")]
+    if record.get("nodes_kept_fp32"):
+        parts.append("kept fp32: " + ", ".join(f"{op}×{n}" for op, n in record["nodes_kept_fp32"].items()))
+    if record.get("weights_clamped"):
+        parts.append(f"{len(record['weights_clamped'])} weight tensors clamped into fp16's range")
+    if record.get("quantization_nodes"):
+        parts.append("added " + ", ".join(f"{op}×{n}" for op, n in record["quantization_nodes"].items()))
+    if record.get("left_float"):
+        parts.append("left float: " + ", ".join(f"{op}×{n}" for op, n in record["left_float"].items()))
+    return "; ".join(p for p in parts if p)
 
 
 def render_export_record(record: dict, console: Console) -> None:

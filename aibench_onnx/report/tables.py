@@ -61,6 +61,28 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
     return table
 
 
+def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | None = None,
+                    title: str = "Reduced precision vs the fp32 native outputs") -> Table:
+    """One row per model x framework x precision x provider x level, with the numbers each precision's
+    verdict uses (worst over outputs and input sets): mean and max error, cosine, SQNR, top-1 agreement.
+    `variants`: (model, framework) -> precision -> the variant's record (size on disk)."""
+    table = Table(title, ["model", "framework", "precision", "EP", "opt", "max abs err", "mean abs err", "cosine",
+                          "SQNR dB", "top-1", "size", "verdict"], status_column=11)
+    for cell in cells:
+        outputs = cell.get("outputs") or []
+        pick = lambda key, worst: worst([o[key] for o in outputs if o.get(key) is not None], default=None)  # noqa: E731
+        cosine, sqnr, top1 = pick("cosine", min), pick("sqnr_db", min), pick("top1_agreement", min)
+        record = ((variants or {}).get((cell["model"], cell["framework"])) or {}).get(cell["precision"], {})
+        size = f"{record['bytes'] / max(record['fp32_bytes'], 1):.0%} of fp32" if record.get("bytes") else ""
+        notes = [cell.get("reason"), cell.get("blame")] + audit_notes(cell.get("audit"))
+        verdict = LABELS.get(cell["status"], cell["status"]) + "".join(f"\n{note}" for note in notes if note)
+        table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
+                   sci(cell.get("max_abs")), sci(pick("mean_abs", max)),
+                   "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
+                   "" if top1 is None else f"{top1:.0%}", size, verdict], cell["status"])
+    return table
+
+
 # --- latency -----------------------------------------------------------------------------------------------
 
 def latency_rows(result: dict) -> list[dict]:

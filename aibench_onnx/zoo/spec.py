@@ -11,6 +11,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from aibench_onnx.zoo.precision import JUDGEMENTS, PrecisionJudgement
+
 FAMILIES = ("macro", "micro")
 BATCH = "batch"
 Dim = int | str  # a fixed size, or a name resolved from the size variant ("batch", "seq", "channels", ...)
@@ -111,6 +113,9 @@ class ModelSpec:
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     param_count_delta: dict[str, tuple[Callable[[Mapping[str, int]], int], str]] = field(default_factory=dict)
     known_export_failures: dict[str, str] = field(default_factory=dict)
+    # precision -> its verdict for this model, overriding zoo/precision.JUDGEMENTS (must state its reason)
+    precision_judgements: dict[str, PrecisionJudgement] = field(default_factory=dict)
+    known_precision_failures: dict[str, str] = field(default_factory=dict)  # precision -> why it fails, upstream
     default_size: str = "small"
     notes: str = ""
 
@@ -122,6 +127,9 @@ class ModelSpec:
         for dtype, tolerance in self.tolerances.items():
             if tolerance.reason == DEFAULT_TOLERANCES.get(dtype, Tolerance(0, 0)).reason:
                 raise ValueError(f"{self.name}: tolerance override for {dtype} must state a reason")
+        for precision, judgement in self.precision_judgements.items():
+            if precision not in JUDGEMENTS or judgement.reason == JUDGEMENTS[precision].reason:
+                raise ValueError(f"{self.name}: the {precision} judgement override must state a reason")
 
     def dims(self, size: str, batch: int) -> dict[str, int]:
         if size not in self.sizes:
@@ -130,6 +138,9 @@ class ModelSpec:
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])
+
+    def judgement(self, precision: str) -> PrecisionJudgement:
+        return self.precision_judgements.get(precision, JUDGEMENTS[precision])
 
     def make_params(self, size: str, seed: int = 0) -> Params:
         """Canonical weights: the same seed gives the same bytes on every machine and framework."""

@@ -1,0 +1,52 @@
+"""An fp32 ONNX graph converted to fp16 after export (onnxconverter-common's float16 conversion): weights and
+activations in half precision, graph inputs and outputs kept fp32 (so feeds and comparisons stay as they
+were), operators on the converter's block list left in fp32 behind Cast nodes. The record says what was
+converted, what stayed fp32, which weights were clamped into fp16's range and the size on disk."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+FP16_MAX = 65504.0
+
+
+def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
+    import onnx
+    from onnx import TensorProto
+    from onnxconverter_common import float16
+
+    model = onnx.load(str(source))
+    clamped = _weights_outside_fp16(model)
+    block_list = list(float16.DEFAULT_OP_BLOCK_LIST)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
+    onnx.save(converted, str(target))
+    kept = Counter(node.op_type for node in model.graph.node if node.op_type in block_list)
+    half_initializers = sum(1 for t in converted.graph.initializer if t.data_type == TensorProto.FLOAT16)
+    casts = sum(1 for n in converted.graph.node if n.op_type == "Cast") - sum(1 for n in model.graph.node
+                                                                              if n.op_type == "Cast")
+    return {"precision": "fp16", "converter": "onnxconverter-common float16 (keep_io_types)",
+            "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
+            "nodes_kept_fp32": dict(kept), "casts_inserted": casts, "fp16_initializers": half_initializers,
+            "weights_clamped": clamped, "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
+
+
+def _weights_outside_fp16(model) -> list[str]:
+    """Float weights the converter clamps: beyond ±1e4 (its max_finite_val) or below 1e-7 in magnitude
+    (not zero). An attention mask of -1e9 becomes -1e4; a tiny epsilon becomes 1e-7."""
+    from onnx import TensorProto, numpy_helper
+
+    found = []
+    for tensor in model.graph.initializer:
+        if tensor.data_type != TensorProto.FLOAT:
+            continue
+        values = np.abs(numpy_helper.to_array(tensor))
+        large, tiny = int((values > 1e4).sum()), int(((values > 0) & (values < 1e-7)).sum())
+        if large or tiny:
+            found.append(f"{tensor.name}: {large} above 1e4, {tiny} below 1e-7")
+    return found[:20]

@@ -1,0 +1,98 @@
+"""int8 variants of an fp32 ONNX graph with ONNX Runtime's own quantization tools.
+
+- int8-dynamic: `quantize_dynamic` — int8 weights, activations quantized per call from their observed range
+  (MatMulInteger / ConvInteger / DynamicQuantizeLinear).
+- int8-static: `quantize_static` in QDQ format, activations calibrated (MinMax) on seeded inputs that are
+  never the ones the variant is judged on; the same calibration inputs give the same scales, bit for bit.
+
+Each returns a record: what was quantized, what stayed float, size on disk. A graph the quantizer refuses is
+a record with its reason, not a crash.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from aibench_onnx.status import Status
+
+_QUANTIZABLE = ("MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "LSTM", "GRU")
+
+
+def _describe(source: str | Path, target: str | Path, precision: str, method: str) -> dict:
+    import onnx
+
+    before = onnx.load(str(source), load_external_data=False)
+    after = onnx.load(str(target), load_external_data=False)
+    ops_after = Counter(node.op_type for node in after.graph.node)
+    left_float = {op: ops_after[op] for op in _QUANTIZABLE if ops_after.get(op)}
+    if precision == "int8-static":  # QDQ keeps the float op between DequantizeLinear and QuantizeLinear
+        quantized_inputs = {o for n in after.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+        left_float = dict(Counter(n.op_type for n in after.graph.node
+                                  if n.op_type in _QUANTIZABLE and not set(n.input) & quantized_inputs))
+    added = {op: count for op, count in ops_after.items()
+             if op in ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+                       "ConvInteger", "QLinearMatMul", "QLinearConv")}
+    return {"precision": precision, "converter": method, "status": Status.OK, "path": str(target),
+            "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
+            "quantization_nodes": added, "left_float": left_float,
+            "nodes": {"before": len(before.graph.node), "after": len(after.graph.node)}}
+
+
+def _without_value_info(source: str | Path, target: str | Path):
+    """The graph without the exporter's intermediate shape annotations: the quantizer re-infers shapes and
+    refuses a graph whose annotations contradict its own inference (torch.onnx's do, after a dynamic batch)."""
+    import onnx
+
+    model = onnx.load(str(source))
+    del model.graph.value_info[:]
+    return model
+
+
+def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(_without_value_info(source, target), str(target), weight_type=QuantType.QInt8)
+    except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
+        return _refused("int8-dynamic", exc)
+    return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)")
+
+
+def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]]) -> dict:
+    """QDQ, int8 activations and weights, MinMax calibration over `calibration` (feeds by input name)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    feeds = list(calibration)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._feeds = iter(feeds)
+
+        def get_next(self):
+            return next(self._feeds, None)
+
+    try:
+        quantize_static(_without_value_info(source, target), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax)
+    except Exception as exc:  # noqa: BLE001
+        return _refused("int8-static", exc)
+    record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)")
+    record["calibration_sets"] = len(feeds)
+    return record
+
+
+def _refused(precision: str, exc: Exception) -> dict:
+    said = " ".join(str(exc).split())[:300]
+    return {"precision": precision, "status": Status.FAILED,
+            "reason": f"the quantizer refused the graph: {type(exc).__name__}: {said}"}

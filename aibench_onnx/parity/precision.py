@@ -1,0 +1,74 @@
+"""Reduced-precision parity: build each precision variant of an exported fp32 graph (in ORT's process, since
+int8 needs ONNX Runtime's quantizer) and judge its outputs against the fp32 native outputs with the
+precision's own verdict (zoo/precision.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.parity.engine import OutputComparison
+from aibench_onnx.status import Status
+from aibench_onnx.zoo.precision import FP32, PrecisionJudgement
+
+CALIBRATION_SETS = 8
+CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
+
+
+def variant_path(onnx_path: str, precision: str) -> Path:
+    return Path(onnx_path).with_name(f"model.{precision}.onnx")
+
+
+def build_variant(onnx_path: str, precision: str, calibration_files: list[str]) -> dict:
+    """The variant's record: status, path, what converted and what stayed as it was. Never raises for a
+    graph the converter or quantizer refuses: that is the record's reason."""
+    target = variant_path(onnx_path, precision)
+    try:
+        if precision == "fp16":
+            from aibench_onnx.graph.fp16 import convert_to_fp16
+
+            return {"status": Status.OK, **convert_to_fp16(onnx_path, target)}
+        if precision == "int8-dynamic":
+            from aibench_onnx.ort.quantize import quantize_int8_dynamic
+
+            return quantize_int8_dynamic(onnx_path, target)
+        if precision == "int8-static":
+            from aibench_onnx.ort.quantize import quantize_int8_static
+
+            return quantize_int8_static(onnx_path, target, (_load(f) for f in calibration_files))
+    except Exception as exc:  # noqa: BLE001 - the converter's failure is the result
+        return {"precision": precision, "status": Status.FAILED,
+                "reason": f"conversion to {precision} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+    raise ValueError(f"unknown precision {precision!r}")
+
+
+def _load(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputComparison:
+    """Replace the elementwise verdict of `row` (compared with the judgement's band) by the precision's."""
+    if row.max_abs is None and not row.passed:  # shape or dtype differ: nothing to judge
+        return row
+    failures = []
+    if row.nonfinite_match is False:
+        failures.append("NaN/Inf in different places (fp16 overflow?)" if judgement.max_mismatch < 1 else
+                        "NaN/Inf in different places")
+    if row.mismatch_fraction is not None and row.mismatch_fraction > judgement.max_mismatch:
+        failures.append(f"{row.mismatch_fraction:.1%} of elements outside {judgement.atol:g} + "
+                        f"{judgement.rtol:g}·|ref| (allowed {judgement.max_mismatch:.0%})")
+    if row.cosine is not None and row.cosine < judgement.min_cosine:
+        failures.append(f"cosine {row.cosine:.4f} < {judgement.min_cosine:g}")
+    if judgement.min_sqnr_db is not None and row.sqnr_db is not None and row.sqnr_db < judgement.min_sqnr_db:
+        failures.append(f"SQNR {row.sqnr_db:.1f} dB < {judgement.min_sqnr_db:g} dB")
+    if judgement.min_top1 is not None and row.top1_agreement is not None and row.top1_agreement < judgement.min_top1:
+        failures.append(f"top-1 agreement {row.top1_agreement:.0%} < {judgement.min_top1:.0%}")
+    row.passed, row.reason = not failures, "; ".join(failures)
+    row.tolerance_reason = f"{judgement.statistic}: {judgement.reason}"
+    return row
+
+
+def is_reduced(precision: str) -> bool:
+    return precision != FP32

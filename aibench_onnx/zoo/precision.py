@@ -1,0 +1,54 @@
+"""Reduced-precision graphs and how they are judged (numpy only).
+
+A reduced-precision graph is judged against the fp32 *native* outputs — the model as its author meant it —
+with a verdict that fits the precision. An elementwise band with the max statistic (fp32's rule) fails every
+fp16 graph for differences that are normal, and says nothing useful about int8; so each precision states
+which statistic its verdict uses, with the reason (design §6 style). A model may override one, with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FP32 = "fp32"
+PRECISIONS = (FP32, "fp16", "int8-dynamic", "int8-static")
+
+
+@dataclass(frozen=True)
+class PrecisionJudgement:
+    """Passed when: at most `max_mismatch` of the elements lie outside atol + rtol·|ref| (0: every element,
+    the max statistic; 0.01: the 99th percentile), cosine similarity >= `min_cosine`, SQNR >= `min_sqnr_db`
+    (when set), and top-1 agreement >= `min_top1` for classifier outputs (when set). NaN/Inf must match."""
+
+    rtol: float
+    atol: float
+    max_mismatch: float
+    min_cosine: float
+    min_sqnr_db: float | None
+    min_top1: float | None
+    reason: str
+
+    @property
+    def statistic(self) -> str:
+        if self.max_mismatch >= 1.0:
+            return "signal (cosine, SQNR)"
+        return "max" if self.max_mismatch == 0 else f"p{100 * (1 - self.max_mismatch):g}"
+
+
+JUDGEMENTS: dict[str, PrecisionJudgement] = {
+    "fp16": PrecisionJudgement(
+        rtol=1e-2, atol=1e-2, max_mismatch=0.01, min_cosine=0.999, min_sqnr_db=30.0, min_top1=None,
+        reason="fp16 keeps 11 significant bits (~5e-4 relative per operation) and the error grows through the "
+               "layers: a 1e-2 difference is normal (NVIDIA/TensorRT #2709), so 99 % of elements must lie within "
+               "1e-2 + 1e-2·|ref|, the output keep its direction (cosine >= 0.999) and SQNR >= 30 dB; top-1 "
+               "agreement is reported, not judged (near-ties flip)"),
+    "int8-dynamic": PrecisionJudgement(
+        rtol=0.1, atol=0.1, max_mismatch=1.0, min_cosine=0.98, min_sqnr_db=13.0, min_top1=None,
+        reason="int8 has 256 levels per tensor: per-element differences of several percent are expected, so the "
+               "verdict is whether the signal survives — SQNR >= 13 dB and cosine >= 0.98; elements outside "
+               "0.1 + 0.1·|ref| and top-1 agreement are reported"),
+}
+JUDGEMENTS["int8-static"] = PrecisionJudgement(**{
+    **JUDGEMENTS["int8-dynamic"].__dict__,
+    "reason": JUDGEMENTS["int8-dynamic"].reason + "; activations use ranges calibrated on other inputs, so an "
+              "input beyond them saturates"})
