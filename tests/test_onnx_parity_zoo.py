@@ -1,5 +1,7 @@
 """Every zoo model x framework at `tiny`: exports and passes ONNX Runtime CPU parity at both optimization
-levels, or fails exactly as the table below says, with its upstream issue. Nothing is skipped."""
+levels — the export itself and its fp16 and int8-dynamic variants, each judged against the fp32 native
+outputs with its precision's verdict — or fails exactly as the tables below say, with the upstream issue.
+Nothing is skipped."""
 
 import json
 import re
@@ -19,6 +21,9 @@ runner = CliRunner()
 EXPECTED_EXPORT_FAILURES = {
     ("gelu", "tf"): "tensorflow-onnx #2347",
 }
+# Every reduced-precision variant known to fail, by (model, framework, precision), with its reason.
+EXPECTED_PRECISION_FAILURES: dict[tuple[str, str, str], str] = {}
+PRECISIONS = ("fp32", "fp16", "int8-dynamic")
 EDGE_CASES = {"batch1", "batch5", "zeros", "large"}
 
 
@@ -27,6 +32,11 @@ def test_known_failures_in_specs_are_exactly_the_expected_ones():
     assert set(declared) == set(EXPECTED_EXPORT_FAILURES)
     for key, issue in EXPECTED_EXPORT_FAILURES.items():
         assert issue in declared[key] and re.search(r"#\d+", declared[key])
+
+
+def test_known_precision_failures_in_specs_are_exactly_the_expected_ones():
+    declared = {(name, precision) for name in MODELS for precision in get_spec(name).known_precision_failures}
+    assert declared == {(name, precision) for name, _, precision in EXPECTED_PRECISION_FAILURES}
 
 
 def _framework_param(fw):
@@ -39,7 +49,7 @@ def _framework_param(fw):
 def test_zoo_export_matches_onnxruntime_cpu(name, framework, tmp_path):
     spec = get_spec(name)
     result = export_and_check(spec, "tiny", framework, ["cpu"], ["disabled", "all"], seeds=2, threads=1,
-                              out_dir=tmp_path, opset=DEFAULT_OPSET)
+                              out_dir=tmp_path, opset=DEFAULT_OPSET, precisions=PRECISIONS)
     record = result.export
     assert record is not None and record["opset"] == DEFAULT_OPSET and record["export_s"] > 0
     if (name, framework) in EXPECTED_EXPORT_FAILURES:
@@ -55,8 +65,15 @@ def test_zoo_export_matches_onnxruntime_cpu(name, framework, tmp_path):
     assert not any("batch dimension fixed" in finding for finding in graph["suspicious"]), graph["suspicious"]
     assert (tmp_path / name / framework / "model.onnx").is_file()
     assert json.loads((tmp_path / name / framework / "export.json").read_text())["status"] == "ok"
+    assert [(c.precision, c.opt_level) for c in result.cells] == [(p, level) for p in PRECISIONS
+                                                                   for level in ("disabled", "all")]
+    assert set(result.variants) == {"fp16", "int8-dynamic"}
     for cell in result.cells:
-        assert cell.status == "passed", (cell.opt_level, cell.reason, [o.to_dict() for o in cell.outputs])
+        if (name, framework, cell.precision) in EXPECTED_PRECISION_FAILURES:
+            assert cell.status == "known_failure", cell.reason
+            continue
+        assert cell.status == "passed", (cell.precision, cell.opt_level, cell.reason,
+                                         [o.to_dict() for o in cell.outputs])
         assert cell.providers[0] == "CPUExecutionProvider"
         assert cell.audit["nodes"] > 0 and cell.audit["per_provider"] == {"CPUExecutionProvider": cell.audit["nodes"]}
         assert EDGE_CASES <= set(cell.cases), cell.cases

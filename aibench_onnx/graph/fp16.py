@@ -25,6 +25,7 @@ def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
+    retargeted = _retarget_float_casts(converted.graph)
     onnx.save(converted, str(target))
     kept = Counter(node.op_type for node in model.graph.node if node.op_type in block_list)
     half_initializers = sum(1 for t in converted.graph.initializer if t.data_type == TensorProto.FLOAT16)
@@ -33,7 +34,33 @@ def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
     return {"precision": "fp16", "converter": "onnxconverter-common float16 (keep_io_types)",
             "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
             "nodes_kept_fp32": dict(kept), "casts_inserted": casts, "fp16_initializers": half_initializers,
-            "weights_clamped": clamped, "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
+            "weights_clamped": clamped, "casts_retargeted": retargeted,
+            "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
+
+
+def _retarget_float_casts(graph, main: bool = True) -> int:
+    """The converter declares a converted Cast's output fp16 but leaves the node casting to float (`to=1`):
+    ORT refuses the graph ("Type (tensor(float16)) of output arg ... does not match expected type
+    (tensor(float))"). The graph around it is fp16, so the Cast must produce fp16. Subgraphs (Loop, If,
+    Scan bodies) too. Returns how many Casts were retargeted."""
+    from onnx import TensorProto
+
+    declared = {v.name: v.type.tensor_type.elem_type for v in list(graph.value_info) + list(graph.output)}
+    graph_outputs = {o.name for o in graph.output} if main else set()  # the main graph's outputs stay fp32
+    count = 0
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.g.node:
+                count += _retarget_float_casts(attribute.g, main=False)
+            for subgraph in attribute.graphs:
+                count += _retarget_float_casts(subgraph, main=False)
+        if node.op_type != "Cast" or node.output[0] in graph_outputs:
+            continue
+        to = next((a for a in node.attribute if a.name == "to"), None)
+        if to is not None and to.i == TensorProto.FLOAT and declared.get(node.output[0]) == TensorProto.FLOAT16:
+            to.i = TensorProto.FLOAT16
+            count += 1
+    return count
 
 
 def _weights_outside_fp16(model) -> list[str]:

@@ -72,3 +72,23 @@ def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputCompari
 
 def is_reduced(precision: str) -> bool:
     return precision != FP32
+
+
+def locate_precision_error(fp32_path: str, variant: dict, cell, spec, cases, threads: int) -> dict | None:
+    """Where a failing variant's error enters, on the first input set it failed: the first node to produce
+    Inf/NaN where fp32 does not, the first whose SQNR falls below the precision's floor, the worst few.
+    The fp32 graph runs on ORT CPU without optimizations; the variant on the failing cell's provider/level."""
+    if not variant.get("path"):
+        return None
+    import onnx
+
+    from aibench_onnx.graph.precision_profile import error_profile
+    from aibench_onnx.ort.session import ort_runner
+
+    failing = next((case for case in cases if not cell.cases.get(case.name, {}).get("passed", True)), cases[0])
+    profile = error_profile(onnx.load(fp32_path), onnx.load(variant["path"]), failing.arrays,
+                            ort_runner("cpu", "disabled", threads), ort_runner(cell.ep, cell.opt_level, threads),
+                            spec.judgement(cell.precision).min_sqnr_db)
+    profile["input_set"] = failing.name
+    return profile
+

@@ -22,7 +22,13 @@ from aibench_onnx.parity.engine import (
     merge,
     worst,
 )
-from aibench_onnx.parity.precision import CALIBRATION_SEED, CALIBRATION_SETS, is_reduced, judge
+from aibench_onnx.parity.precision import (
+    CALIBRATION_SEED,
+    CALIBRATION_SETS,
+    is_reduced,
+    judge,
+    locate_precision_error,
+)
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
@@ -54,6 +60,7 @@ class ParityCell(WorstOverOutputs):
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
     precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
+    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (graph/precision_profile)
 
     def to_dict(self) -> dict:
         return {**asdict(self), **self.headline()}
@@ -172,6 +179,9 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
             _compare(cell, spec, job.cases, native["output_files"], result["output_files"])
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
+            cell.localization = locate_precision_error(record["path"], ort.get("variants", {}).get(precision, {}),
+                                                       cell, spec, job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
     _assign_blame(cells)

@@ -74,13 +74,30 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
         cosine, sqnr, top1 = pick("cosine", min), pick("sqnr_db", min), pick("top1_agreement", min)
         record = ((variants or {}).get((cell["model"], cell["framework"])) or {}).get(cell["precision"], {})
         size = f"{record['bytes'] / max(record['fp32_bytes'], 1):.0%} of fp32" if record.get("bytes") else ""
-        notes = [cell.get("reason"), cell.get("blame")] + audit_notes(cell.get("audit"))
+        notes = [cell.get("reason"), cell.get("blame"), localization_note(cell.get("localization"))]
+        notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(cell["status"], cell["status"]) + "".join(f"\n{note}" for note in notes if note)
         table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
                    sci(cell.get("max_abs")), sci(pick("mean_abs", max)),
                    "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
                    "" if top1 is None else f"{top1:.0%}", size, verdict], cell["status"])
     return table
+
+
+def localization_note(profile: dict | None) -> str:
+    """One line for tables: where the error enters."""
+    if not profile:
+        return ""
+    if profile.get("first_nonfinite"):
+        found = profile["first_nonfinite"]
+        return f"first Inf/NaN at {found['node']} ({found['op_type']}) -> {found['tensor']}"
+    if profile.get("first_below"):
+        found = profile["first_below"]
+        return f"error enters at {found['node']} ({found['op_type']}): SQNR {found['sqnr_db']:.1f} dB"
+    if profile.get("worst"):
+        found = profile["worst"][0]
+        return f"largest error at {found['node']} ({found['op_type']}): SQNR {found['sqnr_db']:.1f} dB"
+    return ""
 
 
 # --- latency -----------------------------------------------------------------------------------------------

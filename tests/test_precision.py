@@ -1,0 +1,155 @@
+"""Reduced precision (issue 13, first part): fp16 / int8 variants of exported graphs, judged against fp32 with
+metrics that fit the precision, and where their error enters — on planted faults whose place we know."""
+
+import json
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.parity.engine import compare_output, sqnr_db, top_k_agreement
+from aibench_onnx.parity.precision import judge
+from aibench_onnx.zoo.precision import JUDGEMENTS
+from aibench_onnx.zoo.spec import Tolerance
+
+runner = CliRunner()
+
+
+def save_graph(path, nodes, inputs, outputs, initializers):
+    import onnx
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs, [numpy_helper.from_array(v, k) for k, v in initializers.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), str(path))
+    return str(path)
+
+
+def two_matmuls(path, scale: float):
+    """x (batch, 4) -> MatMul(W1) -> Relu -> MatMul(W2) -> y: with `scale` 300 the second product passes fp16's
+    largest value (65504) although every weight fits."""
+    rng = np.random.default_rng(0)
+    weights = {"w1": (np.abs(rng.standard_normal((4, 8))) * scale).astype(np.float32),
+               "w2": (np.abs(rng.standard_normal((8, 3))) * scale).astype(np.float32)}
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="first_matmul"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["y"], name="second_matmul")]
+    return save_graph(path, nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])], weights)
+
+
+def judged(expected, actual, precision):
+    judgement = JUDGEMENTS[precision]
+    return judge(compare_output("y", expected, actual, Tolerance(judgement.rtol, judgement.atol, "")), judgement)
+
+
+def test_precision_metrics():
+    reference = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    assert sqnr_db(reference, reference) is None  # identical: infinite, which JSON cannot say
+    assert sqnr_db(reference, reference * 1.1) == pytest.approx(20.0)  # noise 10 % of the signal
+    assert top_k_agreement(reference, reference[:, ::-1]) == (0.0, None)  # 3 classes: no top-5
+    wide = np.arange(20.0).reshape(2, 10)
+    shuffled = wide.copy()
+    shuffled[0, [9, 8]] = shuffled[0, [8, 9]]  # row 0's top class drops to second place
+    assert top_k_agreement(wide, shuffled) == (0.5, 1.0)
+
+
+def test_each_precision_judges_with_its_own_statistic():
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal((4, 64))
+    fp16_noise = reference + rng.normal(0, 2e-3, reference.shape)
+    fp16_noise[0, 0] += 0.05  # one element beyond the band: fp16's p99 statistic forgives it, fp32's max would not
+    assert judged(reference, fp16_noise, "fp16").passed
+    overflowed = fp16_noise.copy()
+    overflowed[1, 3] = np.inf
+    row = judged(reference, overflowed, "fp16")
+    assert not row.passed and "NaN/Inf in different places" in row.reason
+    int8_noise = reference + rng.normal(0, 0.05, reference.shape)  # ~26 dB
+    assert judged(reference, int8_noise, "int8-static").passed
+    row = judged(reference, reference * 0.3, "int8-static")  # a wrong scale: direction kept, magnitude lost
+    assert not row.passed and "SQNR" in row.reason and "p" not in JUDGEMENTS["int8-static"].statistic[:1]
+
+
+def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
+    import onnx
+
+    from aibench_onnx.graph.fp16 import convert_to_fp16
+    from aibench_onnx.graph.precision_profile import error_profile
+    from aibench_onnx.ort.session import ort_runner
+
+    source = two_matmuls(tmp_path / "m.onnx", scale=300.0)
+    record = convert_to_fp16(source, tmp_path / "m.fp16.onnx")
+    assert record["fp16_initializers"] == 2 and not record["weights_clamped"]
+    feed = {"x": np.full((2, 4), 3.0, np.float32)}
+    profile = error_profile(onnx.load(source), onnx.load(record["path"]), feed, ort_runner("cpu", "disabled"),
+                            ort_runner("cpu", "disabled"), JUDGEMENTS["fp16"].min_sqnr_db)
+    found = profile["first_nonfinite"]
+    assert found["node"] == "second_matmul" and found["tensor"] == "y" and found["new_nonfinite"] > 0
+    assert found["path"] == ["first_matmul", "relu", "second_matmul"]
+    assert profile["max_extra_outputs"] <= 32
+
+
+def test_a_planted_bad_quantization_scale_is_caught_and_localized(tmp_path):
+    import onnx
+
+    from aibench_onnx.graph.precision_profile import error_profile
+    from aibench_onnx.ort.quantize import quantize_int8_static
+    from aibench_onnx.ort.session import ort_runner
+
+    source = two_matmuls(tmp_path / "m.onnx", scale=0.5)
+    calibration = [{"x": np.random.default_rng(100 + i).standard_normal((2, 4)).astype(np.float32)} for i in range(4)]
+    record = quantize_int8_static(source, tmp_path / "m.int8.onnx", calibration)
+    assert record["status"] == "ok" and record["quantization_nodes"].get("DequantizeLinear")
+    model = onnx.load(record["path"])
+    # Plant: the scale that dequantizes the first MatMul's weights, 8x too large.
+    dequantize = next(n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0].startswith("w1"))
+    scale = next(t for t in model.graph.initializer if t.name == dequantize.input[1])
+    scale.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(scale) * 8, scale.name))
+    onnx.save(model, str(tmp_path / "planted.onnx"))
+
+    feed = {"x": np.random.default_rng(7).standard_normal((2, 4)).astype(np.float32)}
+    expected = ort_runner("cpu", "disabled")(source, feed, ["y"])["y"]
+    good = ort_runner("cpu", "all")(record["path"], feed, ["y"])["y"]
+    bad = ort_runner("cpu", "all")(str(tmp_path / "planted.onnx"), feed, ["y"])["y"]
+    assert judged(expected, good, "int8-static").passed
+    row = judged(expected, bad, "int8-static")
+    assert not row.passed and "SQNR" in row.reason
+    profile = error_profile(onnx.load(source), onnx.load(str(tmp_path / "planted.onnx")), feed,
+                            ort_runner("cpu", "disabled"), ort_runner("cpu", "disabled"),
+                            JUDGEMENTS["int8-static"].min_sqnr_db)
+    assert profile["first_below"]["node"] == "first_matmul" and profile["first_nonfinite"] is None
+    assert profile["worst"][0]["sqnr_db"] < JUDGEMENTS["int8-static"].min_sqnr_db
+
+
+def test_int8_static_calibration_is_deterministic(tmp_path):
+    from aibench_onnx.ort.quantize import quantize_int8_static
+
+    source = two_matmuls(tmp_path / "m.onnx", scale=0.5)
+
+    def calibration():
+        return [{"x": np.random.default_rng(100 + i).standard_normal((2, 4)).astype(np.float32)} for i in range(4)]
+
+    first = quantize_int8_static(source, tmp_path / "a.onnx", calibration())
+    second = quantize_int8_static(source, tmp_path / "b.onnx", calibration())
+    assert (tmp_path / "a.onnx").read_bytes() == (tmp_path / "b.onnx").read_bytes()
+    assert first["calibration_sets"] == second["calibration_sets"] == 4
+
+
+@pytest.mark.torch
+def test_parity_judges_every_precision_variant_of_a_zoo_export(tmp_path):
+    result = runner.invoke(app, ["parity", "cnn", "-f", "torch", "--size", "tiny", "--seeds", "1", "--opt-level", "all",
+                                 "--precision", "fp32,fp16,int8-dynamic,int8-static", "-o", str(tmp_path / "out"),
+                                 "--json", str(tmp_path / "p.json")])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "p.json").read_text())
+    (model,) = document["results"]
+    assert [c["precision"] for c in model["cells"]] == ["fp32", "fp16", "int8-dynamic", "int8-static"]
+    assert all(c["status"] == "passed" for c in model["cells"])
+    assert set(model["variants"]) == {"fp16", "int8-dynamic", "int8-static"}
+    assert model["variants"]["int8-static"]["calibration_sets"] == 8
+    assert model["variants"]["fp16"]["bytes"] < model["variants"]["fp16"]["fp32_bytes"]
+    fp16 = model["cells"][1]["outputs"][0]
+    assert fp16["sqnr_db"] > 30 and fp16["cosine"] > 0.999 and "p99" in fp16["tolerance_reason"]
+    assert "Reduced precision vs the fp32 native outputs" in result.output
+    bad = runner.invoke(app, ["parity", "cnn", "--precision", "fp8"])
+    assert bad.exit_code == 2 and "precision" in bad.output
