@@ -71,9 +71,13 @@ def test_each_precision_judges_with_its_own_statistic():
 
 
 def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
+    """The second MatMul's products pass 65504. ONNX Runtime's CPU provider computes fp16 MatMul in fp32 (no
+    overflow there: the CPU hides it); fp16 arithmetic as a GPU does it (onnx's reference evaluator, numpy
+    float16) overflows, and the localizer names the node."""
     import onnx
 
     from aibench_onnx.graph.fp16 import convert_to_fp16
+    from aibench_onnx.graph.localize import reference_evaluator_runner
     from aibench_onnx.graph.precision_profile import error_profile
     from aibench_onnx.ort.session import ort_runner
 
@@ -81,11 +85,14 @@ def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
     record = convert_to_fp16(source, tmp_path / "m.fp16.onnx")
     assert record["fp16_initializers"] == 2 and not record["weights_clamped"]
     feed = {"x": np.full((2, 4), 3.0, np.float32)}
+    on_cpu = ort_runner("cpu", "disabled")(record["path"], feed, ["y"])["y"]
+    assert np.isfinite(on_cpu).all() and on_cpu.max() > 65504  # fp32 arithmetic inside ORT's CPU provider
     profile = error_profile(onnx.load(source), onnx.load(record["path"]), feed, ort_runner("cpu", "disabled"),
-                            ort_runner("cpu", "disabled"), JUDGEMENTS["fp16"].min_sqnr_db)
+                            reference_evaluator_runner(), JUDGEMENTS["fp16"].min_sqnr_db)
     found = profile["first_nonfinite"]
-    assert found["node"] == "second_matmul" and found["tensor"] == "y" and found["new_nonfinite"] > 0
-    assert found["path"] == ["first_matmul", "relu", "second_matmul"]
+    assert found["node"] == "second_matmul" and found["new_nonfinite"] > 0
+    assert found["carried_by"] == "second_matmul_cast_to_y"  # the converter's Cast back to the fp32 output
+    assert found["path"] == ["x_cast_to_first_matmul", "first_matmul", "relu", "second_matmul"]
     assert profile["max_extra_outputs"] <= 32
 
 

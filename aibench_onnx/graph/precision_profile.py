@@ -47,9 +47,23 @@ def error_profile(reference_model, variant_model, feed: dict, run_reference: Run
     ranked = sorted((e for e in entries if e["sqnr_db"] is not None), key=lambda e: e["sqnr_db"])[:worst]
     for found in (first_nonfinite, first_below):
         if found is not None:
+            _to_origin(variant_model, found)
             found["path"] = _path_from_inputs(variant_model, found["order"])
     return {"first_nonfinite": first_nonfinite, "first_below": first_below, "worst": ranked,
             "compared": len(entries), "runs": runs, "max_extra_outputs": min(per_step, len(shared))}
+
+
+def _to_origin(model, found: dict) -> None:
+    """A tensor the converter renamed reaches the shared name through its Cast (MatMul -> `x_cast_to_y` ->
+    Cast -> `y`): name the node that computed it, not the Cast that carried it."""
+    producer = {output: index for index, node in enumerate(model.graph.node) for output in node.output}
+    index = found["order"]
+    while model.graph.node[index].op_type == "Cast" and model.graph.node[index].input[0] in producer:
+        index = producer[model.graph.node[index].input[0]]
+    if index != found["order"]:
+        node = model.graph.node[index]
+        found.update(order=index, node=node.name or f"{node.op_type}#{index}", op_type=node.op_type,
+                     carried_by=found["node"])
 
 
 def _entry(model, index: int, tensor: str, reference: np.ndarray, variant: np.ndarray) -> dict:
