@@ -158,5 +158,53 @@ def test_parity_judges_every_precision_variant_of_a_zoo_export(tmp_path):
     fp16 = model["cells"][1]["outputs"][0]
     assert fp16["sqnr_db"] > 30 and fp16["cosine"] > 0.999 and "p99" in fp16["tolerance_reason"]
     assert "Reduced precision vs the fp32 native outputs" in result.output
+    # ORT's CPU provider has no fp16 kernels for these: it computes them on fp32 inputs, and says so
+    assert set(model["cells"][1]["audit"]["compute_types"]) == {"float"}
+    assert "kernels in fp32" in result.output
     bad = runner.invoke(app, ["parity", "cnn", "--precision", "fp8"])
     assert bad.exit_code == 2 and "precision" in bad.output
+
+
+def test_precision_variants_are_ort_configurations_with_their_own_labels():
+    from aibench_onnx.timing.configs import plan
+
+    labels = [c.label for c in plan(["torch"], ["torch-eager", "ort"], ["cpu"], ["all"], [True], (False,),
+                                    ("fp32", "fp16", "int8-static"))]
+    assert labels == ["torch-eager", "ort:torch-graph:cpu:all", "ort:torch-graph:cpu:all:fp16",
+                      "ort:torch-graph:cpu:all:int8-static"]
+
+
+@pytest.mark.torch
+def test_bench_times_each_variant_and_reports_the_precision_effect(tmp_path):
+    result = runner.invoke(app, ["bench", "mlp", "-f", "torch", "--size", "tiny", "--runtime", "ort", "--opt-level",
+                                 "all", "--precision", "fp32,fp16,int8-dynamic,int8-static", "--batch", "1,4",
+                                 "--repeats", "2", "--min-time", "0.02", "--max-time", "0.05",
+                                 "-o", str(tmp_path / "bench"), "--json", str(tmp_path / "b.json")])
+    assert result.exit_code == 0, result.output
+    (bench,) = json.loads((tmp_path / "b.json").read_text())["results"]
+    assert {r["config"]["label"]: r["status"] for r in bench["results"]} == {
+        "ort:torch-graph:cpu:all": "ok", "ort:torch-graph:cpu:all:fp16": "ok",
+        "ort:torch-graph:cpu:all:int8-dynamic": "ok", "ort:torch-graph:cpu:all:int8-static": "ok"}
+    precision = [(e["batch"], e["candidate"]) for e in bench["effects"] if e["kind"] == "precision"]
+    assert sorted(precision) == sorted((b, f"ort:torch-graph:cpu:all:{p}") for b in (1, 4)
+                                       for p in ("fp16", "int8-dynamic", "int8-static"))
+    assert {"torch/fp16", "torch/int8-static"} <= set(bench["exports"])
+    assert bench["exports"]["torch/int8-static"]["calibration_sets"] == 8
+    assert "precision" in result.output
+    refused = runner.invoke(app, ["bench", "mlp", "--runtime", "torch-eager", "--precision", "fp16"])
+    assert refused.exit_code == 2 and "add ort to --runtime" in refused.output
+
+
+@pytest.mark.torch
+def test_a_run_judges_and_times_the_variants_and_reports_the_precision_effect(tmp_path):
+    result = runner.invoke(app, ["run", "--quick", "--models", "mlp", "-f", "torch", "--precision", "fp32,int8-dynamic",
+                                 "--batch", "1", "--repeats", "2", "-o", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    parity = next(r for r in records if r["kind"] == "parity")
+    assert [c["precision"] for c in parity["result"]["cells"]] == ["fp32", "int8-dynamic"]
+    timed = {r["result"]["config"]["label"] for r in records if r["kind"] == "bench" and r["status"] == "ok"}
+    assert {"ort:torch-graph:cpu:all", "ort:torch-graph:cpu:all:int8-dynamic"} <= timed
+    report = runner.invoke(app, ["report", str(run_dir), "--format", "markdown"])
+    assert report.exit_code == 0 and "precision" in report.output and "int8-dynamic" in report.output

@@ -46,6 +46,9 @@ def bench(
     cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
                                    "binding): off, on or both."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
+    precision: str = typer.Option("fp32", "--precision", help="ORT graphs to time: fp32 (the export), fp16, "
+                                  "int8-dynamic, int8-static (its variants, as `parity --precision` builds them); "
+                                  "the effects table gains fp32 -> variant precision effects."),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
@@ -102,6 +105,11 @@ def bench(
     if True in graph_modes and ("cuda" not in eps or True not in binding_modes):
         raise UserError("--cuda-graph needs --ep cuda and IO binding (--io-binding on or both)")
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
+    from aibench_onnx.zoo.precision import PRECISIONS
+
+    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    if precisions != ("fp32",) and "ort" not in runtimes:
+        raise UserError("--precision chooses ORT graphs; add ort to --runtime")
     batches = parse_batches(batch)
     if max_time < min_time:
         raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
@@ -112,7 +120,7 @@ def bench(
     out_dir = output_dir(out, "bench")
     threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
-    configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes)
+    configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
     if user is not None:
         subjects = _user_subjects(user, parse_dim_sweeps(dim), configs, out_dir, opset or DEFAULT_OPSET, console)
@@ -145,7 +153,7 @@ def bench(
         write_json({"schema_version": BENCH_SCHEMA_VERSION, "command": "bench",
                     "settings": {"size": size, "user_model": user.to_dict() if user else None, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
-                                 "tf32": tf32, "batches": batches,
+                                 "tf32": tf32, "precisions": list(precisions), "batches": batches,
                                  "device": device, "threads": threads, "timing": timing, "timeout_s": timeout,
                                  "repeats": repeats, "variance_controls": VARIANCE_CONTROLS},
                     "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)

@@ -40,6 +40,8 @@ def run(
     timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per job before its process is killed "
                                   "(a process doing several jobs gets the sum of theirs)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
+    precision: str = typer.Option("fp32", "--precision", help="Also judge and time the exports' reduced-precision "
+                                  "variants: fp16, int8-dynamic, int8-static (comma-separated, with fp32)."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
                                                 help="Also write the Markdown report to FILE."),
@@ -78,6 +80,9 @@ def run(
         specs = resolve_models(split_csv(models)) if models or not users else []
         chosen = resolve_frameworks(split_csv(frameworks))
         eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+        from aibench_onnx.zoo.precision import PRECISIONS
+
+        precisions = choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision")
         batches = parse_batches(batch) if batch else mode["batches"]
         from aibench_onnx.frameworks import runtimes_of
 
@@ -89,7 +94,7 @@ def run(
         except OSError as exc:
             raise UserError(f"run directory {run_dir}: cannot create ({exc.strerror or exc})") from None
         settings = {"quick": quick, "models": [s.name for s in specs], "user_models": [u.to_dict() for u in users],
-                    "frameworks": chosen, "eps": eps,
+                    "frameworks": chosen, "eps": eps, "precisions": precisions,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,

@@ -1,5 +1,6 @@
-"""Provider audit: which execution provider ran how many nodes, and which Memcpy nodes ORT inserted,
-read from ORT's own profiling trace of one run. A CUDA or TensorRT session that left nodes on the CPU
+"""Provider audit: which execution provider ran how many nodes, which Memcpy nodes ORT inserted, and which
+element types its kernels computed on (an fp16 graph that ORT ran in fp32 shows here), read from ORT's own
+profiling trace of one run. A CUDA or TensorRT session that left nodes on the CPU
 says so, because each such boundary costs a device<->host copy."""
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> 
         session.run(None, feed_for(session, feed)[0])
         trace = json.loads(Path(session.end_profiling()).read_text())
     nodes: dict[str, str] = {}
+    compute_types: Counter = Counter()  # the element type each kernel computed on (its first input's)
     for event in trace:
         args = event.get("args", {})
         if event.get("cat") == "Node" and "provider" in args:
             nodes[event["name"].removesuffix("_kernel_time").removesuffix("_fence_before").removesuffix("_fence_after")] = args["provider"]
+            if event["name"].endswith("_kernel_time") and args.get("input_type_shape"):
+                compute_types[next(iter(args["input_type_shape"][0]))] += 1
     per_provider = Counter(nodes.values())
     memcpy = sorted(name for name in nodes if "Memcpy" in name)
     requested = EXECUTION_PROVIDERS[ep]
@@ -45,4 +49,5 @@ def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> 
     note = ""
     if on_cpu:
         note = f"{on_cpu} of {len(nodes)} nodes ran on CPUExecutionProvider, not {requested}"
-    return {"nodes": len(nodes), "per_provider": dict(per_provider), "memcpy_nodes": memcpy, "note": note}
+    return {"nodes": len(nodes), "per_provider": dict(per_provider), "memcpy_nodes": memcpy, "note": note,
+            "compute_types": dict(compute_types)}

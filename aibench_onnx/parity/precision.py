@@ -92,3 +92,27 @@ def locate_precision_error(fp32_path: str, variant: dict, cell, spec, cases, thr
     profile["input_set"] = failing.name
     return profile
 
+
+
+def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[dict[str, np.ndarray]],
+                       workdir: Path, timeout_s: float = 1200.0) -> dict[str, dict]:
+    """precision -> the variant's record, built in a worker of its own (bench and run time them)."""
+    from aibench_onnx.workers import run_worker
+
+    reduced = [p for p in precisions if is_reduced(p)]
+    if not reduced:
+        return {}
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = []
+    if "int8-static" in reduced:
+        (workdir / "calibration").mkdir(parents=True, exist_ok=True)
+        for index, feed in enumerate(calibration):
+            files.append(str(workdir / "calibration" / f"set{index}.npz"))
+            np.savez(files[-1], **feed)
+    outcome = run_worker("aibench_onnx.workers.precision_variant",
+                         {"onnx_path": onnx_path, "precisions": reduced, "calibration_files": files}, timeout_s,
+                         workdir / "precision_request.json")
+    if not outcome.ok:
+        return {p: {"precision": p, "status": Status.FAILED, "reason": f"variant worker: {outcome.reason}"}
+                for p in reduced}
+    return outcome.document["variants"]

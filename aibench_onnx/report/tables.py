@@ -74,7 +74,8 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
         cosine, sqnr, top1 = pick("cosine", min), pick("sqnr_db", min), pick("top1_agreement", min)
         record = ((variants or {}).get((cell["model"], cell["framework"])) or {}).get(cell["precision"], {})
         size = f"{record['bytes'] / max(record['fp32_bytes'], 1):.0%} of fp32" if record.get("bytes") else ""
-        notes = [cell.get("reason"), cell.get("blame"), localization_note(cell.get("localization"))]
+        notes = [cell.get("reason"), cell.get("blame"), localization_note(cell.get("localization")),
+                 computed_in_note(cell["precision"], cell.get("audit"))]
         notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(cell["status"], cell["status"]) + "".join(f"\n{note}" for note in notes if note)
         table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
@@ -82,6 +83,18 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
                    "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
                    "" if top1 is None else f"{top1:.0%}", size, verdict], cell["status"])
     return table
+
+
+def computed_in_note(precision: str, audit: dict | None) -> str:
+    """An fp16 graph whose kernels ran on fp32 inputs: the provider has no fp16 kernel for them and ORT
+    inserted Casts, so the numbers (and the speed) are fp32 arithmetic on fp16 storage."""
+    types = (audit or {}).get("compute_types") or {}
+    if precision != "fp16" or not types:
+        return ""
+    in_fp32, total = types.get("float", 0), sum(types.values())
+    if in_fp32 and not types.get("float16"):
+        return f"ORT computed all {total} kernels in fp32 (no fp16 kernels on this provider)"
+    return f"ORT computed {in_fp32} of {total} kernels in fp32" if in_fp32 > total / 2 else ""
 
 
 def localization_note(profile: dict | None) -> str:

@@ -72,7 +72,8 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     prepared = []
     for job in jobs:
         found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
-                               job["seeds"], job["threads"], run_dir, job["opset"])
+                               job["seeds"], job["threads"], run_dir, job["opset"],
+                               precisions=tuple(job.get("precisions", ["fp32"])))
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(_job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:
@@ -129,15 +130,31 @@ def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: 
     return cache[key]
 
 
+def _variant(run_dir: Path, job: dict, config, export: dict, cache: dict) -> dict:
+    """The record of the variant a reduced-precision timing job runs, built once per model x framework x
+    precision from the export the fp32 jobs time."""
+    key = (job["model"], config.framework, config.precision)
+    if key not in cache:
+        from aibench_onnx.timing.bench import Subject, export_key, with_variants
+        from aibench_onnx.zoo.registry import get_spec
+
+        subject = Subject(job["model"], job["size"], None if job.get("user") else get_spec(job["model"]), job.get("user"))
+        found = with_variants({config.framework: export}, [config], subject.calibration,
+                              run_dir / "bench" / job["model"] / "variants")
+        cache[key] = found[export_key(config)]
+    return cache[key]
+
+
 def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> None:
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
-    from aibench_onnx.timing.bench import blocked
+    from aibench_onnx.timing.bench import blocked, export_key
     from aibench_onnx.timing.configs import RuntimeConfig
     from aibench_onnx.timing.schedule import TimingItem, run_unit, units
     from aibench_onnx.zoo.registry import get_spec
 
     exports: dict = {}
+    variants: dict = {}
     by_id = {job["job_id"]: job for job in jobs}
     items = []
 
@@ -152,7 +169,9 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
         export = (resolve_export(run_dir, job["model"], job["size"], config.framework, settings["opset"],
                                  settings["threads"], exports, job.get("user")) if config.kind == ORT_RUNTIME else {})
         known = {} if job.get("user") else get_spec(job["model"]).known_export_failures
-        stopped = blocked(known, config, {config.framework: export})
+        if config.kind == ORT_RUNTIME and config.precision != "fp32":
+            export = _variant(run_dir, job, config, export, variants)
+        stopped = blocked(known, config, {export_key(config): export})
         if stopped is not None:
             finish(record(job, {"config": job["config"], "status": stopped.status, "reason": stopped.reason,
                                 "batches": {}, "round": job["round"]}, None, 0.0))

@@ -89,7 +89,10 @@ def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict, warni
     effects = {}
     for model, model_results in results.items():
         samples = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
-        found = compute_effects(samples, settings["frameworks"], settings["eps"], settings["opt_levels"])
+        # the zoo's frameworks, and each user model's own (its framework may not be among them)
+        frameworks = list(dict.fromkeys(settings["frameworks"] + [u["framework"] for u in settings.get("user_models", [])]))
+        found = compute_effects(samples, frameworks, settings["eps"], settings["opt_levels"],
+                                precisions=tuple(settings.get("precisions", ["fp32"])))
         effects[model] = [e.to_dict() for e in found]
     return latency, effects
 

@@ -40,21 +40,24 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
     """Every job of the run, in execution order, each with a stable id (resume matches on it)."""
     jobs = []
     common = {"threads": settings["threads"], "opset": settings["opset"], "run_dir": settings["run_dir"]}
+    precisions = tuple(settings.get("precisions", ["fp32"]))  # runs from before precisions: fp32 only
     for spec in specs:
         size = settings["size"] or spec.default_size
         for framework in settings["frameworks"]:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
                          "size": size, "framework": framework, "eps": settings["eps"],
-                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"]})
+                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions})
     users = settings.get("user_models", [])  # users' own models: each with its one framework
     for user in users:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
                      "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
                      "eps": settings["eps"], "opt_levels": settings["opt_levels"]})
-    configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True])
+    configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
+                           (False,), precisions)
     subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]
     subjects += [(user["name"], USER_SIZE, user, plan_configs([user["framework"]], settings["runtimes"],
-                                                              settings["eps"], settings["opt_levels"], [True]))
+                                                              settings["eps"], settings["opt_levels"], [True],
+                                                              (False,), precisions))
                  for user in users]
     for round_index in range(settings.get("repeats", 1)):  # a run from before replicates had one process each
         for name, size, user, model_configs in subjects:

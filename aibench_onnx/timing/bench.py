@@ -84,6 +84,17 @@ class Subject:
     def known_export_failures(self) -> dict:
         return self.spec.known_export_failures if self.spec is not None else {}
 
+    def calibration(self) -> list[dict]:
+        """int8-static's calibration inputs: seeded draws no judged or timed input uses."""
+        from aibench_onnx.parity.precision import CALIBRATION_SEED, CALIBRATION_SETS
+
+        if self.spec is not None:
+            return [self.spec.make_inputs(self.size, EXPORT_BATCH, CALIBRATION_SEED + i) for i in range(CALIBRATION_SETS)]
+        from aibench_onnx.frameworks.user_model import UserModel
+
+        user = UserModel(**self.user)
+        return [user.arrays(seed=CALIBRATION_SEED + i) for i in range(CALIBRATION_SETS)]
+
 
 def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:
     return [Subject(spec.name, size or spec.default_size, spec) for spec in specs]
@@ -109,13 +120,41 @@ def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
         return []
     replicates = {r.config.label: r.samples_by_round() for r in results if r.status == Status.OK}
     return compute_effects(replicates, list(dict.fromkeys(c.framework for c in ort)),
-                           list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device)
+                           list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device,
+                           tuple(dict.fromkeys(c.precision for c in ort)))
+
+
+def export_key(config: RuntimeConfig) -> str:
+    """Where a configuration's graph is in the exports: the framework's export, or `framework/precision`."""
+    return config.framework if config.precision == "fp32" else f"{config.framework}/{config.precision}"
+
+
+def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Callable[[], list[dict]],
+                  workdir: Path) -> dict:
+    """`exports` plus `framework/precision` -> the variant's record, for the reduced precisions `configs` time.
+    `calibration()` is called only when int8-static is among them (a user's input factory runs in this
+    process then)."""
+    from aibench_onnx.parity.precision import variants_in_worker
+
+    found = dict(exports)
+    for framework in dict.fromkeys(c.framework for c in configs if c.kind == ORT_RUNTIME):
+        wanted = sorted({c.precision for c in configs if c.framework == framework and c.precision != "fp32"})
+        record = exports.get(framework, {})
+        if not wanted:
+            continue
+        if record.get("status") != Status.OK:
+            found.update({f"{framework}/{p}": record for p in wanted})  # no graph, no variant: the same reason
+            continue
+        variants = variants_in_worker(record["path"], wanted, calibration() if "int8-static" in wanted else [],
+                                      workdir / framework)
+        found.update({f"{framework}/{p}": variants[p] for p in wanted})
+    return found
 
 
 def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> ConfigResult | None:
     """Why `config` cannot be timed at all (no graph, framework missing), or None."""
     if config.kind == ORT_RUNTIME:
-        record = exports.get(config.framework, {})
+        record = exports.get(export_key(config), {})
         if record.get("status") != Status.OK:
             known = known_failures.get(config.framework)
             status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
@@ -138,12 +177,14 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
         exports[subject.name] = subject.exports if subject.exports is not None else export_graphs(
             subject.spec, subject.size, sorted({c.framework for c in configs if c.kind == ORT_RUNTIME}),
             out_dir / subject.name, threads, opset)
+        exports[subject.name] = with_variants(exports[subject.name], configs, subject.calibration,
+                                              out_dir / subject.name)
         for config in configs:
             stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
                 blocked_results[(subject.name, config.label)] = stopped
                 continue
-            onnx_path = exports[subject.name].get(config.framework, {}).get("path") if config.kind == ORT_RUNTIME else None
+            onnx_path = exports[subject.name].get(export_key(config), {}).get("path") if config.kind == ORT_RUNTIME else None
             items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject.name, subject.size, config, r,
                                  onnx_path, subject.user) for r in range(repeats)]
     replicates: dict[tuple[str, str], list[dict]] = {}

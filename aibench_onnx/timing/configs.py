@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME
 
 
-def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False) -> str:
+def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False,
+              precision: str = "fp32") -> str:
     suffix = (":cuda-graph" if cuda_graph else "") + ("" if io_binding else ":no-iobinding")
+    suffix += "" if precision == "fp32" else f":{precision}"
     return f"ort:{framework}-graph:{ep}:{level}{suffix}"
 
 
@@ -23,6 +25,7 @@ class RuntimeConfig:
     opt_level: str | None = None
     io_binding: bool = True
     cuda_graph: bool = False  # ORT CUDA EP only: replay one captured CUDA graph per call
+    precision: str = "fp32"  # ORT: the exported graph (fp32) or one of its reduced-precision variants
 
     @property
     def process_group(self) -> str:
@@ -33,9 +36,10 @@ class RuntimeConfig:
 
 
 def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: list[str],
-         io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,)) -> list[RuntimeConfig]:
+         io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,),
+         precisions: tuple[str, ...] = ("fp32",)) -> list[RuntimeConfig]:
     """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
-    provider with IO binding."""
+    provider with IO binding. Reduced precisions are ORT configurations on the graph's variants."""
     configs = []
     for kind in runtimes:
         if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in frameworks:
@@ -48,6 +52,8 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
                         for graph in cuda_graph_modes:
                             if graph and (ep != "cuda" or not binding):
                                 continue
-                            configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph), ORT_RUNTIME,
-                                                         framework, ep, level, binding, graph))
+                            for precision in precisions:
+                                configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph, precision),
+                                                             ORT_RUNTIME, framework, ep, level, binding, graph,
+                                                             precision))
     return configs

@@ -3,7 +3,8 @@
 - exporter effect: the same function exported by torch vs tf vs jax, on the same provider and level;
 - optimizer effect: ORT level `disabled` -> `all` on the same graph;
 - runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all` (on the native runtimes'
-  device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay.
+  device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay;
+- precision effect: the fp32 graph vs its fp16 / int8 variant on the same provider and level.
 A ratio > 1 means the second configuration is slower. Inside the noise it is "no significant difference".
 """
 
@@ -19,7 +20,7 @@ from aibench_onnx.timing.processes import compare_replicates
 @dataclass
 class Effect:
     batch: int
-    kind: str  # exporter | optimizer | runtime
+    kind: str  # exporter | optimizer | runtime | precision
     baseline: str
     candidate: str
     ratio: float
@@ -36,7 +37,8 @@ class Effect:
 
 
 def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frameworks: list[str], eps: list[str],
-                    levels: list[str], native_device: str = "cpu") -> list[Effect]:
+                    levels: list[str], native_device: str = "cpu",
+                    precisions: tuple[str, ...] = ("fp32",)) -> list[Effect]:
     """`samples`: configuration label -> batch -> round -> per-call seconds of the process of that round.
     Only pairs that both ran appear; pairs are compared round by round (both ran in every round). Native
     runtimes are compared with ORT on the provider of their own device (cuda for --device cuda)."""
@@ -61,6 +63,10 @@ def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frame
             for level in levels:
                 add("runtime", ort_label(framework, ep, level, io_binding=False), ort_label(framework, ep, level))
                 add("runtime", ort_label(framework, ep, level), ort_label(framework, ep, level, cuda_graph=True))
+                for precision in precisions:
+                    if precision != "fp32":
+                        add("precision", ort_label(framework, ep, level),
+                            ort_label(framework, ep, level, precision=precision))
         eager = FRAMEWORKS[framework].eager
         if eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
