@@ -157,6 +157,9 @@ def test_parity_judges_every_precision_variant_of_a_zoo_export(tmp_path):
     assert model["variants"]["fp16"]["bytes"] < model["variants"]["fp16"]["fp32_bytes"]
     fp16 = model["cells"][1]["outputs"][0]
     assert fp16["sqnr_db"] > 30 and fp16["cosine"] > 0.999 and "p99" in fp16["tolerance_reason"]
+    inherent = model["cells"][1]["inherent"]  # torch's own .half() run against its fp32 run
+    assert inherent["status"] == "passed" and inherent["sqnr_db"] > 30 and inherent["mean_abs"] > 0
+    assert model["cells"][2]["inherent"] is None  # int8: no framework counterpart
     assert "Reduced precision vs the fp32 native outputs" in result.output
     # ORT's CPU provider has no fp16 kernels for these: it computes them on fp32 inputs, and says so
     assert set(model["cells"][1]["audit"]["compute_types"]) == {"float"}

@@ -3,7 +3,8 @@ the fresh process its worker (workers.native) gives it. Frameworks never share a
 torch fight over thread pools, and an import may crash.
 
 Request: model, size, framework, threads, the .npz input files, where to write outputs, and optionally
-{"export": {"path", "opset", "example_input_file"}}.
+{"export": {"path", "opset", "example_input_file"}} and "reduced": precisions (fp16) to run the model in as
+its framework would (the error inherent to the precision, beside what an ONNX conversion adds).
 """
 
 from __future__ import annotations
@@ -65,7 +66,36 @@ def run_native(request: dict) -> dict:
         record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"])
         Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
         result["export"] = record
+    if request.get("reduced"):
+        result["reduced"] = _run_reduced(request, fw, model, spec)
     return result
+
+
+def _run_reduced(request: dict, fw, model, spec) -> dict:
+    """precision -> the framework's own reduced-precision outputs per input file, or why it cannot."""
+    import numpy as np
+
+    from aibench_onnx.zoo.registry import builder
+
+    def rebuild():  # Keras chooses variable and compute dtypes when layers are built
+        return builder(spec.name, request["framework"])(spec.make_params(request["size"]), spec.sizes[request["size"]])
+
+    found = {}
+    for precision in request["reduced"]:
+        files = []
+        try:
+            for index, input_file in enumerate(request["input_files"]):
+                with np.load(input_file) as saved:
+                    arrays = [saved[t.name] for t in spec.inputs]
+                outputs = fw.run_reduced(model, arrays, precision, rebuild)
+                target = Path(request["output_dir"]) / f"{request['framework']}_{precision}_outputs_{index}.npz"
+                np.savez(target, **dict(zip([t.name for t in spec.outputs], outputs)))
+                files.append(str(target))
+            found[precision] = {"status": Status.OK, "output_files": files}
+        except Exception as exc:  # noqa: BLE001 - a framework without this precision on this device: a result
+            found[precision] = {"status": Status.UNAVAILABLE,
+                                "reason": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+    return found
 
 
 def run_native_many(request: dict) -> dict:

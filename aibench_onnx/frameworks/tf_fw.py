@@ -60,6 +60,24 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(r) for r in result]
 
 
+def run_reduced(model, arrays: Sequence[np.ndarray], precision: str, rebuild=None) -> list[np.ndarray]:
+    """The model rebuilt under Keras' `float16` dtype policy (variables and computation in half precision;
+    the canonical weights assigned and cast), float inputs cast, outputs back to float32."""
+    import keras
+
+    dtype = {"fp16": "float16", "bf16": "bfloat16"}[precision]
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
+    try:
+        half = rebuild()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    tensors = [tf.constant(a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a) for a in arrays]
+    result = call(half, tensors)
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    return [np.asarray(tf.cast(r, tf.float32)) for r in result]
+
+
 def param_count(model) -> int:
     """All weights, trainable or not (BatchNorm moving statistics count, as in torch's buffers)."""
     return int(sum(int(np.prod(w.shape)) for w in _weights(model) if w.dtype in ("float32", "float64")))

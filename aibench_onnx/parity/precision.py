@@ -13,6 +13,7 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement
 
 CALIBRATION_SETS = 8
+NATIVE_PRECISIONS = ("fp16",)  # the frameworks run these themselves (torch .half(), Keras float16, JAX float16)
 CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
 
 
@@ -116,3 +117,30 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
         return {p: {"precision": p, "status": Status.FAILED, "reason": f"variant worker: {outcome.reason}"}
                 for p in reduced}
     return outcome.document["variants"]
+
+
+def inherent_error(reduced: dict, spec, precision: str, cases, native_files: list[str]) -> dict:
+    """The framework's own run in `precision` against its fp32 run, judged like the variant: the error the
+    precision costs by itself. What an ONNX variant has beyond it is what the conversion adds."""
+    from aibench_onnx.parity.engine import compare_outputs, merge, worst
+
+    if reduced.get("status") != Status.OK:
+        return {"status": reduced.get("status", Status.UNAVAILABLE), "reason": reduced.get("reason", "")}
+    judgement = spec.judgement(precision)
+    rows = []
+    for case, fp32_file, reduced_file in zip(cases, native_files, reduced["output_files"]):
+        if case.atol_scale == 1.0:  # natural-scale sets, as the headline numbers
+            tolerance = lambda dtype: _band(judgement)  # noqa: E731
+            rows.append([judge(row, judgement) for row in compare_outputs(_load(fp32_file), _load(reduced_file), tolerance)])
+    merged = merge(rows)
+    return {"status": Status.PASSED if all(r.passed for r in merged) else Status.FAILED,
+            "reason": next((f"{r.name}: {r.reason}" for r in merged if not r.passed), ""),
+            "max_abs": worst(merged, "max_abs"), "mean_abs": worst(merged, "mean_abs"),
+            "cosine": min((r.cosine for r in merged if r.cosine is not None), default=None),
+            "sqnr_db": min((r.sqnr_db for r in merged if r.sqnr_db is not None), default=None)}
+
+
+def _band(judgement: PrecisionJudgement):
+    from aibench_onnx.zoo.spec import Tolerance
+
+    return Tolerance(judgement.rtol, judgement.atol, judgement.reason)

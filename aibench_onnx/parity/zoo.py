@@ -25,6 +25,8 @@ from aibench_onnx.parity.engine import (
 from aibench_onnx.parity.precision import (
     CALIBRATION_SEED,
     CALIBRATION_SETS,
+    NATIVE_PRECISIONS,
+    inherent_error,
     is_reduced,
     judge,
     locate_precision_error,
@@ -61,6 +63,7 @@ class ParityCell(WorstOverOutputs):
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
     precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
     localization: dict | None = None  # a failing reduced-precision cell: where its error enters (graph/precision_profile)
+    inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
 
     def to_dict(self) -> dict:
         return {**asdict(self), **self.headline()}
@@ -140,7 +143,8 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
             np.savez(path, **spec.make_inputs(size, EXPORT_BATCH, CALIBRATION_SEED + index))
             calibration_files.append(str(path))
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
-                          native_request(spec, size, framework, input_files, workdir, threads, opset), threads, tf32,
+                          native_request(spec, size, framework, input_files, workdir, threads, opset, precisions),
+                          threads, tf32,
                           tuple(precisions), calibration_files)
 
 
@@ -179,6 +183,9 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
             _compare(cell, spec, job.cases, native["output_files"], result["output_files"])
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        reduced = (native.get("reduced") or {}).get(precision)
+        if reduced is not None:
+            cell.inherent = inherent_error(reduced, spec, precision, job.cases, native["output_files"])
         if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
             cell.localization = locate_precision_error(record["path"], ort.get("variants", {}).get(precision, {}),
                                                        cell, spec, job.cases, job.threads)
@@ -277,12 +284,14 @@ def _assign_blame(cells: list[ParityCell]) -> None:
             full.blame = disabled.blame = BLAME_GRAPH
 
 
-def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int) -> dict:
+def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int,
+                   precisions: tuple[str, ...] = (FP32,)) -> dict:
     """What the framework's process does for one model: run every input set, then export (traced at the
-    first input set, batch 2)."""
+    first input set, batch 2), then run it in fp16 as the framework would when an fp16 variant is judged."""
     return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
             "input_files": input_files, "output_dir": str(workdir),
-            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]}}
+            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]},
+            "reduced": [p for p in precisions if p in NATIVE_PRECISIONS]}
 
 
 def run_native_worker(request: dict, workdir: Path) -> dict:

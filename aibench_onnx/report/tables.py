@@ -67,7 +67,7 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
     verdict uses (worst over outputs and input sets): mean and max error, cosine, SQNR, top-1 agreement.
     `variants`: (model, framework) -> precision -> the variant's record (size on disk)."""
     table = Table(title, ["model", "framework", "precision", "EP", "opt", "max abs err", "mean abs err", "cosine",
-                          "SQNR dB", "top-1", "size", "verdict"], status_column=11)
+                          "SQNR dB", "top-1", "framework's own", "size", "verdict"], status_column=12)
     for cell in cells:
         outputs = cell.get("outputs") or []
         pick = lambda key, worst: worst([o[key] for o in outputs if o.get(key) is not None], default=None)  # noqa: E731
@@ -81,8 +81,19 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
         table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
                    sci(cell.get("max_abs")), sci(pick("mean_abs", max)),
                    "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
-                   "" if top1 is None else f"{top1:.0%}", size, verdict], cell["status"])
+                   "" if top1 is None else f"{top1:.0%}", inherent_text(cell.get("inherent")), size, verdict],
+                  cell["status"])
     return table
+
+
+def inherent_text(inherent: dict | None) -> str:
+    """The framework's own reduced-precision run against its fp32 run: the error the precision costs anyway."""
+    if not inherent:
+        return ""
+    if inherent.get("status") not in ("passed", "failed"):
+        return f"n/a: {inherent.get('reason', '')[:80]}"
+    sqnr = inherent.get("sqnr_db")
+    return f"mean {sci(inherent.get('mean_abs'))}, SQNR {'' if sqnr is None else f'{sqnr:.1f} dB'}"
 
 
 def computed_in_note(precision: str, audit: dict | None) -> str:
