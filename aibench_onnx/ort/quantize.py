@@ -42,7 +42,7 @@ def _describe(source: str | Path, target: str | Path, precision: str, method: st
             "nodes": {"before": len(before.graph.node), "after": len(after.graph.node)}}
 
 
-def _without_value_info(source: str | Path, target: str | Path):
+def _without_value_info(source: str | Path):
     """The graph without the exporter's intermediate shape annotations: the quantizer re-infers shapes and
     refuses a graph whose annotations contradict its own inference (torch.onnx's do, after a dynamic batch)."""
     import onnx
@@ -56,7 +56,7 @@ def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     try:
-        quantize_dynamic(_without_value_info(source, target), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(_without_value_info(source), str(target), weight_type=QuantType.QInt8)
     except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
         return _refused("int8-dynamic", exc)
     return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)")
@@ -72,7 +72,7 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
         quantize_static,
     )
 
-    feeds = list(calibration)
+    feeds = [_as_graph_types(source, feed) for feed in calibration]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -82,7 +82,7 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
             return next(self._feeds, None)
 
     try:
-        quantize_static(_without_value_info(source, target), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        quantize_static(_without_value_info(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
     except Exception as exc:  # noqa: BLE001
@@ -90,6 +90,25 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
     record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)")
     record["calibration_sets"] = len(feeds)
     return record
+
+
+def _as_graph_types(source: str | Path, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Calibration feeds in the graph's input types: jax2onnx declares int32 token ids where the zoo draws int64
+    (the ORT runner casts such feeds too; the quantizer's calibration session does not)."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(source), load_external_data=False)
+    types = {v.name: helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type) for v in model.graph.input
+             if v.type.tensor_type.elem_type}
+    def fits(array: np.ndarray, dtype) -> bool:
+        if np.dtype(dtype).kind not in "iu" or array.dtype.kind not in "iu" or not array.size:
+            return True
+        limits = np.iinfo(dtype)
+        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
+
+    return {name: array.astype(types[name]) if name in types and array.dtype != types[name] and fits(array, types[name])
+            else array for name, array in feed.items()}
 
 
 def _refused(precision: str, exc: Exception) -> dict:

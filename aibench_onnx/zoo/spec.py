@@ -115,7 +115,8 @@ class ModelSpec:
     known_export_failures: dict[str, str] = field(default_factory=dict)
     # precision -> its verdict for this model, overriding zoo/precision.JUDGEMENTS (must state its reason)
     precision_judgements: dict[str, PrecisionJudgement] = field(default_factory=dict)
-    known_precision_failures: dict[str, str] = field(default_factory=dict)  # precision -> why it fails, upstream
+    # "precision" or "precision/framework" -> why that variant fails (a measured reason, like known export failures)
+    known_precision_failures: dict[str, str] = field(default_factory=dict)
     default_size: str = "small"
     notes: str = ""
 
