@@ -79,14 +79,15 @@ def bench(
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
 
-    user = None
+    user, sweeps = None, {}
     if any(":" in name for name in model_names or []):
         if len(model_names) > 1:
             raise UserError("bench times one model of your own at a time (pkg.module:factory); zoo models go alone")
         if size is not None:
             raise UserError("--size chooses a zoo model's size; your model's size is its inputs and --dim")
+        sweeps = parse_dim_sweeps(dim)
         user = user_model(model_names[0], frameworks or "", inputs, inputs_from, call_args,
-                          {name: sizes[0] for name, sizes in parse_dim_sweeps(dim).items()})
+                          {name: sizes[0] for name, sizes in sweeps.items()})
         specs, chosen = [], [user.framework]
     else:
         if inputs or inputs_from or call_args or dim:
@@ -123,7 +124,7 @@ def bench(
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
     if user is not None:
-        subjects = _user_subjects(user, parse_dim_sweeps(dim), configs, out_dir, opset or DEFAULT_OPSET, console)
+        subjects = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
         subjects = zoo_subjects(specs, size)
     with progress_bar(console) as progress:

@@ -58,7 +58,8 @@ def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_
                call_args: Optional[list[str]], dims: dict[str, int], name: str = ""):
     """The UserModel the options describe, checked as far as can be without importing the user's code."""
     from aibench_onnx.frameworks import missing_framework
-    from aibench_onnx.frameworks.user_model import UserModel, parse_input
+    from aibench_onnx.frameworks.user_inputs import parse_input
+    from aibench_onnx.frameworks.user_model import UserModel
     from aibench_onnx.zoo.registry import resolve_frameworks
 
     if not framework or "," in framework:

@@ -60,22 +60,17 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(r) for r in result]
 
 
-def run_reduced(model, arrays: Sequence[np.ndarray], precision: str, rebuild=None) -> list[np.ndarray]:
-    """The model rebuilt under Keras' `float16` dtype policy (variables and computation in half precision;
-    the canonical weights assigned and cast), float inputs cast, outputs back to float32."""
+def half_model(model, rebuild=None):
+    """The model rebuilt under Keras' `float16` dtype policy (variables and computation in fp16; the canonical
+    weights assigned and cast): Keras fixes dtypes when layers are built, so `rebuild` builds it anew."""
     import keras
 
-    dtype = {"fp16": "float16", "bf16": "bfloat16"}[precision]
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)
+    keras.config.set_dtype_policy("float16")
     try:
-        half = rebuild()
+        return rebuild()
     finally:
         keras.config.set_dtype_policy(previous)
-    tensors = [tf.constant(a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a) for a in arrays]
-    result = call(half, tensors)
-    result = result if isinstance(result, (tuple, list)) else (result,)
-    return [np.asarray(tf.cast(r, tf.float32)) for r in result]
 
 
 def param_count(model) -> int:

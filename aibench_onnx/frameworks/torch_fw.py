@@ -86,18 +86,11 @@ def run_named(model: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str
     return {name: value.detach().cpu().numpy() for name, value in flatten_outputs(result, torch.is_tensor).items()}
 
 
-def run_reduced(model: torch.nn.Module, arrays: Sequence[np.ndarray], precision: str, rebuild=None) -> list[np.ndarray]:
-    """The model as torch runs it in half precision: a copy with `.half()` weights and float inputs cast
-    (integer inputs stay), outputs back to float32 for comparison."""
+def half_model(model: torch.nn.Module, rebuild=None) -> torch.nn.Module:
+    """The model as torch runs it in fp16: a copy with `.half()` weights (`run` takes fp16 inputs)."""
     import copy
 
-    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    half = copy.deepcopy(model).to(dtype)
-    tensors = [t.to(dtype) if t.is_floating_point() else t for t in to_framework(arrays)]
-    with torch.inference_mode():
-        result = half(*tensors)
-    result = result if isinstance(result, (tuple, list)) else (result,)
-    return [r.detach().float().cpu().numpy() for r in result]
+    return copy.deepcopy(model).half()
 
 
 def param_count(model: torch.nn.Module) -> int:

@@ -29,3 +29,12 @@ def export_in_worker(user, out_dir: Path, opset: int, timeout_s: float = 1800) -
     record = document["export"]
     record["test_data"] = [str(p) for p in sorted(out_dir.glob("test_data_set_*"))]
     return record
+
+
+def export_or_failure(user, out_dir: Path, opset: int, timeout_s: float = 1800) -> dict:
+    """export_in_worker for a run, where a factory or input the user got wrong fails that job with its one
+    line (a failed record) while the run goes on."""
+    try:
+        return export_in_worker(user, out_dir, opset, timeout_s)
+    except UserError as exc:
+        return {"status": Status.FAILED, "reason": str(exc)}

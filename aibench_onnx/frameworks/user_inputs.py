@@ -14,11 +14,11 @@ import numpy as np
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.graph.load import random_array
+from aibench_onnx.zoo.inputs import EXPORT_BATCH  # the zoo's export batch: >= 2, so no exporter specialises 1
 
 _INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]"
                     r"(?:@(?P<low>-?[\d.]+)\.\.(?P<high>-?[\d.]+))?$")
 _DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
-EXPORT_BATCH = 2  # >= 2, so an exporter cannot specialise the batch to 1
 Axes = dict[str, dict[int, str]]  # input name -> axis -> symbolic dim name
 
 

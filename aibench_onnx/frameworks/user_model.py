@@ -15,7 +15,6 @@ import numpy as np
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.frameworks.user_inputs import (
-    EXPORT_BATCH,
     Axes,
     InputDecl,
     at_batch,
@@ -24,9 +23,9 @@ from aibench_onnx.frameworks.user_inputs import (
     declared_axes,
     inferred_axes,
     load_npz,
-    parse_input,  # noqa: F401 - re-exported: the CLI's parser of --input
 )
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.inputs import EXPORT_BATCH
 
 ACCEPTED = {"torch": "a torch.nn.Module, or a factory returning one",
             "tf": "a Keras 3 model (Functional, Sequential, subclassed) or a callable tf.Module, or a factory returning one",

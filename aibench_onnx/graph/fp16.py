@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-FP16_MAX = 65504.0
-
 
 def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
     import onnx

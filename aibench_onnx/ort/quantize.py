@@ -64,6 +64,7 @@ def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
 
 def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]]) -> dict:
     """QDQ, int8 activations and weights, MinMax calibration over `calibration` (feeds by input name)."""
+    from onnx import helper
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -72,7 +73,16 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
         quantize_static,
     )
 
-    feeds = [_as_graph_types(source, feed) for feed in calibration]
+    from aibench_onnx.ort.session import cast_to_declared
+
+    model = _without_value_info(source)
+    # The calibration session takes feeds as they are; jax2onnx declares int32 token ids where the zoo draws
+    # int64: cast as the ORT runner does.
+    initializers = {tensor.name for tensor in model.graph.initializer}
+    declared = [(v.name, helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type),
+                 helper.tensor_dtype_to_string(v.type.tensor_type.elem_type))
+                for v in model.graph.input if v.name not in initializers]
+    feeds: list[dict[str, np.ndarray]] = []
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -82,7 +92,8 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
             return next(self._feeds, None)
 
     try:
-        quantize_static(_without_value_info(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        feeds += [cast_to_declared(declared, feed)[0] for feed in calibration]
+        quantize_static(model, str(target), Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
     except Exception as exc:  # noqa: BLE001
@@ -90,25 +101,6 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
     record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)")
     record["calibration_sets"] = len(feeds)
     return record
-
-
-def _as_graph_types(source: str | Path, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Calibration feeds in the graph's input types: jax2onnx declares int32 token ids where the zoo draws int64
-    (the ORT runner casts such feeds too; the quantizer's calibration session does not)."""
-    import onnx
-    from onnx import helper
-
-    model = onnx.load(str(source), load_external_data=False)
-    types = {v.name: helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type) for v in model.graph.input
-             if v.type.tensor_type.elem_type}
-    def fits(array: np.ndarray, dtype) -> bool:
-        if np.dtype(dtype).kind not in "iu" or array.dtype.kind not in "iu" or not array.size:
-            return True
-        limits = np.iinfo(dtype)
-        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
-
-    return {name: array.astype(types[name]) if name in types and array.dtype != types[name] and fits(array, types[name])
-            else array for name, array in feed.items()}
 
 
 def _refused(precision: str, exc: Exception) -> dict:

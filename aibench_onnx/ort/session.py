@@ -101,24 +101,30 @@ def create_session(path: str, ep: str, opt_level: str, threads: int, provider_op
 
 
 def feed_for(session, arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Match feeds to the graph's declared inputs. Integer inputs are cast to the declared integer type
-    when every value survives the cast (jax2onnx declares int32 token ids); each cast is reported."""
+    """Match feeds to the session's declared inputs (see cast_to_declared)."""
+    return cast_to_declared([(i.name, _ORT_TYPES.get(i.type), i.type) for i in session.get_inputs()], arrays)
+
+
+def cast_to_declared(declared: list[tuple[str, object, str]], arrays: dict[str, np.ndarray]
+                     ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Feeds for graph inputs declared as (name, numpy dtype or None, type as text). Integer inputs are cast
+    to the declared integer type when every value survives the cast (jax2onnx declares int32 token ids);
+    each cast is reported."""
     feed, casts = {}, []
-    for graph_input in session.get_inputs():
-        if graph_input.name not in arrays:
-            raise ValueError(f"graph input {graph_input.name!r} has no value; have {sorted(arrays)}")
-        value = arrays[graph_input.name]
-        declared = _ORT_TYPES.get(graph_input.type)
-        if declared is not None and value.dtype != declared:
-            if value.dtype.kind in "iu" and np.dtype(declared).kind in "iu":
-                cast = value.astype(declared)
+    for name, dtype, type_text in declared:
+        if name not in arrays:
+            raise ValueError(f"graph input {name!r} has no value; have {sorted(arrays)}")
+        value = arrays[name]
+        if dtype is not None and value.dtype != dtype:
+            if value.dtype.kind in "iu" and np.dtype(dtype).kind in "iu":
+                cast = value.astype(dtype)
                 if not np.array_equal(cast, value):
-                    raise ValueError(f"input {graph_input.name}: values do not fit the graph's {declared}")
-                casts.append(f"{graph_input.name}: {value.dtype} -> {np.dtype(declared).name} (graph declares it)")
+                    raise ValueError(f"input {name}: values do not fit the graph's {dtype}")
+                casts.append(f"{name}: {value.dtype} -> {np.dtype(dtype).name} (graph declares it)")
                 value = cast
             else:
-                raise ValueError(f"input {graph_input.name}: graph declares {graph_input.type}, got {value.dtype}")
-        feed[graph_input.name] = value
+                raise ValueError(f"input {name}: graph declares {type_text}, got {value.dtype}")
+        feed[name] = value
     return feed, casts
 
 

@@ -5,6 +5,7 @@ precision's own verdict (zoo/precision.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -50,16 +51,31 @@ def build_variant(onnx_path: str, precision: str, calibration_files: list[str]) 
         if precision == "int8-static":
             from aibench_onnx.ort.quantize import quantize_int8_static
 
-            return quantize_int8_static(onnx_path, target, (_load(f) for f in calibration_files))
+            return quantize_int8_static(onnx_path, target, (load_arrays(f) for f in calibration_files))
     except Exception as exc:  # noqa: BLE001 - the converter's failure is the result
         return {"precision": precision, "status": Status.FAILED,
                 "reason": f"conversion to {precision} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
     raise ValueError(f"unknown precision {precision!r}")
 
 
-def _load(path: str) -> dict[str, np.ndarray]:
+def load_arrays(path: str) -> dict[str, np.ndarray]:
     with np.load(path) as saved:
         return {name: saved[name] for name in saved.files}
+
+
+def calibration_sets(make: Callable[[int], dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """int8-static's calibration inputs, `make(seed)` at seeds no judged or timed input uses."""
+    return [make(CALIBRATION_SEED + index) for index in range(CALIBRATION_SETS)]
+
+
+def write_calibration(feeds: list[dict[str, np.ndarray]], directory: Path) -> list[str]:
+    """The calibration sets as .npz files under `directory`/calibration (the quantizer runs in a worker)."""
+    (directory / "calibration").mkdir(parents=True, exist_ok=True)
+    files = []
+    for index, feed in enumerate(feeds):
+        files.append(str(directory / "calibration" / f"set{index}.npz"))
+        np.savez(files[-1], **feed)
+    return files
 
 
 def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputComparison:
@@ -117,12 +133,7 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
     if not reduced:
         return {}
     workdir.mkdir(parents=True, exist_ok=True)
-    files = []
-    if "int8-static" in reduced:
-        (workdir / "calibration").mkdir(parents=True, exist_ok=True)
-        for index, feed in enumerate(calibration):
-            files.append(str(workdir / "calibration" / f"set{index}.npz"))
-            np.savez(files[-1], **feed)
+    files = write_calibration(calibration, workdir) if "int8-static" in reduced else []
     outcome = run_worker("aibench_onnx.workers.precision_variant",
                          {"onnx_path": onnx_path, "precisions": reduced, "calibration_files": files}, timeout_s,
                          workdir / "precision_request.json")
@@ -143,17 +154,11 @@ def inherent_error(reduced: dict, spec, precision: str, cases, native_files: lis
     rows = []
     for case, fp32_file, reduced_file in zip(cases, native_files, reduced["output_files"]):
         if case.atol_scale == 1.0:  # natural-scale sets, as the headline numbers
-            tolerance = lambda dtype: _band(judgement)  # noqa: E731
-            rows.append([judge(row, judgement) for row in compare_outputs(_load(fp32_file), _load(reduced_file), tolerance)])
+            compared = compare_outputs(load_arrays(fp32_file), load_arrays(reduced_file), lambda dtype: judgement.band())
+            rows.append([judge(row, judgement) for row in compared])
     merged = merge(rows)
     return {"status": Status.PASSED if all(r.passed for r in merged) else Status.FAILED,
             "reason": next((f"{r.name}: {r.reason}" for r in merged if not r.passed), ""),
             "max_abs": worst(merged, "max_abs"), "mean_abs": worst(merged, "mean_abs"),
             "cosine": min((r.cosine for r in merged if r.cosine is not None), default=None),
             "sqnr_db": min((r.sqnr_db for r in merged if r.sqnr_db is not None), default=None)}
-
-
-def _band(judgement: PrecisionJudgement):
-    from aibench_onnx.zoo.spec import Tolerance
-
-    return Tolerance(judgement.rtol, judgement.atol, judgement.reason)

@@ -24,14 +24,15 @@ from aibench_onnx.parity.engine import (
 )
 from aibench_onnx.parity.precision import (
     BEYOND_CALIBRATION,
-    CALIBRATION_SEED,
-    CALIBRATION_SETS,
     NATIVE_PRECISIONS,
+    calibration_sets,
     for_case,
     inherent_error,
     is_reduced,
     judge,
+    load_arrays,
     locate_precision_error,
+    write_calibration,
 )
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
@@ -94,11 +95,6 @@ def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
             for precision in precisions for ep, level in configs]
 
 
-def _load(path: str) -> dict[str, np.ndarray]:
-    with np.load(path) as saved:
-        return {name: saved[name] for name in saved.files}
-
-
 @dataclass
 class PreparedParity:
     """A zoo parity check up to the framework's process: inputs written, the native request ready."""
@@ -137,13 +133,8 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
         np.savez(path, **case.arrays)
         input_files.append(str(path))
     (workdir / "cases.json").write_text(json.dumps([c.name for c in cases]))
-    calibration_files = []
-    if "int8-static" in precisions:
-        (workdir / "calibration").mkdir(exist_ok=True)
-        for index in range(CALIBRATION_SETS):
-            path = workdir / "calibration" / f"set{index}.npz"
-            np.savez(path, **spec.make_inputs(size, EXPORT_BATCH, CALIBRATION_SEED + index))
-            calibration_files.append(str(path))
+    calibration_files = (write_calibration(calibration_sets(lambda seed: spec.make_inputs(size, EXPORT_BATCH, seed)),
+                                           workdir) if "int8-static" in precisions else [])
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
                           native_request(spec, size, framework, input_files, workdir, threads, opset, precisions),
                           threads, tf32,
@@ -242,10 +233,10 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
     for case, native_file, ort_file in zip(cases, native_files, ort_files):
         def tolerance_for(dtype: str, scale: float = case.atol_scale) -> Tolerance:
             if judgement is not None:  # a reduced-precision graph: the precision's band, whatever the dtype
-                return Tolerance(judgement.rtol, judgement.atol * scale, judgement.reason)
+                return judgement.band(scale)
             return case_tolerance(spec, dtype, scale, cell.tf32)
 
-        rows = compare_outputs(_load(native_file), _load(ort_file), tolerance_for)
+        rows = compare_outputs(load_arrays(native_file), load_arrays(ort_file), tolerance_for)
         if judgement is not None:
             rows = [judge(row, for_case(judgement, case.atol_scale)) for row in rows]
         if case.atol_scale == 1.0:

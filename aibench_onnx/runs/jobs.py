@@ -34,18 +34,14 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
     then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
-    from aibench_onnx.errors import UserError
-    from aibench_onnx.frameworks.user_export import export_in_worker
+    from aibench_onnx.frameworks.user_export import export_or_failure
     from aibench_onnx.frameworks.user_model import UserModel
     from aibench_onnx.jsonio import json_default
     from aibench_onnx.workers import run_worker
 
     started = time.time()
     out_dir = Path(settings["run_dir"]) / job["model"] / job["framework"]
-    try:
-        export = export_in_worker(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"])
-    except UserError as exc:
-        export = {"status": Status.FAILED, "reason": str(exc)}
+    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
@@ -103,18 +99,12 @@ def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: 
     the framework's own process."""
     key = (model, framework)
     if key not in cache and user is not None:
-        from aibench_onnx.errors import UserError
-        from aibench_onnx.frameworks.user_export import export_in_worker
+        from aibench_onnx.frameworks.user_export import export_or_failure
         from aibench_onnx.frameworks.user_model import UserModel
 
         record_path = run_dir / model / framework / "export.json"
-        record = json.loads(record_path.read_text()) if record_path.exists() else None
-        if record is None:
-            try:
-                record = export_in_worker(UserModel(**user), run_dir / "bench" / model / framework, opset)
-            except UserError as exc:
-                record = {"status": Status.FAILED, "reason": str(exc)}
-        cache[key] = record
+        cache[key] = (json.loads(record_path.read_text()) if record_path.exists()
+                      else export_or_failure(UserModel(**user), run_dir / "bench" / model / framework, opset))
     if key not in cache:
         from aibench_onnx.frameworks.export import artifact_key
         from aibench_onnx.timing.bench import export_graphs

@@ -86,14 +86,14 @@ class Subject:
 
     def calibration(self) -> list[dict]:
         """int8-static's calibration inputs: seeded draws no judged or timed input uses."""
-        from aibench_onnx.parity.precision import CALIBRATION_SEED, CALIBRATION_SETS
+        from aibench_onnx.parity.precision import calibration_sets
 
         if self.spec is not None:
-            return [self.spec.make_inputs(self.size, EXPORT_BATCH, CALIBRATION_SEED + i) for i in range(CALIBRATION_SETS)]
+            return calibration_sets(lambda seed: self.spec.make_inputs(self.size, EXPORT_BATCH, seed))
         from aibench_onnx.frameworks.user_model import UserModel
 
         user = UserModel(**self.user)
-        return [user.arrays(seed=CALIBRATION_SEED + i) for i in range(CALIBRATION_SETS)]
+        return calibration_sets(lambda seed: user.arrays(seed=seed))
 
 
 def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:

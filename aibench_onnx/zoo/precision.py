@@ -28,6 +28,12 @@ class PrecisionJudgement:
     min_top1: float | None
     reason: str
 
+    def band(self, atol_scale: float = 1.0):
+        """The elementwise band the comparison reports mismatches against (atol scaled with the inputs)."""
+        from aibench_onnx.zoo.spec import Tolerance
+
+        return Tolerance(self.rtol, self.atol * atol_scale, self.reason)
+
     @property
     def statistic(self) -> str:
         if self.max_mismatch >= 1.0:
