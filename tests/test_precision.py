@@ -211,3 +211,11 @@ def test_a_run_judges_and_times_the_variants_and_reports_the_precision_effect(tm
     assert {"ort:torch-graph:cpu:all", "ort:torch-graph:cpu:all:int8-dynamic"} <= timed
     report = runner.invoke(app, ["report", str(run_dir), "--format", "markdown"])
     assert report.exit_code == 0 and "precision" in report.output and "int8-dynamic" in report.output
+    # the variant's cell has its own table and its own key: it never passes for the export's
+    assert "Reduced precision vs the fp32 native outputs" in report.output
+    from aibench_onnx.report.html_report import render_html
+    from aibench_onnx.runs.compare import load_side
+    from aibench_onnx.runs.report import build_report
+
+    assert {key[-1] for key in load_side(str(run_dir)).parity} == {"fp32", "int8-dynamic"}
+    assert "Reduced precision vs the fp32 native outputs" in render_html(build_report(run_dir))

@@ -13,7 +13,7 @@ from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
     latency_table,
-    parity_table,
+    parity_tables,
 )
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -97,12 +97,15 @@ def parity_heatmap(report: dict) -> str:
     if not rows:
         return ""
     models = list(dict.fromkeys(r["model"] for r in rows))
-    columns = list(dict.fromkeys(f"{r['framework']}/{r['ep']}/{r['opt_level']}" for r in rows))
+    def column(row: dict) -> str:  # a reduced-precision variant is a column of its own
+        precision = row.get("precision") or "fp32"
+        return f"{row['framework']}/{row['ep']}/{row['opt_level']}" + ("" if precision == "fp32" else f"/{precision}")
+
+    columns = list(dict.fromkeys(column(r) for r in rows))
     grid = np.full((len(models), len(columns)), np.nan)
     for r in rows:
         if r["max_abs"] is not None:
-            grid[models.index(r["model"]), columns.index(f"{r['framework']}/{r['ep']}/{r['opt_level']}")] = \
-                math.log10(max(r["max_abs"], 1e-12))
+            grid[models.index(r["model"]), columns.index(column(r))] = math.log10(max(r["max_abs"], 1e-12))
     figure, axis = plt.subplots(figsize=(1.1 * len(columns) + 2.5, 0.4 * len(models) + 1.5))
     image = axis.imshow(grid, cmap="viridis", aspect="auto")
     axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
@@ -122,7 +125,8 @@ def render_html(report: dict) -> str:
                                                 for line in report.get("headline", [])) + "</section>",
              "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",
              "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>",
-             to_html(parity_table(report["parity"])),
+             *(f"<h3>{_e(table.title)}</h3>{to_html(table)}"
+               for table in parity_tables(report["parity"], report.get("variants"))),
              "<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>"]
     for model, rows in report["latency"].items():
         parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>",

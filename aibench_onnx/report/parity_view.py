@@ -7,24 +7,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.render import to_rich
-from aibench_onnx.report.tables import parity_table, precision_table
+from aibench_onnx.report.tables import parity_tables
 
 
 def render_parity(results: list, console: Console) -> None:
     cells = [cell.to_dict() for result in results for cell in result.cells]
-    fp32 = [cell for cell in cells if cell.get("precision", "fp32") == "fp32"]
-    reduced = [cell for cell in cells if cell.get("precision", "fp32") != "fp32"]
-    if fp32:
-        console.print(to_rich(parity_table(fp32, "ONNX Runtime vs native outputs (per model, exporter, provider, "
-                                                 "optimization level)")))
-    if reduced:
-        variants = {(r.model, r.framework): r.variants for r in results}
-        console.print(to_rich(precision_table(reduced, variants)))
-        for result in results:
-            for precision, record in result.variants.items():
-                if record.get("status") == "ok":
-                    console.print(f"[dim]{result.model}/{result.framework} {precision}:[/dim] "
-                                  f"{escape(variant_summary(record))}", highlight=False)
+    variants = {(r.model, r.framework): r.variants for r in results}
+    for table in parity_tables(cells, variants, "ONNX Runtime vs native outputs (per model, exporter, provider, "
+                                                "optimization level)"):
+        console.print(to_rich(table))
+    for result in results:
+        for precision, record in result.variants.items():
+            if record.get("status") == "ok":
+                console.print(f"[dim]{result.model}/{result.framework} {precision}:[/dim] "
+                              f"{escape(variant_summary(record))}", highlight=False)
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
                for finding in r.export["graph"]["suspicious"]]
     for result, finding in flagged:

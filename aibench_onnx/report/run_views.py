@@ -8,7 +8,7 @@ from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
     latency_table,
-    parity_table,
+    parity_tables,
 )
 
 
@@ -54,7 +54,7 @@ def _user_model_line(user: dict) -> str:
 
 def run_tables(report: dict) -> list[tuple[str, Table]]:
     """The run report's tables in reading order, each with its Markdown heading level."""
-    tables = [("##", parity_table(report["parity"]))]
+    tables = [("##", table) for table in parity_tables(report["parity"], report.get("variants"))]
     for model, rows in report["latency"].items():
         tables.append(("##", latency_table(f"Latency: {model}", rows)))
         effects = report["effects"].get(model, [])

@@ -61,6 +61,16 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
     return table
 
 
+def parity_tables(cells: list[dict], variants: dict[tuple[str, str], dict] | None = None,
+                  title: str = "Parity (ONNX Runtime vs native)") -> list[Table]:
+    """The exports' own cells in the parity table, their reduced-precision variants' in the precision table
+    (each only when it has rows): a variant's cell must never pass for the export's."""
+    fp32 = [cell for cell in cells if cell.get("precision", "fp32") == "fp32"]
+    reduced = [cell for cell in cells if cell.get("precision", "fp32") != "fp32"]
+    return ([parity_table(fp32, title)] if fp32 or not reduced else []) + \
+        ([precision_table(reduced, variants)] if reduced else [])
+
+
 def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | None = None,
                     title: str = "Reduced precision vs the fp32 native outputs") -> Table:
     """One row per model x framework x precision x provider x level, with the numbers each precision's

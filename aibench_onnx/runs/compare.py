@@ -40,7 +40,7 @@ class Side:
 
     environment: dict
     samples: dict[tuple, dict[int, list[float]]]  # (model, configuration, batch) -> round -> samples
-    parity: dict[tuple, str]  # (model, framework, ep, level) -> status
+    parity: dict[tuple, str]  # (model, framework, ep, level, precision) -> status
 
 
 def load_side(path: str) -> Side:
@@ -51,8 +51,8 @@ def load_side(path: str) -> Side:
     samples: dict[tuple, dict[int, list[float]]] = {}
     for timed in timed_batches(latest):
         samples.setdefault((timed.model, timed.label, timed.batch), {})[timed.round] = timed.samples_s
-    parity = {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"]): cell["status"]
-              for cell in parity_cells(latest)}
+    parity = {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"], cell.get("precision") or "fp32"):
+              cell["status"] for cell in parity_cells(latest)}
     return Side(run.get("environment", {}), samples, parity)
 
 
@@ -124,7 +124,8 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
         if gate is not None and verdict == "slower" and estimate.ci_low > 1 + gate:
             failures.append(f"{key[0]}/{key[1]} batch {key[2]}: median {estimate.ratio:.3f}x "
                             f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}%")
-    parity_regressions = [f"{'/'.join(key)}: {parity_base[key]} -> {parity_new[key]}" for key in common_parity
+    parity_regressions = [f"{'/'.join(key if key[-1] != 'fp32' else key[:-1])}: {parity_base[key]} -> {parity_new[key]}"
+                          for key in common_parity
                           if parity_base[key] == Status.PASSED and parity_new[key] != Status.PASSED]
     failures += [f"parity regressed: {line}" for line in parity_regressions]
     return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,

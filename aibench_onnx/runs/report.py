@@ -23,7 +23,7 @@ def build_report(run_dir: str | Path) -> dict:
     records, problems = load_records(run_dir)
     latest = latest_records(records)
     warnings = list(problems)
-    parity_rows, exports, replicates = [], {}, {}
+    parity_rows, exports, replicates, variants = [], {}, {}, {}
     for job_id in run.get("jobs", []):
         record = latest.get(job_id)
         if record is None:
@@ -33,7 +33,7 @@ def build_report(run_dir: str | Path) -> dict:
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
         if record["kind"] == "parity":
             if record["status"] not in (Status.CRASHED, Status.TIMEOUT):
-                _parity(record, parity_rows, exports, warnings)
+                _parity(record, parity_rows, exports, warnings, variants)
         elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
             result = record["result"]
             replicates.setdefault((record["model"], result["config"]["label"]), []).append(result)
@@ -43,12 +43,13 @@ def build_report(run_dir: str | Path) -> dict:
     report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
+            "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings}
     report["headline"] = headline(report)
     return report
 
 
-def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
+def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: dict) -> None:
     result = record.get("result")
     if not result:
         warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
@@ -60,13 +61,18 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list) -> None:
             {"model": result["model"], "exporter": f"{export['exporter']} {export['exporter_version']}",
              "nodes": graph["node_count"], "op_types": len(graph["op_histogram"]), "file_bytes": graph["file_bytes"],
              "export_s": export.get("export_s"), "suspicious": graph["suspicious"]})
+    if result.get("variants"):
+        variants[(result["model"], result["framework"])] = result["variants"]
     for cell in result["cells"]:
-        rows.append({k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status", "max_abs",
-                                              "max_rel", "min_passing_atol", "reason", "blame", "tf32",
-                                              "input_casts", "audit")})
+        precision = cell.get("precision") or "fp32"  # runs from before precisions: the export itself
+        rows.append({**{k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status",
+                                                 "max_abs", "max_rel", "min_passing_atol", "reason", "blame", "tf32",
+                                                 "input_casts", "audit", "outputs", "inherent", "localization")},
+                     "precision": precision})
         if cell["status"] in FAILING:
-            warnings.append(f"parity {cell['model']}/{cell['framework']}/{cell['ep']}/{cell['opt_level']}: "
-                            f"{cell['status']} — {cell['reason']}")
+            label = "/".join([cell["model"], cell["framework"], cell["ep"], cell["opt_level"]]
+                             + ([] if precision == "fp32" else [precision]))
+            warnings.append(f"parity {label}: {cell['status']} — {cell['reason']}")
         elif cell["status"] in NOT_AVAILABLE:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 
