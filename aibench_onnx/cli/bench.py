@@ -172,7 +172,7 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
     from aibench_onnx.frameworks import ORT_RUNTIME
     from aibench_onnx.frameworks.user_export import export_in_worker
     from aibench_onnx.status import Status
-    from aibench_onnx.timing.bench import Subject
+    from aibench_onnx.timing.bench import Subject, with_variants
 
     exports = {}
     if any(c.kind == ORT_RUNTIME for c in configs):
@@ -189,4 +189,6 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
         label = ",".join(f"{name}={size}" for name, size in point.items())
         subjects.append(Subject(f"{user.name}@{label}" if len(points) > 1 else user.name, label or "as declared",
                                 user=replace(user, dims=point).to_dict(), exports=exports))
+    # One set of precision variants for the one export; int8-static calibrates at the export's sizes.
+    exports.update(with_variants(exports, configs, subjects[0].calibration, out_dir / user.name))
     return subjects

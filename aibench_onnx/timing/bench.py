@@ -78,7 +78,7 @@ class Subject:
     size: str
     spec: ModelSpec | None = None
     user: dict | None = None
-    exports: dict | None = None  # framework -> export record; None: export here (zoo models)
+    exports: dict | None = None  # framework (and framework/precision) -> record; None: export here (zoo models)
 
     @property
     def known_export_failures(self) -> dict:
@@ -174,11 +174,13 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
     replicate)` is called as each process result comes in."""
     exports, blocked_results, items = {}, {}, []
     for subject in subjects:
-        exports[subject.name] = subject.exports if subject.exports is not None else export_graphs(
-            subject.spec, subject.size, sorted({c.framework for c in configs if c.kind == ORT_RUNTIME}),
-            out_dir / subject.name, threads, opset)
-        exports[subject.name] = with_variants(exports[subject.name], configs, subject.calibration,
-                                              out_dir / subject.name)
+        if subject.exports is not None:  # exported (and its variants built) by the caller: a sweep shares them
+            exports[subject.name] = subject.exports
+        else:
+            graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs
+                                                                      if c.kind == ORT_RUNTIME}),
+                                   out_dir / subject.name, threads, opset)
+            exports[subject.name] = with_variants(graphs, configs, subject.calibration, out_dir / subject.name)
         for config in configs:
             stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
