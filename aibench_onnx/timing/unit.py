@@ -119,18 +119,17 @@ def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
 
 class _ZooModel:
     def __init__(self, item: dict):
-        from aibench_onnx.zoo.registry import builder, get_spec
+        from aibench_onnx.zoo.registry import get_spec
 
         self.spec, self.size, self.framework = get_spec(item["model"]), item["size"], item["config"]["framework"]
-        self._builder = builder
 
     def build(self):
-        return self._builder(self.spec.name, self.framework)(self.spec.make_params(self.size),
-                                                             self.spec.sizes[self.size])
+        from aibench_onnx.zoo.registry import builder
+
+        return builder(self.spec.name, self.framework)(self.spec.make_params(self.size), self.spec.sizes[self.size])
 
     def arrays(self, batch: int) -> dict:
-        arrays = self.spec.make_inputs(self.size, batch, seed=0)
-        return {t.name: arrays[t.name] for t in self.spec.inputs}
+        return self.spec.make_inputs(self.size, batch, seed=0)  # in the spec's input order
 
 
 class _UserModel:
@@ -143,10 +142,9 @@ class _UserModel:
         self.user = UserModel(**item["user"])
 
     def build(self):
-        from aibench_onnx.frameworks.user_model import bind_model, load_factory_model
+        from aibench_onnx.frameworks.user_model import build_user_model
 
-        model = load_factory_model(self.user.target, self.user.framework, self.user.cwd)
-        return bind_model(model, self.user.framework, list(self.user.arrays(1)), self.user.call_args)
+        return build_user_model(self.user)[0]
 
     def arrays(self, batch: int) -> dict:
         return self.user.arrays(batch)
