@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import choose, default_threads, make_console, split_csv
+from aibench_onnx.cli.common import choose, default_threads, make_console, output_dir, split_csv
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
@@ -27,6 +28,9 @@ def check(
     inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
     inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
     call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
+    precision: str = typer.Option("fp32", "--precision", help="Graphs to check: fp32 (the file itself) and reduced-"
+                                  "precision variants of it (fp16, int8-dynamic, int8-static), each judged against "
+                                  "the same reference with its precision's verdict."),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Where a framework model's export goes."),
@@ -44,23 +48,32 @@ def check(
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
     dims = single_dims(parse_dim_sweeps(dim), "check")
+    from aibench_onnx.zoo.precision import PRECISIONS
+
+    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
     threads = threads or default_threads()
+    out_dir = functools.cache(lambda: output_dir(out, "check"))  # created when something is written there
     export = None  # a framework model's export record, kept in the JSON
     try:
         if framework is not None:
-            path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out,
-                                                      console, test_data)
+            path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims,
+                                                              out_dir(), console, test_data, precisions)
         else:
             if inputs or inputs_from or call_args:
                 raise UserError("--input, --inputs and --call-arg describe a framework model; use them with --framework")
             path = target
         from aibench_onnx.parity.check import check_onnx
 
+        reduced = export or {}
         with console.status("checking..."):
-            result = check_onnx(path, test_data, eps, levels, dims, bench, threads)
+            result = check_onnx(path, test_data, eps, levels, dims, bench, threads, precisions=precisions,
+                                variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
+                                calibration_files=reduced.get("calibration_files"),
+                                calibration_note=reduced.get("calibration", ""),
+                                native_reduced=reduced.get("reduced"))
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
@@ -69,25 +82,25 @@ def check(
         raise UserError(f"{type(exc).__name__}: {exc}".splitlines()[0][:400] + " (--debug shows the traceback)") from None
     from aibench_onnx.report.check_view import render_check
 
-    render_check(result, console)
+    render_check(result, console, *((export["name"], framework) if export else ()))
     if json_path is not None:
         write_json({"schema_version": 1, "command": "check", **result.to_dict(),
                     **({"export": export} if export else {})}, json_path)
     raise typer.Exit(int(exit_code(cell.status for cell in result.cells)))
 
 
-def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out, console,
-                            test_data) -> tuple[str, list[str], dict]:
+def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir, console,
+                            test_data, precisions) -> tuple[str, list[str], dict]:
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
-    other sizes of every dynamic dimension (plus any --test-data given)."""
-    from aibench_onnx.cli.common import output_dir
+    other sizes of every dynamic dimension (plus any --test-data given). Reduced precisions: the framework's
+    own fp16 run on the same sets and int8-static's calibration sets come from that process too."""
     from aibench_onnx.cli.user_models import describe_export, exported_or_exit, user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.frameworks.user_export import export_in_worker
 
     user = user_model(target, framework, inputs, inputs_from, call_args, dims)
-    out_dir = output_dir(out, "check")
     with console.status(f"building and exporting {target} with {user.framework}..."):
-        record = exported_or_exit(export_in_worker(user, out_dir, DEFAULT_OPSET), target)
+        record = exported_or_exit(export_in_worker(user, out_dir, DEFAULT_OPSET, precisions=precisions), target)
     describe_export(record, console)
+    record["name"] = user.name
     return record["path"], record["test_data"] + list(test_data or []), record

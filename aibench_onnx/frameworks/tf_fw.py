@@ -73,6 +73,15 @@ def half_model(model, rebuild=None):
         keras.config.set_dtype_policy(previous)
 
 
+def assign_weights(target, source) -> None:
+    """`source`'s weights into `target` (the same model built under another dtype policy), cast to its dtypes."""
+    targets, sources = _weights(target), _weights(source)
+    if [tuple(t.shape) for t in targets] != [tuple(s.shape) for s in sources]:
+        raise ValueError("the rebuilt model's weights differ in shape from the original's")
+    for weight, value in zip(targets, sources):
+        weight.assign(tf.cast(value, weight.dtype))
+
+
 def param_count(model) -> int:
     """All weights, trainable or not (BatchNorm moving statistics count, as in torch's buffers)."""
     return int(sum(int(np.prod(w.shape)) for w in _weights(model) if w.dtype in ("float32", "float64")))

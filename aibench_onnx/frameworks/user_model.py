@@ -201,6 +201,18 @@ def other_sizes(user: UserModel) -> dict[str, np.ndarray]:
     return user.arrays(EXPORT_BATCH + 1, dims, seed=1)
 
 
+def _precision_inputs(user: UserModel, model, arrays, others, request: dict, record: dict) -> None:
+    """The framework's own reduced-precision runs on the reference sets and int8-static's calibration sets."""
+    from aibench_onnx.frameworks import adapter
+    from aibench_onnx.frameworks.user_precision import native_reduced_runs, write_user_calibration
+
+    out_dir = Path(request["out_dir"])
+    sets = [arrays] + ([others] if others is not None else [])
+    record["reduced"] = native_reduced_runs(user, adapter(user.framework), model, sets, request["precisions"], out_dir)
+    if "int8-static" in request["precisions"]:
+        record["calibration_files"], record["calibration"] = write_user_calibration(user, out_dir)
+
+
 def build_and_export(request: dict) -> dict:
     """The worker's job: build the user's model, export it with our exporter, and write the test data."""
     try:
@@ -216,6 +228,8 @@ def build_and_export(request: dict) -> dict:
                                    others)
         if skipped:
             record["other_sizes_skipped"] = skipped
+        if request.get("precisions") and record["status"] == Status.OK:
+            _precision_inputs(user, model, arrays, others if "other_sizes" in record else None, request, record)
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     return {"status": Status.OK, "export": record}

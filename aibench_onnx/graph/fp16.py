@@ -24,6 +24,7 @@ def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
         warnings.simplefilter("always")
         converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
     retargeted = _retarget_float_casts(converted.graph)
+    rewired = _read_outputs_in_fp16(converted.graph)
     onnx.save(converted, str(target))
     kept = Counter(node.op_type for node in model.graph.node if node.op_type in block_list)
     half_initializers = sum(1 for t in converted.graph.initializer if t.data_type == TensorProto.FLOAT16)
@@ -33,6 +34,7 @@ def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
             "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
             "nodes_kept_fp32": dict(kept), "casts_inserted": casts, "fp16_initializers": half_initializers,
             "weights_clamped": clamped, "casts_retargeted": retargeted,
+            "output_consumers_rewired": rewired,
             "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
 
 
@@ -58,6 +60,30 @@ def _retarget_float_casts(graph, main: bool = True) -> int:
         if to is not None and to.i == TensorProto.FLOAT and declared.get(node.output[0]) == TensorProto.FLOAT16:
             to.i = TensorProto.FLOAT16
             count += 1
+    return count
+
+
+def _read_outputs_in_fp16(graph) -> int:
+    """A graph output that the graph also reads (BERT's last_hidden_state feeds its pooler): keep_io_types
+    casts the output back to float, and the converter leaves the inner readers on that float tensor while
+    declaring their outputs fp16, so ORT refuses the graph ("Type (tensor(float16)) of output arg (select)
+    ... does not match expected type (tensor(float))"). The readers take the fp16 value before the Cast, as
+    the rest of the converted graph does. Returns how many node inputs were rewired."""
+    from onnx import TensorProto
+
+    declared = {v.name: v.type.tensor_type.elem_type for v in graph.value_info}
+    producer = {output: node for node in graph.node for output in node.output}
+    before_cast = {}
+    for output in graph.output:
+        cast = producer.get(output.name)
+        if cast is not None and cast.op_type == "Cast" and declared.get(cast.input[0]) == TensorProto.FLOAT16:
+            before_cast[output.name] = cast.input[0]
+    count = 0
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            if name in before_cast and node is not producer.get(name):
+                node.input[index] = before_cast[name]
+                count += 1
     return count
 
 

@@ -11,6 +11,8 @@ a record with its reason, not a crash.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -52,11 +54,25 @@ def _without_value_info(source: str | Path):
     return model
 
 
+@contextlib.contextmanager
+def _quiet_quantizer():
+    """The quantizer warns on the root logger ("consider pre-processing") for every graph: not our reader's
+    concern, and it would land in the middle of the CLI's tables."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     try:
-        quantize_dynamic(_without_value_info(source), str(target), weight_type=QuantType.QInt8)
+        with _quiet_quantizer():
+            quantize_dynamic(_without_value_info(source), str(target), weight_type=QuantType.QInt8)
     except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
         return _refused("int8-dynamic", exc)
     return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)")
@@ -93,9 +109,10 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
 
     try:
         feeds += [cast_to_declared(declared, feed)[0] for feed in calibration]
-        quantize_static(model, str(target), Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        with _quiet_quantizer():
+            quantize_static(model, str(target), Reader(), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
     except Exception as exc:  # noqa: BLE001
         return _refused("int8-static", exc)
     record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)")

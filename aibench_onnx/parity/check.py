@@ -19,7 +19,9 @@ from aibench_onnx.parity.engine import (
     compare_outputs,
     merge,
 )
+from aibench_onnx.parity.precision import build_variant, judge
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.precision import FP32, JUDGEMENTS, PrecisionJudgement
 
 
 @dataclass
@@ -35,6 +37,9 @@ class CheckCell(WorstOverOutputs):
     timing: dict | None = None
     adjudication: dict | None = None  # with onnx's reference evaluator as the reference: who a third executor backs
     failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched
+    precision: str = FP32  # the graph ORT ran: the file itself, or its fp16 / int8 variant (zoo/precision.py)
+    localization: dict | None = None  # a failing reduced-precision cell: where its error enters
+    inherent: dict | None = None  # the framework's own fp16 run against its fp32 run (a framework model)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
@@ -47,6 +52,7 @@ class CheckResult:
     reference: str  # stored | onnx.reference | ort-cpu-disabled
     input_sets: int
     cells: list[CheckCell]
+    variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
 
     @property
     def passed(self) -> bool:
@@ -54,7 +60,7 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "graph": self.graph, "reference": self.reference, "input_sets": self.input_sets,
-                "passed": self.passed, "cells": [c.to_dict() for c in self.cells]}
+                "passed": self.passed, "cells": [c.to_dict() for c in self.cells], "variants": self.variants}
 
 
 def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[dict]]:
@@ -75,10 +81,15 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                opt_levels: list[str] | None = None, dims: dict[str, int] | None = None, bench: bool = False,
                threads: int = 1, localize: bool = True, timing_config: dict | None = None,
                inputs: dict[str, np.ndarray] | None = None,
-               expected: dict[str, np.ndarray] | None = None) -> CheckResult:
+               expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
+               variants_dir: str | None = None, calibration_files: list[str] | None = None,
+               calibration_note: str = "", native_reduced: dict | None = None) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
-    reference (as stored test-data outputs are)."""
+    reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
+    `variants_dir`; int8-static calibrated on `calibration_files`, else on inputs generated from the graph)
+    judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
+    reduced-precision runs on the same input sets (the precision's inherent error)."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -100,16 +111,42 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     else:
         reference, expected = _reference_outputs(str(path), model, feeds)
 
-    cells, actual = [], {}
-    for ep in eps or ["cpu"]:
-        for level in opt_levels or ["disabled", "all"]:
-            cell, actual[(ep, level)] = _check_cell(str(path), ep, level, threads, feeds, expected, bench, timing_config)
-            cells.append(cell)
+    cells, actual, variants = [], {}, {}
+    if any(p != FP32 for p in precisions) and variants_dir is None:
+        import tempfile
+
+        variants_dir = tempfile.mkdtemp(prefix="aibench-variants-")  # kept: the records name the files
+    for precision in precisions:
+        graph_path = str(path)
+        if precision != FP32:
+            if precision == "int8-static" and calibration_files is None:
+                calibration_files = _generated_calibration(model, feeds[0], Path(variants_dir))
+                calibration_note = (f"calibrated on {len(calibration_files)} input sets generated from the graph's "
+                                    "declared types (standard-normal floats, small non-negative integers)")
+            variants[precision] = variant = build_variant(str(path), precision, calibration_files or [], variants_dir)
+            if precision == "int8-static" and calibration_note:
+                variant["calibration"] = calibration_note
+            if variant["status"] != Status.OK:
+                cells += [CheckCell(ep, level, Status.EXPORT_FAILED, variant["reason"], precision=precision)
+                          for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
+                continue
+            graph_path = variant["path"]
+        judgement = JUDGEMENTS[precision] if precision != FP32 else None
+        for ep in eps or ["cpu"]:
+            for level in opt_levels or ["disabled", "all"]:
+                cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
+                                            judgement)
+                cell.precision = precision
+                if precision == FP32:
+                    actual[(ep, level)] = outputs
+                else:
+                    _explain_reduced(cell, str(path), variant, judgement, feeds, expected, native_reduced, threads)
+                cells.append(cell)
     if reference == "onnx.reference":
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
         for cell in cells:
-            if cell.status == Status.FAILED and cell.outputs:
+            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32:
                 first = cell.failing_sets[0] if cell.failing_sets else 0
                 cell.divergence = _localize(str(path), feeds[first], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored" and first > 0:
@@ -121,7 +158,37 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
-    return CheckResult(str(path), graph, reference, len(feeds), cells)
+    return CheckResult(str(path), graph, reference, len(feeds), cells, variants)
+
+
+def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
+    """int8-static calibration sets for a bare ONNX file: inputs generated from the graph's declared types at
+    the calibration seeds, with the symbolic sizes of the first judged input set."""
+    from aibench_onnx.parity.precision import calibration_sets, write_calibration
+
+    sizes = {}
+    for value in graph_inputs(model):
+        for dim, size in zip(value.type.tensor_type.shape.dim, feed[value.name].shape):
+            if dim.dim_param:
+                sizes[dim.dim_param] = size
+    return write_calibration(calibration_sets(lambda seed: generate_inputs(model, sizes, seed)), directory)
+
+
+def _explain_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement: PrecisionJudgement,
+                     feeds: list[dict], expected: list[dict], native_reduced: dict | None, threads: int) -> None:
+    """A variant's cell: the framework's own run in that precision (inherent error) and, when the variant
+    fails, where its error enters."""
+    from aibench_onnx.parity.precision import inherent_error, locate_precision_error
+
+    reduced = (native_reduced or {}).get(cell.precision)
+    if reduced is not None:
+        cell.inherent = inherent_error(reduced, judgement, expected)
+    if cell.status == Status.FAILED and cell.outputs:
+        failing = cell.failing_sets[0] if cell.failing_sets else 0
+        cell.localization = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, feeds[failing],
+                                                   judgement.min_sqnr_db, threads)
+        if cell.localization is not None:
+            cell.localization["input_set"] = f"set{failing}"
 
 
 def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds: list[dict], expected: list[dict],
@@ -142,16 +209,21 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
 
 
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
-                bench: bool, timing_config: dict | None) -> tuple[CheckCell, list[dict]]:
+                bench: bool, timing_config: dict | None,
+                judgement: PrecisionJudgement | None = None) -> tuple[CheckCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
-    reference; timed with the bench's ORT runner when asked. Returns the cell and ORT's outputs."""
+    reference (a reduced-precision variant: with its precision's `judgement`); timed with the bench's ORT
+    runner when asked. Returns the cell and ORT's outputs."""
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
 
     run = run_on_provider(path, ep, level, threads, feeds)
     if run.status != Status.OK:
         return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
-    per_set = [compare_outputs(reference, actual) for reference, actual in zip(expected, run.outputs)]
+    per_set = [compare_outputs(reference, actual, judgement and (lambda dtype: judgement.band()))
+               for reference, actual in zip(expected, run.outputs)]
+    if judgement is not None:
+        per_set = [[judge(row, judgement) for row in rows] for rows in per_set]
     cell.outputs = merge(per_set)
     cell.failing_sets = [index for index, found in enumerate(per_set) if not all(o.passed for o in found)]
     failing = [o for o in cell.outputs if not o.passed]

@@ -31,14 +31,12 @@ def for_case(judgement: PrecisionJudgement, atol_scale: float) -> PrecisionJudge
     return replace(judgement, max_mismatch=1.0)
 
 
-def variant_path(onnx_path: str, precision: str) -> Path:
-    return Path(onnx_path).with_name(f"model.{precision}.onnx")
-
-
-def build_variant(onnx_path: str, precision: str, calibration_files: list[str]) -> dict:
-    """The variant's record: status, path, what converted and what stayed as it was. Never raises for a
-    graph the converter or quantizer refuses: that is the record's reason."""
-    target = variant_path(onnx_path, precision)
+def build_variant(onnx_path: str, precision: str, calibration_files: list[str], directory: str | None = None) -> dict:
+    """The variant's record: status, path (`directory`, default the fp32 graph's, /model.PRECISION.onnx), what
+    converted and what stayed as it was. Never raises for a graph the converter or quantizer refuses: that
+    is the record's reason."""
+    target = Path(directory or Path(onnx_path).parent) / f"model.{precision}.onnx"
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if precision == "fp16":
             from aibench_onnx.graph.fp16 import convert_to_fp16
@@ -104,8 +102,9 @@ def is_reduced(precision: str) -> bool:
     return precision != FP32
 
 
-def locate_precision_error(fp32_path: str, variant: dict, cell, spec, cases, threads: int) -> dict | None:
-    """Where a failing variant's error enters, on the first input set it failed: the first node to produce
+def locate_precision_error(fp32_path: str, variant: dict, ep: str, opt_level: str, feed: dict,
+                           min_sqnr_db: float | None, threads: int) -> dict | None:
+    """Where a failing variant's error enters, on `feed` (an input set it failed): the first node to produce
     Inf/NaN where fp32 does not, the first whose SQNR falls below the precision's floor, the worst few.
     The fp32 graph runs on ORT CPU without optimizations; the variant on the failing cell's provider/level."""
     if not variant.get("path"):
@@ -115,13 +114,8 @@ def locate_precision_error(fp32_path: str, variant: dict, cell, spec, cases, thr
     from aibench_onnx.graph.precision_profile import error_profile
     from aibench_onnx.ort.session import ort_runner
 
-    failing = next((case for case in cases if not cell.cases.get(case.name, {}).get("passed", True)), cases[0])
-    profile = error_profile(onnx.load(fp32_path), onnx.load(variant["path"]), failing.arrays,
-                            ort_runner("cpu", "disabled", threads), ort_runner(cell.ep, cell.opt_level, threads),
-                            spec.judgement(cell.precision).min_sqnr_db)
-    profile["input_set"] = failing.name
-    return profile
-
+    return error_profile(onnx.load(fp32_path), onnx.load(variant["path"]), feed, ort_runner("cpu", "disabled", threads),
+                         ort_runner(ep, opt_level, threads), min_sqnr_db)
 
 
 def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[dict[str, np.ndarray]],
@@ -143,19 +137,20 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
     return outcome.document["variants"]
 
 
-def inherent_error(reduced: dict, spec, precision: str, cases, native_files: list[str]) -> dict:
-    """The framework's own run in `precision` against its fp32 run, judged like the variant: the error the
-    precision costs by itself. What an ONNX variant has beyond it is what the conversion adds."""
+def inherent_error(reduced: dict, judgement: PrecisionJudgement, fp32_outputs: list[dict[str, np.ndarray]]) -> dict:
+    """The framework's own run in a reduced precision (`reduced`: its status and output files, one per input
+    set) against its fp32 outputs, judged like the variant: the error the precision costs by itself; what an
+    ONNX variant has beyond it is what the conversion adds. Sets without fp32 outputs (None) are skipped."""
     from aibench_onnx.parity.engine import compare_outputs, merge, worst
 
     if reduced.get("status") != Status.OK:
         return {"status": reduced.get("status", Status.UNAVAILABLE), "reason": reduced.get("reason", "")}
-    judgement = spec.judgement(precision)
     rows = []
-    for case, fp32_file, reduced_file in zip(cases, native_files, reduced["output_files"]):
-        if case.atol_scale == 1.0:  # natural-scale sets, as the headline numbers
-            compared = compare_outputs(load_arrays(fp32_file), load_arrays(reduced_file), lambda dtype: judgement.band())
-            rows.append([judge(row, judgement) for row in compared])
+    for fp32, reduced_file in zip(fp32_outputs, reduced["output_files"]):
+        if fp32 is None:
+            continue
+        compared = compare_outputs(fp32, load_arrays(reduced_file), lambda dtype: judgement.band())
+        rows.append([judge(row, judgement) for row in compared])
     merged = merge(rows)
     return {"status": Status.PASSED if all(r.passed for r in merged) else Status.FAILED,
             "reason": next((f"{r.name}: {r.reason}" for r in merged if not r.passed), ""),

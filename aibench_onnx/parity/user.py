@@ -6,27 +6,36 @@ from __future__ import annotations
 
 from aibench_onnx.parity.zoo import ExportParity, ParityCell, _assign_blame
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.precision import FP32
 
 
 def user_parity(request: dict) -> dict:
-    """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads."""
+    """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads,
+    precisions (the export and its reduced-precision variants, as `check --precision` judges them)."""
+    from pathlib import Path
+
     from aibench_onnx.parity.check import check_onnx
 
     record = request["export"]
+    precisions = tuple(request.get("precisions", [FP32]))
     common = (request["model"], request["size"], request["framework"], record.get("exporter", ""))
     if record["status"] != Status.OK:
-        cells = [ParityCell(*common, ep, level, Status.EXPORT_FAILED, record.get("reason", ""))
-                 for ep in request["eps"] for level in request["opt_levels"]]
+        cells = [ParityCell(*common, ep, level, Status.EXPORT_FAILED, record.get("reason", ""), precision=precision)
+                 for precision in precisions for ep in request["eps"] for level in request["opt_levels"]]
         return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
     checked = check_onnx(record["path"], record["test_data"], request["eps"], request["opt_levels"],
-                         threads=request["threads"])
+                         threads=request["threads"], precisions=precisions,
+                         variants_dir=str(Path(record["path"]).parent / "variants"),
+                         calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
+                         native_reduced=record.get("reduced"))
     cells = []
     for cell in checked.cells:
         reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
                                 if cell.divergence and cell.divergence.get("found") else "")
         cells.append(ParityCell(*common, cell.ep, cell.opt_level, cell.status, reason, outputs=cell.outputs,
-                                providers=cell.providers, audit=cell.audit,
+                                providers=cell.providers, audit=cell.audit, precision=cell.precision,
+                                localization=cell.localization, inherent=cell.inherent,
                                 cases={f"set{i}": {"passed": i not in cell.failing_sets}
                                        for i in range(checked.input_sets)}))
     _assign_blame(cells)
-    return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
+    return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells, checked.variants).to_dict()}

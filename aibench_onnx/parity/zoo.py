@@ -178,14 +178,26 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
         reduced = (native.get("reduced") or {}).get(precision)
         if reduced is not None:
-            cell.inherent = inherent_error(reduced, spec, precision, job.cases, native["output_files"])
+            natural = [load_arrays(fp32) if case.atol_scale == 1.0 else None  # as the headline numbers
+                       for case, fp32 in zip(job.cases, native["output_files"])]
+            cell.inherent = inherent_error(reduced, spec.judgement(precision), natural)
         if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
-            cell.localization = locate_precision_error(record["path"], ort.get("variants", {}).get(precision, {}),
-                                                       cell, spec, job.cases, job.threads)
+            cell.localization = _locate(record["path"], ort.get("variants", {}).get(precision, {}), cell, spec,
+                                        job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
     _assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
+
+
+def _locate(fp32_path: str, variant: dict, cell: ParityCell, spec: ModelSpec, cases, threads: int) -> dict | None:
+    """Where a failing variant's error enters, on the first input set it failed."""
+    failing = next((case for case in cases if not cell.cases.get(case.name, {}).get("passed", True)), cases[0])
+    profile = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, failing.arrays,
+                                     spec.judgement(cell.precision).min_sqnr_db, threads)
+    if profile is not None:
+        profile["input_set"] = failing.name
+    return profile
 
 
 def _failed_status(status: str) -> str:

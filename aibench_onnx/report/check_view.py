@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -10,7 +12,8 @@ from aibench_onnx.report.numbers import sci
 from aibench_onnx.report.styles import status_markup
 
 
-def render_check(result, console: Console) -> None:
+def render_check(result, console: Console, name: str | None = None, framework: str = "onnx") -> None:
+    """`name`/`framework`: the model's, for a framework model (default: the file's stem, onnx)."""
     graph = result.graph
     top_ops = ", ".join(f"{op}×{n}" for op, n in list(graph["op_histogram"].items())[:10])
     console.print(f"[bold]{escape(result.path)}[/bold]: {graph['node_count']} nodes ({escape(top_ops)}), opsets "
@@ -20,7 +23,7 @@ def render_check(result, console: Console) -> None:
     table = Table(title="ONNX Runtime vs reference", title_justify="left")
     for column in ("EP", "opt", "max abs err", "min passing atol", "placement", "verdict"):
         table.add_column(column, overflow="fold")
-    for cell in result.cells:
+    for cell in (c for c in result.cells if c.precision == "fp32"):
         placement = ""
         if cell.audit:
             placement = ", ".join(f"{p.removesuffix('ExecutionProvider')} {n}" for p, n in cell.audit["per_provider"].items())
@@ -46,3 +49,17 @@ def render_check(result, console: Console) -> None:
             verdict += f"\nmedian {cell.timing['median_s'] * 1e3:.4g} ms (n={cell.timing['n']})"
         table.add_row(cell.ep, cell.opt_level, sci(cell.max_abs), sci(cell.min_passing_atol), placement, verdict)
     console.print(table)
+    name = name or Path(result.path).stem
+    reduced = [{**cell.to_dict(), "model": name, "framework": framework}
+               for cell in result.cells if cell.precision != "fp32"]
+    if reduced:
+        from aibench_onnx.report.parity_view import variant_summary
+        from aibench_onnx.report.render import to_rich
+        from aibench_onnx.report.tables import precision_table
+
+        reference = "the stored (native) outputs" if result.reference == "stored" else f"{result.reference}'s outputs"
+        console.print(to_rich(precision_table(reduced, {(name, framework): result.variants},
+                                              f"Reduced precision vs {reference}")))
+        for precision, record in result.variants.items():
+            if record.get("status") == "ok":
+                console.print(f"[dim]{precision}:[/dim] {escape(variant_summary(record))}", highlight=False)

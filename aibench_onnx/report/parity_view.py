@@ -34,6 +34,11 @@ def variant_summary(record: dict) -> str:
         parts.append("kept fp32: " + ", ".join(f"{op}×{n}" for op, n in record["nodes_kept_fp32"].items()))
     if record.get("weights_clamped"):
         parts.append(f"{len(record['weights_clamped'])} weight tensors clamped into fp16's range")
+    if record.get("output_consumers_rewired"):
+        parts.append(f"{record['output_consumers_rewired']} readers of a graph output moved to its fp16 value "
+                     "(converter fix)")
+    if record.get("calibration"):
+        parts.append(record["calibration"])
     if record.get("quantization_nodes"):
         parts.append("added " + ", ".join(f"{op}×{n}" for op, n in record["quantization_nodes"].items()))
     if record.get("left_float"):

@@ -41,10 +41,12 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
 
     started = time.time()
     out_dir = Path(settings["run_dir"]) / job["model"] / job["framework"]
-    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"])
+    precisions = tuple(job.get("precisions", ["fp32"]))
+    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"], precisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
+    request["precisions"] = list(precisions)
     outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:

@@ -51,7 +51,7 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
     for user in users:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
                      "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
-                     "eps": settings["eps"], "opt_levels": settings["opt_levels"]})
+                     "eps": settings["eps"], "opt_levels": settings["opt_levels"], "precisions": precisions})
     configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
                            (False,), precisions)
     subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]
