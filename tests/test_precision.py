@@ -38,8 +38,8 @@ def two_matmuls(path, scale: float):
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])], weights)
 
 
-def judged(expected, actual, precision):
-    judgement = JUDGEMENTS[precision]
+def judged(expected, actual, precision, statistic=None):
+    judgement = JUDGEMENTS[precision] if statistic is None else JUDGEMENTS[precision].using(statistic)
     return judge(compare_output("y", expected, actual, Tolerance(judgement.rtol, judgement.atol, "")), judgement)
 
 
@@ -68,6 +68,29 @@ def test_each_precision_judges_with_its_own_statistic():
     assert judged(reference, int8_noise, "int8-static").passed
     row = judged(reference, reference * 0.3, "int8-static")  # a wrong scale: direction kept, magnitude lost
     assert not row.passed and "SQNR" in row.reason and JUDGEMENTS["int8-static"].statistic == "signal (cosine, SQNR)"
+
+
+def test_a_verdict_statistic_can_be_chosen_per_output():
+    """Polygraphy's --check-error-stat: the fp16 outlier p99 forgives fails under max; a mean statistic forgives
+    it too but not an error spread over every element; any other word is refused."""
+    from aibench_onnx.zoo.precision import judgements_per_output
+
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal((4, 64))
+    outlier = reference + rng.normal(0, 2e-3, reference.shape)
+    outlier[0, 0] += 0.5
+    assert judged(reference, outlier, "fp16").passed
+    row = judged(reference, outlier, "fp16", "max")
+    assert not row.passed and "outside" in row.reason and row.tolerance_reason.startswith("max:")
+    assert judged(reference, outlier, "fp16", "mean").passed
+    spread = reference * 1.03  # every element 3 % off: mean error ~2.4e-2 > 1e-2 + 1e-2·mean|ref|
+    row = judged(reference, spread, "fp16", "mean")
+    assert not row.passed and "mean abs error" in row.reason
+    assert not judged(reference, spread, "fp16", "p50").passed and judged(reference, spread, "fp16", "signal").passed
+    judgement_for = judgements_per_output("fp16", {"logits": "max", "": "median"})
+    assert (judgement_for("logits").statistic, judgement_for("hidden").statistic) == ("max", "p50")
+    with pytest.raises(ValueError, match="unknown error statistic"):
+        JUDGEMENTS["fp16"].using("p0")
 
 
 def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):

@@ -158,6 +158,16 @@ def test_check_of_an_onnx_file_calibrates_on_generated_inputs_and_keeps_variants
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1 and "precision" in bad.output
 
 
+def test_check_judges_each_output_with_the_statistic_asked_for(tmp_path):
+    path = two_outputs_graph(tmp_path / "model.onnx")
+    document = check_json([path, "--dim", "batch=4", "-o", str(tmp_path / "out"), "--precision", "fp16",
+                           "--error-stat", "z:max", "--error-stat", "mean"], tmp_path / "c.json")
+    statistics = {o["name"]: o["tolerance_reason"].partition(":")[0] for o in document["cells"][0]["outputs"]}
+    assert statistics == {"y": "mean", "z": "max"}
+    bad = runner.invoke(app, ["check", path, "--dim", "batch=4", "--precision", "fp16", "--error-stat", "z:worst"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1 and "unknown error statistic" in bad.output
+
+
 @pytest.mark.slow
 @pytest.mark.torch
 def test_a_run_judges_a_users_model_in_every_precision(user_dir):

@@ -8,7 +8,15 @@ from typing import Optional
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import choose, default_threads, make_console, output_dir, split_csv
+from aibench_onnx.cli.common import (
+    ERROR_STAT_HELP,
+    choose,
+    default_threads,
+    make_console,
+    output_dir,
+    parse_error_stats,
+    split_csv,
+)
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
@@ -31,6 +39,7 @@ def check(
     precision: str = typer.Option("fp32", "--precision", help="Graphs to check: fp32 (the file itself) and reduced-"
                                   "precision variants of it (fp16, int8-dynamic, int8-static), each judged against "
                                   "the same reference with its precision's verdict."),
+    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Where a framework model's export goes."),
@@ -51,6 +60,7 @@ def check(
     from aibench_onnx.zoo.precision import PRECISIONS
 
     precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    error_stats = parse_error_stats(error_stat)
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
@@ -73,7 +83,7 @@ def check(
                                 variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
-                                native_reduced=reduced.get("reduced"))
+                                native_reduced=reduced.get("reduced"), error_stats=error_stats)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug

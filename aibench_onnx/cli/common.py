@@ -84,6 +84,26 @@ def progress_bar(console):
     return Progress(*columns, console=console, transient=True, auto_refresh=False)
 
 
+ERROR_STAT_HELP = ("The statistic a reduced-precision verdict uses, [OUTPUT:]STAT: max, median, mean, pNN (a "
+                   "quantile, e.g. p99) or signal (cosine and SQNR only); with OUTPUT: for that output only; "
+                   "repeatable. Default: each precision's own (fp16 p99, int8 signal).")
+
+
+def parse_error_stats(values: list[str] | None) -> dict[str, str]:
+    """--error-stat values -> output name ("" for every output) -> statistic, each checked (one line, exit 2)."""
+    from aibench_onnx.zoo.precision import JUDGEMENTS
+
+    statistics = {}
+    for value in values or []:
+        output, _, statistic = value.rpartition(":")
+        try:
+            JUDGEMENTS["fp16"].using(statistic)
+        except ValueError as exc:
+            raise UserError(f"--error-stat {value!r}: {exc}") from None
+        statistics[output] = statistic
+    return statistics
+
+
 JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
 TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's own default); off unless "
              "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")

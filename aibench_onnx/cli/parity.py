@@ -8,6 +8,7 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
+    ERROR_STAT_HELP,
     JSON_HELP,
     PARITY_SCHEMA_VERSION,
     TF32_HELP,
@@ -15,6 +16,7 @@ from aibench_onnx.cli.common import (
     default_threads,
     make_console,
     output_dir,
+    parse_error_stats,
     progress_bar,
     split_csv,
 )
@@ -42,6 +44,7 @@ def parity(
     precision: str = typer.Option("fp32", "--precision", help="Graphs to judge against the fp32 native outputs: "
                                   "fp32 (the export), fp16 (converted after export), int8-dynamic, int8-static "
                                   "(ONNX Runtime's quantizer, calibrated on other inputs); comma-separated."),
+    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
@@ -62,6 +65,7 @@ def parity(
     from aibench_onnx.zoo.precision import PRECISIONS
 
     precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    error_stats = parse_error_stats(error_stat)
     if across_frameworks and precisions != ("fp32",):
         raise UserError("--precision judges exported graphs; --across-frameworks compares native runs")
     if json_path is not None:
@@ -80,14 +84,14 @@ def parity(
     else:
         out_dir = output_dir(out, "parity")
         results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
-                                   opset or DEFAULT_OPSET, console, tf32, precisions)
+                                   opset or DEFAULT_OPSET, console, tf32, precisions, error_stats)
         from aibench_onnx.report.parity_view import render_parity
 
         render_parity(results, console)
         console.print(f"artifacts: {out_dir}")
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
                     "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
-                    "tf32": tf32, "precisions": list(precisions)}
+                    "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats}
         statuses = [cell.status for r in results for cell in r.cells]
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -98,7 +102,8 @@ def parity(
 
 
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
-                    tf32: bool = False, precisions: tuple[str, ...] = ("fp32",)) -> list:
+                    tf32: bool = False, precisions: tuple[str, ...] = ("fp32",),
+                    error_stats: dict[str, str] | None = None) -> list:
     from aibench_onnx.parity.zoo import export_and_check
     from aibench_onnx.report.styles import status_markup
 
@@ -109,7 +114,7 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
             for framework in frameworks:
                 progress.update(task, description=f"{spec.name} / {framework}")
                 result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset, tf32, precisions)
+                                          threads, out_dir, opset, tf32, precisions, error_stats)
                 verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}{c.ep}/{c.opt_level} "
                                      f"{status_markup(c.status)}" for c in result.cells)
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")

@@ -8,11 +8,13 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
+    ERROR_STAT_HELP,
     JSON_HELP,
     choose,
     default_threads,
     make_console,
     parse_batches,
+    parse_error_stats,
     progress_bar,
     split_csv,
 )
@@ -42,6 +44,7 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
     precision: str = typer.Option("fp32", "--precision", help="Also judge and time the exports' reduced-precision "
                                   "variants: fp16, int8-dynamic, int8-static (comma-separated, with fp32)."),
+    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
                                                 help="Also write the Markdown report to FILE."),
@@ -83,6 +86,7 @@ def run(
         from aibench_onnx.zoo.precision import PRECISIONS
 
         precisions = choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision")
+        error_stats = parse_error_stats(error_stat)
         batches = parse_batches(batch) if batch else mode["batches"]
         from aibench_onnx.frameworks import runtimes_of
 
@@ -95,6 +99,7 @@ def run(
             raise UserError(f"run directory {run_dir}: cannot create ({exc.strerror or exc})") from None
         settings = {"quick": quick, "models": [s.name for s in specs], "user_models": [u.to_dict() for u in users],
                     "frameworks": chosen, "eps": eps, "precisions": precisions,
+                    "error_stats": error_stats,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -21,7 +22,9 @@ from aibench_onnx.parity.engine import (
 )
 from aibench_onnx.parity.precision import build_variant, judge
 from aibench_onnx.status import Status
-from aibench_onnx.zoo.precision import FP32, JUDGEMENTS, PrecisionJudgement
+from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
+
+JudgementFor = Callable[[str], PrecisionJudgement]  # output name -> its reduced-precision judgement
 
 
 @dataclass
@@ -83,13 +86,15 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                inputs: dict[str, np.ndarray] | None = None,
                expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
-               calibration_note: str = "", native_reduced: dict | None = None) -> CheckResult:
+               calibration_note: str = "", native_reduced: dict | None = None,
+               error_stats: dict[str, str] | None = None) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
     reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
     `variants_dir`; int8-static calibrated on `calibration_files`, else on inputs generated from the graph)
     judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
-    reduced-precision runs on the same input sets (the precision's inherent error)."""
+    reduced-precision runs on the same input sets (the precision's inherent error); `error_stats`: the verdict
+    statistic of reduced-precision cells per output name ("" for every output)."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -131,16 +136,16 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                           for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
                 continue
             graph_path = variant["path"]
-        judgement = JUDGEMENTS[precision] if precision != FP32 else None
+        judgement_for = judgements_per_output(precision, error_stats) if precision != FP32 else None
         for ep in eps or ["cpu"]:
             for level in opt_levels or ["disabled", "all"]:
                 cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
-                                            judgement)
+                                            judgement_for)
                 cell.precision = precision
                 if precision == FP32:
                     actual[(ep, level)] = outputs
                 else:
-                    _explain_reduced(cell, str(path), variant, judgement, feeds, expected, native_reduced, threads)
+                    _explain_reduced(cell, str(path), variant, judgement_for, feeds, expected, native_reduced, threads)
                 cells.append(cell)
     if reference == "onnx.reference":
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
@@ -174,7 +179,7 @@ def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
     return write_calibration(calibration_sets(lambda seed: generate_inputs(model, sizes, seed)), directory)
 
 
-def _explain_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement: PrecisionJudgement,
+def _explain_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
                      feeds: list[dict], expected: list[dict], native_reduced: dict | None, threads: int) -> None:
     """A variant's cell: the framework's own run in that precision (inherent error) and, when the variant
     fails, where its error enters."""
@@ -182,11 +187,11 @@ def _explain_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement: 
 
     reduced = (native_reduced or {}).get(cell.precision)
     if reduced is not None:
-        cell.inherent = inherent_error(reduced, judgement, expected)
+        cell.inherent = inherent_error(reduced, judgement_for, expected)
     if cell.status == Status.FAILED and cell.outputs:
         failing = cell.failing_sets[0] if cell.failing_sets else 0
         cell.localization = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, feeds[failing],
-                                                   judgement.min_sqnr_db, threads)
+                                                   judgement_for("").min_sqnr_db, threads)
         if cell.localization is not None:
             cell.localization["input_set"] = f"set{failing}"
 
@@ -210,9 +215,9 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
 
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
                 bench: bool, timing_config: dict | None,
-                judgement: PrecisionJudgement | None = None) -> tuple[CheckCell, list[dict]]:
+                judgement_for: JudgementFor | None = None) -> tuple[CheckCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
-    reference (a reduced-precision variant: with its precision's `judgement`); timed with the bench's ORT
+    reference (a reduced-precision variant: with its precision's judgement per output); timed with the bench's ORT
     runner when asked. Returns the cell and ORT's outputs."""
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
 
@@ -220,10 +225,10 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
     if run.status != Status.OK:
         return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
-    per_set = [compare_outputs(reference, actual, judgement and (lambda dtype: judgement.band()))
-               for reference, actual in zip(expected, run.outputs)]
-    if judgement is not None:
-        per_set = [[judge(row, judgement) for row in rows] for rows in per_set]
+    band = judgement_for and (lambda dtype: judgement_for("").band())
+    per_set = [compare_outputs(reference, actual, band) for reference, actual in zip(expected, run.outputs)]
+    if judgement_for is not None:
+        per_set = [[judge(row, judgement_for(row.name)) for row in rows] for rows in per_set]
     cell.outputs = merge(per_set)
     cell.failing_sets = [index for index, found in enumerate(per_set) if not all(o.passed for o in found)]
     failing = [o for o in cell.outputs if not o.passed]

@@ -29,6 +29,7 @@ class OutputComparison:
     tolerance_reason: str
     max_abs: float | None = None
     mean_abs: float | None = None
+    ref_mean_abs: float | None = None  # mean |reference|: the scale a mean-error verdict's rtol applies to
     p99_abs: float | None = None
     max_rel: float | None = None
     mismatch_fraction: float | None = None
@@ -85,6 +86,7 @@ def compare_output(name: str, expected: np.ndarray, actual: np.ndarray, toleranc
     if diff.size:
         result.max_abs = float(diff.max())
         result.mean_abs = float(diff.mean())
+        result.ref_mean_abs = float(magnitude.mean())
         result.p99_abs = float(np.percentile(diff, 99))
         nonzero = magnitude > 0
         result.max_rel = float((diff[nonzero] / magnitude[nonzero]).max()) if nonzero.any() else 0.0
@@ -194,7 +196,8 @@ def merge(rows_per_input: list[list[OutputComparison]]) -> list[OutputComparison
             current.samples += 1
             if not row.passed and current.passed:
                 current.passed, current.reason = False, row.reason
-            for key in ("max_abs", "p99_abs", "max_rel", "mismatch_fraction", "min_passing_atol", "mean_abs"):
+            for key in ("max_abs", "p99_abs", "max_rel", "mismatch_fraction", "min_passing_atol", "mean_abs",
+                        "ref_mean_abs"):
                 values = [v for v in (getattr(current, key), getattr(row, key)) if v is not None]
                 setattr(current, key, max(values) if values else None)
             for key in ("cosine", "sqnr_db", "top1_agreement", "top5_agreement"):  # smaller is worse

@@ -91,6 +91,11 @@ def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputCompari
         failures.append(f"cosine {row.cosine:.4f} < {judgement.min_cosine:g}")
     if judgement.min_sqnr_db is not None and row.sqnr_db is not None and row.sqnr_db < judgement.min_sqnr_db:
         failures.append(f"SQNR {row.sqnr_db:.1f} dB < {judgement.min_sqnr_db:g} dB")
+    if judgement.mean_error and row.mean_abs is not None and row.ref_mean_abs is not None:
+        allowed = judgement.atol + judgement.rtol * row.ref_mean_abs
+        if row.mean_abs > allowed:
+            failures.append(f"mean abs error {row.mean_abs:.3g} > {judgement.atol:g} + {judgement.rtol:g}·mean|ref| "
+                            f"= {allowed:.3g}")
     if judgement.min_top1 is not None and row.top1_agreement is not None and row.top1_agreement < judgement.min_top1:
         failures.append(f"top-1 agreement {row.top1_agreement:.0%} < {judgement.min_top1:.0%}")
     row.passed, row.reason = not failures, "; ".join(failures)
@@ -137,10 +142,12 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
     return outcome.document["variants"]
 
 
-def inherent_error(reduced: dict, judgement: PrecisionJudgement, fp32_outputs: list[dict[str, np.ndarray]]) -> dict:
+def inherent_error(reduced: dict, judgement_for: Callable[[str], PrecisionJudgement],
+                   fp32_outputs: list[dict[str, np.ndarray]]) -> dict:
     """The framework's own run in a reduced precision (`reduced`: its status and output files, one per input
-    set) against its fp32 outputs, judged like the variant: the error the precision costs by itself; what an
-    ONNX variant has beyond it is what the conversion adds. Sets without fp32 outputs (None) are skipped."""
+    set) against its fp32 outputs, judged like the variant (`judgement_for`: output name -> judgement): the error
+    the precision costs by itself; what an ONNX variant has beyond it is what the conversion adds. Sets without
+    fp32 outputs (None) are skipped."""
     from aibench_onnx.parity.engine import compare_outputs, merge, worst
 
     if reduced.get("status") != Status.OK:
@@ -149,8 +156,8 @@ def inherent_error(reduced: dict, judgement: PrecisionJudgement, fp32_outputs: l
     for fp32, reduced_file in zip(fp32_outputs, reduced["output_files"]):
         if fp32 is None:
             continue
-        compared = compare_outputs(fp32, load_arrays(reduced_file), lambda dtype: judgement.band())
-        rows.append([judge(row, judgement) for row in compared])
+        compared = compare_outputs(fp32, load_arrays(reduced_file), lambda dtype: judgement_for("").band())
+        rows.append([judge(row, judgement_for(row.name)) for row in compared])
     merged = merge(rows)
     return {"status": Status.PASSED if all(r.passed for r in merged) else Status.FAILED,
             "reason": next((f"{r.name}: {r.reason}" for r in merged if not r.passed), ""),

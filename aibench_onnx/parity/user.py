@@ -11,7 +11,7 @@ from aibench_onnx.zoo.precision import FP32
 
 def user_parity(request: dict) -> dict:
     """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads,
-    precisions (the export and its reduced-precision variants, as `check --precision` judges them)."""
+    precisions (the export and its reduced-precision variants, as `check --precision` judges them), error_stats."""
     from pathlib import Path
 
     from aibench_onnx.parity.check import check_onnx
@@ -27,7 +27,7 @@ def user_parity(request: dict) -> dict:
                          threads=request["threads"], precisions=precisions,
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
-                         native_reduced=record.get("reduced"))
+                         native_reduced=record.get("reduced"), error_stats=request.get("error_stats"))
     cells = []
     for cell in checked.cells:
         reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"

@@ -111,13 +111,16 @@ class PreparedParity:
     tf32: bool
     precisions: tuple[str, ...] = (FP32,)
     calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
+    error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
                    threads: int, out_dir: Path, opset: int, tf32: bool = False,
-                   precisions: tuple[str, ...] = (FP32,)) -> PreparedParity | ExportParity:
+                   precisions: tuple[str, ...] = (FP32,),
+                   error_stats: dict[str, str] | None = None) -> PreparedParity | ExportParity:
     """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
-    process's request; an ExportParity at once when the framework is not installed."""
+    process's request; an ExportParity at once when the framework is not installed. `error_stats`: the
+    verdict statistic of reduced-precision cells per output name ("" for every output)."""
     configs = [(ep, level) for ep in eps for level in opt_levels]
     workdir = out_dir / spec.name / framework
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
@@ -137,8 +140,7 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
                                            workdir) if "int8-static" in precisions else [])
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
                           native_request(spec, size, framework, input_files, workdir, threads, opset, precisions),
-                          threads, tf32,
-                          tuple(precisions), calibration_files)
+                          threads, tf32, tuple(precisions), calibration_files, dict(error_stats or {}))
 
 
 def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
@@ -173,14 +175,14 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
         else:
             cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
             cell.audit = result.get("audit")
-            _compare(cell, spec, job.cases, native["output_files"], result["output_files"])
+            _compare(cell, spec, job.cases, native["output_files"], result["output_files"], job.error_stats)
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
         reduced = (native.get("reduced") or {}).get(precision)
         if reduced is not None:
             natural = [load_arrays(fp32) if case.atol_scale == 1.0 else None  # as the headline numbers
                        for case, fp32 in zip(job.cases, native["output_files"])]
-            cell.inherent = inherent_error(reduced, spec.judgement(precision), natural)
+            cell.inherent = inherent_error(reduced, spec.judgements(precision, job.error_stats), natural)
         if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
             cell.localization = _locate(record["path"], ort.get("variants", {}).get(precision, {}), cell, spec,
                                         job.cases, job.threads)
@@ -216,10 +218,12 @@ def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
 
 def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
                      seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False,
-                     precisions: tuple[str, ...] = (FP32,)) -> ExportParity:
+                     precisions: tuple[str, ...] = (FP32,), error_stats: dict[str, str] | None = None) -> ExportParity:
     """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
-    outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants."""
-    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32, precisions)
+    outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants,
+    judged with `error_stats` (output -> verdict statistic) where given."""
+    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32, precisions,
+                         error_stats)
     if isinstance(job, ExportParity):
         return job
     return finish_parity(job, run_native_worker(job.native_request, job.workdir))
@@ -237,7 +241,8 @@ def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: b
     return Tolerance(base.rtol, base.atol * atol_scale, f"{base.reason}; atol x{atol_scale:g} for inputs x{atol_scale:g}")
 
 
-def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str]) -> None:
+def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str],
+             error_stats: dict[str, str] | None = None) -> None:
     """Compare every input set. Headline numbers merge the sets at natural scale; a scaled-up set (large
     magnitudes) is judged with its atol scaled alike and reported on its own in `cases`."""
     headline = []
@@ -250,7 +255,8 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
 
         rows = compare_outputs(load_arrays(native_file), load_arrays(ort_file), tolerance_for)
         if judgement is not None:
-            rows = [judge(row, for_case(judgement, case.atol_scale)) for row in rows]
+            judgement_for = spec.judgements(cell.precision, error_stats)
+            rows = [judge(row, for_case(judgement_for(row.name), case.atol_scale)) for row in rows]
         if case.atol_scale == 1.0:
             headline.append(rows)
         failing_rows = [r for r in rows if not r.passed]

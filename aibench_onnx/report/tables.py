@@ -77,7 +77,7 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
     verdict uses (worst over outputs and input sets): mean and max error, cosine, SQNR, top-1 agreement.
     `variants`: (model, framework) -> precision -> the variant's record (size on disk)."""
     table = Table(title, ["model", "framework", "precision", "EP", "opt", "max abs err", "mean abs err", "cosine",
-                          "SQNR dB", "top-1", "framework's own", "size", "verdict"], status_column=12)
+                          "SQNR dB", "top-1", "framework's own", "size", "judged on", "verdict"], status_column=13)
     for cell in cells:
         outputs = cell.get("outputs") or []
         pick = lambda key, worst: worst([o[key] for o in outputs if o.get(key) is not None], default=None)  # noqa: E731
@@ -91,9 +91,19 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
         table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
                    sci(cell.get("max_abs")), sci(pick("mean_abs", max)),
                    "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
-                   "" if top1 is None else f"{top1:.0%}", inherent_text(cell.get("inherent")), size, verdict],
+                   "" if top1 is None else f"{top1:.0%}", inherent_text(cell.get("inherent")), size,
+                   judged_on(outputs), verdict],
                   cell["status"])
     return table
+
+
+def judged_on(outputs: list[dict]) -> str:
+    """The verdict statistic of each output (the precision's default, a model's override or the user's
+    --error-stat): one word when all outputs share it."""
+    statistics = {o["name"]: o.get("tolerance_reason", "").partition(":")[0] for o in outputs}
+    if len(set(statistics.values())) <= 1:
+        return next(iter(statistics.values()), "")
+    return ", ".join(f"{name}: {statistic}" for name, statistic in statistics.items())
 
 
 def inherent_text(inherent: dict | None) -> str:

@@ -46,7 +46,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
-    request["precisions"] = list(precisions)
+    request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
     outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:
@@ -71,7 +71,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     for job in jobs:
         found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
                                job["seeds"], job["threads"], run_dir, job["opset"],
-                               precisions=tuple(job.get("precisions", ["fp32"])))
+                               precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"))
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(_job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:

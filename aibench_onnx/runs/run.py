@@ -46,12 +46,14 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
         for framework in settings["frameworks"]:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
                          "size": size, "framework": framework, "eps": settings["eps"],
-                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions})
+                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions,
+                         "error_stats": settings.get("error_stats", {})})
     users = settings.get("user_models", [])  # users' own models: each with its one framework
     for user in users:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
                      "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
-                     "eps": settings["eps"], "opt_levels": settings["opt_levels"], "precisions": precisions})
+                     "eps": settings["eps"], "opt_levels": settings["opt_levels"], "precisions": precisions,
+                     "error_stats": settings.get("error_stats", {})})
     configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
                            (False,), precisions)
     subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]

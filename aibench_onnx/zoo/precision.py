@@ -8,17 +8,20 @@ which statistic its verdict uses, with the reason (design §6 style). A model ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 FP32 = "fp32"
+STATISTICS = ("max", "median", "mean", "signal")  # and pNN
 PRECISIONS = (FP32, "fp16", "int8-dynamic", "int8-static")
 
 
 @dataclass(frozen=True)
 class PrecisionJudgement:
     """Passed when: at most `max_mismatch` of the elements lie outside atol + rtol·|ref| (0: every element,
-    the max statistic; 0.01: the 99th percentile), cosine similarity >= `min_cosine`, SQNR >= `min_sqnr_db`
-    (when set), and top-1 agreement >= `min_top1` for classifier outputs (when set). NaN/Inf must match."""
+    the max statistic; 0.01: the 99th percentile), or with `mean_error` the mean error lies within
+    atol + rtol·mean|ref|; cosine similarity >= `min_cosine`, SQNR >= `min_sqnr_db` (when set), and top-1
+    agreement >= `min_top1` for classifier outputs (when set). NaN/Inf must match."""
 
     rtol: float
     atol: float
@@ -27,6 +30,20 @@ class PrecisionJudgement:
     min_sqnr_db: float | None
     min_top1: float | None
     reason: str
+    mean_error: bool = False
+
+    def using(self, statistic: str) -> "PrecisionJudgement":
+        """This judgement with another verdict statistic (Polygraphy's --check-error-stat): max, median,
+        mean, pNN (a quantile, e.g. p99) or signal (cosine and SQNR only). ValueError for anything else."""
+        found = re.fullmatch(r"p(\d+(?:\.\d+)?)", statistic)
+        if found and 0 < float(found[1]) <= 100:
+            mismatch = round(1 - float(found[1]) / 100, 6)
+        elif statistic in STATISTICS:
+            mismatch = {"max": 0.0, "median": 0.5}.get(statistic, 1.0)
+        else:
+            raise ValueError(f"unknown error statistic {statistic!r} (expected {', '.join(STATISTICS)} or pNN, e.g. p99)")
+        return replace(self, max_mismatch=mismatch, mean_error=statistic == "mean",
+                       reason=f"{self.reason}; verdict statistic {statistic}, as asked")
 
     def band(self, atol_scale: float = 1.0):
         """The elementwise band the comparison reports mismatches against (atol scaled with the inputs)."""
@@ -36,6 +53,8 @@ class PrecisionJudgement:
 
     @property
     def statistic(self) -> str:
+        if self.mean_error:
+            return "mean"
         if self.max_mismatch >= 1.0:
             return "signal (cosine, SQNR)"
         return "max" if self.max_mismatch == 0 else f"p{100 * (1 - self.max_mismatch):g}"
@@ -58,3 +77,18 @@ JUDGEMENTS["int8-static"] = PrecisionJudgement(**{
     **JUDGEMENTS["int8-dynamic"].__dict__,
     "reason": JUDGEMENTS["int8-dynamic"].reason + "; activations use ranges calibrated on other inputs, so an "
               "input beyond them saturates"})
+
+
+def judgements_per_output(precision: str, statistics: dict[str, str] | None = None,
+                          overrides: dict[str, PrecisionJudgement] | None = None):
+    """output name -> the judgement of `precision` for it: a model's override for that output
+    ("fp16/logits") or for every output ("fp16"), else the default; then the verdict statistic the user
+    chose for that output (`statistics`: output name, or "" for every output -> statistic)."""
+    statistics, overrides = statistics or {}, overrides or {}
+
+    def judgement_for(output: str) -> PrecisionJudgement:
+        base = overrides.get(f"{precision}/{output}") or overrides.get(precision) or JUDGEMENTS[precision]
+        statistic = statistics.get(output) or statistics.get("")
+        return base.using(statistic) if statistic else base
+
+    return judgement_for

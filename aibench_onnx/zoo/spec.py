@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from aibench_onnx.zoo.precision import JUDGEMENTS, PrecisionJudgement
+from aibench_onnx.zoo.precision import JUDGEMENTS, PrecisionJudgement, judgements_per_output
 
 FAMILIES = ("macro", "micro")
 BATCH = "batch"
@@ -113,7 +113,8 @@ class ModelSpec:
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     param_count_delta: dict[str, tuple[Callable[[Mapping[str, int]], int], str]] = field(default_factory=dict)
     known_export_failures: dict[str, str] = field(default_factory=dict)
-    # precision -> its verdict for this model, overriding zoo/precision.JUDGEMENTS (must state its reason)
+    # "precision" or "precision/output" -> its verdict for this model (or one output), overriding
+    # zoo/precision.JUDGEMENTS (must state its reason)
     precision_judgements: dict[str, PrecisionJudgement] = field(default_factory=dict)
     # "precision" or "precision/framework" -> why that variant fails (a measured reason, like known export failures)
     known_precision_failures: dict[str, str] = field(default_factory=dict)
@@ -128,9 +129,10 @@ class ModelSpec:
         for dtype, tolerance in self.tolerances.items():
             if tolerance.reason == DEFAULT_TOLERANCES.get(dtype, Tolerance(0, 0)).reason:
                 raise ValueError(f"{self.name}: tolerance override for {dtype} must state a reason")
-        for precision, judgement in self.precision_judgements.items():
+        for key, judgement in self.precision_judgements.items():
+            precision = key.partition("/")[0]
             if precision not in JUDGEMENTS or judgement.reason == JUDGEMENTS[precision].reason:
-                raise ValueError(f"{self.name}: the {precision} judgement override must state a reason")
+                raise ValueError(f"{self.name}: the {key} judgement override must state a reason")
 
     def dims(self, size: str, batch: int) -> dict[str, int]:
         if size not in self.sizes:
@@ -141,7 +143,12 @@ class ModelSpec:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])
 
     def judgement(self, precision: str) -> PrecisionJudgement:
+        """The precision's judgement for the model as a whole (its band, its SQNR floor)."""
         return self.precision_judgements.get(precision, JUDGEMENTS[precision])
+
+    def judgements(self, precision: str, statistics: dict[str, str] | None = None):
+        """output name -> its judgement (per-output overrides, then the user's verdict statistics)."""
+        return judgements_per_output(precision, statistics, self.precision_judgements)
 
     def make_params(self, size: str, seed: int = 0) -> Params:
         """Canonical weights: the same seed gives the same bytes on every machine and framework."""
