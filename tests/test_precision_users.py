@@ -184,4 +184,4 @@ def test_a_run_judges_a_users_model_in_every_precision(user_dir):
     assert cells["fp16"]["inherent"]["status"] == "passed"
     assert set(parity["result"]["variants"]) == {"fp16", "int8-dynamic"}
     report = runner.invoke(app, ["report", str(run_dir), "--format", "markdown"])
-    assert "Reduced precision vs the fp32 native outputs" in report.output and "| small | torch | fp16 |" in report.output
+    assert "Reduced precision vs the fp32 native outputs" in report.output and "| small | torch | fp16 (p99) |" in report.output

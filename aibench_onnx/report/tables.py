@@ -73,11 +73,11 @@ def parity_tables(cells: list[dict], variants: dict[tuple[str, str], dict] | Non
 
 def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | None = None,
                     title: str = "Reduced precision vs the fp32 native outputs") -> Table:
-    """One row per model x framework x precision x provider x level, with the numbers each precision's
-    verdict uses (worst over outputs and input sets): mean and max error, cosine, SQNR, top-1 agreement.
-    `variants`: (model, framework) -> precision -> the variant's record (size on disk)."""
+    """One row per model x framework x precision (with the statistic its verdict used) x provider x level, with
+    the numbers each precision's verdict uses (worst over outputs and input sets): mean and max error, cosine,
+    SQNR, top-1 agreement. `variants`: (model, framework) -> precision -> the variant's record (size on disk)."""
     table = Table(title, ["model", "framework", "precision", "EP", "opt", "max abs err", "mean abs err", "cosine",
-                          "SQNR dB", "top-1", "framework's own", "size", "judged on", "verdict"], status_column=13)
+                          "SQNR dB", "top-1", "framework's own", "size", "verdict"], status_column=12)
     for cell in cells:
         outputs = cell.get("outputs") or []
         pick = lambda key, worst: worst([o[key] for o in outputs if o.get(key) is not None], default=None)  # noqa: E731
@@ -88,11 +88,12 @@ def precision_table(cells: list[dict], variants: dict[tuple[str, str], dict] | N
                  computed_in_note(cell["precision"], cell.get("audit"))]
         notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(cell["status"], cell["status"]) + "".join(f"\n{note}" for note in notes if note)
-        table.add([cell["model"], cell["framework"], cell["precision"], cell["ep"], cell["opt_level"],
+        statistic = judged_on(outputs)
+        table.add([cell["model"], cell["framework"], cell["precision"] + (f" ({statistic})" if statistic else ""),
+                   cell["ep"], cell["opt_level"],
                    sci(cell.get("max_abs")), sci(pick("mean_abs", max)),
                    "" if cosine is None else f"{cosine:.5f}", "" if sqnr is None else f"{sqnr:.1f}",
-                   "" if top1 is None else f"{top1:.0%}", inherent_text(cell.get("inherent")), size,
-                   judged_on(outputs), verdict],
+                   "" if top1 is None else f"{top1:.0%}", inherent_text(cell.get("inherent")), size, verdict],
                   cell["status"])
     return table
 

@@ -56,7 +56,7 @@ class PrecisionJudgement:
         if self.mean_error:
             return "mean"
         if self.max_mismatch >= 1.0:
-            return "signal (cosine, SQNR)"
+            return "signal"  # cosine and SQNR only
         return "max" if self.max_mismatch == 0 else f"p{100 * (1 - self.max_mismatch):g}"
 
 
