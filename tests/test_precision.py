@@ -93,6 +93,47 @@ def test_a_verdict_statistic_can_be_chosen_per_output():
         JUDGEMENTS["fp16"].using("p0")
 
 
+def test_bf16_variant_computes_the_model_where_kernels_exist_and_says_where_they_do_not(tmp_path):
+    """bf16 keeps fp32's range: weights of 300 that fp16 would carry to Inf products stay finite. ONNX Runtime's
+    CPU provider has no bf16 MatMul, so the cell is 'unavailable' with that reason (exit 3), while onnx's
+    reference evaluator (bf16 arithmetic) shows the graph computes the model; Conv has no bf16 schema before
+    opset 22 and stays fp32."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from aibench_onnx.parity.precision import build_variant
+
+    path = two_matmuls(tmp_path / "model.onnx", scale=300.0)
+    record = build_variant(path, "bf16", [], str(tmp_path / "variants"))
+    assert record["status"] == "ok" and record["bf16_initializers"] == 2 and not record["weights_clamped"]
+    x = {"x": np.abs(np.random.default_rng(1).standard_normal((2, 4))).astype(np.float32)}
+    (expected,), (actual,) = ReferenceEvaluator(path).run(None, x), ReferenceEvaluator(record["path"]).run(None, x)
+    assert np.isfinite(actual).all() and judged(expected, actual, "bf16").passed
+    result = runner.invoke(app, ["check", path, "--dim", "batch=2", "--precision", "bf16", "--opt-level", "all",
+                                 "-o", str(tmp_path / "out"), "--json", str(tmp_path / "c.json")])
+    assert result.exit_code == 3, result.output
+    (cell,) = json.loads((tmp_path / "c.json").read_text())["cells"]
+    assert cell["status"] == "unavailable" and "cpu provider has no bf16 kernel for MatMul" in cell["reason"]
+
+    conv = save_graph(tmp_path / "conv.onnx", [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")],
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 3, 3])],
+                      {"w": np.ones((3, 2, 3, 3), np.float32)})
+    record = build_variant(conv, "bf16", [], str(tmp_path / "variants"))
+    assert record["nodes_kept_fp32"] == {"Conv": 1}
+    onnx.checker.check_model(onnx.load(record["path"]), full_check=True)
+
+
+def test_the_frameworks_own_bf16_run_is_the_inherent_error_of_a_zoo_model(tmp_path):
+    result = runner.invoke(app, ["parity", "mlp", "-f", "torch", "--size", "tiny", "--seeds", "1", "--opt-level", "all",
+                                 "--precision", "bf16", "-o", str(tmp_path / "out"), "--json", str(tmp_path / "p.json")])
+    assert result.exit_code == 3, result.output
+    (cell,) = json.loads((tmp_path / "p.json").read_text())["results"][0]["cells"]
+    assert cell["status"] == "unavailable" and "no bf16 kernel" in cell["reason"]
+    # torch's own .bfloat16() run: 8 significant bits, ~18 dB below what fp16 gives (~59 dB here)
+    assert cell["inherent"]["status"] == "passed" and 25 < cell["inherent"]["sqnr_db"] < 55
+
+
 def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
     """The second MatMul's products pass 65504. ONNX Runtime's CPU provider computes fp16 MatMul in fp32 (no
     overflow there: the CPU hides it); fp16 arithmetic as a GPU does it (onnx's reference evaluator, numpy

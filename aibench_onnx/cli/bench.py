@@ -46,7 +46,7 @@ def bench(
     cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
                                    "binding): off, on or both."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
-    precision: str = typer.Option("fp32", "--precision", help="ORT graphs to time: fp32 (the export), fp16, "
+    precision: str = typer.Option("fp32", "--precision", help="ORT graphs to time: fp32 (the export), fp16, bf16, "
                                   "int8-dynamic, int8-static (its variants, as `parity --precision` builds them); "
                                   "the effects table gains fp32 -> variant precision effects."),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),

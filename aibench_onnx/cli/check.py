@@ -37,7 +37,7 @@ def check(
     inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
     call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
     precision: str = typer.Option("fp32", "--precision", help="Graphs to check: fp32 (the file itself) and reduced-"
-                                  "precision variants of it (fp16, int8-dynamic, int8-static), each judged against "
+                                  "precision variants of it (fp16, bf16, int8-dynamic, int8-static), each judged against "
                                   "the same reference with its precision's verdict."),
     error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),

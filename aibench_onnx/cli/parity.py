@@ -42,7 +42,7 @@ def parity(
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
     precision: str = typer.Option("fp32", "--precision", help="Graphs to judge against the fp32 native outputs: "
-                                  "fp32 (the export), fp16 (converted after export), int8-dynamic, int8-static "
+                                  "fp32 (the export), fp16 and bf16 (converted after export), int8-dynamic, int8-static "
                                   "(ONNX Runtime's quantizer, calibrated on other inputs); comma-separated."),
     error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),

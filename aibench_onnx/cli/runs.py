@@ -43,7 +43,7 @@ def run(
                                   "(a process doing several jobs gets the sum of theirs)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
     precision: str = typer.Option("fp32", "--precision", help="Also judge and time the exports' reduced-precision "
-                                  "variants: fp16, int8-dynamic, int8-static (comma-separated, with fp32)."),
+                                  "variants: fp16, bf16, int8-dynamic, int8-static (comma-separated, with fp32)."),
     error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",

@@ -23,11 +23,11 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(jax.block_until_ready(r)) for r in result]
 
 
-def half_model(model, rebuild=None):
-    """The model with its float parameters in fp16 (JAX computes in the dtype of its operands; `run` takes
-    fp16 inputs)."""
+def reduced_model(model, dtype: str, rebuild=None):
+    """The model with its float parameters in `dtype` (float16 or bfloat16: JAX computes in the dtype of its
+    operands; `run` takes inputs in it)."""
     graphdef, state = nnx.split(model)
-    state = jax.tree.map(lambda x: x.astype(jnp.float16) if jnp.issubdtype(x.dtype, jnp.floating) else x, state)
+    state = jax.tree.map(lambda x: x.astype(jnp.dtype(dtype)) if jnp.issubdtype(x.dtype, jnp.floating) else x, state)
     return nnx.merge(graphdef, state)
 
 

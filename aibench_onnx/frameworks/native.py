@@ -74,27 +74,28 @@ def run_native(request: dict) -> dict:
 
 
 def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
-    """precision -> the framework's own fp16 outputs per input file (the model in half precision, built once;
+    """precision -> the framework's own outputs in that precision per input file (the model cast, built once;
     float inputs cast, integer inputs as they are; outputs back to float32), or why it cannot."""
     import numpy as np
 
+    from aibench_onnx.zoo.precision import NATIVE_DTYPES, cast_floats
     from aibench_onnx.zoo.registry import builder
 
     def rebuild():  # Keras chooses variable and compute dtypes when layers are built
         return builder(spec.name, request["framework"])(spec.make_params(request["size"]), spec.sizes[request["size"]])
 
     found = {}
-    for precision in request["reduced"]:  # fp16: the one precision numpy, and so every adapter, can carry
+    for precision in request["reduced"]:
         files = []
         try:
-            half = fw.half_model(model, rebuild)
+            reduced = fw.reduced_model(model, NATIVE_DTYPES[precision], rebuild)
             for index, arrays in enumerate(inputs):
-                outputs = fw.run(half, [a.astype(np.float16) if a.dtype.kind == "f" else a for a in arrays])
+                outputs = fw.run(reduced, [cast_floats(a, precision) for a in arrays])
                 target = Path(request["output_dir"]) / f"{request['framework']}_{precision}_outputs_{index}.npz"
                 np.savez(target, **{t.name: o.astype(np.float32) for t, o in zip(spec.outputs, outputs)})
                 files.append(str(target))
             found[precision] = {"status": Status.OK, "output_files": files}
-        except Exception as exc:  # noqa: BLE001 - a framework without fp16 on this device: a result
+        except Exception as exc:  # noqa: BLE001 - a framework without this precision on this device: a result
             found[precision] = {"status": Status.UNAVAILABLE,
                                 "reason": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
     return found

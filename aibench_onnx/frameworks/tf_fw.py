@@ -60,13 +60,13 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(r) for r in result]
 
 
-def half_model(model, rebuild=None):
-    """The model rebuilt under Keras' `float16` dtype policy (variables and computation in fp16; the canonical
+def reduced_model(model, dtype: str, rebuild=None):
+    """The model rebuilt under Keras' `dtype` policy (float16 or bfloat16: variables and computation in it; the
     weights assigned and cast): Keras fixes dtypes when layers are built, so `rebuild` builds it anew."""
     import keras
 
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float16")
+    keras.config.set_dtype_policy(dtype)
     try:
         return rebuild()
     finally:

@@ -15,14 +15,26 @@ def configure_threads(threads: int) -> None:
 
 
 def to_framework(arrays: Sequence[np.ndarray]) -> list:
-    return [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+    return [_from_numpy(np.ascontiguousarray(a)) for a in arrays]
+
+
+def _from_numpy(array: np.ndarray) -> torch.Tensor:
+    if array.dtype.name == "bfloat16":  # ml_dtypes' bfloat16, which torch.from_numpy does not know
+        return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(array)
+
+
+def _to_numpy(value: torch.Tensor) -> np.ndarray:
+    """numpy has no bfloat16: such outputs come back as float32 (exact)."""
+    value = value.detach().cpu()
+    return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
 
 
 def run(model: torch.nn.Module, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     with torch.inference_mode():
         result = model(*to_framework(arrays))
     result = result if isinstance(result, (tuple, list)) else (result,)
-    return [r.detach().cpu().numpy() for r in result]
+    return [_to_numpy(r) for r in result]
 
 
 def forward_parameters(model: torch.nn.Module) -> tuple[list[str], bool]:
@@ -83,14 +95,15 @@ def run_named(model: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str
 
     with torch.inference_mode():
         result = model(*to_framework(list(inputs.values())))
-    return {name: value.detach().cpu().numpy() for name, value in flatten_outputs(result, torch.is_tensor).items()}
+    return {name: _to_numpy(value) for name, value in flatten_outputs(result, torch.is_tensor).items()}
 
 
-def half_model(model: torch.nn.Module, rebuild=None) -> torch.nn.Module:
-    """The model as torch runs it in fp16: a copy with `.half()` weights (`run` takes fp16 inputs)."""
+def reduced_model(model: torch.nn.Module, dtype: str, rebuild=None) -> torch.nn.Module:
+    """The model as torch runs it in `dtype` (float16: `.half()`, bfloat16): a copy with its floating-point
+    weights cast (`run` takes inputs in it)."""
     import copy
 
-    return copy.deepcopy(model).half()
+    return copy.deepcopy(model).to(getattr(torch, dtype))
 
 
 def param_count(model: torch.nn.Module) -> int:

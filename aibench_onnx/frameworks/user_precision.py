@@ -1,5 +1,5 @@
 """What a user's model needs for reduced-precision parity, made in its framework's process next to the export:
-the framework's own fp16 run on every reference input set (the error the precision costs by itself) and
+the framework's own fp16 / bf16 run on every reference input set (the error the precision costs by itself) and
 int8-static's calibration sets (the model's own inputs at seeds the judged sets never use)."""
 
 from __future__ import annotations
@@ -9,48 +9,44 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.precision import NATIVE_DTYPES, cast_floats
 
 
 def native_reduced_runs(user, fw, model, reference_sets: list[dict[str, np.ndarray]], precisions: list[str],
                         out_dir: Path) -> dict:
     """precision -> {"status", "output_files"} (one .npz per reference set, outputs as float32), or why the
     framework cannot run the model in that precision here."""
-    from aibench_onnx.parity.precision import NATIVE_PRECISIONS
-
     found = {}
-    for precision in (p for p in precisions if p in NATIVE_PRECISIONS):
+    for precision in (p for p in precisions if p in NATIVE_DTYPES):
         files = []
         try:
-            half = _half_model(user, fw, model, reference_sets[0])
+            reduced = _reduced_model(user, fw, model, reference_sets[0], precision)
             for index, arrays in enumerate(reference_sets):
-                outputs = fw.run_named(half, {n: _half(a) for n, a in arrays.items()})
+                outputs = fw.run_named(reduced, {n: cast_floats(a, precision) for n, a in arrays.items()})
                 files.append(str(out_dir / f"native_{precision}_set{index}.npz"))
                 np.savez(files[-1], **{n: np.asarray(o, np.float32) for n, o in outputs.items()})
             found[precision] = {"status": Status.OK, "output_files": files}
-        except Exception as exc:  # noqa: BLE001 - a model the framework cannot run in fp16 here: a result
+        except Exception as exc:  # noqa: BLE001 - a model the framework cannot run in that precision here: a result
             found[precision] = {"status": Status.UNAVAILABLE,
                                 "reason": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
     return found
 
 
-def _half(array: np.ndarray) -> np.ndarray:
-    return array.astype(np.float16) if array.dtype.kind == "f" else array
-
-
-def _half_model(user, fw, model, arrays: dict[str, np.ndarray]):
+def _reduced_model(user, fw, model, arrays: dict[str, np.ndarray], precision: str):
     """torch and JAX cast a copy of the model; Keras fixes dtypes when layers are built, so the user's factory
-    builds it again under the float16 policy and the fp32 model's weights are assigned to it."""
+    builds it again under the float16 / bfloat16 policy and the fp32 model's weights are assigned to it."""
+    dtype = NATIVE_DTYPES[precision]
     if user.framework != "tf":
-        return fw.half_model(model)
+        return fw.reduced_model(model, dtype)
     from aibench_onnx.frameworks.user_model import build_user_model
 
     def rebuild():
         rebuilt, _ = build_user_model(user)
-        fw.run_named(rebuilt, {n: _half(a) for n, a in arrays.items()})  # creates a subclassed model's variables
+        fw.run_named(rebuilt, {n: cast_floats(a, precision) for n, a in arrays.items()})  # creates its variables
         fw.assign_weights(rebuilt, model)
         return rebuilt
 
-    return fw.half_model(model, rebuild)
+    return fw.reduced_model(model, dtype, rebuild)
 
 
 def write_user_calibration(user, out_dir: Path) -> tuple[list[str], str]:

@@ -1,4 +1,4 @@
-"""An fp32 ONNX graph converted to fp16 after export (onnxconverter-common's float16 conversion): weights and
+"""An fp32 ONNX graph converted to fp16 (or bf16) after export (onnxconverter-common's float16 conversion): weights and
 activations in half precision, graph inputs and outputs kept fp32 (so feeds and comparisons stay as they
 were), operators on the converter's block list left in fp32 behind Cast nodes. The record says what was
 converted, what stayed fp32, which weights were clamped into fp16's range and the size on disk."""
@@ -13,29 +13,93 @@ import numpy as np
 
 
 def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
+    return _convert(source, target, "fp16")
+
+
+def convert_to_bf16(source: str | Path, target: str | Path) -> dict:
+    """The fp16 conversion's graph (the same nodes kept fp32 behind Casts), retyped to bfloat16 with the weights
+    taken from the fp32 graph (bf16 has fp32's range: nothing is clamped). ONNX Runtime runs it only where a
+    provider has bf16 kernels (its CPU provider has none for MatMul, Add, ...: the CUDA provider does)."""
+    return _convert(source, target, "bf16")
+
+
+def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
     import onnx
-    from onnx import TensorProto
+    from onnx import TensorProto, numpy_helper
     from onnxconverter_common import float16
 
     model = onnx.load(str(source))
-    clamped = _weights_outside_fp16(model)
+    clamped = _weights_outside_fp16(model) if precision == "fp16" else []
+    originals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
     block_list = list(float16.DEFAULT_OP_BLOCK_LIST)
+    if precision == "bf16":
+        block_list += _ops_without_bf16(model)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
     retargeted = _retarget_float_casts(converted.graph)
     rewired = _read_outputs_in_fp16(converted.graph)
+    if precision == "bf16":
+        _retype_to_bf16(converted.graph, originals)
     onnx.save(converted, str(target))
+    reduced_type = TensorProto.BFLOAT16 if precision == "bf16" else TensorProto.FLOAT16
     kept = Counter(node.op_type for node in model.graph.node if node.op_type in block_list)
-    half_initializers = sum(1 for t in converted.graph.initializer if t.data_type == TensorProto.FLOAT16)
+    reduced_initializers = sum(1 for t in converted.graph.initializer if t.data_type == reduced_type)
     casts = sum(1 for n in converted.graph.node if n.op_type == "Cast") - sum(1 for n in model.graph.node
                                                                               if n.op_type == "Cast")
-    return {"precision": "fp16", "converter": "onnxconverter-common float16 (keep_io_types)",
+    converter = "onnxconverter-common float16 (keep_io_types)" + (", retyped to bfloat16" if precision == "bf16" else "")
+    return {"precision": precision, "converter": converter,
             "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
-            "nodes_kept_fp32": dict(kept), "casts_inserted": casts, "fp16_initializers": half_initializers,
-            "weights_clamped": clamped, "casts_retargeted": retargeted,
-            "output_consumers_rewired": rewired,
+            "nodes_kept_fp32": dict(kept), "casts_inserted": casts, f"{precision}_initializers": reduced_initializers,
+            "weights_clamped": clamped, "casts_retargeted": retargeted, "output_consumers_rewired": rewired,
             "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
+
+
+def _ops_without_bf16(model) -> list[str]:
+    """Op types whose schema at the graph's opset takes float but not bfloat16 (Conv and MaxPool before opset
+    22, Range): a bf16 graph with them is invalid ONNX, so they stay fp32 behind Casts, as blocked ops do."""
+    import onnx
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    missing = set()
+    for op in {node.op_type for node in model.graph.node if node.domain in ("", "ai.onnx")}:
+        try:
+            schema = onnx.defs.get_schema(op, opset)
+        except onnx.defs.SchemaError:
+            continue
+        floats = [c.allowed_type_strs for c in schema.type_constraints if "tensor(float)" in c.allowed_type_strs]
+        if floats and not any("tensor(bfloat16)" in allowed for allowed in floats):
+            missing.add(op)
+    return sorted(missing)
+
+
+def _retype_to_bf16(graph, originals: dict[str, np.ndarray]) -> None:
+    """Every float16 in the converted graph becomes bfloat16: weights (from their fp32 originals, so nothing
+    stays clamped to fp16's range), Cast targets, constants, declared types; subgraphs too."""
+    import ml_dtypes
+    from onnx import TensorProto, numpy_helper
+
+    def retyped(tensor):
+        values = originals.get(tensor.name)
+        values = numpy_helper.to_array(tensor).astype(np.float32) if values is None else values
+        return numpy_helper.from_array(values.astype(ml_dtypes.bfloat16), tensor.name)
+
+    for tensor in graph.initializer:
+        if tensor.data_type == TensorProto.FLOAT16:
+            tensor.CopyFrom(retyped(tensor))
+    for value in list(graph.value_info) + list(graph.input) + list(graph.output):
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            value.type.tensor_type.elem_type = TensorProto.BFLOAT16
+    for node in graph.node:
+        for attribute in node.attribute:
+            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == TensorProto.FLOAT16:
+                attribute.i = TensorProto.BFLOAT16
+            if attribute.HasField("t") and attribute.t.data_type == TensorProto.FLOAT16:
+                attribute.t.CopyFrom(retyped(attribute.t))
+            if attribute.g.node:
+                _retype_to_bf16(attribute.g, originals)
+            for subgraph in attribute.graphs:
+                _retype_to_bf16(subgraph, originals)
 
 
 def _retarget_float_casts(graph, main: bool = True) -> int:

@@ -20,7 +20,7 @@ from aibench_onnx.parity.engine import (
     compare_outputs,
     merge,
 )
-from aibench_onnx.parity.precision import build_variant, judge
+from aibench_onnx.parity.precision import build_variant, judge, missing_kernel
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
 
@@ -140,7 +140,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         for ep in eps or ["cpu"]:
             for level in opt_levels or ["disabled", "all"]:
                 cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
-                                            judgement_for)
+                                            judgement_for, precision)
                 cell.precision = precision
                 if precision == FP32:
                     actual[(ep, level)] = outputs
@@ -215,13 +215,16 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
 
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
                 bench: bool, timing_config: dict | None,
-                judgement_for: JudgementFor | None = None) -> tuple[CheckCell, list[dict]]:
+                judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[CheckCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
     reference (a reduced-precision variant: with its precision's judgement per output); timed with the bench's ORT
     runner when asked. Returns the cell and ORT's outputs."""
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
 
     run = run_on_provider(path, ep, level, threads, feeds)
+    unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
+    if unsupported:
+        return CheckCell(ep, level, Status.UNAVAILABLE, unsupported), []
     if run.status != Status.OK:
         return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)

@@ -40,6 +40,7 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
 
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
     from aibench_onnx.ort.session import cuda_options
+    from aibench_onnx.parity.precision import missing_kernel
 
     def feeds():
         for input_file in input_files:
@@ -50,6 +51,9 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
     run = run_on_provider(onnx_path, ep, opt_level, threads, feeds(), options)
     result: dict = {"ep": ep, "opt_level": opt_level, "precision": precision, "status": Status.OK, "reason": "",
                     "output_files": [], "casts": []}
+    unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
+    if unsupported:
+        return {**result, "status": Status.UNAVAILABLE, "reason": unsupported}
     if run.status == LOAD_FAILED:
         stripped = _without_shape_annotations(onnx_path, run.reason)
         retried = run_on_provider(stripped, ep, opt_level, threads, feeds(), options) if stripped else None

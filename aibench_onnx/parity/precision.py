@@ -14,7 +14,6 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement
 
 CALIBRATION_SETS = 8
-NATIVE_PRECISIONS = ("fp16",)  # the frameworks run these themselves (torch .half(), Keras float16, JAX float16)
 CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
 # Precisions whose activation ranges come from calibration: the large-magnitude input set lies beyond them
 # and saturates by design, so it is reported, not judged.
@@ -42,6 +41,10 @@ def build_variant(onnx_path: str, precision: str, calibration_files: list[str], 
             from aibench_onnx.graph.fp16 import convert_to_fp16
 
             return {"status": Status.OK, **convert_to_fp16(onnx_path, target)}
+        if precision == "bf16":
+            from aibench_onnx.graph.fp16 import convert_to_bf16
+
+            return {"status": Status.OK, **convert_to_bf16(onnx_path, target)}
         if precision == "int8-dynamic":
             from aibench_onnx.ort.quantize import quantize_int8_dynamic
 
@@ -105,6 +108,19 @@ def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputCompari
 
 def is_reduced(precision: str) -> bool:
     return precision != FP32
+
+
+def missing_kernel(precision: str, ep: str, error: str) -> str | None:
+    """The reason, when ONNX Runtime refused a reduced-precision graph because the provider has no kernel for
+    one of its ops in that type (its CPU provider has no bf16 MatMul or Add): a combination this provider does
+    not support, not a broken graph."""
+    import re
+
+    found = re.search(r"NOT_IMPLEMENTED.*?Could not find an implementation for (\S+?\(\d+\))", error)
+    if not is_reduced(precision) or found is None:
+        return None
+    where = " (ONNX Runtime's CUDA provider has bf16 kernels)" if precision == "bf16" and ep == "cpu" else ""
+    return f"ONNX Runtime's {ep} provider has no {precision} kernel for {found[1]}{where}"
 
 
 def locate_precision_error(fp32_path: str, variant: dict, ep: str, opt_level: str, feed: dict,

@@ -24,7 +24,6 @@ from aibench_onnx.parity.engine import (
 )
 from aibench_onnx.parity.precision import (
     BEYOND_CALIBRATION,
-    NATIVE_PRECISIONS,
     calibration_sets,
     for_case,
     inherent_error,
@@ -37,7 +36,7 @@ from aibench_onnx.parity.precision import (
 from aibench_onnx.status import Status
 from aibench_onnx.workers import run_worker
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
-from aibench_onnx.zoo.precision import FP32
+from aibench_onnx.zoo.precision import FP32, NATIVE_DTYPES
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 
 WORKER_TIMEOUT_S = 1200.0
@@ -203,7 +202,7 @@ def _locate(fp32_path: str, variant: dict, cell: ParityCell, spec: ModelSpec, ca
 
 
 def _failed_status(status: str) -> str:
-    return status if status in (Status.EP_UNAVAILABLE, Status.EXPORT_FAILED) else Status.FAILED
+    return status if status in (Status.EP_UNAVAILABLE, Status.UNAVAILABLE, Status.EXPORT_FAILED) else Status.FAILED
 
 
 def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
@@ -303,7 +302,7 @@ def native_request(spec, size, framework, input_files, workdir: Path, threads: i
     return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
             "input_files": input_files, "output_dir": str(workdir),
             "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]},
-            "reduced": [p for p in precisions if p in NATIVE_PRECISIONS]}
+            "reduced": [p for p in precisions if p in NATIVE_DTYPES]}
 
 
 def run_native_worker(request: dict, workdir: Path) -> dict:

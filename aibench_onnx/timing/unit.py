@@ -75,7 +75,11 @@ def _measure_item(item: dict, request: dict, meter) -> dict:
     except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
         import traceback
 
-        result.update(status=Status.FAILED, reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+        from aibench_onnx.parity.precision import missing_kernel
+
+        unsupported = missing_kernel(config.get("precision", "fp32"), config.get("ep") or "", str(exc))
+        result.update(status=Status.UNAVAILABLE if unsupported else Status.FAILED,
+                      reason=unsupported or f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                       traceback=traceback.format_exc(limit=6))
     result["peak_rss_bytes"] = _peak_rss_bytes()  # of the process so far (it may have measured other models)
     return result
