@@ -24,9 +24,11 @@ class Status(StrEnum):
     ERROR = "error"  # a worker could not produce what the comparison needs
     CRASHED = "crashed"  # a worker process died
     TIMEOUT = "timeout"  # a worker process was killed at its time limit
+    LOST = "lost"  # the machine or executor running a job went away before it ended (--resume runs it again)
 
 
-FAILING = frozenset({Status.FAILED, Status.EXPORT_FAILED, Status.ERROR, Status.CRASHED, Status.TIMEOUT})
+FAILING = frozenset({Status.FAILED, Status.EXPORT_FAILED, Status.ERROR, Status.CRASHED, Status.TIMEOUT,
+                     Status.LOST})
 NOT_AVAILABLE = frozenset({Status.EP_UNAVAILABLE, Status.UNAVAILABLE})
 SUCCEEDED = frozenset({Status.OK, Status.PASSED, Status.KNOWN_FAILURE})
 

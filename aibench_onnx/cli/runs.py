@@ -45,6 +45,12 @@ def run(
     precision: str = typer.Option("fp32", "--precision", help="Also judge and time the exports' reduced-precision "
                                   "variants: fp16, bf16, int8-dynamic, int8-static (comma-separated, with fp32)."),
     error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
+    executor: str = typer.Option("local", "--executor", help="Where jobs run: local (this machine) or ray (a Ray "
+                                 "cluster: every job on every target; needs aibench-onnx[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (auto: the one `ray start` "
+                                          "began here; default: start a one-node cluster here)."),
+    targets: Optional[str] = typer.Option(None, "--targets", help="Ray targets, comma-separated: custom resources "
+                                          "their nodes declare (default: each live node is a target)."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
                                                 help="Also write the Markdown report to FILE."),
@@ -68,10 +74,18 @@ def run(
             from aibench_onnx.jsonio import check_writable
 
             check_writable(target)
+    from aibench_onnx.runs.executors import EXECUTORS
+
+    choose([executor], list(EXECUTORS), ["local"], "executor")
+    if executor != "ray" and (address or targets):
+        raise UserError("--address and --targets choose where a Ray run goes: use them with --executor ray")
+    target_envs = None
     if resume:
         run_dir = Path(resume)
         settings = load_run(run_dir)["settings"]
         specs = resolve_models(settings["models"]) if settings["models"] else []
+        if settings.get("executor") == "ray":
+            settings["address"] = address or settings.get("address")
     else:
         mode = QUICK if quick else FULL
         users = []
@@ -88,6 +102,16 @@ def run(
         precisions = choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision")
         error_stats = parse_error_stats(error_stat)
         batches = parse_batches(batch) if batch else mode["batches"]
+        ray_settings = {}
+        if executor == "ray":  # join the cluster and find the targets before anything is written
+            from aibench_onnx.runs.targets import connect, resolve_targets, target_environments
+
+            connect(address)
+            found = resolve_targets(split_csv(targets))
+            with console.status(f"collecting the environment of {len(found)} targets..."):
+                target_envs = target_environments(found)
+            ray_settings = {"executor": "ray", "address": address, "targets": [t.name for t in found],
+                            "target_specs": [t.to_dict() for t in found]}
         from aibench_onnx.frameworks import runtimes_of
 
         runtimes = runtimes_of(sorted(set(chosen) | {u.framework for u in users}), mode["runtimes"])
@@ -103,13 +127,13 @@ def run(
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
-                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET}
+                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
     settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
     jobs = plan_jobs(settings, specs)
     if not resume:
         from aibench_onnx.env.collect import collect_environment
 
-        start_run(run_dir, settings, jobs, collect_environment())
+        start_run(run_dir, settings, jobs, collect_environment(), target_envs)
     todo, problems = pending_jobs(run_dir, jobs)
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {problem}")
@@ -186,8 +210,9 @@ def report(
 @app.command()
 @user_errors_exit
 def compare(
-    base: str = typer.Argument(..., metavar="BASE", help="A run directory, or a `bench --json` file."),
-    new: str = typer.Argument(..., metavar="NEW", help="A run directory, or a `bench --json` file."),
+    base: str = typer.Argument(..., metavar="BASE", help="A run directory (RUN_DIR@TARGET: one target of a Ray "
+                               "run), or a `bench --json` file."),
+    new: str = typer.Argument(..., metavar="NEW", help="A run directory (RUN_DIR@TARGET), or a `bench --json` file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
                                           "configuration is significantly more than 5 % slower."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
@@ -209,6 +234,9 @@ def compare(
     console.print(to_rich(compare_table(result)))
     for line in result["environment_differences"]:
         console.print(f"[yellow]environment differs[/yellow] {escape(line)}")
+    for line in result["hardware_differences"]:
+        console.print(f"[bold red]DIFFERENT HARDWARE[/bold red] {escape(line)} — these ratios include the machine, "
+                      "not only your change")
     for line in result["gate_failures"]:
         console.print(f"[bold red]gate failed[/bold red] {escape(line)}")
     if json_path is not None:

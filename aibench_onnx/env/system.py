@@ -125,5 +125,34 @@ def gpu_info() -> dict:
             pass
 
 
+def hardware_fingerprint() -> dict:
+    """What makes two machines' timings comparable: CPU model, cores, memory, the CPU's top clock where
+    sysfs shows it, GPU models, driver and each GPU's top SM clock. Two records with different fingerprints
+    measured different hardware."""
+    import psutil
+
+    max_khz = _read_text("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    gpus = gpu_info()
+    return {"cpu_model": _cpu_model(), "logical_cores": psutil.cpu_count(logical=True),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30), "cpu_max_mhz": int(max_khz) // 1000
+            if max_khz and max_khz.isdigit() else None,
+            "gpus": [g["name"] for g in gpus["gpus"]], "gpu_driver": gpus.get("driver_version"),
+            "gpu_max_sm_mhz": _gpu_max_clocks() if gpus["gpus"] else []}
+
+
+def _gpu_max_clocks() -> list[int | None]:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return [pynvml.nvmlDeviceGetMaxClockInfo(pynvml.nvmlDeviceGetHandleByIndex(i), pynvml.NVML_CLOCK_SM)
+                    for i in range(pynvml.nvmlDeviceGetCount())]
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - clocks are not readable everywhere (MIG, containers)
+        return []
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -135,6 +135,9 @@ def render_html(report: dict) -> str:
         if effects:
             parts += [f"<h3>Where the time goes: {_e(model)}</h3>",
                       to_html(effects_table(f"Where the time goes: {model}", effects))]
+    for model, effects in report.get("hardware", {}).items():
+        title = f"Hardware effect: {model} (the same configuration on each target)"
+        parts += [f"<h2>{_e(title)}</h2>", to_html(effects_table(title, effects))]
     if report["exports"]:
         parts += ["<h2>Export statistics</h2>", to_html(export_stats_table(report["exports"]))]
     parts += ["<h2>Settings</h2>", to_html(settings_table(report))]

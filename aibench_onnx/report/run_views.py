@@ -27,7 +27,17 @@ def environment_lines(report: dict) -> list[str]:
         f"{system.get('python', '?')} on {system.get('os', '?')}",
         f"onnxruntime {ort.get('version', '?')} ({', '.join(loads) or 'no provider loads'}); {versions}",
         f"jobs: {report['jobs_done']} of {report['jobs_planned']} done",
-    ]
+    ] + [f"target {name}: {fingerprint_line(found.get('node', {}).get('fingerprint', {}))}"
+         for name, found in report.get("targets", {}).items()]
+
+
+def fingerprint_line(fingerprint: dict) -> str:
+    """A node's hardware in one line (env/system.hardware_fingerprint)."""
+    gpus = ", ".join(fingerprint.get("gpus") or []) or "no GPU"
+    clock = f", up to {fingerprint['cpu_max_mhz']} MHz" if fingerprint.get("cpu_max_mhz") else ""
+    driver = f", driver {fingerprint['gpu_driver']}" if fingerprint.get("gpu_driver") else ""
+    return (f"{fingerprint.get('cpu_model', '?')} ({fingerprint.get('logical_cores', '?')} logical cores{clock}), "
+            f"{fingerprint.get('memory_gib', '?')} GiB; {gpus}{driver}")
 
 
 def settings_table(report: dict) -> Table:
@@ -60,6 +70,9 @@ def run_tables(report: dict) -> list[tuple[str, Table]]:
         effects = report["effects"].get(model, [])
         if effects:
             tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
+    for model, effects in report.get("hardware", {}).items():
+        tables.append(("##", effects_table(f"Hardware effect: {model} (the same configuration on each target)",
+                                           effects)))
     if report["exports"]:
         tables.append(("##", export_stats_table(report["exports"])))
     tables.append(("##", settings_table(report)))

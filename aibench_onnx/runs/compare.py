@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.runs.report import on_target
 from aibench_onnx.runs.store import (
     latest_records,
     load_records,
@@ -41,19 +42,62 @@ class Side:
     environment: dict
     samples: dict[tuple, dict[int, list[float]]]  # (model, configuration, batch) -> round -> samples
     parity: dict[tuple, str]  # (model, framework, ep, level, precision) -> status
+    fingerprints: list[dict] = field(default_factory=list)  # the hardware the records were measured on
 
 
 def load_side(path: str) -> Side:
+    """A run directory, RUN_DIR@TARGET (one target of a Ray run), or a bench JSON file. A Ray run read whole
+    names its models with their targets (mlp@l4), so each target meets itself in the other run."""
     if Path(path).is_file():
         return _bench_json(path)
-    run = load_run(path)
-    latest = latest_records(load_records(Path(path))[0]).values()
+    run_dir, target = _run_and_target(path)
+    run = load_run(run_dir)
+    latest = [record for record in latest_records(load_records(Path(run_dir))[0]).values()
+              if target is None or record.get("target") == target]
+    if target is not None and not latest:
+        raise UserError(f"{path}: the run has no records of target {target!r} "
+                        f"(its targets: {', '.join(run.get('targets', {})) or 'none'})")
+    name = (lambda model, record: model) if target else on_target
     samples: dict[tuple, dict[int, list[float]]] = {}
-    for timed in timed_batches(latest):
-        samples.setdefault((timed.model, timed.label, timed.batch), {})[timed.round] = timed.samples_s
-    parity = {(cell["model"], cell["framework"], cell["ep"], cell["opt_level"], cell.get("precision") or "fp32"):
-              cell["status"] for cell in parity_cells(latest)}
-    return Side(run.get("environment", {}), samples, parity)
+    parity: dict[tuple, str] = {}
+    for record in latest:
+        for timed in timed_batches([record]):
+            samples.setdefault((name(timed.model, record), timed.label, timed.batch), {})[timed.round] = timed.samples_s
+        for cell in parity_cells([record]):
+            parity[(name(cell["model"], record), cell["framework"], cell["ep"], cell["opt_level"],
+                    cell.get("precision") or "fp32")] = cell["status"]
+    environment = run.get("targets", {}).get(target, {}).get("environment", {}) if target else run.get("environment", {})
+    return Side(environment, samples, parity, fingerprints(latest, environment))
+
+
+def _run_and_target(path: str) -> tuple[str, str | None]:
+    run_dir, at, target = path.rpartition("@")
+    if not Path(path).is_dir() and at and Path(run_dir).is_dir():
+        return run_dir, target
+    return path, None
+
+
+def fingerprints(records, environment: dict) -> list[dict]:
+    """The distinct hardware fingerprints of the records (a Ray run's records carry their node's); a local
+    run's, from its environment."""
+    found = {json.dumps(r["node"]["fingerprint"], sort_keys=True) for r in records if (r.get("node") or {}).get("fingerprint")}
+    if found:
+        return [json.loads(text) for text in sorted(found)]
+    system, gpu = environment.get("system"), environment.get("gpu", {})
+    if not system:
+        return []
+    return [{"cpu_model": system.get("cpu_model"), "logical_cores": system.get("logical_cores"),
+             "gpus": [g["name"] for g in gpu.get("gpus", [])], "gpu_driver": gpu.get("driver_version")}]
+
+
+def hardware_differences(base: list[dict], new: list[dict]) -> list[str]:
+    """What differs between the two sides' hardware (keys both sides know), and sides that mix machines."""
+    found = [f"{side} mixes {len(prints)} different machines" for side, prints in (("base", base), ("new", new))
+             if len(prints) > 1]
+    if base and new:
+        a, b = base[0], new[0]
+        found += [f"{key}: {a[key]} -> {b[key]}" for key in sorted(set(a) & set(b)) if a[key] != b[key]]
+    return found
 
 
 def _bench_json(path: str) -> Side:
@@ -130,5 +174,6 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
     failures += [f"parity regressed: {line}" for line in parity_regressions]
     return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,
             "environment_differences": _environment_differences(base_side.environment, new_side.environment),
+            "hardware_differences": hardware_differences(base_side.fingerprints, new_side.fingerprints),
             "only_in_base": len(set(base) - set(new)), "only_in_new": len(set(new) - set(base)),
             "gate": gate, "gate_failures": failures}

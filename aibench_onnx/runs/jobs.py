@@ -15,7 +15,8 @@ from aibench_onnx.frameworks import ORT_RUNTIME
 from aibench_onnx.status import Status, overall
 
 
-def _job_record(job: dict, started: float, **fields) -> dict:
+def job_record(job: dict, started: float, **fields) -> dict:
+    """A job's record for results.jsonl: what ran, when, and `fields` (status, reason, result, ...)."""
     ended = time.time()
     return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
             "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
@@ -50,10 +51,10 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:
-        return _job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
+        return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
                            reason=outcome.reason)
     result = outcome.document["result"]
-    return _job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
+    return job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
 
 
 def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
@@ -73,7 +74,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
                                job["seeds"], job["threads"], run_dir, job["opset"],
                                precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"))
         if isinstance(found, ExportParity):  # the framework is not installed
-            finish(_job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
+            finish(job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:
             prepared.append((job, found))
     if not prepared:
@@ -86,11 +87,11 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
         documents = outcome.document["documents"]
     for index, (job, found) in enumerate(prepared):
         if index >= len(documents):  # the framework's process died here: this job and the rest share its fate
-            finish(_job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
+            finish(job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
                                reason=outcome.reason))
             continue
         result = finish_parity(found, documents[index])
-        finish(_job_record(job, started, status=overall(c.status for c in result.cells), result=result.to_dict()))
+        finish(job_record(job, started, status=overall(c.status for c in result.cells), result=result.to_dict()))
         started = time.time()
 
 
@@ -152,7 +153,7 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
 
     def record(job: dict, result: dict, process: dict | None, wall_s: float) -> dict:
         died = result["status"] in (Status.CRASHED, Status.TIMEOUT)  # the process's fate, not the job's verdict
-        return _job_record(job, time.time() - wall_s, round=job["round"],
+        return job_record(job, time.time() - wall_s, round=job["round"],
                            status=result["status"] if died else overall([result["status"]]),
                            reason=result.get("reason", ""), result={**result, "process": process})
 

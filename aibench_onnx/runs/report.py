@@ -36,15 +36,16 @@ def build_report(run_dir: str | Path) -> dict:
                 _parity(record, parity_rows, exports, warnings, variants)
         elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
             result = record["result"]
-            replicates.setdefault((record["model"], result["config"]["label"]), []).append(result)
+            replicates.setdefault((on_target(record["model"], record), result["config"]["label"]), []).append(result)
         elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
-    latency, effects = _timing(replicates, run["settings"], warnings)
+    latency, effects, results = _timing(replicates, run["settings"], warnings)
     report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
             "variants": variants,
-            "exports": exports, "latency": latency, "effects": effects, "warnings": warnings}
+            "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
+            "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", []))}
     report["headline"] = headline(report)
     return report
 
@@ -58,13 +59,14 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
     if export.get("graph"):
         graph = export["graph"]
         exports.setdefault(result["framework"], []).append(
-            {"model": result["model"], "exporter": f"{export['exporter']} {export['exporter_version']}",
+            {"model": on_target(result["model"], record), "exporter": f"{export['exporter']} {export['exporter_version']}",
              "nodes": graph["node_count"], "op_types": len(graph["op_histogram"]), "file_bytes": graph["file_bytes"],
              "export_s": export.get("export_s"), "suspicious": graph["suspicious"]})
     if result.get("variants"):
-        variants[(result["model"], result["framework"])] = result["variants"]
+        variants[(on_target(result["model"], record), result["framework"])] = result["variants"]
     for cell in result["cells"]:
         precision = cell.get("precision") or "fp32"  # runs from before precisions: the export itself
+        cell = {**cell, "model": on_target(cell["model"], record)}
         rows.append({**{k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status",
                                                  "max_abs", "max_rel", "min_passing_atol", "reason", "blame", "tf32",
                                                  "input_casts", "audit", "outputs", "inherent", "localization")},
@@ -77,8 +79,40 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 
 
-def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict, warnings: list) -> tuple[dict, dict]:
-    """Latency rows and effects per model, from every process's result of every configuration."""
+def on_target(model: str, record: dict) -> str:
+    """A model as the report names it: with its target in a Ray run (mlp@l4), so targets sit side by side."""
+    return f"{model}@{record['target']}" if record.get("target") else model
+
+
+def hardware_effects(results: dict[str, list], targets: list[str]) -> dict[str, list[dict]]:
+    """model -> the same configuration on each other target against the first: a hardware effect (ratio of
+    medians with its CI over processes, Welch: the targets ran side by side, not in shared rounds)."""
+    from aibench_onnx.timing.processes import compare_replicates
+
+    found: dict[str, list[dict]] = {}
+    baseline, *others = targets or [None]
+    for model_key, model_results in results.items():
+        model, _, target = model_key.rpartition("@")
+        if target != baseline or not others:
+            continue
+        base = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
+        for other in others:
+            for result in results.get(f"{model}@{other}", []):
+                base_batches = base.get(result.config.label, {}) if result.status == Status.OK else {}
+                for batch, samples in result.samples_by_round().items():
+                    if batch in base_batches:
+                        comparison = compare_replicates(base_batches[batch], samples, paired=False)
+                        found.setdefault(model, []).append(
+                            {**comparison.to_dict(), "kind": "hardware", "batch": batch,
+                             "baseline": f"{result.config.label} @ {baseline}",
+                             "candidate": f"{result.config.label} @ {other}"})
+    return found
+
+
+def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict,
+            warnings: list) -> tuple[dict, dict, dict]:
+    """Latency rows and effects per model (per model@target in a Ray run), and the aggregated results, from
+    every process's result of every configuration."""
     latency, results = {}, {}
     for (model, label), found in replicates.items():
         result = aggregate(found[0]["config"], [_as_replicate(r) for r in found])
@@ -100,7 +134,7 @@ def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict, warni
         found = compute_effects(samples, frameworks, settings["eps"], settings["opt_levels"],
                                 precisions=tuple(settings.get("precisions", ["fp32"])))
         effects[model] = [e.to_dict() for e in found]
-    return latency, effects
+    return latency, effects, results
 
 
 def _as_replicate(result: dict) -> dict:

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from aibench_onnx.runs.jobs import run_parity_jobs, run_timing_jobs
 from aibench_onnx.runs.store import (
     append_record,
     latest_records,
     load_records,
     write_run_file,
 )
+from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import plan as plan_configs
-from aibench_onnx.workers import kill_active_workers
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
@@ -32,7 +30,6 @@ QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "
          "timing": {"min_time_s": 0.1, "max_time_s": 0.3, "warmup_s": 0.05, "warmup_max_s": 0.3, "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
-PARITY_WORKERS = 2
 USER_SIZE = "as declared"  # a user's model has no size variants: its inputs and dims say its size
 
 
@@ -67,32 +64,36 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
                 jobs.append({**common, "job_id": f"bench/{name}/{config.label}/r{round_index}", "kind": "bench",
                              "model": name, "size": size, "framework": config.framework, "config": asdict(config),
                              "round": round_index, **({"user": user} if user else {})})
+    if settings.get("targets"):  # a Ray run: every job on every target
+        from aibench_onnx.runs.targets import for_targets
+
+        jobs = for_targets(jobs, settings["targets"])
     return jobs
 
 
-def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict) -> None:
+def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict,
+              targets: dict[str, dict] | None = None) -> None:
+    """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(run_dir, {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                             "settings": settings, "environment": environment, "jobs": [j["job_id"] for j in jobs]})
+                             "settings": settings, "environment": environment, "jobs": [j["job_id"] for j in jobs],
+                             **({"targets": targets} if targets else {})})
 
 
 def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]]:
     """Jobs without a final record. A job recorded as crashed or timed out is final too: resume does not
-    repeat it (rerun it with a new run)."""
+    repeat it (rerun it with a new run). A lost job (its machine went away) is not."""
     records, problems = load_records(run_dir)
-    done = latest_records(records)
+    done = {job_id for job_id, record in latest_records(records).items() if record["status"] != Status.LOST}
     return [job for job in jobs if job["job_id"] not in done], problems
 
 
 def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
              on_record: Callable[[dict], None] | None = None) -> None:
-    """Run `jobs`, appending each record as it ends: parity jobs a framework at a time, two frameworks at
-    once, then the timing jobs round by round, one process per runtime group, alone. Ctrl-C kills running
-    workers and keeps what finished."""
-    parity: dict[str, list[dict]] = {}
-    for job in jobs:
-        if job["kind"] == "parity":
-            parity.setdefault(job["framework"], []).append(job)
+    """Run `jobs` on the run's executor (here, or on a Ray cluster: runs/executors.py), appending each record
+    to results.jsonl as it ends. Ctrl-C stops what runs and keeps what finished."""
+    from aibench_onnx.runs.executors import executor_for
+
     lock, stopping = threading.Lock(), threading.Event()
 
     def finish(record: dict) -> None:
@@ -103,20 +104,10 @@ def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
             if on_record:
                 on_record(record)
 
-    # the framework with the most work first, so the two lanes end together
-    order = sorted(parity, key=lambda fw: (fw != "jax", -len(parity[fw])))
-    pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
+    executor = executor_for(settings)
     try:
-        running = {pool.submit(run_parity_jobs, parity[fw], {**settings, "run_dir": str(run_dir)}, finish)
-                   for fw in order}
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                future.result()
-        pool.shutdown()
-        run_timing_jobs(run_dir, [job for job in jobs if job["kind"] == "bench"], settings, finish)
+        executor.run(run_dir, jobs, settings, finish)
     except KeyboardInterrupt:
         stopping.set()
-        kill_active_workers()
-        pool.shutdown(wait=False, cancel_futures=True)
+        executor.stop()
         raise

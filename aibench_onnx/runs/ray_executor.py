@@ -1,0 +1,193 @@
+"""`aibench run --executor ray`: the run's jobs on a Ray cluster, every job on every selected target.
+
+The driver (this process) plans the jobs as a local run does and owns results.jsonl; each node runs a job
+exactly as a local run would — the same worker module in a fresh process with the same timeout — inside a
+Ray task that streams each finished record back (a Ray generator task), so a record reaches results.jsonl
+the moment its job ends.
+
+Honest measurement on a shared cluster: every node offers one `aibench_node` resource. A timing task takes
+all of it, a parity task half, so a node measures alone — no other aibench job there while it times — while
+two parity jobs may share it. Each task runs in a fresh Ray worker (`max_calls=1`). A target's timing tasks
+are submitted round by round, so replicate rounds interleave per target as they do locally.
+
+Nothing lost: a task whose node or worker dies gives a `lost` record for each of its jobs without one, and
+is submitted once more to the same target; a job still lost is left for `--resume` (lost is not final).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterator
+
+from aibench_onnx.runs.targets import NODE_RESOURCE, Target, connect, node_dir, node_identity
+from aibench_onnx.status import Status
+
+PARITY_SHARE = 0.5  # two parity tasks may share a node; a timing task takes the whole node
+RETRIES = 1
+
+
+class RayExecutor:
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self._submitted: list = []
+        self._stopping = threading.Event()
+
+    def run(self, run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
+        connect(settings.get("address"))
+        targets = [Target(**t) for t in settings["target_specs"]]
+        with ThreadPoolExecutor(max_workers=max(len(targets), 1)) as lanes:
+            futures = [lanes.submit(self._run_target, target, [j for j in jobs if j.get("target") == target.name],
+                                    settings, finish) for target in targets]
+            for future in futures:
+                future.result()
+
+    def stop(self) -> None:
+        import ray
+
+        self._stopping.set()
+        for ref in self._submitted:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - already finished or gone
+                pass
+
+    def _run_target(self, target: Target, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
+        """One target's lane: its parity tasks (a framework each, in parallel), then its timing tasks round by
+        round — a round's processes all end before the next round starts, as in a local run (a target with
+        several nodes measures a round's processes side by side, each node alone)."""
+        settings = {**settings, "run_dir": node_dir(settings["run_dir"], target.name)}
+        parity: dict[str, list[dict]] = {}
+        for job in jobs:
+            if job["kind"] == "parity":
+                parity.setdefault(job["framework"], []).append(job)
+        self._run_tasks(target, [(group, PARITY_SHARE) for group in parity.values()], settings, finish)
+        for round_groups in timing_rounds(jobs):
+            if self._stopping.is_set():
+                return
+            self._run_tasks(target, [(group, 1.0) for group in round_groups], settings, finish)
+
+    def _run_tasks(self, target: Target, groups: list[tuple[list[dict], float]], settings: dict,
+                   finish: Callable[[dict], None]) -> None:
+        if not groups:
+            return
+        with ThreadPoolExecutor(max_workers=len(groups)) as readers:
+            for future in [readers.submit(self._run_group, target, group, share, settings, finish)
+                           for group, share in groups]:
+                future.result()
+
+    def _run_group(self, target: Target, group: list[dict], share: float, settings: dict,
+                   finish: Callable[[dict], None]) -> None:
+        """One task's jobs; on a lost node or worker, `lost` records and one more try for what is left."""
+        from ray.exceptions import RayError
+
+        remaining = {job["job_id"]: job for job in group}
+        for attempt in range(RETRIES + 1):
+            started = time.time()
+            try:
+                for record in self._stream(target, list(remaining.values()), share, settings):
+                    remaining.pop(record["job_id"], None)
+                    finish(record)
+                return
+            except RayError as exc:
+                if self._stopping.is_set():
+                    return
+                reason = f"{type(exc).__name__} on target {target.name}: {' '.join(str(exc).split())[:200]}"
+                retry = attempt < RETRIES
+                for job in remaining.values():
+                    finish(lost_record(job, started, reason + ("; retried once" if retry else "; left for --resume")))
+                if not remaining:
+                    return
+
+    def _stream(self, target: Target, jobs: list[dict], share: float, settings: dict) -> Iterator[dict]:
+        import ray
+
+        task = _run_jobs_on_node.options(num_cpus=0, **target.placement(share))
+        generator = task.remote(jobs, settings, target.name)
+        self._submitted.append(generator)
+        for ref in generator:
+            yield ray.get(ref)
+
+
+def timing_rounds(jobs: list[dict]) -> list[list[list[dict]]]:
+    """The timing jobs round by round, each round's grouped as the local scheduler groups them into processes
+    (one per runtime group), so a node measures a group in one fresh process, as a local run does."""
+    from aibench_onnx.timing.configs import RuntimeConfig
+
+    rounds: dict[int, dict[str, list[dict]]] = {}
+    for job in jobs:
+        if job["kind"] == "bench":
+            group = RuntimeConfig(**job["config"]).process_group
+            rounds.setdefault(job["round"], {}).setdefault(group, []).append(job)
+    return [list(rounds[r].values()) for r in sorted(rounds)]
+
+
+def lost_record(job: dict, started: float, reason: str) -> dict:
+    from aibench_onnx.runs.jobs import job_record
+
+    return job_record(job, started, status=Status.LOST, reason=reason, target=job.get("target"))
+
+
+def _node_task(jobs: list[dict], settings: dict, target: str) -> Iterator[dict]:
+    """On the node: the jobs as a local run does them (runs/executors.run_local), each record stamped with the
+    target and the node (id, host, hardware fingerprint) and yielded the moment it is made."""
+    from aibench_onnx.runs.executors import run_local
+
+    node = node_identity()
+    Path(settings["run_dir"]).mkdir(parents=True, exist_ok=True)
+    _die_once_if_asked(jobs, Path(settings["run_dir"]))
+    records: queue.Queue = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            run_local(Path(settings["run_dir"]), jobs, settings, records.put)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the generator, where Ray sees it
+            records.put(exc)
+        finally:
+            records.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := records.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield {**item, "target": target, "node": node}
+
+
+def _die_once_if_asked(jobs: list[dict], node_dir: Path) -> None:
+    """AIBENCH_TEST_RAY_HOOK="die:SUBSTRING": the Ray worker running a job whose id contains SUBSTRING exits
+    two seconds into it (its job still running), once per run — as a node that goes away mid-job — so tests
+    can prove the job is recorded lost and retried."""
+    import os
+
+    action, _, pattern = os.environ.get("AIBENCH_TEST_RAY_HOOK", "").partition(":")
+    marker = node_dir / ".ray-test-hook-fired"
+    if action != "die" or not pattern or not any(pattern in job["job_id"] for job in jobs) or marker.exists():
+        return
+    marker.write_text("")
+    threading.Timer(2.0, os._exit, args=(1,)).start()
+
+
+def _remote():
+    import ray
+
+    return ray.remote(max_calls=1)(_node_task)  # a fresh worker process per task
+
+
+class _Lazy:
+    """The Ray task, made on first use: importing this module must not import Ray (an optional extra)."""
+
+    def __init__(self):
+        self._task = None
+
+    def options(self, **options):
+        if self._task is None:
+            self._task = _remote()
+        return self._task.options(**options)
+
+
+_run_jobs_on_node = _Lazy()
+__all__ = ["RayExecutor", "NODE_RESOURCE", "timing_rounds"]
