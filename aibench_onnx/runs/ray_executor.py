@@ -105,7 +105,9 @@ class RayExecutor:
     def _stream(self, target: Target, jobs: list[dict], share: float, settings: dict) -> Iterator[dict]:
         import ray
 
-        task = _run_jobs_on_node.options(num_cpus=0, **target.placement(share))
+        # max_retries=0: Ray would rerun a task whose worker died by itself, silently; aibench records the
+        # loss (`lost`) and retries what has no record
+        task = _run_jobs_on_node.options(num_cpus=0, max_retries=0, **target.placement(share))
         generator = task.remote(jobs, settings, target.name)
         self._submitted.append(generator)
         for ref in generator:
