@@ -19,6 +19,7 @@ FRAMEWORK_MARKERS: dict[str, tuple[tuple[str, ...], str]] = {
     "torch": (("torch", "onnxscript"), "torch"),
     "tf": (("tensorflow", "tf2onnx"), "tf"),
     "jax": (("jax", "flax", "jax2onnx"), "jax"),
+    "ray": (("ray",), "ray"),
 }
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="the Ray extra: pip install aibench-onnx[ray]")
-pytestmark = [pytest.mark.slow, pytest.mark.torch]
+pytestmark = [pytest.mark.slow, pytest.mark.torch, pytest.mark.ray]  # CI installs Ray: a missing one fails there
 
 PLAN = ["run", "--quick", "--models", "mlp", "-f", "torch", "--batch", "1", "--repeats", "2"]
 TARGETS = ("cpu_a", "cpu_b")
@@ -120,3 +119,11 @@ def test_a_killed_driver_resumes_and_runs_every_job_exactly_once(cluster, tmp_pa
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
     records = [r for r in records_of(results.parent) if r["status"] != "lost"]
     assert sorted(r["job_id"] for r in records) == sorted(run["jobs"])  # each job once, none twice
+
+
+def test_a_target_no_node_declares_is_one_line_exit_2_and_writes_nothing(cluster, tmp_path):
+    result = aibench(*PLAN, "--executor", "ray", "--address", cluster.address, "--targets", "cpu_a,h100", "-o", "runs",
+                     cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and "target 'h100'" in lines[0], result.stdout + result.stderr
+    assert not (tmp_path / "runs").exists()

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
-from aibench_onnx.runs.targets import NODE_RESOURCE, Target, connect, node_dir, node_identity
+from aibench_onnx.runs.targets import NODE_RESOURCE, Target, connect, node_dir, node_identity, still_there
 from aibench_onnx.status import Status
 
 PARITY_SHARE = 0.5  # two parity tasks may share a node; a timing task takes the whole node
@@ -38,12 +38,16 @@ class RayExecutor:
 
     def run(self, run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
         connect(settings.get("address"))
-        targets = [Target(**t) for t in settings["target_specs"]]
-        with ThreadPoolExecutor(max_workers=max(len(targets), 1)) as lanes:
+        targets = [still_there(Target(**t)) for t in settings["target_specs"]]
+        # not `with`: on Ctrl-C the lanes must not be waited for; stop() cancels their tasks
+        lanes = ThreadPoolExecutor(max_workers=max(len(targets), 1))
+        try:
             futures = [lanes.submit(self._run_target, target, [j for j in jobs if j.get("target") == target.name],
                                     settings, finish) for target in targets]
             for future in futures:
                 future.result()
+        finally:
+            lanes.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
         import ray

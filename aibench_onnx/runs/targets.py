@@ -48,8 +48,8 @@ def connect(address: str | None) -> None:
         return
     options = {"log_to_driver": False, "logging_level": "ERROR", "include_dashboard": False}
     try:
-        if address is None:
-            ray.init(resources={NODE_RESOURCE: 1}, **options)
+        if address is None:  # "local": a new cluster here, even where another one runs
+            ray.init(address="local", resources={NODE_RESOURCE: 1}, **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -77,6 +77,23 @@ def resolve_targets(names: list[str] | None) -> list[Target]:
                             f"(ray start --resources '{{\"{name}\": 1, \"{NODE_RESOURCE}\": 1}}')")
         targets.append(Target(name, resource=name, nodes=[_describe(n) for n in members]))
     return targets
+
+
+def still_there(target: Target) -> Target:
+    """A per-node target on resume: the node may have been restarted (a one-node cluster the driver began is
+    new each time) — the live node at the same address takes its place; a resource target is as it was."""
+    import ray
+
+    if target.node_id is None:
+        return target
+    live = [n for n in ray.nodes() if n.get("Alive") and n["Resources"].get(NODE_RESOURCE, 0) >= 1]
+    if any(n["NodeID"] == target.node_id for n in live):
+        return target
+    address = target.nodes[0]["address"] if target.nodes else None
+    same = [n for n in live if n["NodeManagerAddress"] == address]
+    if len(same) != 1:
+        raise UserError(f"target {target.name}: its node ({address}) is no longer in the Ray cluster")
+    return Target(target.name, node_id=same[0]["NodeID"], nodes=[_describe(same[0])])
 
 
 def _describe(node: dict) -> dict:

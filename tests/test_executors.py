@@ -1,0 +1,59 @@
+"""The executor interface's pieces that need no cluster: jobs per target, the timing groups a Ray node runs
+in one process, round by round, hardware fingerprints and how compare tells different machines apart."""
+
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.runs.compare import hardware_differences
+from aibench_onnx.runs.targets import for_targets
+
+runner = CliRunner()
+
+
+def job(job_id: str, kind: str = "parity", **extra) -> dict:
+    return {"job_id": job_id, "kind": kind, "model": "mlp", "framework": "torch", "size": "tiny", **extra}
+
+
+def test_every_job_runs_on_every_target_with_the_target_in_its_id():
+    jobs = for_targets([job("parity/mlp/torch"), job("bench/mlp/torch-eager/r0", "bench")], ["cpu", "l4"])
+    assert [j["job_id"] for j in jobs] == ["parity/mlp/torch@cpu", "bench/mlp/torch-eager/r0@cpu",
+                                           "parity/mlp/torch@l4", "bench/mlp/torch-eager/r0@l4"]
+    assert [j["target"] for j in jobs] == ["cpu", "cpu", "l4", "l4"]
+
+
+def test_timing_jobs_go_round_by_round_one_group_per_runtime_process():
+    from dataclasses import asdict
+
+    from aibench_onnx.runs.ray_executor import timing_rounds
+    from aibench_onnx.timing.configs import RuntimeConfig
+
+    eager = asdict(RuntimeConfig("torch-eager", "torch-eager", "torch"))
+    ort = asdict(RuntimeConfig("ort:torch-graph:cpu:all", "ort", "torch", ep="cpu", opt_level="all"))
+    jobs = [job(f"bench/{c['kind']}/r{r}", "bench", config=c, round=r) for r in (1, 0) for c in (eager, ort)]
+    rounds = timing_rounds(jobs + [job("parity/mlp/torch")])
+    assert [[[j["job_id"] for j in group] for group in groups] for groups in rounds] == [
+        [["bench/torch-eager/r0"], ["bench/ort/r0"]], [["bench/torch-eager/r1"], ["bench/ort/r1"]]]
+
+
+def test_compare_names_what_differs_between_two_machines():
+    a = {"cpu_model": "Xeon", "logical_cores": 2, "gpus": [], "gpu_driver": None}
+    assert hardware_differences([a], [dict(a)]) == []
+    assert hardware_differences([a], [{**a, "gpus": ["NVIDIA L4"], "gpu_driver": "580.1"}]) == [
+        "gpu_driver: None -> 580.1", "gpus: [] -> ['NVIDIA L4']"]
+    assert hardware_differences([a, {**a, "logical_cores": 8}], [a]) == ["base mixes 2 different machines"]
+
+
+def test_the_fingerprint_names_this_machine():
+    from aibench_onnx.env.system import hardware_fingerprint
+
+    found = hardware_fingerprint()
+    assert found["cpu_model"] and found["logical_cores"] >= 1 and isinstance(found["gpus"], list)
+
+
+def test_ray_options_without_the_ray_executor_are_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for extra in (["--targets", "l4"], ["--address", "auto"], ["--executor", "slurm"]):
+        result = runner.invoke(app, ["run", "--quick", "--models", "mlp", *extra, "-o", "runs"])
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert not (tmp_path / "runs").exists()
