@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 2, 4 and 5, for a machine with an NVIDIA GPU and no package registry (the
-# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa tests.
+# The GPU checks of issues 2, 4, 5, 11 and 13, for a machine with an NVIDIA GPU and no package registry (the
+# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
+# tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -70,6 +71,17 @@ step_aa() {
         | tee "$OUT/noise_${model}_$runtime.txt"
     done
   done
+}
+
+# Reduced precision on the GPU (issue 13): fp16 / bf16 / int8 of cnn, transformer and mobilenet on the CUDA and
+# TensorRT providers, judged and timed (bf16 runs only where the provider has kernels: CUDA does).
+step_precision() {
+  timeout 400 aibench parity cnn transformer mobilenet -f torch --size small --ep cuda,tensorrt --opt-level all \
+    --seeds 2 --precision fp32,fp16,bf16,int8-dynamic,int8-static -o /tmp/prec --json "$OUT/precision_parity.json" 2>&1 \
+    | tee "$OUT/precision_parity.txt"
+  timeout 500 aibench bench cnn transformer mobilenet -f torch --size small --runtime ort --ep cuda --opt-level all \
+    --precision fp32,fp16,bf16,int8-dynamic --batch 1,8 --repeats 2 --min-time 0.2 --max-time 1 --timeout 150 \
+    -o /tmp/prec-bench --json "$OUT/precision_bench.json" 2>&1 | tee "$OUT/precision_bench.txt"
 }
 
 step_tests() {

@@ -121,7 +121,50 @@ def test_bf16_variant_computes_the_model_where_kernels_exist_and_says_where_they
                       {"w": np.ones((3, 2, 3, 3), np.float32)})
     record = build_variant(conv, "bf16", [], str(tmp_path / "variants"))
     assert record["nodes_kept_fp32"] == {"Conv": 1}
-    onnx.checker.check_model(onnx.load(record["path"]), full_check=True)
+    # the converter left the output, made by the fp32 Conv, declared bf16 behind a Cast: restored to float
+    assert record["output_types_restored"] == ["y"]
+    converted = onnx.load(record["path"])
+    assert converted.graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    onnx.checker.check_model(converted, full_check=True)
+
+
+def function_graph(path) -> str:
+    """A jax2onnx-shaped graph: the whole computation inside a local function (one per Flax module), its weight
+    a Constant node there, the function's domain declared version 1 in the model and 18 inside it."""
+    import onnx
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.standard_normal((16, 8)).astype(np.float32), "w")
+    body = [helper.make_node("Constant", [], ["w"], value=weight), helper.make_node("MatMul", ["x", "w"], ["h"]),
+            helper.make_node("Tanh", ["h"], ["y"])]
+    function = helper.make_function("custom.Dense.1", "Dense", ["x"], ["y"], body,
+                                    [helper.make_opsetid("", 18), helper.make_opsetid("custom.Dense.1", 18)])
+    graph = helper.make_graph([helper.make_node("Dense", ["x"], ["y"], domain="custom.Dense.1", name="Dense_1")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])])
+    model = helper.make_model(graph, functions=[function], ir_version=8,
+                              opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("custom.Dense.1", 1)])
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_a_graph_made_of_local_functions_is_converted_and_quantized_inside_them(tmp_path):
+    """Without inlining, the fp16 converter declared the function call's output fp16 while the call still
+    produced float (ORT refused the graph: jax2onnx's GPT example), and the quantizer found no weight."""
+    import onnxruntime as ort
+
+    from aibench_onnx.parity.precision import build_variant
+
+    path = function_graph(tmp_path / "model.onnx")
+    x = {"x": np.random.default_rng(1).standard_normal((4, 16)).astype(np.float32)}
+    (expected,) = ort.InferenceSession(path).run(None, x)
+    fp16 = build_variant(path, "fp16", [], str(tmp_path / "variants"))
+    assert fp16["functions_inlined"] == 1 and fp16["fp16_initializers"] + fp16["casts_inserted"] > 0
+    (actual,) = ort.InferenceSession(fp16["path"]).run(None, x)
+    assert judged(expected, actual, "fp16").passed
+    int8 = build_variant(path, "int8-dynamic", [], str(tmp_path / "variants"))
+    # as the quantizer saw it: inlined, the Constant an initializer (MatMul, Tanh)
+    assert int8["quantization_nodes"].get("MatMulInteger") == 1 and int8["nodes"]["before"] == 2
 
 
 def test_the_frameworks_own_bf16_run_is_the_inherent_error_of_a_zoo_model(tmp_path):

@@ -48,3 +48,40 @@ def fixed_axes(model, axes: dict[str, dict[int, str]]) -> list[str]:
             if axis < len(dims) and dims[axis].HasField("dim_value"):
                 fixed.append(f"{value.name}[{axis}] ({name}) fixed to {dims[axis].dim_value}")
     return fixed
+
+
+def inline_local_functions(model):
+    """The model with its local functions inlined (jax2onnx exports each Flax module as one), or as it was
+    when there are none. The fp16 converter and ONNX Runtime's quantizer see only the main graph: inside a
+    function they convert and quantize nothing, and declare a function call's outputs in a type the call
+    does not produce. jax2onnx declares its function domains as version 1 in the model and 18 inside the
+    functions; the inliner refuses such a mismatch, so the functions take the model's versions first (a
+    local function's domain version has no meaning of its own)."""
+    if not model.functions:
+        return model
+    import onnx.inliner
+
+    declared = {o.domain: o.version for o in model.opset_import if o.domain}
+    for function in model.functions:
+        for opset in function.opset_import:
+            if opset.domain in declared:
+                opset.version = declared[opset.domain]
+    return onnx.inliner.inline_local_functions(model)
+
+
+def constants_to_initializers(model) -> int:
+    """Constant nodes of the main graph (their `value` tensor) become initializers of the same name: ONNX
+    Runtime's quantizer quantizes weights only when they are initializers, and jax2onnx emits its weights as
+    Constant nodes (inside functions; inline_local_functions brings them to the main graph). Returns how
+    many."""
+    moved = []
+    for node in model.graph.node:
+        value = next((a.t for a in node.attribute if a.name == "value"), None) if node.op_type == "Constant" else None
+        if value is not None and len(node.attribute) == 1:
+            tensor = model.graph.initializer.add()
+            tensor.CopyFrom(value)
+            tensor.name = node.output[0]
+            moved.append(node)
+    for node in moved:
+        model.graph.node.remove(node)
+    return len(moved)

@@ -28,8 +28,13 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
     from onnx import TensorProto, numpy_helper
     from onnxconverter_common import float16
 
+    from aibench_onnx.graph.edit import inline_local_functions
+
     model = onnx.load(str(source))
+    functions = len(model.functions)
+    model = inline_local_functions(model)
     clamped = _weights_outside_fp16(model) if precision == "fp16" else []
+    original_outputs = {o.name: o.type.tensor_type.elem_type for o in model.graph.output}
     originals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
     block_list = list(float16.DEFAULT_OP_BLOCK_LIST)
     if precision == "bf16":
@@ -41,7 +46,9 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
     rewired = _read_outputs_in_fp16(converted.graph)
     if precision == "bf16":
         _retype_to_bf16(converted.graph, originals)
+    restored = _restore_output_types(converted.graph, original_outputs)
     onnx.save(converted, str(target))
+    dropped = _drop_contradicting_annotations(converted, target)
     reduced_type = TensorProto.BFLOAT16 if precision == "bf16" else TensorProto.FLOAT16
     kept = Counter(node.op_type for node in model.graph.node if node.op_type in block_list)
     reduced_initializers = sum(1 for t in converted.graph.initializer if t.data_type == reduced_type)
@@ -52,12 +59,54 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
             "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
             "nodes_kept_fp32": dict(kept), "casts_inserted": casts, f"{precision}_initializers": reduced_initializers,
             "weights_clamped": clamped, "casts_retargeted": retargeted, "output_consumers_rewired": rewired,
+            "functions_inlined": functions, "output_types_restored": restored, "annotations_dropped": dropped,
             "warnings": sorted({str(w.message).splitlines()[0][:200] for w in said})}
 
 
+def _drop_contradicting_annotations(model, target: str | Path) -> str:
+    """The converter's shape annotations around the Casts it inserts can contradict ONNX Runtime's own
+    inference (a jax2onnx CNN with Conv kept fp32 in bf16: "Add: Incompatible dimensions" once ORT's optimizer
+    re-infers them), and ORT then refuses the graph. Loaded once: if ORT refuses it for its shapes, the annotations
+    go (ORT infers shapes itself) — only then, since ORT has crashed on a torch transformer with none.
+    Returns why they were dropped, or ""."""
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:  # all optimizations: their passes re-infer shapes (level disabled loads the same graph)
+        ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+        return ""
+    except Exception as exc:  # noqa: BLE001 - only a shape contradiction is ours to fix; kernels are ORT's
+        said = " ".join(str(exc).split())
+        if "ShapeInferenceError" not in said and "Incompatible dimensions" not in said:
+            return ""
+    del model.graph.value_info[:]
+    onnx.save(model, str(target))
+    return said[said.find("[ShapeInferenceError]"):][:200] or said[:200]
+
+
+def _restore_output_types(graph, original: dict[str, int]) -> list[str]:
+    """keep_io_types promises fp32 outputs, but an output made by a block-listed op (a graph that is one Conv,
+    kept fp32 in bf16) comes out declared fp16/bf16 behind a Cast to it: the Cast goes back to the original
+    type, so the output is what the fp32 graph's was. Returns the outputs restored."""
+    producer = {output: node for node in graph.node for output in node.output}
+    restored = []
+    for output in graph.output:
+        wanted = original.get(output.name)
+        cast = producer.get(output.name)
+        if wanted is None or output.type.tensor_type.elem_type == wanted or cast is None or cast.op_type != "Cast":
+            continue
+        next(a for a in cast.attribute if a.name == "to").i = wanted
+        output.type.tensor_type.elem_type = wanted
+        restored.append(output.name)
+    return restored
+
+
 def _ops_without_bf16(model) -> list[str]:
-    """Op types whose schema at the graph's opset takes float but not bfloat16 (Conv and MaxPool before opset
-    22, Range): a bf16 graph with them is invalid ONNX, so they stay fp32 behind Casts, as blocked ops do."""
+    """Op types whose schema at the graph's opset takes float but not bfloat16 in one of its type constraints
+    (Conv and MaxPool before opset 22, Range, Dropout's ratio): a bf16 graph with them is invalid ONNX, so
+    they stay fp32 behind Casts, as blocked ops do."""
     import onnx
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
@@ -68,7 +117,7 @@ def _ops_without_bf16(model) -> list[str]:
         except onnx.defs.SchemaError:
             continue
         floats = [c.allowed_type_strs for c in schema.type_constraints if "tensor(float)" in c.allowed_type_strs]
-        if floats and not any("tensor(bfloat16)" in allowed for allowed in floats):
+        if not all("tensor(bfloat16)" in allowed for allowed in floats):  # e.g. Dropout's ratio
             missing.add(op)
     return sorted(missing)
 

@@ -27,7 +27,7 @@ _QUANTIZABLE = ("MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "LSTM", 
 def _describe(source: str | Path, target: str | Path, precision: str, method: str) -> dict:
     import onnx
 
-    before = onnx.load(str(source), load_external_data=False)
+    before = _without_value_info(source)  # as the quantizer saw it: functions inlined
     after = onnx.load(str(target), load_external_data=False)
     ops_after = Counter(node.op_type for node in after.graph.node)
     left_float = {op: ops_after[op] for op in _QUANTIZABLE if ops_after.get(op)}
@@ -45,11 +45,17 @@ def _describe(source: str | Path, target: str | Path, precision: str, method: st
 
 
 def _without_value_info(source: str | Path):
-    """The graph without the exporter's intermediate shape annotations: the quantizer re-infers shapes and
-    refuses a graph whose annotations contradict its own inference (torch.onnx's do, after a dynamic batch)."""
+    """The graph without the exporter's intermediate shape annotations (the quantizer re-infers shapes and
+    refuses a graph whose annotations contradict its own inference: torch.onnx's do, after a dynamic batch)
+    and with its local functions inlined and constant weights as initializers (the quantizer sees only the
+    main graph's initializers: a jax2onnx export — one call per Flax module, weights as Constant nodes —
+    would come out with nothing quantized)."""
     import onnx
 
-    model = onnx.load(str(source))
+    from aibench_onnx.graph.edit import constants_to_initializers, inline_local_functions
+
+    model = inline_local_functions(onnx.load(str(source)))
+    constants_to_initializers(model)
     del model.graph.value_info[:]
     return model
 
