@@ -71,5 +71,5 @@ def executor_for(settings: dict) -> Executor:
     if settings.get("executor", "local") == "ray":
         from aibench_onnx.runs.ray_executor import RayExecutor
 
-        return RayExecutor(settings)
+        return RayExecutor()
     return LocalExecutor()

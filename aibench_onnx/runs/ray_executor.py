@@ -31,8 +31,7 @@ RETRIES = 1
 
 
 class RayExecutor:
-    def __init__(self, settings: dict):
-        self.settings = settings
+    def __init__(self):
         self._submitted: list = []
         self._stopping = threading.Event()
 

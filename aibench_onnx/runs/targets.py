@@ -38,8 +38,8 @@ class Target:
 
 
 def connect(address: str | None) -> None:
-    """Join the Ray cluster at `address` ("auto": the one started on this machine with `ray start`), or start
-    a one-node cluster here (offering one aibench_node) when there is none."""
+    """Join the Ray cluster at `address` ("auto": the one started on this machine with `ray start`); without
+    one, start a new one-node cluster here (offering one aibench_node) for this run."""
     try:
         import ray
     except ImportError:
