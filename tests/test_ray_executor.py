@@ -127,3 +127,28 @@ def test_a_target_no_node_declares_is_one_line_exit_2_and_writes_nothing(cluster
     lines = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and "target 'h100'" in lines[0], result.stdout + result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_target_whose_node_goes_away_ends_lost_without_hanging(cluster, tmp_path):
+    """Its only node removed mid-run: the jobs it was running and every later one are lost (not waited for
+    for ever), the run ends with exit 1, and --resume would run them where the target lives again."""
+    node = cluster.add_node(num_cpus=1, resources={"aibench_node": 1, "cpu_c": 1})
+    cluster.wait_for_nodes()
+    driver = subprocess.Popen([sys.executable, "-m", "aibench_onnx.cli", *PLAN, "--executor", "ray", "--address",
+                               cluster.address, "--targets", "cpu_c", "-o", "runs"], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and driver.poll() is None:
+        found = list((tmp_path / "runs").glob("*/results.jsonl"))
+        if found and '"kind": "bench"' in found[0].read_text():
+            break
+        time.sleep(0.2)
+    cluster.remove_node(node)
+    assert driver.wait(timeout=180) == 1
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    latest = final(records_of(run_dir))
+    run = json.loads((run_dir / "run.json").read_text())
+    assert set(latest) == set(run["jobs"])  # every job has a record: ok, or lost
+    lost = [r for r in latest.values() if r["status"] == "lost"]
+    assert lost and all("cpu_c" in r["reason"] for r in lost)
+    assert any("no live node" in r["reason"] for r in lost)

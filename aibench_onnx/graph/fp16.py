@@ -70,17 +70,12 @@ def _drop_contradicting_annotations(model, target: str | Path) -> str:
     go (ORT infers shapes itself) — only then, since ORT has crashed on a torch transformer with none.
     Returns why they were dropped, or ""."""
     import onnx
-    import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    try:  # all optimizations: their passes re-infer shapes (level disabled loads the same graph)
-        ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+    from aibench_onnx.ort.session import refusal_on_load
+
+    said = refusal_on_load(str(target))  # only a shape contradiction is ours to fix; a missing kernel is ORT's
+    if "ShapeInferenceError" not in said and "Incompatible dimensions" not in said:
         return ""
-    except Exception as exc:  # noqa: BLE001 - only a shape contradiction is ours to fix; kernels are ORT's
-        said = " ".join(str(exc).split())
-        if "ShapeInferenceError" not in said and "Incompatible dimensions" not in said:
-            return ""
     del model.graph.value_info[:]
     onnx.save(model, str(target))
     return said[said.find("[ShapeInferenceError]"):][:200] or said[:200]

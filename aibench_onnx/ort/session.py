@@ -100,6 +100,20 @@ def create_session(path: str, ep: str, opt_level: str, threads: int, provider_op
     return session, info
 
 
+def refusal_on_load(path: str) -> str:
+    """Why ONNX Runtime's CPU provider refuses the file with all optimizations (whose passes re-infer shapes,
+    which level disabled does not), in one line; "" when it loads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return ""
+    except Exception as exc:  # noqa: BLE001 - the refusal is the answer
+        return " ".join(str(exc).split())
+
+
 def feed_for(session, arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
     """Match feeds to the session's declared inputs (see cast_to_declared)."""
     return cast_to_declared([(i.name, _ORT_TYPES.get(i.type), i.type) for i in session.get_inputs()], arrays)

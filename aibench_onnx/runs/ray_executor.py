@@ -90,6 +90,10 @@ class RayExecutor:
         remaining = {job["job_id"]: job for job in group}
         for attempt in range(RETRIES + 1):
             started = time.time()
+            if not target.alive():  # its last node went away: nothing to wait for
+                for job in remaining.values():
+                    finish(lost_record(job, started, f"target {target.name} has no live node; left for --resume"))
+                return
             try:
                 for record in self._stream(target, list(remaining.values()), share, settings):
                     remaining.pop(record["job_id"], None)
@@ -98,7 +102,8 @@ class RayExecutor:
             except RayError as exc:
                 if self._stopping.is_set():
                     return
-                reason = f"{type(exc).__name__} on target {target.name}: {' '.join(str(exc).split())[:200]}"
+                said = " ".join(str(exc).split())[:200] or "its node went away while it ran"
+                reason = f"{type(exc).__name__} on target {target.name}: {said}"
                 retry = attempt < RETRIES
                 for job in remaining.values():
                     finish(lost_record(job, started, reason + ("; retried once" if retry else "; left for --resume")))
@@ -113,8 +118,27 @@ class RayExecutor:
         task = _run_jobs_on_node.options(num_cpus=0, max_retries=0, **target.placement(share))
         generator = task.remote(jobs, settings, target.name)
         self._submitted.append(generator)
-        for ref in generator:
-            yield ray.get(ref)
+        ended = threading.Event()
+        threading.Thread(target=_cancel_when_gone, args=(target, generator, ended), daemon=True).start()
+        try:
+            for ref in generator:
+                yield ray.get(ref)
+        finally:
+            ended.set()
+
+
+def _cancel_when_gone(target: Target, generator, ended: threading.Event, every_s: float = 2.0) -> None:
+    """A task whose target lost its last node would wait for ever (Ray keeps it pending, and a retry may be
+    submitted before Ray has marked the node dead): cancel it, so the lane records it lost and goes on."""
+    import ray
+
+    while not ended.wait(every_s):
+        if not target.alive():
+            try:
+                ray.cancel(generator, force=True)
+            except Exception:  # noqa: BLE001 - finished meanwhile
+                pass
+            return
 
 
 def timing_rounds(jobs: list[dict]) -> list[list[list[dict]]]:

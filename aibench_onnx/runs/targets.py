@@ -36,6 +36,18 @@ class Target:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def alive(self) -> bool:
+        """Whether a live node can take this target's tasks (a task asked of a target with none would wait
+        for ever: Ray keeps an infeasible task pending)."""
+        import ray
+
+        for node in ray.nodes():
+            resources = node.get("Resources", {})
+            if node.get("Alive") and resources.get(NODE_RESOURCE, 0) >= 1 and (
+                    node["NodeID"] == self.node_id if self.resource is None else resources.get(self.resource, 0) > 0):
+                return True
+        return False
+
 
 def connect(address: str | None) -> None:
     """Join the Ray cluster at `address` ("auto": the one started on this machine with `ray start`); without
