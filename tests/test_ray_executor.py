@@ -75,6 +75,8 @@ def test_a_plan_runs_on_every_target_alone_with_a_lost_job_retried(cluster, tmp_
     # every record names its node and hardware; each target ran on its own node
     nodes = {r["target"]: r["node"]["node_id"] for r in latest.values()}
     assert len(set(nodes.values())) == 2 and all(r["node"]["fingerprint"]["cpu_model"] for r in latest.values())
+    # Ray starts workers at niceness 15; the jobs ran at 0, as a local run's do (root may lower it)
+    assert {r["node"]["niceness"] for r in latest.values()} == {0}
     # exclusivity: on each node, nothing else ran while a timing job measured
     for node in nodes.values():
         spans = sorted((r["started"], r["ended"], r["kind"]) for r in latest.values() if r["node"]["node_id"] == node)

@@ -23,7 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
-from aibench_onnx.runs.targets import NODE_RESOURCE, Target, connect, node_dir, node_identity, still_there
+from aibench_onnx.runs.targets import (
+    NODE_RESOURCE,
+    Target,
+    connect,
+    like_a_local_process,
+    node_dir,
+    node_identity,
+    still_there,
+)
 from aibench_onnx.status import Status
 
 PARITY_SHARE = 0.5  # two parity tasks may share a node; a timing task takes the whole node
@@ -165,6 +173,7 @@ def _node_task(jobs: list[dict], settings: dict, target: str) -> Iterator[dict]:
     target and the node (id, host, hardware fingerprint) and yielded the moment it is made."""
     from aibench_onnx.runs.executors import run_local
 
+    like_a_local_process()
     node = node_identity()
     Path(settings["run_dir"]).mkdir(parents=True, exist_ok=True)
     _die_once_if_asked(jobs, Path(settings["run_dir"]))

@@ -39,6 +39,7 @@ def build_report(run_dir: str | Path) -> dict:
             replicates.setdefault((on_target(record["model"], record), result["config"]["label"]), []).append(result)
         elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
+    warnings += low_priority_targets(latest.values())
     latency, effects, results = _timing(replicates, run["settings"], warnings)
     report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
@@ -77,6 +78,18 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
             warnings.append(f"parity {label}: {cell['status']} — {cell['reason']}")
         elif cell["status"] in NOT_AVAILABLE:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
+
+
+def low_priority_targets(records) -> list[str]:
+    """A Ray node whose jobs ran above niceness 0 (Ray's workers start at 15 and aibench could not lower it:
+    not root) measured at low priority: one warning per target."""
+    found = {}
+    for record in records:
+        niceness = (record.get("node") or {}).get("niceness")
+        if record.get("kind") == "bench" and niceness:
+            found[record.get("target")] = niceness
+    return [f"target {target}: timing ran at niceness {niceness} (Ray's worker_niceness; aibench could not lower "
+            f"it) — start the node with RAY_worker_niceness=0" for target, niceness in found.items()]
 
 
 def on_target(model: str, record: dict) -> str:
