@@ -35,9 +35,10 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
     model = inline_local_functions(model)
     clamped = _weights_outside_fp16(model) if precision == "fp16" else []
     original_outputs = {o.name: o.type.tensor_type.elem_type for o in model.graph.output}
-    originals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == TensorProto.FLOAT}
     block_list = list(float16.DEFAULT_OP_BLOCK_LIST)
-    if precision == "bf16":
+    if precision == "bf16":  # bf16's weights come from the fp32 originals, before the converter clamps them
+        originals = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer
+                     if t.data_type == TensorProto.FLOAT}
         block_list += _ops_without_bf16(model)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

@@ -24,10 +24,10 @@ from aibench_onnx.status import Status
 _QUANTIZABLE = ("MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "LSTM", "GRU")
 
 
-def _describe(source: str | Path, target: str | Path, precision: str, method: str) -> dict:
+def _describe(source: str | Path, target: str | Path, precision: str, method: str, nodes_before: int) -> dict:
+    """`nodes_before`: of the graph as the quantizer was given it (functions inlined, Constants moved)."""
     import onnx
 
-    before = _without_value_info(source)  # as the quantizer saw it: functions inlined
     after = onnx.load(str(target), load_external_data=False)
     ops_after = Counter(node.op_type for node in after.graph.node)
     left_float = {op: ops_after[op] for op in _QUANTIZABLE if ops_after.get(op)}
@@ -41,10 +41,10 @@ def _describe(source: str | Path, target: str | Path, precision: str, method: st
     return {"precision": precision, "converter": method, "status": Status.OK, "path": str(target),
             "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
             "quantization_nodes": added, "left_float": left_float,
-            "nodes": {"before": len(before.graph.node), "after": len(after.graph.node)}}
+            "nodes": {"before": nodes_before, "after": len(after.graph.node)}}
 
 
-def _without_value_info(source: str | Path):
+def _prepared(source: str | Path):
     """The graph without the exporter's intermediate shape annotations (the quantizer re-infers shapes and
     refuses a graph whose annotations contradict its own inference: torch.onnx's do, after a dynamic batch)
     and with its local functions inlined and constant weights as initializers (the quantizer sees only the
@@ -76,12 +76,15 @@ def _quiet_quantizer():
 def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    model = _prepared(source)
+    nodes_before = len(model.graph.node)  # counted first: the quantizer may change the model it is given
     try:
         with _quiet_quantizer():
-            quantize_dynamic(_without_value_info(source), str(target), weight_type=QuantType.QInt8)
+            quantize_dynamic(model, str(target), weight_type=QuantType.QInt8)
     except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
         return _refused("int8-dynamic", exc)
-    return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)")
+    return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)",
+                     nodes_before)
 
 
 def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]]) -> dict:
@@ -97,7 +100,8 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
 
     from aibench_onnx.ort.session import cast_to_declared
 
-    model = _without_value_info(source)
+    model = _prepared(source)
+    nodes_before = len(model.graph.node)
     # The calibration session takes feeds as they are; jax2onnx declares int32 token ids where the zoo draws
     # int64: cast as the ORT runner does.
     initializers = {tensor.name for tensor in model.graph.initializer}
@@ -121,7 +125,8 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
                             calibrate_method=CalibrationMethod.MinMax)
     except Exception as exc:  # noqa: BLE001
         return _refused("int8-static", exc)
-    record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)")
+    record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)",
+                       nodes_before)
     record["calibration_sets"] = len(feeds)
     return record
 

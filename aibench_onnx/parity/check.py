@@ -20,7 +20,7 @@ from aibench_onnx.parity.engine import (
     compare_outputs,
     merge,
 )
-from aibench_onnx.parity.precision import build_variant, judge, missing_kernel
+from aibench_onnx.parity.precision import build_variant, inherent_error, judge, missing_kernel
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
 
@@ -116,6 +116,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     else:
         reference, expected = _reference_outputs(str(path), model, feeds)
 
+    configs = [(ep, level) for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
     cells, actual, variants = [], {}, {}
     if any(p != FP32 for p in precisions) and variants_dir is None:
         import tempfile
@@ -133,20 +134,22 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                 variant["calibration"] = calibration_note
             if variant["status"] != Status.OK:
                 cells += [CheckCell(ep, level, Status.EXPORT_FAILED, variant["reason"], precision=precision)
-                          for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
+                          for ep, level in configs]
                 continue
             graph_path = variant["path"]
         judgement_for = judgements_per_output(precision, error_stats) if precision != FP32 else None
-        for ep in eps or ["cpu"]:
-            for level in opt_levels or ["disabled", "all"]:
-                cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
-                                            judgement_for, precision)
-                cell.precision = precision
-                if precision == FP32:
-                    actual[(ep, level)] = outputs
-                else:
-                    _explain_reduced(cell, str(path), variant, judgement_for, feeds, expected, native_reduced, threads)
-                cells.append(cell)
+        # the framework's own run in this precision: the same for every provider x level, so judged once
+        reduced = (native_reduced or {}).get(precision)
+        inherent = inherent_error(reduced, judgement_for, expected) if reduced is not None and judgement_for else None
+        for ep, level in configs:
+            cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
+                                        judgement_for, precision)
+            cell.precision, cell.inherent = precision, inherent
+            if precision == FP32:
+                actual[(ep, level)] = outputs
+            else:
+                _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
+            cells.append(cell)
     if reference == "onnx.reference":
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
@@ -179,15 +182,11 @@ def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
     return write_calibration(calibration_sets(lambda seed: generate_inputs(model, sizes, seed)), directory)
 
 
-def _explain_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
-                     feeds: list[dict], expected: list[dict], native_reduced: dict | None, threads: int) -> None:
-    """A variant's cell: the framework's own run in that precision (inherent error) and, when the variant
-    fails, where its error enters."""
-    from aibench_onnx.parity.precision import inherent_error, locate_precision_error
+def _locate_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
+                    feeds: list[dict], threads: int) -> None:
+    """A failing variant's cell: where its error enters, on the first input set it failed."""
+    from aibench_onnx.parity.precision import locate_precision_error
 
-    reduced = (native_reduced or {}).get(cell.precision)
-    if reduced is not None:
-        cell.inherent = inherent_error(reduced, judgement_for, expected)
     if cell.status == Status.FAILED and cell.outputs:
         failing = cell.failing_sets[0] if cell.failing_sets else 0
         cell.localization = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, feeds[failing],

@@ -162,6 +162,7 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
 
     ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32, precisions,
                    job.calibration_files)
+    inherent = _inherent_errors(job, native)
     cells = []
     for precision, ep, level in ((p, ep, level) for p in precisions for ep, level in configs):
         cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda",
@@ -177,11 +178,7 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
             _compare(cell, spec, job.cases, native["output_files"], result["output_files"], job.error_stats)
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
-        reduced = (native.get("reduced") or {}).get(precision)
-        if reduced is not None:
-            natural = [load_arrays(fp32) if case.atol_scale == 1.0 else None  # as the headline numbers
-                       for case, fp32 in zip(job.cases, native["output_files"])]
-            cell.inherent = inherent_error(reduced, spec.judgements(precision, job.error_stats), natural)
+        cell.inherent = inherent.get(precision)
         if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
             cell.localization = _locate(record["path"], ort.get("variants", {}).get(precision, {}), cell, spec,
                                         job.cases, job.threads)
@@ -189,6 +186,18 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
         cells.append(cell)
     _assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
+
+
+def _inherent_errors(job: PreparedParity, native: dict) -> dict[str, dict]:
+    """precision -> the framework's own run in it against its fp32 run, once per precision (every provider x
+    level cell of that precision shows the same), over the natural-scale input sets as the headline numbers."""
+    reduced = native.get("reduced") or {}
+    if not reduced:
+        return {}
+    natural = [load_arrays(fp32) if case.atol_scale == 1.0 else None
+               for case, fp32 in zip(job.cases, native["output_files"])]
+    return {precision: inherent_error(found, job.spec.judgements(precision, job.error_stats), natural)
+            for precision, found in reduced.items()}
 
 
 def _locate(fp32_path: str, variant: dict, cell: ParityCell, spec: ModelSpec, cases, threads: int) -> dict | None:

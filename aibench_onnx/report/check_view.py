@@ -53,13 +53,11 @@ def render_check(result, console: Console, name: str | None = None, framework: s
     reduced = [{**cell.to_dict(), "model": name, "framework": framework}
                for cell in result.cells if cell.precision != "fp32"]
     if reduced:
-        from aibench_onnx.report.parity_view import variant_summary
+        from aibench_onnx.report.parity_view import render_variant_summaries
         from aibench_onnx.report.render import to_rich
         from aibench_onnx.report.tables import precision_table
 
         reference = "the stored (native) outputs" if result.reference == "stored" else f"{result.reference}'s outputs"
         console.print(to_rich(precision_table(reduced, {(name, framework): result.variants},
                                               f"Reduced precision vs {reference}")))
-        for precision, record in result.variants.items():
-            if record.get("status") == "ok":
-                console.print(f"[dim]{precision}:[/dim] {escape(variant_summary(record))}", highlight=False)
+        render_variant_summaries(result.variants, console)

@@ -17,14 +17,18 @@ def render_parity(results: list, console: Console) -> None:
                                                 "optimization level)"):
         console.print(to_rich(table))
     for result in results:
-        for precision, record in result.variants.items():
-            if record.get("status") == "ok":
-                console.print(f"[dim]{result.model}/{result.framework} {precision}:[/dim] "
-                              f"{escape(variant_summary(record))}", highlight=False)
+        render_variant_summaries(result.variants, console, f"{result.model}/{result.framework} ")
     flagged = [(r, finding) for r in results if r.export and r.export.get("graph")
                for finding in r.export["graph"]["suspicious"]]
     for result, finding in flagged:
         console.print(f"[yellow]graph note[/yellow] {result.model}/{result.framework}: {escape(finding)}")
+
+
+def render_variant_summaries(variants: dict[str, dict], console: Console, label: str = "") -> None:
+    """One dim line per variant that was built: `label` precision: what the conversion did."""
+    for precision, record in variants.items():
+        if record.get("status") == "ok":
+            console.print(f"[dim]{escape(label)}{precision}:[/dim] {escape(variant_summary(record))}", highlight=False)
 
 
 def variant_summary(record: dict) -> str:

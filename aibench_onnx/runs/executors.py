@@ -49,10 +49,7 @@ def run_local(run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[
     and two frameworks at once, then timing round by round, alone."""
     from aibench_onnx.runs.jobs import run_parity_jobs, run_timing_jobs
 
-    parity: dict[str, list[dict]] = {}
-    for job in jobs:
-        if job["kind"] == "parity":
-            parity.setdefault(job["framework"], []).append(job)
+    parity = parity_by_framework(jobs)
     # the framework with the most work first, so the two lanes end together
     order = sorted(parity, key=lambda fw: (fw != "jax", -len(parity[fw])))
     pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
@@ -65,6 +62,15 @@ def run_local(run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[
             future.result()
     pool.shutdown()
     run_timing_jobs(run_dir, [job for job in jobs if job["kind"] == "bench"], settings, finish)
+
+
+def parity_by_framework(jobs: list[dict]) -> dict[str, list[dict]]:
+    """framework -> its parity jobs: one framework process builds and exports them all."""
+    parity: dict[str, list[dict]] = {}
+    for job in jobs:
+        if job["kind"] == "parity":
+            parity.setdefault(job["framework"], []).append(job)
+    return parity
 
 
 def executor_for(settings: dict) -> Executor:

@@ -71,11 +71,10 @@ class RayExecutor:
         round — a round's processes all end before the next round starts, as in a local run (a target with
         several nodes measures a round's processes side by side, each node alone)."""
         settings = {**settings, "run_dir": node_dir(settings["run_dir"], target.name)}
-        parity: dict[str, list[dict]] = {}
-        for job in jobs:
-            if job["kind"] == "parity":
-                parity.setdefault(job["framework"], []).append(job)
-        self._run_tasks(target, [(group, PARITY_SHARE) for group in parity.values()], settings, finish)
+        from aibench_onnx.runs.executors import parity_by_framework
+
+        self._run_tasks(target, [(group, PARITY_SHARE) for group in parity_by_framework(jobs).values()], settings,
+                        finish)
         for round_groups in timing_rounds(jobs):
             if self._stopping.is_set():
                 return

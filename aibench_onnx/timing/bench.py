@@ -91,9 +91,9 @@ class Subject:
         if self.spec is not None:
             return calibration_sets(lambda seed: self.spec.make_inputs(self.size, EXPORT_BATCH, seed))
         from aibench_onnx.frameworks.user_model import UserModel
+        from aibench_onnx.frameworks.user_precision import user_calibration
 
-        user = UserModel(**self.user)
-        return calibration_sets(lambda seed: user.arrays(seed=seed))
+        return user_calibration(UserModel(**self.user))[0]
 
 
 def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:
