@@ -14,7 +14,7 @@ Python API (imported on first use):
 __version__ = "0.1.0"
 
 _LAZY = {"measure": "aibench_onnx.timing.loop", "TimingConfig": "aibench_onnx.timing.loop", "Measurement": "aibench_onnx.timing.loop",
-         "check": "aibench_onnx.parity.check"}
+         "check": "aibench_onnx.api"}
 
 
 def __getattr__(name: str):

@@ -20,7 +20,7 @@ def assert_onnx_parity(model, inputs: dict[str, np.ndarray], framework: str | No
     """Raise AssertionError (with numbers and the first diverging node) unless ONNX Runtime on `ep`
     matches the reference at every level. `call_args`: static keyword arguments of every call of a
     framework model (use_cache=False, deterministic=True). Returns the CheckResult when it passes."""
-    from aibench_onnx.parity.check import check
+    from aibench_onnx.api import check
 
     try:
         result = check(model, dict(inputs), framework, eps=[ep], opt_levels=list(opt_levels), opset=opset,

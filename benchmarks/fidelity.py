@@ -20,7 +20,7 @@ import numpy as np
 
 
 def export_graph(model: str, size: str, workdir: Path) -> str:
-    from aibench_onnx.parity.zoo import export_only
+    from aibench_onnx.artifacts.native import export_only
     from aibench_onnx.zoo.registry import get_spec
 
     record = export_only(get_spec(model), size, "torch", threads=2, out_dir=workdir, opset=18)

@@ -1,8 +1,8 @@
-"""One module per exporter: torch.onnx (dynamo), tf2onnx, jax2onnx. Installed as `aibench_onnx.exporters`.
+"""One module per exporter: torch.onnx (dynamo and TorchScript), tf2onnx, jax2onnx. Installed as `aibench_onnx.exporters`.
 
 Each module has `export(model, spec, dims, example_inputs, path, opset) -> list[str]` (the exporter's
 warnings) and `exporter_info() -> (name, version)`, and imports its framework inside its functions. Which
-framework uses which exporter is in the framework table (aibench_onnx.frameworks.FRAMEWORKS).
+framework uses which exporters is in the exporter table (aibench_onnx.frameworks.EXPORTERS).
 """
 
 # One opset for all three exporters: tf2onnx 1.17 stops at 18, the torch dynamo exporter starts at 18,

@@ -12,10 +12,10 @@ from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 import aibench_onnx
-from aibench_onnx.graph.localize import first_divergence
 from aibench_onnx.graph.testdata import read_test_data_set, write_test_data_set
 from aibench_onnx.ort.session import ort_runner
 from aibench_onnx.parity.check import check_onnx, write_reference_test_data
+from aibench_onnx.parity.localize import first_divergence
 from aibench_onnx.testing import assert_onnx_parity
 
 runner = CliRunner()

@@ -7,6 +7,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_graphs import linear_graph, save
 
 from aibench_onnx.graph.inspect import inspect_onnx
+from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
 from aibench_onnx.parity.engine import compare_outputs
 from aibench_onnx.parity.zoo import (
@@ -15,7 +16,6 @@ from aibench_onnx.parity.zoo import (
     ParityCell,
     _assign_blame,
 )
-from aibench_onnx.workers import run_worker
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((6, 4)).astype(np.float32)

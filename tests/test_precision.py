@@ -101,7 +101,7 @@ def test_bf16_variant_computes_the_model_where_kernels_exist_and_says_where_they
     import onnx
     from onnx.reference import ReferenceEvaluator
 
-    from aibench_onnx.parity.precision import build_variant
+    from aibench_onnx.artifacts.variants import build_variant
 
     path = two_matmuls(tmp_path / "model.onnx", scale=300.0)
     record = build_variant(path, "bf16", [], str(tmp_path / "variants"))
@@ -153,7 +153,7 @@ def test_a_graph_made_of_local_functions_is_converted_and_quantized_inside_them(
     produced float (ORT refused the graph: jax2onnx's GPT example), and the quantizer found no weight."""
     import onnxruntime as ort
 
-    from aibench_onnx.parity.precision import build_variant
+    from aibench_onnx.artifacts.variants import build_variant
 
     path = function_graph(tmp_path / "model.onnx")
     x = {"x": np.random.default_rng(1).standard_normal((4, 16)).astype(np.float32)}
@@ -183,10 +183,10 @@ def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
     float16) overflows, and the localizer names the node."""
     import onnx
 
-    from aibench_onnx.graph.fp16 import convert_to_fp16
-    from aibench_onnx.graph.localize import reference_evaluator_runner
-    from aibench_onnx.graph.precision_profile import error_profile
+    from aibench_onnx.artifacts.fp16 import convert_to_fp16
     from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity.localize import reference_evaluator_runner
+    from aibench_onnx.parity.precision_profile import error_profile
 
     source = two_matmuls(tmp_path / "m.onnx", scale=300.0)
     record = convert_to_fp16(source, tmp_path / "m.fp16.onnx")
@@ -206,9 +206,9 @@ def test_a_planted_fp16_overflow_is_localized_to_its_node(tmp_path):
 def test_a_planted_bad_quantization_scale_is_caught_and_localized(tmp_path):
     import onnx
 
-    from aibench_onnx.graph.precision_profile import error_profile
     from aibench_onnx.ort.quantize import quantize_int8_static
     from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity.precision_profile import error_profile
 
     source = two_matmuls(tmp_path / "m.onnx", scale=0.5)
     calibration = [{"x": np.random.default_rng(100 + i).standard_normal((2, 4)).astype(np.float32)} for i in range(4)]

@@ -12,7 +12,9 @@ from aibench_onnx.cli.common import (
     JSON_HELP,
     TF32_HELP,
     choose,
+    chosen_graphs,
     default_threads,
+    exporter_option,
     make_console,
     output_dir,
     parse_batches,
@@ -32,6 +34,7 @@ def bench(
                                                       "or one pkg.module:factory of your own with --framework."),
     frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", "--framework",
                                              help="Comma-separated: torch,tf,jax (your own model: its one framework)."),
+    exporter: Optional[str] = exporter_option(),
     inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
     inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
     call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
@@ -77,7 +80,7 @@ def bench(
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
-    from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
+    from aibench_onnx.zoo.registry import check_size, resolve_models
 
     user, sweeps = None, {}
     if any(":" in name for name in model_names or []):
@@ -93,7 +96,7 @@ def bench(
         if inputs or inputs_from or call_args or dim:
             raise UserError("--input, --inputs, --call-arg and --dim describe a model of your own (pkg.module:factory)")
         specs = resolve_models(model_names)
-        chosen = resolve_frameworks(split_csv(frameworks))
+        chosen = chosen_graphs(frameworks, exporter)
     runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
@@ -168,9 +171,9 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
     import itertools
     from dataclasses import replace
 
+    from aibench_onnx.artifacts.user_export import export_in_worker
     from aibench_onnx.cli.user_models import describe_export
     from aibench_onnx.frameworks import ORT_RUNTIME
-    from aibench_onnx.frameworks.user_export import export_in_worker
     from aibench_onnx.status import Status
     from aibench_onnx.timing.bench import Subject, with_variants
 

@@ -77,10 +77,12 @@ def check(
                 raise UserError("--input, --inputs and --call-arg describe a framework model; use them with --framework")
             path = target
         from aibench_onnx.parity.check import check_onnx
+        from aibench_onnx.timing.onnx_file import onnx_timer
 
         reduced = export or {}
         with console.status("checking..."):
-            result = check_onnx(path, test_data, eps, levels, dims, bench, threads, precisions=precisions,
+            timer = onnx_timer() if bench else None
+            result = check_onnx(path, test_data, eps, levels, dims, timer, threads, precisions=precisions,
                                 variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
@@ -105,9 +107,9 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
     other sizes of every dynamic dimension (plus any --test-data given). Reduced precisions: the framework's
     own fp16 run on the same sets and int8-static's calibration sets come from that process too."""
+    from aibench_onnx.artifacts.user_export import export_in_worker
     from aibench_onnx.cli.user_models import describe_export, exported_or_exit, user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks.user_export import export_in_worker
 
     user = user_model(target, framework, inputs, inputs_from, call_args, dims)
     with console.status(f"building and exporting {target} with {user.framework}..."):

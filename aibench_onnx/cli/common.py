@@ -104,6 +104,23 @@ def parse_error_stats(values: list[str] | None) -> dict[str, str]:
     return statistics
 
 
+def exporter_option():
+    """`--exporter`, declared once for every command that exports zoo models (parity, bench, run)."""
+    import typer
+
+    return typer.Option(None, "--exporter", help=(
+        "Exporters, comma-separated: torch-dynamo (torch's default), torch-script (torch.onnx's deprecated "
+        "TorchScript exporter), tf2onnx, jax2onnx. A framework with none named uses its default; two for one "
+        "framework give an exporter effect on the same weights."))
+
+
+def chosen_graphs(frameworks: Optional[str], exporters: Optional[str]) -> list[str]:
+    """The graphs to export and run (framework names, and `torch-script` for a second torch exporter)."""
+    from aibench_onnx.frameworks import resolve_frameworks, resolve_graphs
+
+    return resolve_graphs(resolve_frameworks(split_csv(frameworks)), split_csv(exporters))
+
+
 JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
 TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's own default); off unless "
              "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")

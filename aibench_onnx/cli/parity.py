@@ -13,7 +13,9 @@ from aibench_onnx.cli.common import (
     PARITY_SCHEMA_VERSION,
     TF32_HELP,
     choose,
+    chosen_graphs,
     default_threads,
+    exporter_option,
     make_console,
     output_dir,
     parse_error_stats,
@@ -29,6 +31,7 @@ from aibench_onnx.status import exit_code
 def parity(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
     frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
+    exporter: Optional[str] = exporter_option(),
     ep: str = typer.Option("cpu", "--ep", help="Execution providers, comma-separated: cpu,cuda,tensorrt."),
     opt_level: str = typer.Option("disabled,all", "--opt-level",
                                   help="Graph optimization levels: disabled,basic,extended,all."),
@@ -54,10 +57,10 @@ def parity(
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
-    from aibench_onnx.zoo.registry import check_size, resolve_frameworks, resolve_models
+    from aibench_onnx.zoo.registry import check_size, resolve_models
 
     specs = resolve_models(model_names)
-    chosen = resolve_frameworks(split_csv(frameworks))
+    chosen = chosen_graphs(frameworks, exporter)
     for spec in specs:
         check_size(spec, size or spec.default_size)
     eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
@@ -66,6 +69,8 @@ def parity(
 
     precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
     error_stats = parse_error_stats(error_stat)
+    if across_frameworks and exporter:
+        raise UserError("--exporter chooses exported graphs; --across-frameworks compares native runs")
     if across_frameworks and precisions != ("fp32",):
         raise UserError("--precision judges exported graphs; --across-frameworks compares native runs")
     if json_path is not None:

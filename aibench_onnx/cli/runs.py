@@ -11,7 +11,9 @@ from aibench_onnx.cli.common import (
     ERROR_STAT_HELP,
     JSON_HELP,
     choose,
+    chosen_graphs,
     default_threads,
+    exporter_option,
     make_console,
     parse_batches,
     parse_error_stats,
@@ -33,6 +35,7 @@ def run(
                                               "one [[model]] table each (target, framework, inputs or inputs_from, "
                                               "call_args, dims): see the README."),
     frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
+    exporter: Optional[str] = exporter_option(),
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
@@ -66,7 +69,7 @@ def run(
     from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
     from aibench_onnx.runs.store import load_run
     from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
-    from aibench_onnx.zoo.registry import resolve_frameworks, resolve_models
+    from aibench_onnx.zoo.registry import resolve_models
 
     console = make_console()
     for target in (html, markdown_path):
@@ -95,7 +98,7 @@ def run(
 
             users = load_user_models(user_models, list(MODELS))
         specs = resolve_models(split_csv(models)) if models or not users else []
-        chosen = resolve_frameworks(split_csv(frameworks))
+        chosen = chosen_graphs(frameworks, exporter)
         eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
         from aibench_onnx.zoo.precision import PRECISIONS
 

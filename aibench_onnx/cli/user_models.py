@@ -57,10 +57,9 @@ def single_dims(sweeps: dict[str, list[int]], command: str) -> dict[str, int]:
 def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_from: Optional[str],
                call_args: Optional[list[str]], dims: dict[str, int], name: str = ""):
     """The UserModel the options describe, checked as far as can be without importing the user's code."""
-    from aibench_onnx.frameworks import missing_framework
+    from aibench_onnx.frameworks import missing_framework, resolve_frameworks
     from aibench_onnx.frameworks.user_inputs import parse_input
     from aibench_onnx.frameworks.user_model import UserModel
-    from aibench_onnx.zoo.registry import resolve_frameworks
 
     if not framework or "," in framework:
         raise UserError(f"{target}: a model of your own needs its one framework: --framework torch, tf or jax")

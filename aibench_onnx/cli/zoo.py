@@ -26,7 +26,7 @@ def models(
     """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
 
     from aibench_onnx.jsonio import check_writable
-    from aibench_onnx.zoo.listing import zoo_document
+    from aibench_onnx.runs.zoo_listing import zoo_document
 
     if json_path is not None:
         check_writable(json_path)
@@ -47,11 +47,11 @@ def export(
 ) -> None:
     """Export one zoo model to ONNX with its framework's exporter and print the export record."""
 
+    from aibench_onnx.artifacts.native import export_only
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks import missing_framework
+    from aibench_onnx.frameworks import missing_framework, resolve_frameworks
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.parity.zoo import export_only
-    from aibench_onnx.zoo.registry import check_size, get_spec, resolve_frameworks
+    from aibench_onnx.zoo.registry import check_size, get_spec
 
     spec = get_spec(model_name)
     (framework,) = resolve_frameworks([framework])

@@ -13,8 +13,8 @@ from importlib import metadata
 from aibench_onnx import __version__
 from aibench_onnx.env.system import gpu_info, system_info
 from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.install import inspect_ort_install
-from aibench_onnx.workers import run_worker
 
 ENV_SCHEMA_VERSION = 1
 

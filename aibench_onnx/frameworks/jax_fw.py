@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from aibench_onnx.timing.loop import Prepared
+from aibench_onnx.prepared import Prepared
 
 
 def configure_threads(threads: int) -> None:

@@ -11,7 +11,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from aibench_onnx.timing.loop import Prepared, no_sync  # noqa: E402
+from aibench_onnx.prepared import Prepared, no_sync  # noqa: E402
 
 
 def configure_threads(threads: int) -> None:

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from aibench_onnx.timing.loop import Prepared, no_sync
+from aibench_onnx.prepared import Prepared, no_sync
 
 
 def configure_threads(threads: int) -> None:

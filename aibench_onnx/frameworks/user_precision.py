@@ -1,6 +1,6 @@
-"""What a user's model needs for reduced-precision parity, made in its framework's process next to the export:
-the framework's own fp16 / bf16 run on every reference input set (the error the precision costs by itself) and
-int8-static's calibration sets (the model's own inputs at seeds the judged sets never use)."""
+"""The framework's own fp16 / bf16 run of a user's model on every reference input set (the error the precision
+costs by itself), made in its framework's process next to the export. (int8-static's calibration sets are
+artifacts: artifacts/variants.py.)"""
 
 from __future__ import annotations
 
@@ -49,21 +49,3 @@ def _reduced_model(user, fw, model, arrays: dict[str, np.ndarray], precision: st
     return fw.reduced_model(model, dtype, rebuild)
 
 
-def user_calibration(user) -> tuple[list[dict[str, np.ndarray]], str]:
-    """int8-static's calibration sets from the user's inputs (declared ranges or input factory) at the
-    calibration seeds, and what they are; stored inputs (.npz, test_data_set) have one set only, which is
-    then also judged."""
-    from aibench_onnx.parity.precision import CALIBRATION_SEED, calibration_sets
-
-    if user.stored_inputs:
-        return [user.arrays()], "calibrated on the stored inputs, the same set that is judged (stored inputs have no other set)"
-    return (calibration_sets(lambda seed: user.arrays(seed=seed)),
-            f"calibrated on the model's inputs at seeds {CALIBRATION_SEED}+, disjoint from the judged sets")
-
-
-def write_user_calibration(user, out_dir: Path) -> tuple[list[str], str]:
-    """user_calibration's sets written as .npz files (the quantizer runs in ORT's worker), and what they are."""
-    from aibench_onnx.parity.precision import write_calibration
-
-    feeds, note = user_calibration(user)
-    return write_calibration(feeds, out_dir), note

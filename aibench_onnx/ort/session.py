@@ -150,10 +150,25 @@ _ORT_TYPES = {
 
 
 def ort_runner(ep: str, opt_level: str, threads: int = 1):
-    """A localization runner (graph.localize.Runner): (model path, feed, output names) -> outputs."""
+    """A localization runner (parity.localize.Runner): (model path, feed, output names) -> outputs."""
     def run(path: str, feed: dict, names: list[str]) -> dict:
         session, _ = create_session(path, ep, opt_level, threads)
         values = session.run(names, feed_for(session, feed)[0])
         return dict(zip(names, values))
 
     return run
+
+
+def missing_kernel(precision: str, ep: str, error: str) -> str | None:
+    """The reason, when ONNX Runtime refused a reduced-precision graph because the provider has no kernel for
+    one of its ops in that type (its CPU provider has no bf16 MatMul or Add): a combination this provider does
+    not support, not a broken graph."""
+    import re
+
+    from aibench_onnx.zoo.precision import is_reduced
+
+    found = re.search(r"NOT_IMPLEMENTED.*?Could not find an implementation for (\S+?\(\d+\))", error)
+    if not is_reduced(precision) or found is None:
+        return None
+    where = " (ONNX Runtime's CUDA provider has bf16 kernels)" if precision == "bf16" and ep == "cpu" else ""
+    return f"ONNX Runtime's {ep} provider has no {precision} kernel for {found[1]}{where}"

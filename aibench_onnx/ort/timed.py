@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.timing.loop import Prepared, no_sync
+from aibench_onnx.prepared import Prepared, no_sync
 
 
 def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_level: str, threads: int,

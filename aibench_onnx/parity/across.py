@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.launch import run_worker
 from aibench_onnx.parity.engine import (
     OutputComparison,
     WorstOverOutputs,
@@ -21,7 +22,6 @@ from aibench_onnx.parity.engine import (
     merge,
 )
 from aibench_onnx.status import Status
-from aibench_onnx.workers import run_worker
 from aibench_onnx.zoo.inputs import (
     EXPORT_BATCH,  # >= 2: a batch dimension cannot hide as a constant 1
 )

@@ -13,17 +13,21 @@ from typing import Callable
 
 import numpy as np
 
+from aibench_onnx.artifacts.variants import build_variant
 from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
+from aibench_onnx.ort.session import missing_kernel
 from aibench_onnx.parity.engine import (
     OutputComparison,
     WorstOverOutputs,
     compare_outputs,
     merge,
 )
-from aibench_onnx.parity.precision import build_variant, inherent_error, judge, missing_kernel
+from aibench_onnx.parity.precision import inherent_error, judge
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
 
+# (path, ep, level, threads, feed, provider audit) -> the timing summary of that cell
+OnnxTimer = Callable[[str, str, str, int, dict, "dict | None"], dict]
 JudgementFor = Callable[[str], PrecisionJudgement]  # output name -> its reduced-precision judgement
 
 
@@ -81,8 +85,8 @@ def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[d
 
 
 def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | None = None,
-               opt_levels: list[str] | None = None, dims: dict[str, int] | None = None, bench: bool = False,
-               threads: int = 1, localize: bool = True, timing_config: dict | None = None,
+               opt_levels: list[str] | None = None, dims: dict[str, int] | None = None, timer: OnnxTimer | None = None,
+               threads: int = 1, localize: bool = True,
                inputs: dict[str, np.ndarray] | None = None,
                expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
@@ -94,7 +98,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     `variants_dir`; int8-static calibrated on `calibration_files`, else on inputs generated from the graph)
     judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
     reduced-precision runs on the same input sets (the precision's inherent error); `error_stats`: the verdict
-    statistic of reduced-precision cells per output name ("" for every output)."""
+    statistic of reduced-precision cells per output name ("" for every output). `timer`: times each fp32 cell
+(timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing)."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -142,7 +147,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         reduced = (native_reduced or {}).get(precision)
         inherent = inherent_error(reduced, judgement_for, expected) if reduced is not None and judgement_for else None
         for ep, level in configs:
-            cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, bench, timing_config,
+            cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, timer,
                                         judgement_for, precision)
             cell.precision, cell.inherent = precision, inherent
             if precision == FP32:
@@ -172,7 +177,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
 def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
     """int8-static calibration sets for a bare ONNX file: inputs generated from the graph's declared types at
     the calibration seeds, with the symbolic sizes of the first judged input set."""
-    from aibench_onnx.parity.precision import calibration_sets, write_calibration
+    from aibench_onnx.artifacts.variants import calibration_sets, write_calibration
 
     sizes = {}
     for value in graph_inputs(model):
@@ -213,7 +218,7 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
 
 
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
-                bench: bool, timing_config: dict | None,
+                timer: OnnxTimer | None,
                 judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[CheckCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
     reference (a reduced-precision variant: with its precision's judgement per output); timed with the bench's ORT
@@ -239,30 +244,16 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
         if cell.failing_sets and cell.failing_sets[0] > 0:  # the first set passes: a size the export never saw
             shapes = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds[cell.failing_sets[0]].items())
             cell.reason += f" (input set {cell.failing_sets[0]} only: {shapes}; set 0 passes)"
-    if bench:
-        cell.timing = _time_ort(path, ep, level, threads, feeds[0], run.audit, timing_config)
+    if timer is not None:
+        cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
     return cell, run.outputs
-
-
-def _time_ort(path: str, ep: str, level: str, threads: int, feed: dict, audit: dict | None,
-              timing_config: dict | None) -> dict:
-    """The bench's ORT runner (IO binding: inputs and outputs on the provider's device) and the one loop."""
-    import tempfile
-
-    from aibench_onnx.ort.timed import prepare_ort
-    from aibench_onnx.timing.loop import TimingConfig, measure
-
-    with tempfile.TemporaryDirectory(prefix="aibench-trt-cache-") as cache_dir:
-        prepared = prepare_ort(path, feed, ep, level, threads, io_binding=True, cache_dir=cache_dir, known_audit=audit)
-        measurement = measure(prepared.run, prepared.sync, TimingConfig(**(timing_config or {})))
-    return {**measurement.summary(), "io_binding": True}
 
 
 def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
-    from aibench_onnx.graph.localize import first_divergence, reference_evaluator_runner
     from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity.localize import first_divergence, reference_evaluator_runner
 
     if cell.ep == "cpu" and cell.opt_level == "disabled":
         reference_runner = reference_evaluator_runner()
@@ -289,30 +280,3 @@ def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | 
     feed = generate_inputs(model, dims or {}, seed)
     _, outputs = _reference_outputs(path, model, [feed])
     return write_test_data_set(directory, feed, outputs[0])
-
-
-
-
-def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | None = None,
-          eps: list[str] | None = None, opt_levels: list[str] | None = None, opset: int | None = None,
-          call_args: dict | None = None, **options) -> CheckResult:
-    """The Python API (`aibench_onnx.check`): an ONNX file (path), or a torch / Keras / Flax model as it comes
-    with `framework=` and named `inputs` (their first axes exported dynamic) and static `call_args` — exported
-    here with aibench's exporter, its native outputs the reference. `options` go to check_onnx (test_data,
-    dims, bench, threads, localize, ...)."""
-    if isinstance(model, (str, Path)):
-        return check_onnx(str(model), eps=eps, opt_levels=opt_levels, inputs=inputs, **options)
-    if framework is None or inputs is None:
-        raise ValueError("a framework model needs framework= ('torch', 'tf' or 'jax') and its inputs by name")
-    import tempfile
-
-    from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks.user_model import bind_model, export_user_model
-
-    inputs = dict(inputs)
-    bound = bind_model(model, framework, list(inputs), call_args or {})
-    with tempfile.TemporaryDirectory(prefix="aibench-check-") as tmp:
-        record = export_user_model(bound, framework, inputs, tmp, opset or DEFAULT_OPSET)
-        if record["status"] != Status.OK:
-            raise RuntimeError(f"export with {record['exporter']} failed: {record['reason']}")
-        return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels, **options)

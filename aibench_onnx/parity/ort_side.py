@@ -39,8 +39,7 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
     import numpy as np
 
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
-    from aibench_onnx.ort.session import cuda_options
-    from aibench_onnx.parity.precision import missing_kernel
+    from aibench_onnx.ort.session import cuda_options, missing_kernel
 
     def feeds():
         for input_file in input_files:
@@ -80,7 +79,7 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
 def run_request(request: dict) -> dict:
     """Every configuration on the exported graph, and on each precision variant of it (built here: int8
     needs ONNX Runtime's quantizer). A variant that cannot be built fails its configurations with the reason."""
-    from aibench_onnx.parity.precision import build_variant
+    from aibench_onnx.artifacts.variants import build_variant
 
     os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
     results, variants = [], {}

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, native_request, run_native_worker
+from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
 from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.launch import run_worker
 from aibench_onnx.parity.engine import (
     OutputComparison,
     WorstOverOutputs,
@@ -24,22 +27,16 @@ from aibench_onnx.parity.engine import (
 )
 from aibench_onnx.parity.precision import (
     BEYOND_CALIBRATION,
-    calibration_sets,
     for_case,
     inherent_error,
-    is_reduced,
     judge,
-    load_arrays,
     locate_precision_error,
-    write_calibration,
 )
 from aibench_onnx.status import Status
-from aibench_onnx.workers import run_worker
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
-from aibench_onnx.zoo.precision import FP32, NATIVE_DTYPES
+from aibench_onnx.zoo.precision import FP32, is_reduced
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
 
-WORKER_TIMEOUT_S = 1200.0
 BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
 BLAME_GRAPH = "the exported graph itself differs (fails with optimizations disabled too)"
 
@@ -64,7 +61,7 @@ class ParityCell(WorstOverOutputs):
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
     precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
-    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (graph/precision_profile)
+    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (parity/precision_profile)
     inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
 
     def to_dict(self) -> dict:
@@ -304,23 +301,6 @@ def _assign_blame(cells: list[ParityCell]) -> None:
             full.blame = disabled.blame = BLAME_GRAPH
 
 
-def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int,
-                   precisions: tuple[str, ...] = (FP32,)) -> dict:
-    """What the framework's process does for one model: run every input set, then export (traced at the
-    first input set, batch 2), then run it in fp16 as the framework would when an fp16 variant is judged."""
-    return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
-            "input_files": input_files, "output_dir": str(workdir),
-            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]},
-            "reduced": [p for p in precisions if p in NATIVE_DTYPES]}
-
-
-def run_native_worker(request: dict, workdir: Path) -> dict:
-    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
-    if outcome.died:
-        return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}
-    return outcome.document
-
-
 def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,
              precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> dict:
     """(precision, ep, level) -> ORT's result, and "variants": the precision variants' records."""
@@ -335,16 +315,3 @@ def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, 
     return found
 
 
-def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:
-    """`aibench export`: build and export in the framework's own process; return the export record."""
-    (out_dir / "inputs").mkdir(parents=True, exist_ok=True)
-    example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
-    input_file = out_dir / "inputs" / f"{example.name}.npz"
-    np.savez(input_file, **example.arrays)
-    native = run_native_worker(native_request(spec, size, framework, [str(input_file)], out_dir, threads, opset),
-                               out_dir)
-    if native.get("status") != Status.OK:
-        from aibench_onnx.errors import ExitCode, UserError
-
-        raise UserError(f"{spec.name}/{framework}: {native.get('reason', 'native worker failed')}", ExitCode.ENVIRONMENT)
-    return native["export"]

@@ -36,7 +36,7 @@ class LocalExecutor:
         self._pool = pool
 
     def stop(self) -> None:
-        from aibench_onnx.workers import kill_active_workers
+        from aibench_onnx.launch import kill_active_workers
 
         kill_active_workers()
         if self._pool is not None:
@@ -73,9 +73,3 @@ def parity_by_framework(jobs: list[dict]) -> dict[str, list[dict]]:
     return parity
 
 
-def executor_for(settings: dict) -> Executor:
-    if settings.get("executor", "local") == "ray":
-        from aibench_onnx.runs.ray_executor import RayExecutor
-
-        return RayExecutor()
-    return LocalExecutor()

@@ -35,10 +35,10 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
     then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
-    from aibench_onnx.frameworks.user_export import export_or_failure
+    from aibench_onnx.artifacts.user_export import export_or_failure
     from aibench_onnx.frameworks.user_model import UserModel
     from aibench_onnx.jsonio import json_default
-    from aibench_onnx.workers import run_worker
+    from aibench_onnx.launch import run_worker
 
     started = time.time()
     out_dir = Path(settings["run_dir"]) / job["model"] / job["framework"]
@@ -62,8 +62,8 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     model in processes of its own."""
     if not jobs:
         return
+    from aibench_onnx.launch import run_worker_with_progress
     from aibench_onnx.parity.zoo import ExportParity, finish_parity, prepare_parity
-    from aibench_onnx.workers import run_worker_with_progress
     from aibench_onnx.zoo.registry import get_spec
 
     run_dir = Path(settings["run_dir"])
@@ -102,15 +102,15 @@ def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: 
     the framework's own process."""
     key = (model, framework)
     if key not in cache and user is not None:
-        from aibench_onnx.frameworks.user_export import export_or_failure
+        from aibench_onnx.artifacts.user_export import export_or_failure
         from aibench_onnx.frameworks.user_model import UserModel
 
         record_path = run_dir / model / framework / "export.json"
         cache[key] = (json.loads(record_path.read_text()) if record_path.exists()
                       else export_or_failure(UserModel(**user), run_dir / "bench" / model / framework, opset))
     if key not in cache:
-        from aibench_onnx.frameworks.export import artifact_key
-        from aibench_onnx.timing.bench import export_graphs
+        from aibench_onnx.artifacts.export import artifact_key
+        from aibench_onnx.artifacts.native import export_graphs
         from aibench_onnx.zoo.registry import get_spec
 
         record_path = run_dir / model / framework / "export.json"

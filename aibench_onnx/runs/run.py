@@ -92,7 +92,6 @@ def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
              on_record: Callable[[dict], None] | None = None) -> None:
     """Run `jobs` on the run's executor (here, or on a Ray cluster: runs/executors.py), appending each record
     to results.jsonl as it ends. Ctrl-C stops what runs and keeps what finished."""
-    from aibench_onnx.runs.executors import executor_for
 
     lock, stopping = threading.Lock(), threading.Event()
 
@@ -111,3 +110,14 @@ def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
         stopping.set()
         executor.stop()
         raise
+
+
+def executor_for(settings: dict):
+    """The executor the settings ask for: local, or Ray (imported only then)."""
+    from aibench_onnx.runs.executors import LocalExecutor
+
+    if settings.get("executor", "local") == "ray":
+        from aibench_onnx.runs.ray_executor import RayExecutor
+
+        return RayExecutor()
+    return LocalExecutor()

@@ -23,9 +23,9 @@ _KEYS = {"name", "target", "framework", "inputs", "inputs_from", "call_args", "d
 
 def load_user_models(path: str, zoo_names: list[str]) -> list:
     """The UserModels the file lists, checked: every mistake is one line naming the table and the key."""
+    from aibench_onnx.frameworks import resolve_frameworks
     from aibench_onnx.frameworks.user_inputs import parse_input
     from aibench_onnx.frameworks.user_model import UserModel
-    from aibench_onnx.zoo.registry import resolve_frameworks
 
     file = Path(path)
     try:

@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
+from aibench_onnx.artifacts.native import export_graphs
 from aibench_onnx.frameworks import ORT_RUNTIME, missing_framework
 from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import RuntimeConfig
@@ -86,12 +85,11 @@ class Subject:
 
     def calibration(self) -> list[dict]:
         """int8-static's calibration inputs: seeded draws no judged or timed input uses."""
-        from aibench_onnx.parity.precision import calibration_sets
+        from aibench_onnx.artifacts.variants import calibration_sets, user_calibration
 
         if self.spec is not None:
             return calibration_sets(lambda seed: self.spec.make_inputs(self.size, EXPORT_BATCH, seed))
         from aibench_onnx.frameworks.user_model import UserModel
-        from aibench_onnx.frameworks.user_precision import user_calibration
 
         return user_calibration(UserModel(**self.user))[0]
 
@@ -134,7 +132,7 @@ def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Call
     """`exports` plus `framework/precision` -> the variant's record, for the reduced precisions `configs` time.
     `calibration()` is called only when int8-static is among them (a user's input factory runs in this
     process then)."""
-    from aibench_onnx.parity.precision import variants_in_worker
+    from aibench_onnx.artifacts.variants import variants_in_worker
 
     found = dict(exports)
     for framework in dict.fromkeys(c.framework for c in configs if c.kind == ORT_RUNTIME):
@@ -218,23 +216,3 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
                         opset, repeats, tf32=tf32)[0]
 
 
-def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Path, threads: int, opset: int) -> dict:
-    """framework -> export record (status, path), exporting in the framework's own process. Traced from its
-    own example at batch 2, never the first benchmark batch: traced at batch 1, an exporter may freeze the
-    batch dimension (pytorch #157621) and every other batch would then fail."""
-    (workdir / "inputs").mkdir(parents=True, exist_ok=True)
-    example_file = str(workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz")
-    np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
-    from aibench_onnx.parity.zoo import native_request, run_native_worker
-
-    exports = {}
-    for framework in frameworks:
-        problem = missing_framework(framework)
-        if problem:
-            exports[framework] = {"status": Status.UNAVAILABLE, "reason": f"{framework}: {problem}"}
-            continue
-        target = workdir / framework
-        target.mkdir(parents=True, exist_ok=True)
-        native = run_native_worker(native_request(spec, size, framework, [example_file], target, threads, opset), target)
-        exports[framework] = native.get("export") or {"status": Status.FAILED, "reason": native.get("reason", "")}
-    return exports

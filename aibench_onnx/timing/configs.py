@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME
+from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME, framework_of
 
 
 def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False,
@@ -20,7 +20,7 @@ def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda
 class RuntimeConfig:
     label: str
     kind: str
-    framework: str  # the native framework, or the framework whose exported graph ORT runs
+    framework: str  # the native framework, or the graph ORT runs (a framework name, or torch-script)
     ep: str | None = None
     opt_level: str | None = None
     io_binding: bool = True
@@ -41,8 +41,9 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
     """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
     provider with IO binding. Reduced precisions are ORT configurations on the graph's variants."""
     configs = []
+    natives = {framework_of(name) for name in frameworks}  # `frameworks` may name graphs (torch-script)
     for kind in runtimes:
-        if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in frameworks:
+        if kind in NATIVE_RUNTIMES and NATIVE_RUNTIMES[kind] in natives:
             configs.append(RuntimeConfig(kind, kind, NATIVE_RUNTIMES[kind]))
     if ORT_RUNTIME in runtimes:
         for framework in frameworks:

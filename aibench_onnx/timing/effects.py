@@ -1,6 +1,7 @@
 """Where the time goes: ratios between timed configurations, each with a bootstrap CI.
 
-- exporter effect: the same function exported by torch vs tf vs jax, on the same provider and level;
+- exporter effect: the same function exported by torch vs tf vs jax (or by two exporters of one framework:
+  torch-dynamo vs torch-script), on the same provider and level;
 - optimizer effect: ORT level `disabled` -> `all` on the same graph;
 - runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all` (on the native runtimes'
   device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay;
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.frameworks import FRAMEWORKS, framework_of
 from aibench_onnx.timing.configs import ort_label
 from aibench_onnx.timing.processes import compare_replicates
 
@@ -67,12 +68,12 @@ def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frame
                     if precision != "fp32":
                         add("precision", ort_label(framework, ep, level),
                             ort_label(framework, ep, level, precision=precision))
-        eager = FRAMEWORKS[framework].eager
+        eager = FRAMEWORKS[framework_of(framework)].eager
         if eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
             add("runtime", eager, ort_label(framework, native_ep, "disabled" if "disabled" in levels else "all"))
         if "all" in levels:
-            for compiled in FRAMEWORKS[framework].compiled:
+            for compiled in FRAMEWORKS[framework_of(framework)].compiled:
                 add("runtime", compiled, ort_label(framework, native_ep, "all"))
         for level in levels:
             if "cpu" in eps and "cuda" in eps:

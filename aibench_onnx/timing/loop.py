@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
 from aibench_onnx.timing.stats import (
     P90_MIN_SAMPLES,
     P99_MIN_SAMPLES,
@@ -123,22 +124,6 @@ class Measurement:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "summary": self.summary()}
-
-
-def no_sync() -> None:
-    """The sync of a runtime whose call returns only when its work is done (CPU runtimes)."""
-    return None
-
-
-@dataclass
-class Prepared:
-    """One thing to time, as every runtime hands it to the loop: `run()` does only the computation the
-    runtime would do in production (inputs already on its device), `sync()` waits for the device."""
-
-    run: Callable[[], Any]
-    sync: Callable[[], Any]
-    info: dict = field(default_factory=dict)  # device, TF32 state, provider options, ...
-    cold: dict = field(default_factory=dict)  # seconds: session creation, ...
 
 
 def measure_overhead(sync: Callable[[], Any], repeats: int = 200) -> float:

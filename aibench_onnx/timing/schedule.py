@@ -14,9 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
+from aibench_onnx.launch import run_worker_with_progress
 from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import RuntimeConfig
-from aibench_onnx.workers import run_worker_with_progress
 
 SHUFFLE_SEED = 20261129
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.

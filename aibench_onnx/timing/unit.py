@@ -44,8 +44,8 @@ def _peak_rss_bytes() -> int:
 
 def measure_unit(request: dict) -> dict:
     threads = limit_threads(request["threads"])  # before any framework is imported
+    from aibench_onnx.launch import apply_test_hook, record_progress
     from aibench_onnx.timing.energy import EnergyMeter
-    from aibench_onnx.workers import apply_test_hook, record_progress
 
     meter = EnergyMeter(request["device"])
     results = []
@@ -75,7 +75,7 @@ def _measure_item(item: dict, request: dict, meter) -> dict:
     except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
         import traceback
 
-        from aibench_onnx.parity.precision import missing_kernel
+        from aibench_onnx.ort.session import missing_kernel
 
         unsupported = missing_kernel(config.get("precision", "fp32"), config.get("ep") or "", str(exc))
         result.update(status=Status.UNAVAILABLE if unsupported else Status.FAILED,

@@ -25,7 +25,7 @@ def probe_framework(request: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from aibench_onnx.workers import worker_main
+    from aibench_onnx.launch import worker_main
 
     return worker_main(argv, "aibench_onnx.workers.framework_probe", probe_framework)
 

@@ -7,8 +7,8 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    from aibench_onnx.launch import worker_main
     from aibench_onnx.parity.ort_side import run_request
-    from aibench_onnx.workers import worker_main
 
     return worker_main(argv, "aibench_onnx.workers.ort_parity", run_request, traceback_limit=5)
 

@@ -7,8 +7,8 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    from aibench_onnx.launch import worker_main
     from aibench_onnx.ort.probe import probe_document
-    from aibench_onnx.workers import worker_main
 
     return worker_main(argv, "aibench_onnx.workers.ort_probe", probe_document)
 

@@ -1,5 +1,5 @@
 """`python -m aibench_onnx.workers.precision_variant REQUEST.json OUT.json`: build the precision variants of
-an exported graph (parity.precision.build_variant: int8 needs ONNX Runtime's quantizer) in a process of its
+an exported graph (artifacts.variants.build_variant: int8 needs ONNX Runtime's quantizer) in a process of its
 own, for bench and run, which time them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 
 def build_variants(request: dict) -> dict:
-    from aibench_onnx.parity.precision import build_variant
+    from aibench_onnx.artifacts.variants import build_variant
     from aibench_onnx.status import Status
 
     return {"status": Status.OK,
@@ -17,7 +17,7 @@ def build_variants(request: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from aibench_onnx.workers import worker_main
+    from aibench_onnx.launch import worker_main
 
     return worker_main(argv, "aibench_onnx.workers.precision_variant", build_variants, traceback_limit=6)
 

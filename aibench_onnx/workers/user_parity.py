@@ -7,8 +7,8 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    from aibench_onnx.launch import worker_main
     from aibench_onnx.parity.user import user_parity
-    from aibench_onnx.workers import worker_main
 
     return worker_main(argv, "aibench_onnx.workers.user_parity", user_parity, traceback_limit=6)
 

@@ -50,7 +50,7 @@ class PrecisionJudgement:
 
     def band(self, atol_scale: float = 1.0):
         """The elementwise band the comparison reports mismatches against (atol scaled with the inputs)."""
-        from aibench_onnx.zoo.spec import Tolerance
+        from aibench_onnx.zoo.tolerance import Tolerance
 
         return Tolerance(self.rtol, self.atol * atol_scale, self.reason)
 
@@ -113,3 +113,7 @@ def cast_floats(array, precision: str):
 
         return array.astype(ml_dtypes.bfloat16)
     return array.astype(np.float16)
+
+
+def is_reduced(precision: str) -> bool:
+    return precision != FP32

@@ -10,7 +10,6 @@ import importlib
 from types import ModuleType
 
 from aibench_onnx.errors import UserError
-from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.zoo.spec import ModelSpec
 
 MODELS: dict[str, str] = {
@@ -58,15 +57,6 @@ def resolve_models(names: list[str] | None) -> list[ModelSpec]:
 def check_size(spec: ModelSpec, size: str) -> None:
     if size not in spec.sizes:
         raise UserError(f"{spec.name}: unknown size {size!r}; valid sizes: {', '.join(spec.sizes)}")
-
-
-def resolve_frameworks(names: list[str] | None) -> list[str]:
-    if not names:
-        return list(FRAMEWORKS)
-    unknown = [n for n in names if n not in FRAMEWORKS]
-    if unknown:
-        raise UserError(f"unknown framework {', '.join(map(repr, unknown))}; valid: {', '.join(FRAMEWORKS)}")
-    return list(dict.fromkeys(names))
 
 
 def builder(name: str, framework: str):

@@ -12,20 +12,13 @@ from typing import Callable, Mapping
 import numpy as np
 
 from aibench_onnx.zoo.precision import JUDGEMENTS, PrecisionJudgement, judgements_per_output
+from aibench_onnx.zoo.tolerance import Tolerance
 
 FAMILIES = ("macro", "micro")
 BATCH = "batch"
 Dim = int | str  # a fixed size, or a name resolved from the size variant ("batch", "seq", "channels", ...)
 Params = dict[str, np.ndarray]
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    """|actual - expected| <= atol + rtol * |expected|, elementwise."""
-
-    rtol: float
-    atol: float
-    reason: str = "default for the dtype"
 
 # float32 on a GPU whose matmul/conv run in TF32 (10 mantissa bits), design §6. Used only when asked
 # (--tf32): on an H200, ORT CUDA with TF32 put cnn's logits 2.6e-2 off, without it 1.1e-5.

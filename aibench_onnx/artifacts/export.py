@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from aibench_onnx.capture import captured_output
-from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.frameworks import GRAPHS, framework_of
 from aibench_onnx.status import Status
 
 EXPORT_SCHEMA_VERSION = 1
@@ -30,8 +30,9 @@ def _exporter_reason(messages: list[str]) -> str | None:
 
 
 def artifact_key(model_name: str, size: str, framework: str, opset: int) -> str:
-    """Content hash of everything an export depends on: the model's source file, size, framework, opset,
-    and the versions of the framework and its exporter. Equal keys mean a stored export can be reused."""
+    """Content hash of everything an export depends on: the model's source file, size, graph (a framework's
+    default exporter, or another one: `torch-script`), opset, and the versions of the framework and its
+    exporter. Equal keys mean a stored export can be reused."""
     import hashlib
     from importlib import metadata
 
@@ -39,7 +40,7 @@ def artifact_key(model_name: str, size: str, framework: str, opset: int) -> str:
 
     source = Path(model_module(model_name).__file__).read_bytes()
     versions = []
-    for package in FRAMEWORKS[framework].export_depends_on + ("onnx",):
+    for package in GRAPHS[framework].depends_on + ("onnx",):
         try:
             versions.append(f"{package}=={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -56,13 +57,17 @@ def _zoo_artifact_key(model_name: str, size: str, framework: str, opset: int) ->
 
 def export_model(model, spec, size: str, framework: str, example_inputs: list, path: Path, opset: int,
                  dynamic: list[dict[int, str]] | None = None) -> dict:
-    """`dynamic`: per input, axis -> symbolic name to export dynamic (a user's model: batch, seq, ...);
-    None: the zoo's convention, the first axis (batch) of every input."""
-    exporter = importlib.import_module(FRAMEWORKS[framework].exporter)
+    """`framework`: a framework (its default exporter) or a graph name (`torch-script`: that exporter).
+    `dynamic`: per input, axis -> symbolic name to export dynamic (a user's model: batch, seq, ...); None: the
+    zoo's convention, the first axis (batch) of every input."""
+    entry = GRAPHS[framework]
+    exporter = importlib.import_module(entry.module)
     name, version = exporter.exporter_info()
     record: dict = {"schema_version": EXPORT_SCHEMA_VERSION, "model": spec.name, "size": size,
                     "artifact_key": _zoo_artifact_key(spec.name, size, framework, opset),
-                    "framework": framework, "exporter": name, "exporter_version": version, "opset": opset,
+                    "framework": framework_of(framework), "graph_name": framework, "exporter": name,
+                    **({"exporter_note": entry.note} if entry.note else {}),
+                    "exporter_version": version, "opset": opset,
                     "export_batch": int(example_inputs[0].shape[0]), "status": Status.OK, "reason": "", "path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():

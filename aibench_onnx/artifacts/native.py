@@ -1,5 +1,6 @@
-"""Build one zoo model in one framework and run it on saved inputs — and export it, when asked — inside
-the fresh process its worker (workers.native) gives it. Frameworks never share a process: TF, JAX and
+"""A zoo model's reference artifacts: build it in one framework and run it on saved inputs (its native
+outputs) — and export it, when asked — inside the fresh process its worker (workers.native) gives it; and the
+parent's side that asks for them (`native_request`, `run_native_worker`, `export_graphs`, `export_only`). Frameworks never share a process: TF, JAX and
 torch fight over thread pools, and an import may crash.
 
 Request: model, size, framework, threads, the .npz input files, where to write outputs, and optionally
@@ -14,7 +15,16 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
+from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.launch import run_worker
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
+from aibench_onnx.zoo.precision import FP32, NATIVE_DTYPES
+from aibench_onnx.zoo.spec import ModelSpec
+
+WORKER_TIMEOUT_S = 1200.0  # one model's build, native runs and export in its framework's process
 
 
 def _set_thread_env(threads: int) -> None:
@@ -27,17 +37,17 @@ def run_native(request: dict) -> dict:
     _set_thread_env(request["threads"])
     import numpy as np
 
-    from aibench_onnx.frameworks import adapter
+    from aibench_onnx.frameworks import adapter, framework_of
     from aibench_onnx.zoo.registry import builder, get_spec
 
     spec = get_spec(request["model"])
-    framework = request["framework"]
+    framework = request["framework"]  # or a graph name (torch-script): its framework builds, its exporter exports
     fw = adapter(framework)
     fw.configure_threads(request["threads"])
     dims = spec.sizes[request["size"]]
 
     started = time.perf_counter()
-    model = builder(spec.name, framework)(spec.make_params(request["size"]), dims)
+    model = builder(spec.name, framework_of(framework))(spec.make_params(request["size"]), dims)
     build_s = time.perf_counter() - started
 
     output_names = [t.name for t in spec.outputs]
@@ -60,7 +70,7 @@ def run_native(request: dict) -> dict:
         "output_files": output_files,
     }
     if request.get("export"):
-        from aibench_onnx.frameworks.export import export_model
+        from aibench_onnx.artifacts.export import export_model
 
         job = request["export"]
         with np.load(job["example_input_file"]) as saved:
@@ -78,11 +88,12 @@ def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
     float inputs cast, integer inputs as they are; outputs back to float32), or why it cannot."""
     import numpy as np
 
+    from aibench_onnx.frameworks import framework_of
     from aibench_onnx.zoo.precision import NATIVE_DTYPES, cast_floats
     from aibench_onnx.zoo.registry import builder
 
     def rebuild():  # Keras chooses variable and compute dtypes when layers are built
-        return builder(spec.name, request["framework"])(spec.make_params(request["size"]), spec.sizes[request["size"]])
+        return builder(spec.name, framework_of(request["framework"]))(spec.make_params(request["size"]), spec.sizes[request["size"]])
 
     found = {}
     for precision in request["reduced"]:
@@ -108,7 +119,7 @@ def run_native_many(request: dict) -> dict:
     model that was running."""
     import traceback
 
-    from aibench_onnx.workers import apply_test_hook, record_progress
+    from aibench_onnx.launch import apply_test_hook, record_progress
 
     documents = []
     for single in request["requests"]:
@@ -126,3 +137,56 @@ def run_native_many(request: dict) -> dict:
 def run_native_request(request: dict) -> dict:
     """The worker's entry: one model's request, or {"requests": [...]} for several."""
     return run_native_many(request) if "requests" in request else run_native(request)
+
+
+def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int,
+                   precisions: tuple[str, ...] = (FP32,)) -> dict:
+    """What the framework's process does for one model: run every input set, then export (traced at the
+    first input set, batch 2), then run it in fp16 as the framework would when an fp16 variant is judged."""
+    return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
+            "input_files": input_files, "output_dir": str(workdir),
+            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]},
+            "reduced": [p for p in precisions if p in NATIVE_DTYPES]}
+
+
+def run_native_worker(request: dict, workdir: Path) -> dict:
+    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
+    if outcome.died:
+        return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}
+    return outcome.document
+
+
+def export_only(spec: ModelSpec, size: str, framework: str, threads: int, out_dir: Path, opset: int) -> dict:
+    """`aibench export`: build and export in the framework's own process; return the export record."""
+    (out_dir / "inputs").mkdir(parents=True, exist_ok=True)
+    example = parity_cases(spec, size, seeds=1, edge_cases=False)[0]
+    input_file = out_dir / "inputs" / f"{example.name}.npz"
+    np.savez(input_file, **example.arrays)
+    native = run_native_worker(native_request(spec, size, framework, [str(input_file)], out_dir, threads, opset),
+                               out_dir)
+    if native.get("status") != Status.OK:
+        from aibench_onnx.errors import ExitCode, UserError
+
+        raise UserError(f"{spec.name}/{framework}: {native.get('reason', 'native worker failed')}", ExitCode.ENVIRONMENT)
+    return native["export"]
+
+
+def export_graphs(spec: ModelSpec, size: str, frameworks: list[str], workdir: Path, threads: int, opset: int) -> dict:
+    """framework -> export record (status, path), exporting in the framework's own process. Traced from its
+    own example at batch 2, never the first benchmark batch: traced at batch 1, an exporter may freeze the
+    batch dimension (pytorch #157621) and every other batch would then fail."""
+    (workdir / "inputs").mkdir(parents=True, exist_ok=True)
+    example_file = str(workdir / "inputs" / f"export_batch{EXPORT_BATCH}.npz")
+    np.savez(example_file, **spec.make_inputs(size, EXPORT_BATCH, seed=0))
+
+    exports = {}
+    for framework in frameworks:
+        problem = missing_framework(framework)
+        if problem:
+            exports[framework] = {"status": Status.UNAVAILABLE, "reason": f"{framework}: {problem}"}
+            continue
+        target = workdir / framework
+        target.mkdir(parents=True, exist_ok=True)
+        native = run_native_worker(native_request(spec, size, framework, [example_file], target, threads, opset), target)
+        exports[framework] = native.get("export") or {"status": Status.FAILED, "reason": native.get("reason", "")}
+    return exports

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.graph.localize import Runner, _path_from_inputs, _tensor_types, candidate_tensors, with_outputs
 from aibench_onnx.parity.engine import sqnr_db
+from aibench_onnx.parity.localize import Runner, _path_from_inputs, _tensor_types, candidate_tensors, with_outputs
 
 
 def error_profile(reference_model, variant_model, feed: dict, run_reference: Runner, run_variant: Runner,

@@ -1,0 +1,108 @@
+"""Precision variants of an exported fp32 graph (fp16 and bf16 by conversion, int8 by ONNX Runtime's quantizer)
+and int8-static's calibration sets; built in ORT's process, since int8 needs the quantizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from aibench_onnx.status import Status
+from aibench_onnx.zoo.precision import is_reduced
+
+CALIBRATION_SETS = 8
+
+
+
+CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
+
+
+
+def build_variant(onnx_path: str, precision: str, calibration_files: list[str], directory: str | None = None) -> dict:
+    """The variant's record: status, path (`directory`, default the fp32 graph's, /model.PRECISION.onnx), what
+    converted and what stayed as it was. Never raises for a graph the converter or quantizer refuses: that
+    is the record's reason."""
+    target = Path(directory or Path(onnx_path).parent) / f"model.{precision}.onnx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if precision == "fp16":
+            from aibench_onnx.artifacts.fp16 import convert_to_fp16
+
+            return {"status": Status.OK, **convert_to_fp16(onnx_path, target)}
+        if precision == "bf16":
+            from aibench_onnx.artifacts.fp16 import convert_to_bf16
+
+            return {"status": Status.OK, **convert_to_bf16(onnx_path, target)}
+        if precision == "int8-dynamic":
+            from aibench_onnx.ort.quantize import quantize_int8_dynamic
+
+            return quantize_int8_dynamic(onnx_path, target)
+        if precision == "int8-static":
+            from aibench_onnx.ort.quantize import quantize_int8_static
+
+            return quantize_int8_static(onnx_path, target, (load_arrays(f) for f in calibration_files))
+    except Exception as exc:  # noqa: BLE001 - the converter's failure is the result
+        return {"precision": precision, "status": Status.FAILED,
+                "reason": f"conversion to {precision} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+    raise ValueError(f"unknown precision {precision!r}")
+
+
+
+def load_arrays(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+
+def calibration_sets(make: Callable[[int], dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """int8-static's calibration inputs, `make(seed)` at seeds no judged or timed input uses."""
+    return [make(CALIBRATION_SEED + index) for index in range(CALIBRATION_SETS)]
+
+
+
+def write_calibration(feeds: list[dict[str, np.ndarray]], directory: Path) -> list[str]:
+    """The calibration sets as .npz files under `directory`/calibration (the quantizer runs in a worker)."""
+    (directory / "calibration").mkdir(parents=True, exist_ok=True)
+    files = []
+    for index, feed in enumerate(feeds):
+        files.append(str(directory / "calibration" / f"set{index}.npz"))
+        np.savez(files[-1], **feed)
+    return files
+
+
+
+def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[dict[str, np.ndarray]],
+                       workdir: Path, timeout_s: float = 1200.0) -> dict[str, dict]:
+    """precision -> the variant's record, built in a worker of its own (bench and run time them)."""
+    from aibench_onnx.launch import run_worker
+
+    reduced = [p for p in precisions if is_reduced(p)]
+    if not reduced:
+        return {}
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = write_calibration(calibration, workdir) if "int8-static" in reduced else []
+    outcome = run_worker("aibench_onnx.workers.precision_variant",
+                         {"onnx_path": onnx_path, "precisions": reduced, "calibration_files": files}, timeout_s,
+                         workdir / "precision_request.json")
+    if not outcome.ok:
+        return {p: {"precision": p, "status": Status.FAILED, "reason": f"variant worker: {outcome.reason}"}
+                for p in reduced}
+    return outcome.document["variants"]
+
+
+def user_calibration(user) -> tuple[list[dict[str, np.ndarray]], str]:
+    """int8-static's calibration sets from the user's inputs (declared ranges or input factory) at the
+    calibration seeds, and what they are; stored inputs (.npz, test_data_set) have one set only, which is
+    then also judged."""
+    if user.stored_inputs:
+        return [user.arrays()], "calibrated on the stored inputs, the same set that is judged (stored inputs have no other set)"
+    return (calibration_sets(lambda seed: user.arrays(seed=seed)),
+            f"calibrated on the model's inputs at seeds {CALIBRATION_SEED}+, disjoint from the judged sets")
+
+
+
+def write_user_calibration(user, out_dir: Path) -> tuple[list[str], str]:
+    """user_calibration's sets written as .npz files (the quantizer runs in ORT's worker), and what they are."""
+    feeds, note = user_calibration(user)
+    return write_calibration(feeds, out_dir), note

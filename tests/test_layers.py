@@ -1,0 +1,64 @@
+"""The layering contract (pyproject.toml, [tool.importlinter]; docs/architecture.md): each stage imports only the
+stages below it and no two subpackages import each other, counting imports inside functions. Checked with
+import-linter on a copy of the package laid out as it installs (models/ and exporters/ inside aibench_onnx/,
+where pip's package-dir mapping puts them and import-linter would not otherwise find them)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def installed_layout(target: Path) -> Path:
+    """aibench_onnx/ with models/ and exporters/ inside it, and the contract beside it, under `target`."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "aibench_onnx", target / "aibench_onnx", ignore=ignore)
+    for mapped in ("models", "exporters"):
+        shutil.copytree(ROOT / mapped, target / "aibench_onnx" / mapped, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
+    return target
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    lint = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(lint), "--no-cache", "--config", str(tree / "pyproject.toml")], cwd=tree,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_package_keeps_its_layers_and_has_no_cycles(tmp_path):
+    result = lint_imports(installed_layout(tmp_path))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_a_planted_upward_import_inside_a_function_breaks_the_contract(tmp_path):
+    tree = installed_layout(tmp_path)
+    registry = tree / "aibench_onnx" / "zoo" / "registry.py"
+    registry.write_text(registry.read_text() + "\n\ndef _planted():\n    from aibench_onnx.runs import store\n\n"
+                        "    return store\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "aibench_onnx.zoo.registry -> aibench_onnx.runs.store" in result.stdout
+
+
+def test_a_planted_cycle_between_sibling_modules_breaks_the_contract(tmp_path):
+    tree = installed_layout(tmp_path)
+    session = tree / "aibench_onnx" / "ort" / "session.py"
+    session.write_text(session.read_text() + "\n\ndef _planted():\n    from aibench_onnx.ort import timed\n\n"
+                       "    return timed\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "No cycles are allowed in aibench_onnx.ort" in result.stdout
+
+
+def test_a_new_subpackage_must_be_given_its_layer(tmp_path):
+    tree = installed_layout(tmp_path)
+    (tree / "aibench_onnx" / "newstage").mkdir()
+    (tree / "aibench_onnx" / "newstage" / "__init__.py").write_text("")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "newstage" in result.stdout + result.stderr
