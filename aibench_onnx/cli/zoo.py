@@ -9,7 +9,9 @@ import typer
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     JSON_HELP,
+    chosen_graphs,
     default_threads,
+    exporter_option,
     make_console,
     output_dir,
     render_and_write,
@@ -40,21 +42,26 @@ def models(
 def export(
     model_name: str = typer.Argument(..., metavar="MODEL", help="Zoo model."),
     framework: str = typer.Option(..., "-f", "--framework", help="torch, tf or jax."),
+    exporter: Optional[str] = exporter_option(),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Directory for model.onnx and export.json."),
     json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
 ) -> None:
-    """Export one zoo model to ONNX with its framework's exporter and print the export record."""
+    """Export one zoo model to ONNX with its framework's exporter (or the one --exporter names) and print the
+    export record."""
 
     from aibench_onnx.artifacts.native import export_only
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks import missing_framework, resolve_frameworks
+    from aibench_onnx.frameworks import missing_framework
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.zoo.registry import check_size, get_spec
 
     spec = get_spec(model_name)
-    (framework,) = resolve_frameworks([framework])
+    graphs = chosen_graphs(framework, exporter)
+    if len(graphs) != 1:
+        raise UserError(f"export writes one graph; --exporter named {len(graphs)} ({', '.join(graphs)})")
+    framework = graphs[0]  # the framework, or the graph of its other exporter (torch-script)
     size = size or spec.default_size
     check_size(spec, size)
     if json_path is not None:
