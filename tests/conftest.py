@@ -20,6 +20,7 @@ FRAMEWORK_MARKERS: dict[str, tuple[tuple[str, ...], str]] = {
     "tf": (("tensorflow", "tf2onnx"), "tf"),
     "jax": (("jax", "flax", "jax2onnx"), "jax"),
     "ray": (("ray",), "ray"),
+    "openvino": (("openvino",), "openvino"),
 }
 
 

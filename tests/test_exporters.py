@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.errors import UserError
-from aibench_onnx.frameworks import EXPORTERS, FRAMEWORKS, framework_of, graph_name, resolve_graphs, runtimes_of
+from aibench_onnx.frameworks import EXPORTERS, FRAMEWORKS, framework_of, graph_name, resolve_graphs
+from aibench_onnx.runtimes import runtimes_of
 from aibench_onnx.timing.configs import ort_label, plan
 from aibench_onnx.timing.effects import compute_effects
 

@@ -21,7 +21,7 @@ def test_importing_the_cli_loads_no_framework():
     modules = loaded_modules("import aibench_onnx.cli")
     assert forbidden_in(modules) == []
     # onnx and onnxruntime are not frameworks but are slow to import: the CLI module needs neither.
-    assert "onnxruntime" not in modules and "onnx" not in modules
+    assert "onnxruntime" not in modules and "onnx" not in modules and "openvino" not in modules
 
 
 def test_env_command_loads_no_framework_in_process():
@@ -39,12 +39,12 @@ def test_importing_the_package_and_subpackages_loads_no_framework():
 
 def test_only_frameworks_import_a_framework_and_only_ort_imports_onnxruntime():
     """The layout rule (README, Development): framework code lives in frameworks/ (and exporters/, models/ at
-    the repository top), onnxruntime code in ort/. Checked on every import statement, in function bodies too."""
+    the repository top), onnxruntime code in ort/, openvino code in openvino/. Checked on every import statement, in function bodies too."""
     import ast
     from pathlib import Path
 
     package = Path(__file__).resolve().parent.parent / "aibench_onnx"
-    allowed = {name: "frameworks" for name in FORBIDDEN} | {"onnxruntime": "ort"}
+    allowed = {name: "frameworks" for name in FORBIDDEN} | {"onnxruntime": "ort", "openvino": "openvino"}
     misplaced = []
     for path in sorted(package.rglob("*.py")):
         where = path.relative_to(package).parts[0]

@@ -73,11 +73,11 @@ def bench(
 
     from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks import ALL_RUNTIMES, runtimes_of
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
+    from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
     from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_models
@@ -173,12 +173,12 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
 
     from aibench_onnx.artifacts.user_export import export_in_worker
     from aibench_onnx.cli.user_models import describe_export
-    from aibench_onnx.frameworks import ORT_RUNTIME
+    from aibench_onnx.runtimes import runs_graph
     from aibench_onnx.status import Status
     from aibench_onnx.timing.bench import Subject, with_variants
 
     exports = {}
-    if any(c.kind == ORT_RUNTIME for c in configs):
+    if any(runs_graph(c.kind) for c in configs):
         with console.status(f"building and exporting {user.target} with {user.framework}..."):
             record = export_in_worker(user, out_dir / user.name / user.framework, opset)
         if record["status"] == Status.OK:

@@ -37,9 +37,10 @@ def noise(
     from rich.markup import escape
 
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.frameworks import ALL_RUNTIMES, resolve_frameworks
+    from aibench_onnx.frameworks import resolve_frameworks
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
+    from aibench_onnx.runtimes import ALL_RUNTIMES
     from aibench_onnx.status import Status
     from aibench_onnx.timing.bench import bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan

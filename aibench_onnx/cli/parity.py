@@ -32,6 +32,8 @@ def parity(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
     frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
     exporter: Optional[str] = exporter_option(),
+    runtime: str = typer.Option("ort", "--runtime", help="Graph runtimes to check each export on, comma-separated: "
+                                "ort (always), openvino (its CPU device; needs aibench-onnx[openvino])."),
     ep: str = typer.Option("cpu", "--ep", help="Execution providers, comma-separated: cpu,cuda,tensorrt."),
     opt_level: str = typer.Option("disabled,all", "--opt-level",
                                   help="Graph optimization levels: disabled,basic,extended,all."),
@@ -68,6 +70,11 @@ def parity(
     from aibench_onnx.zoo.precision import PRECISIONS
 
     precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
+
+    runtimes = tuple(choose(split_csv(runtime), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))
+    if ORT_RUNTIME not in runtimes:
+        raise UserError("parity always checks ONNX Runtime: --runtime adds others (ort,openvino)")
     error_stats = parse_error_stats(error_stat)
     if across_frameworks and exporter:
         raise UserError("--exporter chooses exported graphs; --across-frameworks compares native runs")
@@ -89,14 +96,14 @@ def parity(
     else:
         out_dir = output_dir(out, "parity")
         results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
-                                   opset or DEFAULT_OPSET, console, tf32, precisions, error_stats)
+                                   opset or DEFAULT_OPSET, console, tf32, precisions, error_stats, runtimes)
         from aibench_onnx.report.parity_view import render_parity
 
         render_parity(results, console)
         console.print(f"artifacts: {out_dir}")
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
                     "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
-                    "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats}
+                    "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats, "runtimes": list(runtimes)}
         statuses = [cell.status for r in results for cell in r.cells]
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -108,7 +115,7 @@ def parity(
 
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
                     tf32: bool = False, precisions: tuple[str, ...] = ("fp32",),
-                    error_stats: dict[str, str] | None = None) -> list:
+                    error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] = ("ort",)) -> list:
     from aibench_onnx.parity.zoo import export_and_check
     from aibench_onnx.report.styles import status_markup
 
@@ -119,8 +126,9 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
             for framework in frameworks:
                 progress.update(task, description=f"{spec.name} / {framework}")
                 result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset, tf32, precisions, error_stats)
-                verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}{c.ep}/{c.opt_level} "
+                                          threads, out_dir, opset, tf32, precisions, error_stats, runtimes)
+                verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}"
+                                     f"{'' if c.runtime == 'ort' else c.runtime + ' '}{c.ep}/{c.opt_level} "
                                      f"{status_markup(c.status)}" for c in result.cells)
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")
                 results.append(result)

@@ -37,6 +37,8 @@ def run(
     frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
     exporter: Optional[str] = exporter_option(),
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", help="Runtime kinds to time, comma-separated (default: "
+                                          "the frameworks' own and ort); openvino also checks every export."),
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
@@ -115,9 +117,10 @@ def run(
                 target_envs = target_environments(found)
             ray_settings = {"executor": "ray", "address": address, "targets": [t.name for t in found],
                             "target_specs": [t.to_dict() for t in found]}
-        from aibench_onnx.frameworks import runtimes_of
+        from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
 
-        runtimes = runtimes_of(sorted(set(chosen) | {u.framework for u in users}), mode["runtimes"])
+        kinds = choose(split_csv(runtime), ALL_RUNTIMES, mode["runtimes"], "runtime")
+        runtimes = runtimes_of(sorted(set(chosen) | {u.framework for u in users}), kinds)
         parent = Path(out or "aibench-runs")
         run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
         try:

@@ -97,19 +97,10 @@ def resolve_graphs(frameworks: list[str], exporters: list[str] | None) -> list[s
     return list(dict.fromkeys(graphs))
 
 
-ORT_RUNTIME = "ort"  # ONNX Runtime running a framework's exported graph
 # runtime kind -> the framework whose native model it runs (eager first, then compiled, per framework)
 NATIVE_RUNTIMES: dict[str, str] = {
     kind: fw.name for fw in FRAMEWORKS.values() for kind in ((fw.eager,) if fw.eager else ()) + fw.compiled
 }
-ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + [ORT_RUNTIME]
-
-
-def runtimes_of(frameworks: list[str], kinds: list[str] | None = None) -> list[str]:
-    """The runtime kinds (of `kinds`, default all) that the chosen frameworks can time: their own native
-    kinds, and ORT, which runs any of their graphs."""
-    chosen = {framework_of(name) for name in frameworks}  # graph names count for their framework
-    return [kind for kind in kinds or ALL_RUNTIMES if kind == ORT_RUNTIME or NATIVE_RUNTIMES[kind] in chosen]
 
 
 def missing_framework(framework: str) -> str | None:

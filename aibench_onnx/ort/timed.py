@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibench_onnx.prepared import Prepared, no_sync
+from aibench_onnx.prepared import GraphCall, Prepared, no_sync
+
+
+def prepare_timed(call: GraphCall, arrays: dict[str, np.ndarray]) -> Prepared:
+    """ONNX Runtime's entry in the runtime registry: prepare_ort for a GraphCall."""
+    return prepare_ort(call.path, arrays, call.ep, call.level, call.threads, call.io_binding, call.cache_dir,
+                       (call.known_info or {}).get("audit"), cuda_graph=call.cuda_graph, tf32=call.tf32)
 
 
 def prepare_ort(onnx_path: str, arrays: dict[str, np.ndarray], ep: str, opt_level: str, threads: int,

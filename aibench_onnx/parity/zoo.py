@@ -63,6 +63,7 @@ class ParityCell(WorstOverOutputs):
     precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
     localization: dict | None = None  # a failing reduced-precision cell: where its error enters (parity/precision_profile)
     inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
+    runtime: str = "ort"  # the graph runtime that ran it (runtimes.GRAPH_RUNTIMES); its level "default" if it has none
 
     def to_dict(self) -> dict:
         return {**asdict(self), **self.headline()}
@@ -108,12 +109,14 @@ class PreparedParity:
     precisions: tuple[str, ...] = (FP32,)
     calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
     error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
+    runtimes: tuple[str, ...] = ("ort",)  # graph runtimes to check; others than ORT: fp32, on the eps they offer
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
                    threads: int, out_dir: Path, opset: int, tf32: bool = False,
                    precisions: tuple[str, ...] = (FP32,),
-                   error_stats: dict[str, str] | None = None) -> PreparedParity | ExportParity:
+                   error_stats: dict[str, str] | None = None,
+                   runtimes: tuple[str, ...] = ("ort",)) -> PreparedParity | ExportParity:
     """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
     process's request; an ExportParity at once when the framework is not installed. `error_stats`: the
     verdict statistic of reduced-precision cells per output name ("" for every output)."""
@@ -136,7 +139,7 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
                                            workdir) if "int8-static" in precisions else [])
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
                           native_request(spec, size, framework, input_files, workdir, threads, opset, precisions),
-                          threads, tf32, tuple(precisions), calibration_files, dict(error_stats or {}))
+                          threads, tf32, tuple(precisions), calibration_files, dict(error_stats or {}), tuple(runtimes))
 
 
 def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
@@ -181,8 +184,39 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
                                         job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
+    cells += [cell for kind in job.runtimes if kind != "ort" for cell in _other_runtime_cells(job, native, exporter, kind)]
     _assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
+
+
+def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind: str) -> list[ParityCell]:
+    """The fp32 graph on another graph runtime (OpenVINO), on each device of `job`'s eps it offers, judged
+    with the same tolerances as ORT's cells; missing, it is unavailable with the line that installs it."""
+    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime
+
+    spec, record = job.spec, native["export"]
+    eps = [ep for ep in dict.fromkeys(ep for ep, _ in job.configs) if ep in GRAPH_RUNTIMES[kind].devices]
+    cells = [ParityCell(spec.name, job.size, job.framework, exporter, ep, DEFAULT_LEVEL, Status.PASSED, runtime=kind)
+             for ep in eps]
+    missing = missing_runtime(kind)
+    if missing:
+        for cell in cells:
+            cell.status, cell.reason = Status.UNAVAILABLE, missing
+        return cells
+    request = {"runtime": kind, "onnx_path": record["path"], "eps": eps, "input_files": job.input_files,
+               "threads": job.threads, "output_dir": str(job.workdir)}
+    outcome = run_worker("aibench_onnx.workers.graph_parity", request, WORKER_TIMEOUT_S,
+                         job.workdir / f"{kind}_request.json")
+    results = {r["ep"]: r for r in outcome.document.get("configs", [])} if outcome.ok else {}
+    for cell in cells:
+        result = results.get(cell.ep, {"status": Status.ERROR, "reason": outcome.reason or f"{kind} worker failed"})
+        if result["status"] != Status.OK:
+            cell.status, cell.reason = _failed_status(result["status"]), result["reason"]
+            continue
+        cell.providers, cell.input_casts = [result["info"].get("device", cell.ep)], result.get("casts", [])
+        _compare(cell, spec, job.cases, native["output_files"], result["output_files"], job.error_stats)
+    return cells
 
 
 def _inherent_errors(job: PreparedParity, native: dict) -> dict[str, dict]:
@@ -223,12 +257,14 @@ def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
 
 def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
                      seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False,
-                     precisions: tuple[str, ...] = (FP32,), error_stats: dict[str, str] | None = None) -> ExportParity:
+                     precisions: tuple[str, ...] = (FP32,), error_stats: dict[str, str] | None = None,
+                     runtimes: tuple[str, ...] = ("ort",)) -> ExportParity:
     """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
     outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants,
-    judged with `error_stats` (output -> verdict statistic) where given."""
+    judged with `error_stats` (output -> verdict statistic) where given. `runtimes`: ORT and the other graph
+    runtimes to check the export on (OpenVINO)."""
     job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32, precisions,
-                         error_stats)
+                         error_stats, runtimes)
     if isinstance(job, ExportParity):
         return job
     return finish_parity(job, run_native_worker(job.native_request, job.workdir))

@@ -44,7 +44,8 @@ def audit_notes(audit: dict | None) -> list[str]:
 # --- parity ------------------------------------------------------------------------------------------------
 
 def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native)") -> Table:
-    """One row per model x framework x provider x level (ParityCell.to_dict() or the run report's rows)."""
+    """One row per model x framework x provider x level (ParityCell.to_dict() or the run report's rows); a graph
+    runtime other than ONNX Runtime names itself in the EP column (`openvino cpu`)."""
     table = Table(title, ["model", "framework", "exporter", "EP", "opt", "max abs err", "max rel err",
                           "min passing atol", "verdict"], status_column=8)
     for cell in cells:
@@ -54,7 +55,8 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
             notes.append("cast " + "; ".join(cell["input_casts"]))
         notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(status, status) + "".join(f"\n{note}" for note in notes if note)
-        ep = cell["ep"] + (" +tf32" if cell.get("tf32") else "")
+        runtime = cell.get("runtime") or "ort"  # runs from before other graph runtimes: ORT
+        ep = ("" if runtime == "ort" else f"{runtime} ") + cell["ep"] + (" +tf32" if cell.get("tf32") else "")
         table.add([cell["model"], cell["framework"], cell.get("exporter", ""), ep, cell["opt_level"],
                    sci(cell.get("max_abs")), sci(cell.get("max_rel")), sci(cell.get("min_passing_atol")), verdict],
                   status)

@@ -11,7 +11,6 @@ import json
 import time
 from pathlib import Path
 
-from aibench_onnx.frameworks import ORT_RUNTIME
 from aibench_onnx.status import Status, overall
 
 
@@ -72,7 +71,8 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     for job in jobs:
         found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
                                job["seeds"], job["threads"], run_dir, job["opset"],
-                               precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"))
+                               precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"),
+                               runtimes=tuple(job.get("graph_runtimes", ["ort"])))
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:
@@ -160,9 +160,9 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     for job in jobs:
         config = RuntimeConfig(**job["config"])
         export = (resolve_export(run_dir, job["model"], job["size"], config.framework, settings["opset"],
-                                 settings["threads"], exports, job.get("user")) if config.kind == ORT_RUNTIME else {})
+                                 settings["threads"], exports, job.get("user")) if config.runs_graph else {})
         known = {} if job.get("user") else get_spec(job["model"]).known_export_failures
-        if config.kind == ORT_RUNTIME and config.precision != "fp32":
+        if config.runs_graph and config.precision != "fp32":
             export = _variant(run_dir, job, config, export, variants)
         stopped = blocked(known, config, {export_key(config): export})
         if stopped is not None:

@@ -70,7 +70,8 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
         cell = {**cell, "model": on_target(cell["model"], record)}
         rows.append({**{k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status",
                                                  "max_abs", "max_rel", "min_passing_atol", "reason", "blame", "tf32",
-                                                 "input_casts", "audit", "outputs", "inherent", "localization")},
+                                                 "input_casts", "audit", "outputs", "inherent", "localization",
+                                                 "runtime")},
                      "precision": precision})
         if cell["status"] in FAILING:
             label = "/".join([cell["model"], cell["framework"], cell["ep"], cell["opt_level"]]

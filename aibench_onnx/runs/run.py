@@ -21,6 +21,7 @@ from aibench_onnx.runs.store import (
     load_records,
     write_run_file,
 )
+from aibench_onnx.runtimes import runs_graph
 from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import plan as plan_configs
 
@@ -38,13 +39,15 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
     jobs = []
     common = {"threads": settings["threads"], "opset": settings["opset"], "run_dir": settings["run_dir"]}
     precisions = tuple(settings.get("precisions", ["fp32"]))  # runs from before precisions: fp32 only
+    # ORT checks every export; other graph runtimes timed in this run (OpenVINO) check it too
+    graph_runtimes = ["ort"] + [kind for kind in settings["runtimes"] if runs_graph(kind) and kind != "ort"]
     for spec in specs:
         size = settings["size"] or spec.default_size
         for framework in settings["frameworks"]:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
                          "size": size, "framework": framework, "eps": settings["eps"],
                          "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions,
-                         "error_stats": settings.get("error_stats", {})})
+                         "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
     users = settings.get("user_models", [])  # users' own models: each with its one framework
     for user in users:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",

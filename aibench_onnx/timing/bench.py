@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 from aibench_onnx.artifacts.native import export_graphs
-from aibench_onnx.frameworks import ORT_RUNTIME, missing_framework
+from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
 from aibench_onnx.timing.configs import RuntimeConfig
 from aibench_onnx.timing.effects import Effect, compute_effects
@@ -113,13 +114,14 @@ class ModelBench:
 
 def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
     configs = [r.config for r in results]
-    ort = [c for c in configs if c.kind == ORT_RUNTIME]
+    ort = [c for c in configs if c.runs_graph and c.opt_level is not None]  # ORT's: the axes effects pair over
     if not ort:
         return []
     replicates = {r.config.label: r.samples_by_round() for r in results if r.status == Status.OK}
+    others = tuple(dict.fromkeys(c.kind for c in configs if c.runs_graph and c.opt_level is None))
     return compute_effects(replicates, list(dict.fromkeys(c.framework for c in ort)),
                            list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device,
-                           tuple(dict.fromkeys(c.precision for c in ort)))
+                           tuple(dict.fromkeys(c.precision for c in ort)), others)
 
 
 def export_key(config: RuntimeConfig) -> str:
@@ -135,7 +137,7 @@ def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Call
     from aibench_onnx.artifacts.variants import variants_in_worker
 
     found = dict(exports)
-    for framework in dict.fromkeys(c.framework for c in configs if c.kind == ORT_RUNTIME):
+    for framework in dict.fromkeys(c.framework for c in configs if c.runs_graph):
         wanted = sorted({c.precision for c in configs if c.framework == framework and c.precision != "fp32"})
         record = exports.get(framework, {})
         if not wanted:
@@ -150,8 +152,11 @@ def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Call
 
 
 def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> ConfigResult | None:
-    """Why `config` cannot be timed at all (no graph, framework missing), or None."""
-    if config.kind == ORT_RUNTIME:
+    """Why `config` cannot be timed at all (no graph, graph runtime or framework missing), or None."""
+    if config.runs_graph:
+        missing = missing_runtime(config.kind)
+        if missing:
+            return ConfigResult(config, Status.UNAVAILABLE, missing)
         record = exports.get(export_key(config), {})
         if record.get("status") != Status.OK:
             known = known_failures.get(config.framework)
@@ -176,7 +181,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
             exports[subject.name] = subject.exports
         else:
             graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs
-                                                                      if c.kind == ORT_RUNTIME}),
+                                                                      if c.runs_graph}),
                                    out_dir / subject.name, threads, opset)
             exports[subject.name] = with_variants(graphs, configs, subject.calibration, out_dir / subject.name)
         for config in configs:
@@ -184,7 +189,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
             if stopped is not None:
                 blocked_results[(subject.name, config.label)] = stopped
                 continue
-            onnx_path = exports[subject.name].get(export_key(config), {}).get("path") if config.kind == ORT_RUNTIME else None
+            onnx_path = exports[subject.name].get(export_key(config), {}).get("path") if config.runs_graph else None
             items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject.name, subject.size, config, r,
                                  onnx_path, subject.user) for r in range(repeats)]
     replicates: dict[tuple[str, str], list[dict]] = {}

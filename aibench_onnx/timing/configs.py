@@ -1,12 +1,13 @@
-"""Runtime configurations: what can be timed (a native runtime kind, or ORT on one provider at one level
-with or without IO binding / CUDA graphs, running one framework's exported graph), and which of them may
-share a process."""
+"""Runtime configurations: what can be timed (a native runtime kind; ORT on one provider at one level with or
+without IO binding / CUDA graphs, or another graph runtime on one device, running one exported graph), and
+which of them may share a process."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aibench_onnx.frameworks import NATIVE_RUNTIMES, ORT_RUNTIME, framework_of
+from aibench_onnx.frameworks import NATIVE_RUNTIMES, framework_of
+from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME, runs_graph
 
 
 def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False,
@@ -16,11 +17,19 @@ def ort_label(framework: str, ep: str, level: str, io_binding: bool = True, cuda
     return f"ort:{framework}-graph:{ep}:{level}{suffix}"
 
 
+def graph_label(kind: str, framework: str, ep: str, level: str | None = None, precision: str = "fp32") -> str:
+    """A graph runtime's label: ORT's as ort_label; one without levels says only its device
+    (`openvino:torch-graph:cpu`)."""
+    if kind == ORT_RUNTIME:
+        return ort_label(framework, ep, level, precision=precision)
+    return f"{kind}:{framework}-graph:{ep}" + ("" if precision == "fp32" else f":{precision}")
+
+
 @dataclass
 class RuntimeConfig:
     label: str
     kind: str
-    framework: str  # the native framework, or the graph ORT runs (a framework name, or torch-script)
+    framework: str  # the native framework, or the graph a graph runtime runs (a framework name, or torch-script)
     ep: str | None = None
     opt_level: str | None = None
     io_binding: bool = True
@@ -28,18 +37,23 @@ class RuntimeConfig:
     precision: str = "fp32"  # ORT: the exported graph (fp32) or one of its reduced-precision variants
 
     @property
-    def process_group(self) -> str:
-        """Configurations that may share a timing process: one native runtime kind, or ORT on one provider
-        running one framework's graphs. Runtimes never share a process with another runtime."""
-        return self.kind if self.kind != ORT_RUNTIME else f"ort-{self.ep}-{self.framework}-graph"
+    def runs_graph(self) -> bool:
+        """ORT, OpenVINO, ...: it runs an exported graph (which must exist before it is timed)."""
+        return runs_graph(self.kind)
 
+    @property
+    def process_group(self) -> str:
+        """Configurations that may share a timing process: one native runtime kind, or one graph runtime on one
+        provider or device running one framework's graphs. Runtimes never share a process with another."""
+        return f"{self.kind}-{self.ep}-{self.framework}-graph" if self.runs_graph else self.kind
 
 
 def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: list[str],
          io_binding_modes: list[bool], cuda_graph_modes: tuple[bool, ...] = (False,),
          precisions: tuple[str, ...] = ("fp32",)) -> list[RuntimeConfig]:
     """Every configuration to time. CUDA graphs need fixed device buffers, so they exist only for the CUDA
-    provider with IO binding. Reduced precisions are ORT configurations on the graph's variants."""
+    provider with IO binding. Reduced precisions are ORT configurations on the graph's variants. Other graph
+    runtimes (OpenVINO) get one fp32 configuration per graph and device they offer among `eps`."""
     configs = []
     natives = {framework_of(name) for name in frameworks}  # `frameworks` may name graphs (torch-script)
     for kind in runtimes:
@@ -57,4 +71,8 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
                                 configs.append(RuntimeConfig(ort_label(framework, ep, level, binding, graph, precision),
                                                              ORT_RUNTIME, framework, ep, level, binding, graph,
                                                              precision))
+    for kind in (k for k in runtimes if runs_graph(k) and k != ORT_RUNTIME):
+        for framework in frameworks:
+            for ep in (ep for ep in eps if ep in GRAPH_RUNTIMES[kind].devices):
+                configs.append(RuntimeConfig(graph_label(kind, framework, ep), kind, framework, ep))
     return configs

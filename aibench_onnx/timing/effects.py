@@ -4,7 +4,8 @@
   torch-dynamo vs torch-script), on the same provider and level;
 - optimizer effect: ORT level `disabled` -> `all` on the same graph;
 - runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all` (on the native runtimes'
-  device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay;
+  device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay; ORT vs another
+  graph runtime (OpenVINO) on the same graph and device, and native compiled vs that runtime;
 - precision effect: the fp32 graph vs its fp16 / int8 variant on the same provider and level.
 A ratio > 1 means the second configuration is slower. Inside the noise it is "no significant difference".
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from aibench_onnx.frameworks import FRAMEWORKS, framework_of
-from aibench_onnx.timing.configs import ort_label
+from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
+from aibench_onnx.timing.configs import graph_label, ort_label
 from aibench_onnx.timing.processes import compare_replicates
 
 
@@ -39,10 +41,12 @@ class Effect:
 
 def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frameworks: list[str], eps: list[str],
                     levels: list[str], native_device: str = "cpu",
-                    precisions: tuple[str, ...] = ("fp32",)) -> list[Effect]:
+                    precisions: tuple[str, ...] = ("fp32",), graph_runtimes: tuple[str, ...] = ()) -> list[Effect]:
     """`samples`: configuration label -> batch -> round -> per-call seconds of the process of that round.
     Only pairs that both ran appear; pairs are compared round by round (both ran in every round). Native
-    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda)."""
+    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda).
+    `graph_runtimes`: other runtimes of the same graphs (OpenVINO), compared with ORT at its highest level
+    timed, on each provider they share, and with the native compiled runtimes."""
     effects: list[Effect] = []
 
     def add(kind: str, baseline: str, candidate: str) -> None:
@@ -80,4 +84,10 @@ def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frame
                 add("runtime", ort_label(framework, "cpu", level), ort_label(framework, "cuda", level))
             if "cuda" in eps and "tensorrt" in eps:
                 add("runtime", ort_label(framework, "cuda", level), ort_label(framework, "tensorrt", level))
+        top = max(levels, key=GRAPH_RUNTIMES[ORT_RUNTIME].levels.index)  # ORT at its most optimized level timed
+        for kind in graph_runtimes:
+            for ep in eps:
+                add("runtime", ort_label(framework, ep, top), graph_label(kind, framework, ep))
+            for compiled in FRAMEWORKS[framework_of(framework)].compiled:
+                add("runtime", compiled, graph_label(kind, framework, native_ep))
     return effects

@@ -87,7 +87,8 @@ def _measure_item(item: dict, request: dict, meter) -> dict:
 
 def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
     from aibench_onnx.frameworks import NATIVE_RUNTIMES, adapter
-    from aibench_onnx.ort.timed import prepare_ort
+    from aibench_onnx.prepared import GraphCall
+    from aibench_onnx.runtimes import timed_call
     from aibench_onnx.timing.loop import TimingConfig, measure
 
     config = item["config"]
@@ -101,16 +102,17 @@ def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
         started = time.perf_counter()
         model = model_inputs.build()
         result["build_s"] = time.perf_counter() - started
-    placement = None  # ORT's provider audit, taken once per configuration
+    known_info = None  # what a graph runtime learnt at the first batch (ORT's provider audit)
     for batch in request["batches"]:
         arrays = model_inputs.arrays(batch)  # the same bytes in every process and runtime
         if model is not None:
             prepared = fw.prepare_timed(kind, model, list(arrays.values()), request["device"])
         else:
-            prepared = prepare_ort(item["onnx_path"], arrays, config["ep"], config["opt_level"], request["threads"],
-                                   config["io_binding"], request["cache_dir"], placement,
-                                   cuda_graph=config.get("cuda_graph", False), tf32=request.get("tf32", False))
-            placement = prepared.info["audit"]
+            call = GraphCall(item["onnx_path"], config["ep"], config["opt_level"], request["threads"],
+                             config["io_binding"], config.get("cuda_graph", False), request.get("tf32", False),
+                             request["cache_dir"], known_info)
+            prepared = timed_call(kind)(call, arrays)
+            known_info = prepared.info
         reading = meter.start()
         measurement = measure(prepared.run, prepared.sync, timing)
         energy = meter.stop(reading, measurement.total_calls)

@@ -1,0 +1,41 @@
+"""The side of zoo parity run by a graph runtime other than ONNX Runtime (OpenVINO), in a worker of its own:
+the exported graph on each device the runtime offers, over every input set, outputs saved for comparison.
+Its results have the shape of ORT's (parity/ort_side.py), so finish_parity judges both alike."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aibench_onnx.status import Status
+
+DEFAULT_LEVEL = "default"  # a runtime without optimization levels to choose: its own transformations always run
+
+
+def run_request(request: dict) -> dict:
+    """request: runtime, onnx_path, eps, input_files, threads, output_dir -> {"configs": [result per device]}."""
+    import numpy as np
+
+    from aibench_onnx.openvino.runner import run_sets
+
+    if request["runtime"] != "openvino":
+        raise ValueError(f"no parity runner for graph runtime {request['runtime']!r}")
+    os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
+
+    def feeds():
+        for input_file in request["input_files"]:
+            with np.load(input_file) as saved:
+                yield {name: saved[name] for name in saved.files}
+
+    results = []
+    for ep in request["eps"]:
+        run = run_sets(request["onnx_path"], ep, request["threads"], feeds())
+        result = {"runtime": request["runtime"], "ep": ep, "opt_level": DEFAULT_LEVEL, "precision": "fp32",
+                  "status": run.status, "reason": run.reason, "output_files": [], "casts": run.casts,
+                  "info": run.info}
+        for index, outputs in enumerate(run.outputs if run.status == Status.OK else []):
+            target = Path(request["output_dir"]) / f"{request['runtime']}_{ep}_{index}.npz"
+            np.savez(target, **outputs)
+            result["output_files"].append(str(target))
+        results.append(result)
+    return {"status": Status.OK, "configs": results}

@@ -1,0 +1,73 @@
+"""The runtime registry: every runtime aibench times or checks, one entry each.
+
+Native kinds (torch-eager, torch-compile, tf-eager, tf-function, tf-xla, jax-jit) come from the framework
+table: their framework's adapter builds the model and prepares the timed call. Graph runtimes run an exported
+ONNX file: ONNX Runtime (per execution provider and optimization level) and OpenVINO (per device). A graph
+runtime's entry says which modules it needs and how to install it (a missing one is "unavailable" with that
+line), which devices and levels it offers, where its timed call is prepared, and whether a plain run times it
+(OpenVINO is an optional extra: timed when `--runtime` names it). A configuration's process group is the
+kind, device and graph (timing/configs.py), so runtimes never share a timing process.
+
+A new graph runtime: its adapter package (like `openvino/`), one entry here, its parity runner in
+parity/graph_side.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Callable
+
+from aibench_onnx.frameworks import NATIVE_RUNTIMES, framework_of
+
+
+@dataclass(frozen=True)
+class GraphRuntime:
+    kind: str  # what --runtime, labels and records call it
+    title: str
+    devices: tuple[str, ...]  # what --ep may name for it
+    levels: tuple[str, ...]  # its optimization levels; ("default",) when it has none to choose
+    imports: tuple[str, ...]  # modules that must import for it to run
+    install: str  # how to install it
+    timed: str  # "module:function" preparing one timed call: (GraphCall, arrays) -> Prepared
+    by_default: bool  # timed when --runtime is not given
+
+
+GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
+    "ort": GraphRuntime("ort", "ONNX Runtime", ("cpu", "cuda", "tensorrt"), ("disabled", "basic", "extended", "all"),
+                        ("onnxruntime",), "pip install ./packaging/onnxruntime-gpu-alias (see the README)",
+                        "aibench_onnx.ort.timed:prepare_timed", True),
+    "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
+                             "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
+                             False),
+}
+ORT_RUNTIME = "ort"
+ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + list(GRAPH_RUNTIMES)
+
+
+def runs_graph(kind: str) -> bool:
+    return kind in GRAPH_RUNTIMES
+
+
+def runtimes_of(frameworks: list[str], kinds: list[str] | None = None) -> list[str]:
+    """The runtime kinds (of `kinds`, default the ones timed by default) that the chosen frameworks or graphs
+    can time: their own native kinds, and the graph runtimes, which run any of their graphs."""
+    chosen = {framework_of(name) for name in frameworks}  # graph names count for their framework
+    default = list(NATIVE_RUNTIMES) + [kind for kind, entry in GRAPH_RUNTIMES.items() if entry.by_default]
+    return [kind for kind in kinds or default if runs_graph(kind) or NATIVE_RUNTIMES[kind] in chosen]
+
+
+def missing_runtime(kind: str) -> str | None:
+    """None when graph runtime `kind` can be imported (or `kind` is native), else why not and how to install."""
+    entry = GRAPH_RUNTIMES.get(kind)
+    if entry is None:
+        return None
+    missing = [name for name in entry.imports if importlib.util.find_spec(name) is None]
+    return f"{entry.title} is not installed: {entry.install}" if missing else None
+
+
+def timed_call(kind: str) -> Callable:
+    """The graph runtime's (GraphCall, arrays) -> Prepared, imported (in its timing process)."""
+    module, _, function = GRAPH_RUNTIMES[kind].timed.partition(":")
+    return getattr(importlib.import_module(module), function)

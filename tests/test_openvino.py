@@ -1,0 +1,107 @@
+"""OpenVINO as a second runtime for the same exported graphs: configurations and effects planned through the
+runtime registry, zoo parity beside ORT's, a timing record with its settings, and a missing package stated as
+unavailable with the line that installs it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime, runtimes_of
+from aibench_onnx.timing.configs import graph_label, ort_label, plan
+from aibench_onnx.timing.effects import compute_effects
+
+runner = CliRunner()
+QUICK = ["--min-time", "0.05", "--max-time", "0.3", "--threads", "1"]
+
+
+def test_openvino_is_a_registry_entry_timed_only_when_asked():
+    assert "openvino" in GRAPH_RUNTIMES and not GRAPH_RUNTIMES["openvino"].by_default
+    assert "openvino" not in runtimes_of(["torch"]) and "ort" in runtimes_of(["torch"])
+    assert runtimes_of(["torch"], ["openvino"]) == ["openvino"]
+
+
+def test_one_openvino_configuration_per_graph_and_device_in_its_own_process_group():
+    configs = plan(["torch", "tf"], ["torch-compile", "ort", "openvino"], ["cpu", "cuda"], ["disabled", "all"], [True])
+    openvino = [c for c in configs if c.kind == "openvino"]
+    assert [c.label for c in openvino] == ["openvino:torch-graph:cpu", "openvino:tf-graph:cpu"]  # no cuda device
+    assert {c.process_group for c in openvino} == {"openvino-cpu-torch-graph", "openvino-cpu-tf-graph"}
+    assert all(c.runs_graph and c.opt_level is None for c in openvino)
+
+
+def test_effects_compare_ort_with_openvino_on_the_same_graph_and_the_compiled_runtime_with_openvino():
+    labels = ["torch-compile", ort_label("torch", "cpu", "disabled"), ort_label("torch", "cpu", "all"),
+              graph_label("openvino", "torch", "cpu")]
+    samples = {label: {1: {r: [1e-3] * 20 for r in range(3)}} for label in labels}
+    pairs = {(e.baseline, e.candidate) for e in compute_effects(samples, ["torch"], ["cpu"], ["disabled", "all"],
+                                                                graph_runtimes=("openvino",))}
+    assert (ort_label("torch", "cpu", "all"), "openvino:torch-graph:cpu") in pairs
+    assert ("torch-compile", "openvino:torch-graph:cpu") in pairs
+
+
+def test_a_missing_openvino_is_unavailable_with_the_install_line(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    assert missing_runtime("openvino") == "OpenVINO is not installed: pip install 'aibench-onnx[openvino]'"
+    assert missing_runtime("ort") is None and missing_runtime("torch-eager") is None
+
+
+@pytest.mark.torch
+def test_bench_without_openvino_records_unavailable_and_exits_3(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    target = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "matmul", "-f", "torch", "--runtime", "openvino", "--size", "tiny",
+                                 "--batch", "1", *QUICK, "-o", str(tmp_path / "out"), "--json", str(target)])
+    assert result.exit_code == 3, result.output
+    (entry,) = json.loads(target.read_text())["results"][0]["results"]
+    assert entry["status"] == "unavailable"
+    assert entry["reason"] == "OpenVINO is not installed: pip install 'aibench-onnx[openvino]'"
+
+
+@pytest.mark.openvino
+@pytest.mark.torch
+@pytest.mark.jax
+@pytest.mark.slow
+def test_zoo_parity_on_openvino_passes_where_ort_passes(tmp_path):
+    target = tmp_path / "parity.json"
+    result = runner.invoke(app, ["parity", "mlp", "transformer", "lstm", "cnn", "-f", "torch,jax", "--runtime",
+                                 "ort,openvino", "--size", "tiny", "--seeds", "1", "--opt-level", "all",
+                                 "--threads", "1", "-o", str(tmp_path / "out"), "--json", str(target)])
+    results = json.loads(target.read_text())["results"]
+    checked = 0
+    for entry in results:
+        cells = {cell.get("runtime", "ort"): cell for cell in entry["cells"]}
+        assert set(cells) == {"ort", "openvino"}, entry["cells"]
+        ort, openvino = cells["ort"], cells["openvino"]
+        assert (openvino["ep"], openvino["opt_level"]) == ("cpu", "default")
+        if ort["status"] == "passed":
+            assert openvino["status"] == "passed", (entry["model"], entry["framework"], openvino["reason"])
+            assert openvino["providers"] == ["CPU"] and openvino["max_abs"] is not None
+            checked += 1
+    assert checked >= 6, result.output
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.openvino
+@pytest.mark.torch
+def test_openvino_timing_record_and_its_effect_against_ort(tmp_path):
+    target = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "matmul", "-f", "torch", "--runtime", "ort,openvino", "--opt-level", "all",
+                                 "--size", "tiny", "--batch", "1", "--repeats", "2", *QUICK,
+                                 "-o", str(tmp_path / "out"), "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    bench = json.loads(target.read_text())["results"][0]
+    entries = {r["config"]["label"]: r for r in bench["results"]}
+    openvino = entries["openvino:torch-graph:cpu"]
+    assert openvino["status"] == "ok" and openvino["config"]["kind"] == "openvino"
+    info = openvino["replicates"][0]["batches"]["1"]["info"]
+    assert info["device"] == "CPU" and info["threads"] == 1 and info["inference_precision"] == "f32"
+    assert openvino["replicates"][0]["process"]["group"] == "openvino-cpu-torch-graph"
+    pairs = {(e["baseline"], e["candidate"]) for e in bench["effects"] if e["kind"] == "runtime"}
+    assert (ort_label("torch", "cpu", "all"), "openvino:torch-graph:cpu") in pairs
