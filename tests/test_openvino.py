@@ -105,3 +105,20 @@ def test_openvino_timing_record_and_its_effect_against_ort(tmp_path):
     assert openvino["replicates"][0]["process"]["group"] == "openvino-cpu-torch-graph"
     pairs = {(e["baseline"], e["candidate"]) for e in bench["effects"] if e["kind"] == "runtime"}
     assert (ort_label("torch", "cpu", "all"), "openvino:torch-graph:cpu") in pairs
+
+
+@pytest.mark.openvino
+@pytest.mark.torch
+@pytest.mark.slow
+def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tmp_path):
+    from aibench_onnx.runs.report import build_report
+
+    result = runner.invoke(app, ["run", "--quick", "--models", "matmul", "-f", "torch", "--runtime", "ort,openvino",
+                                 "--repeats", "2", "--threads", "1", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.glob("run-*")
+    report = build_report(run_dir)
+    cells = [row for row in report["parity"] if row.get("runtime") == "openvino"]
+    assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [("matmul", "cpu", "default", "passed")]
+    assert any(e["baseline"] == ort_label("torch", "cpu", "all") and e["candidate"] == "openvino:torch-graph:cpu"
+               for e in report["effects"]["matmul"])

@@ -1,7 +1,7 @@
 """A zoo model's reference artifacts: build it in one framework and run it on saved inputs (its native
 outputs) — and export it, when asked — inside the fresh process its worker (workers.native) gives it; and the
-parent's side that asks for them (`native_request`, `run_native_worker`, `export_graphs`, `export_only`). Frameworks never share a process: TF, JAX and
-torch fight over thread pools, and an import may crash.
+parent's side that asks for them (`native_request`, `run_native_worker`, `export_graphs`, `export_only`).
+Frameworks never share a process: TF, JAX and torch fight over thread pools, and an import may crash.
 
 Request: model, size, framework, threads, the .npz input files, where to write outputs, and optionally
 {"export": {"path", "opset", "example_input_file"}} and "reduced": precisions (fp16) to run the model in as
@@ -93,7 +93,8 @@ def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
     from aibench_onnx.zoo.registry import builder
 
     def rebuild():  # Keras chooses variable and compute dtypes when layers are built
-        return builder(spec.name, framework_of(request["framework"]))(spec.make_params(request["size"]), spec.sizes[request["size"]])
+        build = builder(spec.name, framework_of(request["framework"]))
+        return build(spec.make_params(request["size"]), spec.sizes[request["size"]])
 
     found = {}
     for precision in request["reduced"]:

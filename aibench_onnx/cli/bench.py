@@ -42,7 +42,8 @@ def bench(
                                             "dimension of your model (e.g. seq=16,128,512); repeatable."),
     runtime: Optional[str] = typer.Option(
         None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
-        "tf-xla, jax-jit, ort (default: all of the chosen frameworks' kinds and ort)."),
+        "tf-xla, jax-jit, ort, openvino (default: all of the chosen frameworks' kinds and ort; openvino needs "
+        "aibench-onnx[openvino])."),
     ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
     opt_level: str = typer.Option("disabled,all", "--opt-level", help="ORT graph optimization levels."),
     io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),

@@ -103,7 +103,8 @@ def parity(
         console.print(f"artifacts: {out_dir}")
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
                     "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
-                    "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats, "runtimes": list(runtimes)}
+                    "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats,
+                    "runtimes": list(runtimes)}
         statuses = [cell.status for r in results for cell in r.cells]
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment

@@ -132,5 +132,3 @@ def build_user_model(user: UserModel):
     model = load_factory_model(user.target, user.framework, user.cwd)
     arrays = user.arrays()
     return bind_model(model, user.framework, list(arrays), user.call_args), arrays
-
-

@@ -47,5 +47,3 @@ def _reduced_model(user, fw, model, arrays: dict[str, np.ndarray], precision: st
         return rebuilt
 
     return fw.reduced_model(model, dtype, rebuild)
-
-

@@ -87,7 +87,8 @@ def run_sets(path: str, ep: str, threads: int, feeds) -> OpenVinoRun:
             values = request.infer(feed)
         except Exception as exc:  # noqa: BLE001
             shapes = ", ".join(f"{name} {list(a.shape)}" for name, a in arrays.items())
-            result.status, result.reason = Status.FAILED, f"run failed on input set {index} ({shapes}): {_one_line(exc)}"
+            result.status = Status.FAILED
+            result.reason = f"run failed on input set {index} ({shapes}): {_one_line(exc)}"
             return result
         result.casts = sorted(set(result.casts) | set(casts))
         result.outputs.append({name: np.array(values[port]) for name, port in zip(names, compiled.outputs)})

@@ -61,7 +61,7 @@ class ParityCell(WorstOverOutputs):
     audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
     tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
     precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
-    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (parity/precision_profile)
+    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (precision_profile)
     inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
     runtime: str = "ort"  # the graph runtime that ran it (runtimes.GRAPH_RUNTIMES); its level "default" if it has none
 
@@ -86,10 +86,23 @@ class ExportParity:
 
 
 def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
-           precisions: tuple[str, ...] = (FP32,)) -> list[ParityCell]:
+           precisions: tuple[str, ...] = (FP32,), runtimes: tuple[str, ...] = ("ort",)) -> list[ParityCell]:
+    """Every cell of the job with one status and reason (nothing could run): ORT's per precision x provider x
+    level, and each other graph runtime's per device it offers."""
     return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda",
                        precision=precision)
-            for precision in precisions for ep, level in configs]
+            for precision in precisions for ep, level in configs] + \
+        [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, runtime=kind)
+         for kind in runtimes if kind != "ort" for ep, level in _other_configs(kind, configs)]
+
+
+def _other_configs(kind: str, configs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(device, level) of graph runtime `kind` for ORT's (ep, level) configurations: the eps it offers, at its
+    one level."""
+    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES
+
+    return [(ep, DEFAULT_LEVEL) for ep in dict.fromkeys(ep for ep, _ in configs) if ep in GRAPH_RUNTIMES[kind].devices]
 
 
 @dataclass
@@ -127,7 +140,7 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
     if problem:
         return ExportParity(spec.name, size, framework, None,
                             _cells(spec, size, framework, "", configs, Status.UNAVAILABLE, f"{framework}: {problem}", tf32,
-                                   precisions))
+                                   precisions, tuple(runtimes)))
     cases = parity_cases(spec, size, seeds)
     input_files = []
     for case in cases:
@@ -150,7 +163,8 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
     if native.get("status") != Status.OK:
         reason = native.get("reason") or "native worker failed"
         return ExportParity(spec.name, size, framework, None,
-                            _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32, precisions))
+                            _cells(spec, size, framework, "", configs, Status.ERROR, reason, tf32, precisions,
+                                   job.runtimes))
     record = native["export"]
     exporter = f"{record['exporter']} {record['exporter_version']}"
     if record["status"] != Status.OK:
@@ -158,7 +172,8 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
         status = Status.KNOWN_FAILURE if known else Status.EXPORT_FAILED
         reason = record["reason"] + (f" — known: {known}" if known else "")
         return ExportParity(spec.name, size, framework, record,
-                            _cells(spec, size, framework, exporter, configs, status, reason, tf32, precisions))
+                            _cells(spec, size, framework, exporter, configs, status, reason, tf32, precisions,
+                                   job.runtimes))
 
     ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32, precisions,
                    job.calibration_files)
@@ -184,7 +199,8 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
                                         job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
-    cells += [cell for kind in job.runtimes if kind != "ort" for cell in _other_runtime_cells(job, native, exporter, kind)]
+    for kind in (kind for kind in job.runtimes if kind != "ort"):
+        cells += _other_runtime_cells(job, native, exporter, kind)
     _assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
 
@@ -192,13 +208,12 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
 def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind: str) -> list[ParityCell]:
     """The fp32 graph on another graph runtime (OpenVINO), on each device of `job`'s eps it offers, judged
     with the same tolerances as ORT's cells; missing, it is unavailable with the line that installs it."""
-    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime
+    from aibench_onnx.runtimes import missing_runtime
 
     spec, record = job.spec, native["export"]
-    eps = [ep for ep in dict.fromkeys(ep for ep, _ in job.configs) if ep in GRAPH_RUNTIMES[kind].devices]
-    cells = [ParityCell(spec.name, job.size, job.framework, exporter, ep, DEFAULT_LEVEL, Status.PASSED, runtime=kind)
-             for ep in eps]
+    cells = [ParityCell(spec.name, job.size, job.framework, exporter, ep, level, Status.PASSED, runtime=kind)
+             for ep, level in _other_configs(kind, job.configs)]
+    eps = [cell.ep for cell in cells]
     missing = missing_runtime(kind)
     if missing:
         for cell in cells:
@@ -349,5 +364,3 @@ def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, 
     found: dict = {(c.get("precision", FP32), c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}
     found["variants"] = outcome.document.get("variants", {})
     return found
-
-

@@ -71,5 +71,3 @@ def parity_by_framework(jobs: list[dict]) -> dict[str, list[dict]]:
         if job["kind"] == "parity":
             parity.setdefault(job["framework"], []).append(job)
     return parity
-
-

@@ -12,6 +12,7 @@ from aibench_onnx.runs.store import (
     load_records,
     load_run,
 )
+from aibench_onnx.runtimes import ORT_RUNTIME, runs_graph
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 from aibench_onnx.timing.bench import aggregate
 from aibench_onnx.timing.effects import compute_effects
@@ -141,12 +142,13 @@ def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict,
                     warnings.append(f"unreliable measurement {model}/{label} batch {batch} (round "
                                     f"{replicate['round'] + 1}): {'; '.join(summary['flags'])}")
     effects = {}
+    other_graph_runtimes = tuple(kind for kind in settings.get("runtimes", []) if runs_graph(kind) and kind != ORT_RUNTIME)
     for model, model_results in results.items():
         samples = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
         # the zoo's frameworks, and each user model's own (its framework may not be among them)
         frameworks = list(dict.fromkeys(settings["frameworks"] + [u["framework"] for u in settings.get("user_models", [])]))
         found = compute_effects(samples, frameworks, settings["eps"], settings["opt_levels"],
-                                precisions=tuple(settings.get("precisions", ["fp32"])))
+                                precisions=tuple(settings.get("precisions", ["fp32"])), graph_runtimes=other_graph_runtimes)
         effects[model] = [e.to_dict() for e in found]
     return latency, effects, results
 

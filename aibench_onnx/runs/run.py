@@ -116,7 +116,7 @@ def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
 
 
 def executor_for(settings: dict):
-    """The executor the settings ask for: local, or Ray (imported only then)."""
+    """The executor the settings ask for (runs.executors.Executor): local, or Ray (imported only then)."""
     from aibench_onnx.runs.executors import LocalExecutor
 
     if settings.get("executor", "local") == "ray":

@@ -219,5 +219,3 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
     """One zoo model's bench (see bench_models)."""
     return bench_models(zoo_subjects([spec], size), configs, batches, threads, timing, out_dir, device, timeout_s,
                         opset, repeats, tf32=tf32)[0]
-
-

@@ -85,4 +85,3 @@ def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
         return
     for item, result in zip(unit, outcome.document["items"]):
         on_result(item, result, process)
-
