@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 2, 4, 5, 11 and 13, for a machine with an NVIDIA GPU and no package registry (the
+# The GPU checks of issues 2, 4, 5, 11, 13 and 19, for a machine with an NVIDIA GPU and no package registry (the
 # device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
-# tests.
+# exporters tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -82,6 +82,17 @@ step_precision() {
   timeout 500 aibench bench cnn transformer mobilenet -f torch --size small --runtime ort --ep cuda --opt-level all \
     --precision fp32,fp16,bf16,int8-dynamic --batch 1,8 --repeats 2 --min-time 0.2 --max-time 1 --timeout 150 \
     -o /tmp/prec-bench --json "$OUT/precision_bench.json" 2>&1 | tee "$OUT/precision_bench.txt"
+}
+
+# Two torch exporters on the GPU (issue 19): the TorchScript graph beside the dynamo graph on CUDA and TensorRT,
+# checked and timed, with the exporter effect per provider.
+step_exporters() {
+  timeout 300 aibench parity cnn transformer lstm -f torch --exporter torch-dynamo,torch-script --size small \
+    --ep cuda,tensorrt --opt-level all --seeds 2 -o /tmp/exp --json "$OUT/exporters_parity.json" 2>&1 \
+    | tee "$OUT/exporters_parity.txt"
+  timeout 400 aibench bench cnn transformer lstm -f torch --exporter torch-dynamo,torch-script --size small \
+    --runtime ort --ep cuda --opt-level all --batch 1,8 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 \
+    -o /tmp/exp-bench --json "$OUT/exporters_bench.json" 2>&1 | tee "$OUT/exporters_bench.txt"
 }
 
 step_tests() {
