@@ -27,7 +27,7 @@ class OpenVinoRun:
     """One device over several input sets (parity)."""
 
     ep: str
-    status: str  # ok | unavailable | failed
+    status: str  # ok | failed (a graph it cannot compile, a run that raised)
     reason: str = ""
     outputs: list[dict[str, np.ndarray]] = field(default_factory=list)  # one per input set, by output name
     info: dict = field(default_factory=dict)
