@@ -35,11 +35,16 @@ def test_the_package_keeps_its_layers_and_has_no_cycles(tmp_path):
     assert "2 kept, 0 broken" in result.stdout
 
 
+def plant(tree: Path, module: str, imported: str) -> None:
+    """Add `from PACKAGE import MODULE` inside a function at the end of `module` (a path under aibench_onnx/)."""
+    package, _, name = imported.rpartition(".")
+    path = tree / "aibench_onnx" / module
+    path.write_text(path.read_text() + f"\n\ndef _planted():\n    from {package} import {name}\n\n    return {name}\n")
+
+
 def test_a_planted_upward_import_inside_a_function_breaks_the_contract(tmp_path):
     tree = installed_layout(tmp_path)
-    registry = tree / "aibench_onnx" / "zoo" / "registry.py"
-    registry.write_text(registry.read_text() + "\n\ndef _planted():\n    from aibench_onnx.runs import store\n\n"
-                        "    return store\n")
+    plant(tree, "zoo/registry.py", "aibench_onnx.runs.store")
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "aibench_onnx.zoo.registry -> aibench_onnx.runs.store" in result.stdout
@@ -47,9 +52,7 @@ def test_a_planted_upward_import_inside_a_function_breaks_the_contract(tmp_path)
 
 def test_a_planted_cycle_between_sibling_modules_breaks_the_contract(tmp_path):
     tree = installed_layout(tmp_path)
-    session = tree / "aibench_onnx" / "ort" / "session.py"
-    session.write_text(session.read_text() + "\n\ndef _planted():\n    from aibench_onnx.ort import timed\n\n"
-                       "    return timed\n")
+    plant(tree, "ort/session.py", "aibench_onnx.ort.timed")  # timed imports session
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "No cycles are allowed in aibench_onnx.ort" in result.stdout
