@@ -7,6 +7,7 @@ but writes operators that ONNX does not know (tf2onnx leaves Keras' Erfc in the 
 from __future__ import annotations
 
 import importlib
+import re
 import time
 import traceback
 from pathlib import Path
@@ -77,9 +78,7 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
         try:
             exporter.export(model, spec, spec.sizes[size], example_inputs, path, opset, dynamic=dynamic)
         except Exception as exc:  # noqa: BLE001 - the exporter's failure is the result
-            record["status"] = Status.FAILED
-            record["reason"] = f"{exporter_name_short(name)} raised {type(exc).__name__}: " \
-                               f"{str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ''}"
+            record.update(status=Status.FAILED, **exporter_failure(exporter_name_short(name), exc))
             record["traceback"] = traceback.format_exc(limit=8)
     record["export_s"] = round(time.perf_counter() - started, 3)
     record["warnings"] = captured.messages()
@@ -96,6 +95,41 @@ def export_model(model, spec, size: str, framework: str, example_inputs: list, p
         elif checker != "ok":
             record["graph"]["suspicious"].append(f"onnx.checker (full check): {checker}")
     return record
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A traceback line an exporter quotes ("Original traceback:", torch.export's "The following call raised ..."):
+# File "PATH", line N, in FUNCTION, then the source line.
+_QUOTED_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.+)')
+
+
+def exporter_failure(exporter: str, exc: BaseException) -> dict:
+    """What an export failure says, as one line without terminal colours: the exporter's own first sentence,
+    the exception that caused it (torch.onnx wraps torch.export's: its "Exception summary" is the useful part)
+    and the model's source line the exporter quotes, e.g. transformers' T5 at `modeling_t5.py:368`. Returns
+    reason, and cause / source when there are any."""
+    outer = _ANSI.sub("", str(exc)).strip()
+    headline = outer.split("Next steps:")[0].strip().splitlines()[0] if outer else ""
+    root = exc
+    while root.__cause__ is not None and root.__cause__ is not root:
+        root = root.__cause__
+    found: dict = {}
+    inner = _ANSI.sub("", str(root)).strip() if root is not exc else ""
+    if not inner and "## Exception summary" in outer:  # the cause only in the text (an exception that crossed a process)
+        inner = outer.split("## Exception summary", 1)[1].strip()
+    if inner:
+        first = inner.splitlines()[0].strip()
+        found["cause"] = first if root is exc else f"{type(root).__name__}: {first}"
+    frames = _QUOTED_FRAME.findall(inner or outer)
+    if frames:
+        path, line, function, code = frames[-1]  # the innermost frame quoted: where the model's code failed
+        found["source"] = f"{Path(path).name}:{line} in {function}: {code.strip()}"
+    reason = f"{exporter} raised {type(exc).__name__}: {headline}"
+    if found.get("cause"):
+        reason += f" — {found['cause']}"
+    if found.get("source"):
+        reason += f" (at {found['source']})"
+    return {"reason": " ".join(reason.split())[:1200], **found}
 
 
 def exporter_name_short(name: str) -> str:

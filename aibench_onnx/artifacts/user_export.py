@@ -53,7 +53,6 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
     """Run the bound model natively, export it with `axes` dynamic (default: the first axis of each input),
     store inputs + native outputs as test data (set 1: `other_sizes`, inputs at other symbolic sizes, when
     the native model runs them), and say which declared-dynamic axes the graph fixed."""
-    from aibench_onnx.artifacts.export import export_model
     from aibench_onnx.frameworks import adapter
     from aibench_onnx.graph.edit import fixed_axes, name_dynamic_axes
     from aibench_onnx.graph.testdata import write_test_data_set
@@ -69,8 +68,8 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
         outputs=tuple(TensorSpec(n, tuple(o.shape), str(o.dtype)) for n, o in native.items()),
         init_params=lambda dims, rng: {}, layout="the user's own")
     out_dir = Path(out_dir)
-    record = export_model(model, spec, "tiny", framework, [arrays[n] for n in names], out_dir / "model.onnx", opset,
-                          dynamic=[axes.get(n, {}) for n in names])
+    record = _export_with_fallback(model, spec, framework, [arrays[n] for n in names], out_dir / "model.onnx", opset,
+                                   [axes.get(n, {}) for n in names])
     record["output_names"] = list(native)
     record["parameters"] = fw.param_count(model)
     record["dynamic_axes"] = {n: {str(k): v for k, v in a.items()} for n, a in axes.items() if a}
@@ -91,6 +90,32 @@ def export_user_model(model, framework: str, arrays: dict[str, np.ndarray], out_
         except Exception as exc:  # noqa: BLE001 - the model itself does not take these sizes: not checked there
             record["other_sizes_skipped"] = f"the native model does not run at other sizes ({type(exc).__name__}: " \
                                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''})"
+    return record
+
+
+def _export_with_fallback(model, spec, framework: str, example: list[np.ndarray], path: Path, opset: int,
+                          dynamic: list[dict[int, str]]) -> dict:
+    """The framework's default exporter, and when it fails, its other exporters in turn (torch: the dynamo
+    exporter, then TorchScript): the first graph that exports is used, and the record keeps every attempt
+    (`attempts`: exporter, status, reason, cause, source), so a user sees why the first choice failed and
+    which graph was checked instead. Every exporter failing: the reasons of all, one line."""
+    from aibench_onnx.artifacts.export import export_model
+    from aibench_onnx.frameworks import FRAMEWORKS, graph_name
+
+    attempts = []
+    for exporter in FRAMEWORKS[framework].exporters:
+        record = export_model(model, spec, "tiny", graph_name(exporter), example, path, opset, dynamic=dynamic)
+        attempts.append({key: record[key] for key in ("exporter", "exporter_version", "status", "reason", "cause",
+                                                      "source") if key in record})
+        if record["status"] == Status.OK:
+            break
+    if len(attempts) > 1:
+        record["attempts"] = attempts
+        if record["status"] == Status.OK:
+            record["fallback"] = (f"{attempts[0]['exporter']} failed ({attempts[0]['reason']}); exported with "
+                                  f"{record['exporter']} instead")
+        else:
+            record["reason"] = "; ".join(f"{a['exporter']}: {a['reason']}" for a in attempts)
     return record
 
 

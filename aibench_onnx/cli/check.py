@@ -71,7 +71,7 @@ def check(
     try:
         if framework is not None:
             path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims,
-                                                              out_dir(), console, test_data, precisions)
+                                                              out_dir(), console, test_data, precisions, json_path)
         else:
             if inputs or inputs_from or call_args:
                 raise UserError("--input, --inputs and --call-arg describe a framework model; use them with --framework")
@@ -103,17 +103,23 @@ def check(
 
 
 def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir, console,
-                            test_data, precisions) -> tuple[str, list[str], dict]:
+                            test_data, precisions, json_path) -> tuple[str, list[str], dict]:
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
     other sizes of every dynamic dimension (plus any --test-data given). Reduced precisions: the framework's
-    own fp16 run on the same sets and int8-static's calibration sets come from that process too."""
+    own fp16 run on the same sets and int8-static's calibration sets come from that process too. An export
+    that fails (every exporter of the framework) is one line, exit 1, with `--json` saying what failed."""
     from aibench_onnx.artifacts.user_export import export_in_worker
     from aibench_onnx.cli.user_models import describe_export, exported_or_exit, user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.jsonio import write_json
 
     user = user_model(target, framework, inputs, inputs_from, call_args, dims)
     with console.status(f"building and exporting {target} with {user.framework}..."):
-        record = exported_or_exit(export_in_worker(user, out_dir, DEFAULT_OPSET, precisions=precisions), target)
+        record = export_in_worker(user, out_dir, DEFAULT_OPSET, precisions=precisions)
+    if record["status"] != "ok" and json_path is not None:
+        write_json({"schema_version": 1, "command": "check", "path": None, "status": "export_failed",
+                    "reason": record.get("reason", ""), "export": record}, json_path)
+    record = exported_or_exit(record, target)
     describe_export(record, console)
     record["name"] = user.name
     return record["path"], record["test_data"] + list(test_data or []), record

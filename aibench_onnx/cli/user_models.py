@@ -80,7 +80,12 @@ def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_
 
 
 def describe_export(record: dict, console) -> None:
-    """What the user should know about the export beyond pass/fail: dimensions it fixed, sizes not checked."""
+    """What the user should know about the export beyond pass/fail: the exporter it fell back to, dimensions it
+    fixed, sizes not checked."""
+    from rich.markup import escape
+
+    if record.get("fallback"):
+        console.print(f"[yellow]exporter fallback:[/] {escape(record['fallback'])}", highlight=False)
     console.print(f"exported with {record['exporter']} {record['exporter_version']} to {record['path']}")
     for fixed in record.get("fixed_dims", []):
         console.print(f"[yellow]declared dynamic, exported fixed:[/] {fixed}", highlight=False)
