@@ -39,4 +39,5 @@ def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | N
         record = export_user_model(bound, framework, inputs, tmp, opset or DEFAULT_OPSET)
         if record["status"] != Status.OK:
             raise RuntimeError(f"export with {record['exporter']} failed: {record['reason']}")
-        return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels, **options)
+        return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels,
+                          reference_is_model=True, **options)

@@ -86,7 +86,8 @@ def check(
                                 variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
-                                native_reduced=reduced.get("reduced"), error_stats=error_stats)
+                                native_reduced=reduced.get("reduced"), error_stats=error_stats,
+                                reference_is_model=export is not None)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug

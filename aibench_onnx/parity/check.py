@@ -91,7 +91,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
-               error_stats: dict[str, str] | None = None) -> CheckResult:
+               error_stats: dict[str, str] | None = None, reference_is_model: bool = False) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
     reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
@@ -99,7 +99,9 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
     reduced-precision runs on the same input sets (the precision's inherent error); `error_stats`: the verdict
     statistic of reduced-precision cells per output name ("" for every output). `timer`: times each fp32 cell
-(timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing)."""
+(timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing). `reference_is_model`:
+    the stored outputs are the framework model's own (a model exported here), so a graph that ORT computes
+    consistently but that differs from them is an export difference."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -167,6 +169,10 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                                                f"graph matches the model at input set 0 but not at set {first}: the "
                                                "export took a size-dependent branch or size as a constant (the "
                                                "graph computes the model only at the sizes it was exported with)")
+                elif not cell.divergence["found"] and reference == "stored" and reference_is_model:
+                    cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node: the "
+                                               "exported graph itself computes something other than the framework "
+                                               "model — an export difference, not a runtime one")
                 elif not cell.divergence["found"] and reference == "stored":
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
@@ -217,6 +223,17 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
         cell.reason += f" — {cell.adjudication['verdict']}"
 
 
+def _locus(row, expected: dict, actual: dict, feed: dict) -> str | None:
+    """Where output `row` differs on the first input set (parity/locus.py), in its own tolerance."""
+    from aibench_onnx.parity.locus import describe_locus, mismatch_rows
+    from aibench_onnx.zoo.tolerance import Tolerance
+
+    if expected is None or row.name not in expected or row.name not in actual:
+        return None
+    rows = mismatch_rows(np.asarray(expected[row.name]), np.asarray(actual[row.name]), Tolerance(row.rtol, row.atol))
+    return describe_locus(rows, feed) if rows is not None else None
+
+
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
                 timer: OnnxTimer | None,
                 judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[CheckCell, list[dict]]:
@@ -244,6 +261,9 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
         if cell.failing_sets and cell.failing_sets[0] > 0:  # the first set passes: a size the export never saw
             shapes = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds[cell.failing_sets[0]].items())
             cell.reason += f" (input set {cell.failing_sets[0]} only: {shapes}; set 0 passes)"
+        elif judgement_for is None:
+            locus = _locus(failing[0], expected[0], run.outputs[0], feeds[0])
+            cell.reason += f"; {locus}" if locus else ""
     if timer is not None:
         cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
     return cell, run.outputs

@@ -27,7 +27,8 @@ def user_parity(request: dict) -> dict:
                          threads=request["threads"], precisions=precisions,
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
-                         native_reduced=record.get("reduced"), error_stats=request.get("error_stats"))
+                         native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
+                         reference_is_model=True)
     cells = []
     for cell in checked.cells:
         reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
