@@ -42,4 +42,5 @@ def test_nothing_is_said_when_every_row_or_no_row_differs_or_the_output_has_one_
     assert mismatch_rows(np.ones(4, np.float32), np.zeros(4, np.float32), TOLERANCE) is None
     nan = expected.copy()
     nan[1, 2, 0] = np.nan
-    assert describe_locus(mismatch_rows(expected, nan, TOLERANCE), {}) == "differs only at 1 of 8 rows (batch 1 positions 2)"
+    assert describe_locus(mismatch_rows(expected, nan, TOLERANCE), {}) == (
+        "differs only at 1 of 8 rows (batch 1 positions 2)")
