@@ -9,17 +9,24 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    JSON_HELP,
     TF32_HELP,
     choose,
     chosen_graphs,
     default_threads,
+    ep_option,
     exporter_option,
+    json_option,
     make_console,
+    opt_level_option,
     output_dir,
     parse_batches,
+    parse_eps,
+    parse_levels,
+    parse_precisions,
+    precision_option,
     progress_bar,
     split_csv,
+    threads_option,
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
 from aibench_onnx.errors import UserError
@@ -44,20 +51,19 @@ def bench(
         None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
         "tf-xla, jax-jit, ort, openvino (default: all of the chosen frameworks' kinds and ort; openvino needs "
         "aibench-onnx[openvino])."),
-    ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
-    opt_level: str = typer.Option("disabled,all", "--opt-level", help="ORT graph optimization levels."),
+    ep: str = ep_option(),
+    opt_level: str = opt_level_option(),
     io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
     cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
                                    "binding): off, on or both."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
-    precision: str = typer.Option("fp32", "--precision", help="ORT graphs to time: fp32 (the export), fp16, bf16, "
-                                  "int8-dynamic, int8-static (its variants, as `parity --precision` builds them); "
-                                  "the effects table gains fp32 -> variant precision effects."),
+    precision: str = precision_option(
+        "ORT graphs to time: the export and its variants, as `parity --precision` builds them; "
+        "the effects table gains fp32 -> variant precision effects."),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime "
-                                          "(default: physical cores)."),
+    threads: Optional[int] = threads_option(),
     min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per batch."),
     max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
     repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="Processes per configuration (replicates, "
@@ -66,7 +72,7 @@ def bench(
                                   "process is killed (a process timing several gets the sum of theirs)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
     method, each configuration in R fresh processes (interleaved rounds), and split the differences into
@@ -75,7 +81,6 @@ def bench(
     from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
@@ -99,8 +104,8 @@ def bench(
         specs = resolve_models(model_names)
         chosen = chosen_graphs(frameworks, exporter)
     runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
-    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    eps = parse_eps(ep)
+    levels = parse_levels(opt_level)
     binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
     if binding_modes is None:
         raise UserError(f"unknown --io-binding {io_binding!r}; valid: on, off, both")
@@ -110,9 +115,8 @@ def bench(
     if True in graph_modes and ("cuda" not in eps or True not in binding_modes):
         raise UserError("--cuda-graph needs --ep cuda and IO binding (--io-binding on or both)")
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
-    from aibench_onnx.zoo.precision import PRECISIONS
 
-    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    precisions = parse_precisions(precision)
     if precisions != ("fp32",) and "ort" not in runtimes:
         raise UserError("--precision chooses ORT graphs; add ort to --runtime")
     batches = parse_batches(batch)

@@ -9,13 +9,19 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    ERROR_STAT_HELP,
-    choose,
     default_threads,
+    ep_option,
+    error_stat_option,
+    json_option,
     make_console,
+    opt_level_option,
     output_dir,
+    parse_eps,
     parse_error_stats,
-    split_csv,
+    parse_levels,
+    parse_precisions,
+    precision_option,
+    threads_option,
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
@@ -28,24 +34,23 @@ def check(
     target: str = typer.Argument(..., metavar="MODEL", help="model.onnx, or pkg.module:factory with --framework."),
     test_data: Optional[list[str]] = typer.Option(None, "--test-data", help="A test_data_set_N directory "
                                                   "(input_K.pb / output_K.pb); repeatable."),
-    ep: str = typer.Option("cpu", "--ep", help="Execution providers: cpu,cuda,tensorrt."),
-    opt_level: str = typer.Option("disabled,all", "--opt-level", help="Graph optimization levels."),
+    ep: str = ep_option(),
+    opt_level: str = opt_level_option(),
     dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic dimension; repeatable."),
     framework: Optional[str] = typer.Option(None, "--framework", help="torch, tf or jax: MODEL is pkg.module:factory "
                                             "(this imports and runs your code)."),
     inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
     inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
     call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
-    precision: str = typer.Option("fp32", "--precision", help="Graphs to check: fp32 (the file itself) and reduced-"
-                                  "precision variants of it (fp16, bf16, int8-dynamic, int8-static), each judged against "
-                                  "the same reference with its precision's verdict."),
-    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
+    precision: str = precision_option(
+        "Graphs to check: the file itself and variants of it, each judged against the same "
+        "reference with its precision's verdict."),
+    error_stat: Optional[list[str]] = error_stat_option(),
     bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
+    threads: Optional[int] = threads_option(),
     out: Optional[str] = typer.Option(None, "-o", "--out",
                                       help="Where a framework model's export and precision variants go."),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH",
-                                            help="Also write the result as JSON ('-': only JSON on stdout)."),
+    json_path: Optional[str] = json_option(),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
     """Check a model you brought: load and validate it, compare ONNX Runtime on every provider x level with a
@@ -53,14 +58,12 @@ def check(
     and localize the first diverging node when they disagree. Exit 1 when a check fails."""
 
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
 
-    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+    eps = parse_eps(ep)
+    levels = parse_levels(opt_level)
     dims = single_dims(parse_dim_sweeps(dim), "check")
-    from aibench_onnx.zoo.precision import PRECISIONS
 
-    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    precisions = parse_precisions(precision)
     error_stats = parse_error_stats(error_stat)
     if json_path is not None:
         check_writable(json_path)

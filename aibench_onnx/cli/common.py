@@ -104,6 +104,65 @@ def parse_error_stats(values: list[str] | None) -> dict[str, str]:
     return statistics
 
 
+# Options several commands take, each declared once (one flag, one default, one help text) with its parser.
+def ep_option():
+    import typer
+
+    return typer.Option("cpu", "--ep", help="ONNX Runtime execution providers, comma-separated: cpu, cuda, tensorrt.")
+
+
+def opt_level_option():
+    import typer
+
+    return typer.Option("disabled,all", "--opt-level", help="ONNX Runtime graph optimization levels, comma-separated: "
+                        "disabled, basic, extended, all.")
+
+
+def threads_option():
+    import typer
+
+    return typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime (default: physical cores).")
+
+
+def json_option():
+    import typer
+
+    return typer.Option(None, "--json", metavar="PATH", help=JSON_HELP)
+
+
+def error_stat_option():
+    import typer
+
+    return typer.Option(None, "--error-stat", help=ERROR_STAT_HELP)
+
+
+def precision_option(purpose: str):
+    """`--precision`; `purpose` says what the command does with the variants."""
+    import typer
+
+    return typer.Option("fp32", "--precision", help=f"{purpose} Comma-separated: fp32 (the export itself), fp16, bf16 "
+                        "(converted after export), int8-dynamic, int8-static (ONNX Runtime's quantizer, calibrated on "
+                        "inputs no judged set uses).")
+
+
+def parse_eps(text: Optional[str]) -> list[str]:
+    from aibench_onnx.ort.session import EXECUTION_PROVIDERS
+
+    return choose(split_csv(text), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
+
+
+def parse_levels(text: Optional[str]) -> list[str]:
+    from aibench_onnx.ort.session import OPT_LEVELS
+
+    return choose(split_csv(text), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
+
+
+def parse_precisions(text: Optional[str]) -> tuple[str, ...]:
+    from aibench_onnx.zoo.precision import PRECISIONS
+
+    return tuple(choose(split_csv(text), list(PRECISIONS), ["fp32"], "precision"))
+
+
 def exporter_option():
     """`--exporter`, declared once for every command that exports zoo models (parity, bench, run)."""
     import typer

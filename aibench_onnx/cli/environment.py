@@ -7,13 +7,13 @@ from typing import Optional
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import JSON_HELP, render_and_write
+from aibench_onnx.cli.common import json_option, render_and_write
 
 
 @app.command()
 @user_errors_exit
 def env(
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
     frameworks: bool = typer.Option(
         False, "--frameworks", help="Also import torch, tensorflow and jax (each in its own process) "
         "and list the devices each sees. Takes seconds."

@@ -8,7 +8,14 @@ from typing import Optional
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import JSON_HELP, choose, default_threads, make_console, output_dir, progress_bar
+from aibench_onnx.cli.common import (
+    choose,
+    default_threads,
+    json_option,
+    make_console,
+    output_dir,
+    progress_bar,
+)
 from aibench_onnx.errors import ExitCode, UserError
 
 
@@ -30,7 +37,7 @@ def noise(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
     timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a process is killed."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory."),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """Measure one configuration in many fresh processes and report how often two groups of R of them would be
     called different (false positives) and the smallest difference R processes a side can detect."""

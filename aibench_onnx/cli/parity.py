@@ -8,19 +8,26 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    ERROR_STAT_HELP,
-    JSON_HELP,
     PARITY_SCHEMA_VERSION,
     TF32_HELP,
     choose,
     chosen_graphs,
     default_threads,
+    ep_option,
+    error_stat_option,
     exporter_option,
+    json_option,
     make_console,
+    opt_level_option,
     output_dir,
+    parse_eps,
     parse_error_stats,
+    parse_levels,
+    parse_precisions,
+    precision_option,
     progress_bar,
     split_csv,
+    threads_option,
 )
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
@@ -34,23 +41,20 @@ def parity(
     exporter: Optional[str] = exporter_option(),
     runtime: str = typer.Option("ort", "--runtime", help="Graph runtimes to check each export on, comma-separated: "
                                 "ort (always), openvino (its CPU device; needs aibench-onnx[openvino])."),
-    ep: str = typer.Option("cpu", "--ep", help="Execution providers, comma-separated: cpu,cuda,tensorrt."),
-    opt_level: str = typer.Option("disabled,all", "--opt-level",
-                                  help="Graph optimization levels: disabled,basic,extended,all."),
+    ep: str = ep_option(),
+    opt_level: str = opt_level_option(),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     seeds: int = typer.Option(3, "--seeds", min=1, max=100, help="Random input sets (edge cases come on top)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads (default: physical cores)."),
+    threads: Optional[int] = threads_option(),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/parity-<time>)."),
     across_frameworks: bool = typer.Option(
         False, "--across-frameworks",
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
     tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
-    precision: str = typer.Option("fp32", "--precision", help="Graphs to judge against the fp32 native outputs: "
-                                  "fp32 (the export), fp16 and bf16 (converted after export), int8-dynamic, int8-static "
-                                  "(ONNX Runtime's quantizer, calibrated on other inputs); comma-separated."),
-    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    precision: str = precision_option("Graphs to judge against the fp32 native outputs."),
+    error_stat: Optional[list[str]] = error_stat_option(),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
     (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
@@ -58,18 +62,16 @@ def parity(
 
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.zoo.registry import check_size, resolve_models
 
     specs = resolve_models(model_names)
     chosen = chosen_graphs(frameworks, exporter)
     for spec in specs:
         check_size(spec, size or spec.default_size)
-    eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-    levels = choose(split_csv(opt_level), list(OPT_LEVELS), ["disabled", "all"], "optimization level")
-    from aibench_onnx.zoo.precision import PRECISIONS
+    eps = parse_eps(ep)
+    levels = parse_levels(opt_level)
 
-    precisions = tuple(choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision"))
+    precisions = parse_precisions(precision)
     from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
 
     runtimes = tuple(choose(split_csv(runtime), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))

@@ -8,17 +8,22 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    ERROR_STAT_HELP,
-    JSON_HELP,
     choose,
     chosen_graphs,
     default_threads,
+    ep_option,
+    error_stat_option,
     exporter_option,
+    json_option,
     make_console,
     parse_batches,
+    parse_eps,
     parse_error_stats,
+    parse_precisions,
+    precision_option,
     progress_bar,
     split_csv,
+    threads_option,
 )
 from aibench_onnx.errors import ExitCode, UserError
 from aibench_onnx.status import exit_code
@@ -36,7 +41,7 @@ def run(
                                               "call_args, dims): see the README."),
     frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
     exporter: Optional[str] = exporter_option(),
-    ep: str = typer.Option("cpu", "--ep", help="ORT execution providers: cpu,cuda,tensorrt."),
+    ep: str = ep_option(),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="Runtime kinds to time, comma-separated (default: "
                                           "the frameworks' own and ort); openvino also checks every export."),
     batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
@@ -46,10 +51,9 @@ def run(
                                           "configuration, in interleaved rounds (default 3; full run 5)."),
     timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per job before its process is killed "
                                   "(a process doing several jobs gets the sum of theirs)."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for every runtime."),
-    precision: str = typer.Option("fp32", "--precision", help="Also judge and time the exports' reduced-precision "
-                                  "variants: fp16, bf16, int8-dynamic, int8-static (comma-separated, with fp32)."),
-    error_stat: Optional[list[str]] = typer.Option(None, "--error-stat", help=ERROR_STAT_HELP),
+    threads: Optional[int] = threads_option(),
+    precision: str = precision_option("Also judge and time the exports' reduced-precision variants."),
+    error_stat: Optional[list[str]] = error_stat_option(),
     executor: str = typer.Option("local", "--executor", help="Where jobs run: local (this machine) or ray (a Ray "
                                  "cluster: every job on every target; needs aibench-onnx[ray])."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (auto: the one `ray start` "
@@ -66,7 +70,6 @@ def run(
     from pathlib import Path
 
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.ort.session import EXECUTION_PROVIDERS
     from aibench_onnx.report.styles import status_colour
     from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
     from aibench_onnx.runs.store import load_run
@@ -101,10 +104,9 @@ def run(
             users = load_user_models(user_models, list(MODELS))
         specs = resolve_models(split_csv(models)) if models or not users else []
         chosen = chosen_graphs(frameworks, exporter)
-        eps = choose(split_csv(ep), list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
-        from aibench_onnx.zoo.precision import PRECISIONS
+        eps = parse_eps(ep)
 
-        precisions = choose(split_csv(precision), list(PRECISIONS), ["fp32"], "precision")
+        precisions = list(parse_precisions(precision))
         error_stats = parse_error_stats(error_stat)
         batches = parse_batches(batch) if batch else mode["batches"]
         ray_settings = {}
@@ -221,7 +223,7 @@ def compare(
     new: str = typer.Argument(..., metavar="NEW", help="A run directory (RUN_DIR@TARGET), or a `bench --json` file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
                                           "configuration is significantly more than 5 % slower."),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """Compare two runs: per configuration faster / slower / no significant change, parity regressions,
     environment differences; exit 1 when the gate (or parity) fails."""

@@ -8,10 +8,10 @@ import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    JSON_HELP,
     chosen_graphs,
     default_threads,
     exporter_option,
+    json_option,
     make_console,
     output_dir,
     render_and_write,
@@ -23,7 +23,7 @@ from aibench_onnx.status import Status
 @app.command()
 @user_errors_exit
 def models(
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
 
@@ -46,7 +46,7 @@ def export(
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Directory for model.onnx and export.json."),
-    json_path: Optional[str] = typer.Option(None, "--json", metavar="PATH", help=JSON_HELP),
+    json_path: Optional[str] = json_option(),
 ) -> None:
     """Export one zoo model to ONNX with its framework's exporter (or the one --exporter names) and print the
     export record."""
