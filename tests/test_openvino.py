@@ -122,3 +122,27 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
     assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [("matmul", "cpu", "default", "passed")]
     assert any(e["baseline"] == ort_label("torch", "cpu", "all") and e["candidate"] == "openvino:torch-graph:cpu"
                for e in report["effects"]["matmul"])
+
+
+@pytest.mark.openvino
+def test_check_runs_an_onnx_file_on_openvino_beside_ort(tmp_path):
+    import numpy as np
+
+    from onnx_graphs import linear_graph, save
+
+    rng = np.random.default_rng(0)
+    path = save(linear_graph(rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)),
+                tmp_path / "linear.onnx")
+    target = tmp_path / "check.json"
+    result = runner.invoke(app, ["check", path, "--runtime", "ort,openvino", "--dim", "batch=2", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    cells = {(c["runtime"], c["opt_level"]): c for c in json.loads(target.read_text())["cells"]}
+    assert set(cells) == {("ort", "disabled"), ("ort", "all"), ("openvino", "default")}
+    assert cells[("openvino", "default")]["status"] == "passed" and cells[("openvino", "default")]["providers"] == ["CPU"]
+    assert "openvino cpu" in result.output
+
+
+def test_check_refuses_a_runtime_list_without_ort(tmp_path):
+    result = runner.invoke(app, ["check", str(tmp_path / "m.onnx"), "--runtime", "openvino"])
+    assert result.exit_code == 2
+    assert "ONNX Runtime is always checked: --runtime adds others (ort,openvino)" in result.output

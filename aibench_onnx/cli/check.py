@@ -18,6 +18,7 @@ from aibench_onnx.cli.common import (
     output_dir,
     parse_eps,
     parse_error_stats,
+    parse_graph_runtimes,
     parse_levels,
     parse_precisions,
     precision_option,
@@ -35,6 +36,8 @@ def check(
     test_data: Optional[list[str]] = typer.Option(None, "--test-data", help="A test_data_set_N directory "
                                                   "(input_K.pb / output_K.pb); repeatable."),
     ep: str = ep_option(),
+    runtime: str = typer.Option("ort", "--runtime", help="Graph runtimes to run the file on, comma-separated: ort "
+                                "(always), openvino (its CPU device; needs aibench-onnx[openvino])."),
     opt_level: str = opt_level_option(),
     dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic dimension; repeatable."),
     framework: Optional[str] = typer.Option(None, "--framework", help="torch, tf or jax: MODEL is pkg.module:factory "
@@ -60,6 +63,7 @@ def check(
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
 
     eps = parse_eps(ep)
+    runtimes = parse_graph_runtimes(runtime)
     levels = parse_levels(opt_level)
     dims = single_dims(parse_dim_sweeps(dim), "check")
 
@@ -90,7 +94,7 @@ def check(
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
                                 native_reduced=reduced.get("reduced"), error_stats=error_stats,
-                                reference_is_model=export is not None)
+                                reference_is_model=export is not None, runtimes=runtimes)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug

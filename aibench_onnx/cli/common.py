@@ -163,6 +163,16 @@ def parse_precisions(text: Optional[str]) -> tuple[str, ...]:
     return tuple(choose(split_csv(text), list(PRECISIONS), ["fp32"], "precision"))
 
 
+def parse_graph_runtimes(text: Optional[str]) -> tuple[str, ...]:
+    """`--runtime` of the commands that check graphs (parity, check): ORT always, others added."""
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
+
+    runtimes = tuple(choose(split_csv(text), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))
+    if ORT_RUNTIME not in runtimes:
+        raise UserError("ONNX Runtime is always checked: --runtime adds others (ort,openvino)")
+    return runtimes
+
+
 def exporter_option():
     """`--exporter`, declared once for every command that exports zoo models (parity, bench, run)."""
     import typer

@@ -10,7 +10,6 @@ from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     PARITY_SCHEMA_VERSION,
     TF32_HELP,
-    choose,
     chosen_graphs,
     default_threads,
     ep_option,
@@ -22,11 +21,11 @@ from aibench_onnx.cli.common import (
     output_dir,
     parse_eps,
     parse_error_stats,
+    parse_graph_runtimes,
     parse_levels,
     parse_precisions,
     precision_option,
     progress_bar,
-    split_csv,
     threads_option,
 )
 from aibench_onnx.errors import UserError
@@ -72,11 +71,7 @@ def parity(
     levels = parse_levels(opt_level)
 
     precisions = parse_precisions(precision)
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
-
-    runtimes = tuple(choose(split_csv(runtime), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))
-    if ORT_RUNTIME not in runtimes:
-        raise UserError("parity always checks ONNX Runtime: --runtime adds others (ort,openvino)")
+    runtimes = parse_graph_runtimes(runtime)
     error_stats = parse_error_stats(error_stat)
     if across_frameworks and exporter:
         raise UserError("--exporter chooses exported graphs; --across-frameworks compares native runs")

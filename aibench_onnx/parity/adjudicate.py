@@ -16,19 +16,22 @@ def _agree(expected: list[dict[str, np.ndarray]], actual: list[dict[str, np.ndar
     return all(row.passed for row in merge([compare_outputs(e, a) for e, a in zip(expected, actual)]))
 
 
-def adjudicate(ep: str, level: str, reference: list[dict], target: list[dict], third: list[dict] | None) -> dict:
-    """`reference`: the evaluator's outputs; `target`: the failing cell's; `third`: ORT CPU at level disabled
-    (None when that is the failing cell itself: then nothing independent of both is at hand)."""
+def adjudicate(ep: str, level: str, reference: list[dict], target: list[dict], third: list[dict] | None,
+               runtime: str = "ONNX Runtime") -> dict:
+    """`reference`: the evaluator's outputs; `target`: the failing cell's (`runtime` on `ep` at `level`);
+    `third`: ORT CPU at level disabled (None when that is the failing cell itself: then nothing independent of
+    both is at hand)."""
     if third is None:
         return {"third": None, "points_at": None,
                 "verdict": "no third executor independent of both here: the evaluator or ONNX Runtime CPU may be wrong"}
     with_target, with_reference = _agree(third, target), _agree(third, reference)
     if with_target and not with_reference:
-        points_at, verdict = "reference", (f"{THIRD} agrees with {ep}/{level}, not with onnx's reference evaluator: "
+        cell = f"{ep}/{level}" if runtime == "ONNX Runtime" else f"{runtime} {ep}"
+        points_at, verdict = "reference", (f"{THIRD} agrees with {cell}, not with onnx's reference evaluator: "
                                            "the evidence points at the reference evaluator")
     elif with_reference and not with_target:
-        points_at, verdict = "onnxruntime", (f"{THIRD} agrees with onnx's reference evaluator: the evidence points at "
-                                             f"ONNX Runtime {ep}/{level}")
+        points_at, verdict = runtime.lower().replace(" ", ""), (f"{THIRD} agrees with onnx's reference evaluator: the evidence points at "
+                                                                f"{runtime} {ep}/{level}")
     else:
         points_at, verdict = None, f"{THIRD} agrees with {'both' if with_target else 'neither'}: no side is singled out"
     return {"third": THIRD, "points_at": points_at, "verdict": verdict}

@@ -47,6 +47,7 @@ class CheckCell(WorstOverOutputs):
     precision: str = FP32  # the graph ORT ran: the file itself, or its fp16 / int8 variant (zoo/precision.py)
     localization: dict | None = None  # a failing reduced-precision cell: where its error enters
     inherent: dict | None = None  # the framework's own fp16 run against its fp32 run (a framework model)
+    runtime: str = "ort"  # the graph runtime (runtimes.GRAPH_RUNTIMES); OpenVINO's level is "default"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
@@ -91,7 +92,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
-               error_stats: dict[str, str] | None = None, reference_is_model: bool = False) -> CheckResult:
+               error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
+               runtimes: tuple[str, ...] = ("ort",)) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
     reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
@@ -101,7 +103,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     statistic of reduced-precision cells per output name ("" for every output). `timer`: times each fp32 cell
 (timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing). `reference_is_model`:
     the stored outputs are the framework model's own (a model exported here), so a graph that ORT computes
-    consistently but that differs from them is an export difference."""
+    consistently but that differs from them is an export difference. `runtimes`: ORT and the other graph
+    runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication)."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -157,11 +160,15 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
             else:
                 _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
             cells.append(cell)
+    for kind in (kind for kind in runtimes if kind != "ort"):
+        found = _other_runtime_cells(str(path), kind, [ep for ep, _ in configs], threads, feeds, expected)
+        cells += [cell for cell, _ in found]
+        actual.update({(kind, cell.ep, cell.opt_level): outputs for cell, outputs in found if outputs})
     if reference == "onnx.reference":
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
         for cell in cells:
-            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32:
+            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32 and cell.runtime == "ort":
                 first = cell.failing_sets[0] if cell.failing_sets else 0
                 cell.divergence = _localize(str(path), feeds[first], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored" and first > 0:
@@ -210,16 +217,18 @@ def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds:
                          threads: int) -> None:
     from aibench_onnx.ort.execute import run_on_provider
     from aibench_onnx.parity.adjudicate import adjudicate
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
     third = None
     for cell in cells:
-        if cell.status != Status.FAILED or not actual.get((cell.ep, cell.opt_level)):
+        key = (cell.ep, cell.opt_level) if cell.runtime == "ort" else (cell.runtime, cell.ep, cell.opt_level)
+        if cell.status != Status.FAILED or not actual.get(key):
             continue
-        own = cell.ep == "cpu" and cell.opt_level == "disabled"
+        own = key == ("cpu", "disabled")
         if third is None and not own:
             third = actual.get(("cpu", "disabled")) or run_on_provider(path, "cpu", "disabled", threads, feeds).outputs
-        cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[(cell.ep, cell.opt_level)],
-                                       None if own else third)
+        cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], None if own else third,
+                                       GRAPH_RUNTIMES[cell.runtime].title)
         cell.reason += f" — {cell.adjudication['verdict']}"
 
 
@@ -249,8 +258,41 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
     if run.status != Status.OK:
         return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
     cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
+    _judge(cell, feeds, expected, run.outputs, judgement_for)
+    if timer is not None:
+        cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
+    return cell, run.outputs
+
+
+def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, feeds: list[dict],
+                         expected: list[dict]) -> list[tuple[CheckCell, list[dict]]]:
+    """The file on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
+    are, with its outputs; missing, unavailable with the line that installs it."""
+    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime
+
+    cells = []
+    for ep in (ep for ep in dict.fromkeys(eps) if ep in GRAPH_RUNTIMES[kind].devices):
+        missing = missing_runtime(kind)
+        if missing:
+            cells.append((CheckCell(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []))
+            continue
+        from aibench_onnx.parity.graph_side import run_graph
+
+        run = run_graph(kind, path, ep, threads, feeds)
+        cell = CheckCell(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED, run.reason,
+                         providers=[run.info.get("device", ep)], runtime=kind)
+        if run.status == Status.OK:
+            _judge(cell, feeds, expected, run.outputs, None)
+        cells.append((cell, run.outputs))
+    return cells
+
+
+def _judge(cell: CheckCell, feeds: list[dict], expected: list[dict], outputs: list[dict],
+           judgement_for: JudgementFor | None) -> None:
+    """Compare a runtime's outputs with the reference over every input set and state the cell's verdict."""
     band = judgement_for and (lambda dtype: judgement_for("").band())
-    per_set = [compare_outputs(reference, actual, band) for reference, actual in zip(expected, run.outputs)]
+    per_set = [compare_outputs(reference, actual, band) for reference, actual in zip(expected, outputs)]
     if judgement_for is not None:
         per_set = [[judge(row, judgement_for(row.name)) for row in rows] for rows in per_set]
     cell.outputs = merge(per_set)
@@ -262,11 +304,8 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
             shapes = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds[cell.failing_sets[0]].items())
             cell.reason += f" (input set {cell.failing_sets[0]} only: {shapes}; set 0 passes)"
         elif judgement_for is None:
-            locus = _locus(failing[0], expected[0], run.outputs[0], feeds[0])
+            locus = _locus(failing[0], expected[0], outputs[0], feeds[0])
             cell.reason += f"; {locus}" if locus else ""
-    if timer is not None:
-        cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
-    return cell, run.outputs
 
 
 def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:

@@ -28,14 +28,14 @@ def user_parity(request: dict) -> dict:
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
                          native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
-                         reference_is_model=True)
+                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", ["ort"])))
     cells = []
     for cell in checked.cells:
         reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
                                 if cell.divergence and cell.divergence.get("found") else "")
         cells.append(ParityCell(*common, cell.ep, cell.opt_level, cell.status, reason, outputs=cell.outputs,
                                 providers=cell.providers, audit=cell.audit, precision=cell.precision,
-                                localization=cell.localization, inherent=cell.inherent,
+                                localization=cell.localization, inherent=cell.inherent, runtime=cell.runtime,
                                 cases={f"set{i}": {"passed": i not in cell.failing_sets}
                                        for i in range(checked.input_sets)}))
     _assign_blame(cells)

@@ -47,6 +47,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
+    request["graph_runtimes"] = job.get("graph_runtimes", ["ort"])
     outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:

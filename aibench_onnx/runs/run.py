@@ -53,7 +53,7 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
                      "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
                      "eps": settings["eps"], "opt_levels": settings["opt_levels"], "precisions": precisions,
-                     "error_stats": settings.get("error_stats", {})})
+                     "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
     configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
                            (False,), precisions)
     subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]
