@@ -127,7 +127,6 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
 @pytest.mark.openvino
 def test_check_runs_an_onnx_file_on_openvino_beside_ort(tmp_path):
     import numpy as np
-
     from onnx_graphs import linear_graph, save
 
     rng = np.random.default_rng(0)
