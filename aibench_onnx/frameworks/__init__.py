@@ -39,10 +39,6 @@ class Framework:
     eager: str | None  # the runtime kind that runs the model op by op
     compiled: tuple[str, ...]  # runtime kinds that compile the whole model first
 
-    @property
-    def exporter(self) -> Exporter:
-        return EXPORTERS[self.exporters[0]]
-
 
 FRAMEWORKS: dict[str, Framework] = {
     "torch": Framework("torch", "torch", "torch", ("torch",), "aibench_onnx.frameworks.torch_fw",
