@@ -1,4 +1,5 @@
-"""One module per exporter: torch.onnx (dynamo and TorchScript), tf2onnx, jax2onnx. Installed as `aibench_onnx.exporters`.
+"""One module per exporter: torch.onnx (dynamo and TorchScript), tf2onnx, jax2onnx. Installed as
+`aibench_onnx.exporters`.
 
 Each module has `export(model, spec, dims, example_inputs, path, opset) -> list[str]` (the exporter's
 warnings) and `exporter_info() -> (name, version)`, and imports its framework inside its functions. Which

@@ -12,7 +12,8 @@ def exporter_info() -> tuple[str, str]:
     return "torch.onnx (TorchScript)", metadata.version("torch")
 
 
-def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[dict[int, str]] | None = None) -> list[str]:
+def export(model, spec, dims, example_inputs, path, opset: int,
+           dynamic: list[dict[int, str]] | None = None) -> list[str]:
     """`dynamic`: per input, axis -> symbolic name (None: the first axis of each, "batch"). Outputs get the
     same symbolic first axis when every input has one, as the zoo's outputs do."""
     import warnings

@@ -39,7 +39,8 @@ def test_importing_the_package_and_subpackages_loads_no_framework():
 
 def test_only_frameworks_import_a_framework_and_only_ort_imports_onnxruntime():
     """The layout rule (README, Development): framework code lives in frameworks/ (and exporters/, models/ at
-    the repository top), onnxruntime code in ort/, openvino code in openvino/. Checked on every import statement, in function bodies too."""
+    the repository top), onnxruntime code in ort/, openvino code in openvino/. Checked on every import
+    statement, in function bodies too."""
     import ast
     from pathlib import Path
 

@@ -119,7 +119,8 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
     (run_dir,) = tmp_path.glob("run-*")
     report = build_report(run_dir)
     cells = [row for row in report["parity"] if row.get("runtime") == "openvino"]
-    assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [("matmul", "cpu", "default", "passed")]
+    assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [
+        ("matmul", "cpu", "default", "passed")]
     assert any(e["baseline"] == ort_label("torch", "cpu", "all") and e["candidate"] == "openvino:torch-graph:cpu"
                for e in report["effects"]["matmul"])
 
@@ -137,7 +138,8 @@ def test_check_runs_an_onnx_file_on_openvino_beside_ort(tmp_path):
     assert result.exit_code == 0, result.output
     cells = {(c["runtime"], c["opt_level"]): c for c in json.loads(target.read_text())["cells"]}
     assert set(cells) == {("ort", "disabled"), ("ort", "all"), ("openvino", "default")}
-    assert cells[("openvino", "default")]["status"] == "passed" and cells[("openvino", "default")]["providers"] == ["CPU"]
+    openvino = cells[("openvino", "default")]
+    assert openvino["status"] == "passed" and openvino["providers"] == ["CPU"]
     assert "openvino cpu" in result.output
 
 

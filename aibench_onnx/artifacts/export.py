@@ -115,7 +115,7 @@ def exporter_failure(exporter: str, exc: BaseException) -> dict:
         root = root.__cause__
     found: dict = {}
     inner = _ANSI.sub("", str(root)).strip() if root is not exc else ""
-    if not inner and "## Exception summary" in outer:  # the cause only in the text (an exception that crossed a process)
+    if not inner and "## Exception summary" in outer:  # the cause only in the text (it crossed a process)
         inner = outer.split("## Exception summary", 1)[1].strip()
     if inner:
         first = inner.splitlines()[0].strip()

@@ -30,8 +30,8 @@ def adjudicate(ep: str, level: str, reference: list[dict], target: list[dict], t
         points_at, verdict = "reference", (f"{THIRD} agrees with {cell}, not with onnx's reference evaluator: "
                                            "the evidence points at the reference evaluator")
     elif with_reference and not with_target:
-        points_at, verdict = runtime.lower().replace(" ", ""), (f"{THIRD} agrees with onnx's reference evaluator: the evidence points at "
-                                                                f"{runtime} {ep}/{level}")
+        points_at = runtime.lower().replace(" ", "")  # onnxruntime, openvino
+        verdict = f"{THIRD} agrees with onnx's reference evaluator: the evidence points at {runtime} {ep}/{level}"
     else:
         points_at, verdict = None, f"{THIRD} agrees with {'both' if with_target else 'neither'}: no side is singled out"
     return {"third": THIRD, "points_at": points_at, "verdict": verdict}

@@ -142,13 +142,15 @@ def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict,
                     warnings.append(f"unreliable measurement {model}/{label} batch {batch} (round "
                                     f"{replicate['round'] + 1}): {'; '.join(summary['flags'])}")
     effects = {}
-    other_graph_runtimes = tuple(kind for kind in settings.get("runtimes", []) if runs_graph(kind) and kind != ORT_RUNTIME)
+    other_graph_runtimes = tuple(kind for kind in settings.get("runtimes", [])
+                                 if runs_graph(kind) and kind != ORT_RUNTIME)  # OpenVINO, timed in this run
     for model, model_results in results.items():
         samples = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
         # the zoo's frameworks, and each user model's own (its framework may not be among them)
         frameworks = list(dict.fromkeys(settings["frameworks"] + [u["framework"] for u in settings.get("user_models", [])]))
         found = compute_effects(samples, frameworks, settings["eps"], settings["opt_levels"],
-                                precisions=tuple(settings.get("precisions", ["fp32"])), graph_runtimes=other_graph_runtimes)
+                                precisions=tuple(settings.get("precisions", ["fp32"])),
+                                graph_runtimes=other_graph_runtimes)
         effects[model] = [e.to_dict() for e in found]
     return latency, effects, results
 

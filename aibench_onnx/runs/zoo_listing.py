@@ -1,4 +1,4 @@
-"""`aibench models` (report data): the zoo as data — names, sizes, inputs, parameter counts, framework availability."""
+"""`aibench models` (report data): the zoo as data — names, sizes, inputs, parameter counts, frameworks."""
 
 from __future__ import annotations
 
