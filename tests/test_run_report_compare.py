@@ -163,3 +163,26 @@ def test_report_of_a_directory_that_is_not_a_run(tmp_path):
     assert "not an aibench run" in one_line_error(runner.invoke(app, ["report", str(tmp_path)]))
     assert "valid: terminal, markdown, html" in one_line_error(
         runner.invoke(app, ["report", str(tmp_path), "--format", "pdf"]))
+
+
+def test_a_run_written_by_the_previous_version_still_reports_and_compares(tmp_path):
+    """tests/data/run-stop17-quick-matmul: `aibench run --quick --models matmul -f torch --repeats 2` written by
+    the version before the layered rewrite (stop 17): no graph names, runtimes or exporter records of today."""
+    from pathlib import Path
+
+    from aibench_onnx.runs.compare import compare_runs
+    from aibench_onnx.runs.report import build_report
+
+    run_dir = tmp_path / "old-run"
+    shutil.copytree(Path(__file__).parent / "data" / "run-stop17-quick-matmul", run_dir)
+    report = build_report(run_dir)
+    assert report["jobs_done"] == report["jobs_planned"] == 5
+    assert [(row["framework"], row["ep"], row["opt_level"], row["status"]) for row in report["parity"]] == [
+        ("torch", "cpu", "all", "passed")]
+    assert {(e["baseline"], e["candidate"]) for e in report["effects"]["matmul"]} >= {
+        ("torch-eager", "ort:torch-graph:cpu:all")}
+    compared = compare_runs(str(run_dir), str(run_dir), None)
+    assert compared["rows"] and not compared["gate_failures"]
+    result = runner.invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "ort:torch-graph:cpu:all" in result.output
