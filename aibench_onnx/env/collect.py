@@ -32,6 +32,7 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "jax-cuda-plugin": ("jax-cuda13-plugin", "jax-cuda12-plugin"),
     "flax": ("flax",),
     "jax2onnx": ("jax2onnx",),
+    "openvino": ("openvino",),
     "typer": ("typer",),
     "rich": ("rich",),
 }
