@@ -12,11 +12,7 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import is_reduced
 
 CALIBRATION_SETS = 8
-
-
-
 CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
-
 
 
 def build_variant(onnx_path: str, precision: str, calibration_files: list[str], directory: str | None = None) -> dict:
@@ -48,17 +44,14 @@ def build_variant(onnx_path: str, precision: str, calibration_files: list[str], 
     raise ValueError(f"unknown precision {precision!r}")
 
 
-
 def load_arrays(path: str) -> dict[str, np.ndarray]:
     with np.load(path) as saved:
         return {name: saved[name] for name in saved.files}
 
 
-
 def calibration_sets(make: Callable[[int], dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
     """int8-static's calibration inputs, `make(seed)` at seeds no judged or timed input uses."""
     return [make(CALIBRATION_SEED + index) for index in range(CALIBRATION_SETS)]
-
 
 
 def write_calibration(feeds: list[dict[str, np.ndarray]], directory: Path) -> list[str]:
@@ -69,7 +62,6 @@ def write_calibration(feeds: list[dict[str, np.ndarray]], directory: Path) -> li
         files.append(str(directory / "calibration" / f"set{index}.npz"))
         np.savez(files[-1], **feed)
     return files
-
 
 
 def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[dict[str, np.ndarray]],
@@ -99,7 +91,6 @@ def user_calibration(user) -> tuple[list[dict[str, np.ndarray]], str]:
         return [user.arrays()], "calibrated on the stored inputs, the same set that is judged (stored inputs have no other set)"
     return (calibration_sets(lambda seed: user.arrays(seed=seed)),
             f"calibrated on the model's inputs at seeds {CALIBRATION_SEED}+, disjoint from the judged sets")
-
 
 
 def write_user_calibration(user, out_dir: Path) -> tuple[list[str], str]:
