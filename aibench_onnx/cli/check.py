@@ -26,7 +26,7 @@ from aibench_onnx.cli.common import (
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
-from aibench_onnx.status import exit_code
+from aibench_onnx.status import Status, exit_code
 
 
 @app.command()
@@ -124,7 +124,7 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
     user = user_model(target, framework, inputs, inputs_from, call_args, dims)
     with console.status(f"building and exporting {target} with {user.framework}..."):
         record = export_in_worker(user, out_dir, DEFAULT_OPSET, precisions=precisions)
-    if record["status"] != "ok" and json_path is not None:
+    if record["status"] != Status.OK and json_path is not None:
         write_json({"schema_version": 1, "command": "check", "path": None, "status": "export_failed",
                     "reason": record.get("reason", ""), "export": record}, json_path)
     record = exported_or_exit(record, target)

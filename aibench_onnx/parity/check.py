@@ -269,17 +269,14 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
     """The file on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
     are, with its outputs; missing, unavailable with the line that installs it."""
     from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime, sets_runner
 
+    devices, missing = GRAPH_RUNTIMES[kind].offered(eps), missing_runtime(kind)
+    if missing:
+        return [(CheckCell(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []) for ep in devices]
     cells = []
-    for ep in (ep for ep in dict.fromkeys(eps) if ep in GRAPH_RUNTIMES[kind].devices):
-        missing = missing_runtime(kind)
-        if missing:
-            cells.append((CheckCell(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []))
-            continue
-        from aibench_onnx.parity.graph_side import run_graph
-
-        run = run_graph(kind, path, ep, threads, feeds)
+    for ep in devices:
+        run = sets_runner(kind)(path, ep, threads, feeds)
         cell = CheckCell(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED, run.reason,
                          providers=[run.info.get("device", ep)], runtime=kind)
         if run.status == Status.OK:

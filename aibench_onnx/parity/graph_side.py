@@ -12,19 +12,11 @@ from aibench_onnx.status import Status
 DEFAULT_LEVEL = "default"  # a runtime without optimization levels to choose: its own transformations always run
 
 
-def run_graph(kind: str, path: str, ep: str, threads: int, feeds):
-    """Graph runtime `kind`'s run of `path` on `ep` over `feeds`: status, reason, outputs (one dict per set),
-    info, casts. The one place that knows each runtime's parity runner."""
-    if kind == "openvino":
-        from aibench_onnx.openvino.runner import run_sets
-
-        return run_sets(path, ep, threads, feeds)
-    raise ValueError(f"no parity runner for graph runtime {kind!r}")
-
-
 def run_request(request: dict) -> dict:
     """request: runtime, onnx_path, eps, input_files, threads, output_dir -> {"configs": [result per device]}."""
     import numpy as np
+
+    from aibench_onnx.runtimes import sets_runner
 
     os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
 
@@ -35,7 +27,7 @@ def run_request(request: dict) -> dict:
 
     results = []
     for ep in request["eps"]:
-        run = run_graph(request["runtime"], request["onnx_path"], ep, request["threads"], feeds())
+        run = sets_runner(request["runtime"])(request["onnx_path"], ep, request["threads"], feeds())
         result = {"runtime": request["runtime"], "ep": ep, "opt_level": DEFAULT_LEVEL, "precision": "fp32",
                   "status": run.status, "reason": run.reason, "output_files": [], "casts": run.casts,
                   "info": run.info}

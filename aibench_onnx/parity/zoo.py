@@ -102,7 +102,7 @@ def _other_configs(kind: str, configs: list[tuple[str, str]]) -> list[tuple[str,
     from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
     from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
-    return [(ep, DEFAULT_LEVEL) for ep in dict.fromkeys(ep for ep, _ in configs) if ep in GRAPH_RUNTIMES[kind].devices]
+    return [(ep, DEFAULT_LEVEL) for ep in GRAPH_RUNTIMES[kind].offered([ep for ep, _ in configs])]
 
 
 @dataclass

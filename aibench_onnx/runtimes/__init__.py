@@ -4,12 +4,12 @@ Native kinds (torch-eager, torch-compile, tf-eager, tf-function, tf-xla, jax-jit
 table: their framework's adapter builds the model and prepares the timed call. Graph runtimes run an exported
 ONNX file: ONNX Runtime (per execution provider and optimization level) and OpenVINO (per device). A graph
 runtime's entry says which modules it needs and how to install it (a missing one is "unavailable" with that
-line), which devices and levels it offers, where its timed call is prepared, and whether a plain run times it
-(OpenVINO is an optional extra: timed when `--runtime` names it). A configuration's process group is the
+line), which devices and levels it offers, where its timed call is prepared, where parity runs it over input
+sets (ONNX Runtime has its own parity worker, parity/ort_side.py), and whether a plain run times it (OpenVINO
+is an optional extra: timed when `--runtime` names it). A configuration's process group is the
 kind, device and graph (timing/configs.py), so runtimes never share a timing process.
 
-A new graph runtime: its adapter package (like `openvino/`), one entry here, its parity runner in
-parity/graph_side.py.
+A new graph runtime: its adapter package (like `openvino/`) and one entry here.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ class GraphRuntime:
     install: str  # how to install it
     timed: str  # "module:function" preparing one timed call: (GraphCall, arrays) -> Prepared
     by_default: bool  # timed when --runtime is not given
+    # "module:function" running a graph over input sets for parity: (path, ep, threads, feeds) -> a run with
+    # status, reason, outputs (one dict per set), info, casts; None: the runtime has a parity worker of its own
+    runs_sets: str | None = None
+
+    def offered(self, eps: list[str]) -> list[str]:
+        """The devices of `eps` (once each, in order) this runtime offers."""
+        return [ep for ep in dict.fromkeys(eps) if ep in self.devices]
 
 
 GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
@@ -40,7 +47,7 @@ GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
                         "aibench_onnx.ort.timed:prepare_timed", True),
     "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
-                             False),
+                             False, "aibench_onnx.openvino.runner:run_sets"),
 }
 ORT_RUNTIME = "ort"
 ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + list(GRAPH_RUNTIMES)
@@ -67,7 +74,19 @@ def missing_runtime(kind: str) -> str | None:
     return f"{entry.title} is not installed: {entry.install}" if missing else None
 
 
+def _load(reference: str) -> Callable:
+    module, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def timed_call(kind: str) -> Callable:
     """The graph runtime's (GraphCall, arrays) -> Prepared, imported (in its timing process)."""
-    module, _, function = GRAPH_RUNTIMES[kind].timed.partition(":")
-    return getattr(importlib.import_module(module), function)
+    return _load(GRAPH_RUNTIMES[kind].timed)
+
+
+def sets_runner(kind: str) -> Callable:
+    """The graph runtime's parity runner, (path, ep, threads, feeds) -> run, imported (in its parity process)."""
+    reference = GRAPH_RUNTIMES[kind].runs_sets
+    if reference is None:
+        raise ValueError(f"{kind} has a parity worker of its own, no runner over input sets")
+    return _load(reference)

@@ -73,6 +73,6 @@ def plan(frameworks: list[str], runtimes: list[str], eps: list[str], levels: lis
                                                              precision))
     for kind in (k for k in runtimes if runs_graph(k) and k != ORT_RUNTIME):
         for framework in frameworks:
-            for ep in (ep for ep in eps if ep in GRAPH_RUNTIMES[kind].devices):
+            for ep in GRAPH_RUNTIMES[kind].offered(eps):
                 configs.append(RuntimeConfig(graph_label(kind, framework, ep), kind, framework, ep))
     return configs
