@@ -75,3 +75,26 @@ def random_array(rng: np.random.Generator, shape, dtype) -> np.ndarray:
     if dtype.kind in "iu":
         return rng.integers(0, 10, shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+def cast_to_declared(declared: list[tuple[str, object, str]], arrays: dict[str, np.ndarray]
+                     ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Feeds for graph inputs declared as (name, numpy dtype or None, type as text). Integer inputs are cast
+    to the declared integer type when every value survives the cast (jax2onnx declares int32 token ids);
+    each cast is reported."""
+    feed, casts = {}, []
+    for name, dtype, type_text in declared:
+        if name not in arrays:
+            raise ValueError(f"graph input {name!r} has no value; have {sorted(arrays)}")
+        value = arrays[name]
+        if dtype is not None and value.dtype != dtype:
+            if value.dtype.kind in "iu" and np.dtype(dtype).kind in "iu":
+                cast = value.astype(dtype)
+                if not np.array_equal(cast, value):
+                    raise ValueError(f"input {name}: values do not fit the graph's {dtype}")
+                casts.append(f"{name}: {value.dtype} -> {np.dtype(dtype).name} (graph declares it)")
+                value = cast
+            else:
+                raise ValueError(f"input {name}: graph declares {type_text}, got {value.dtype}")
+        feed[name] = value
+    return feed, casts

@@ -54,20 +54,14 @@ def compile_graph(path: str, device: str, threads: int):
 
 
 def feed_for(compiled, arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The inputs by graph input name, integers cast to the type the graph declares (jax2onnx's int32 token
-    ids get int64 arrays otherwise), and which were cast; a value that does not fit is an error, not a cast."""
-    feed, casts = {}, []
-    for port in compiled.inputs:
-        name = port_name(port, set(arrays))
-        array = arrays[name]
-        wanted = np.dtype(port.get_element_type().to_dtype())
-        if array.dtype != wanted and np.issubdtype(array.dtype, np.integer) and np.issubdtype(wanted, np.integer):
-            info = np.iinfo(wanted)
-            if array.size and (array.min() < info.min or array.max() > info.max):
-                raise ValueError(f"input {name}: values do not fit the graph's {wanted}")
-            array, casts = array.astype(wanted), casts + [f"{name}: {arrays[name].dtype} -> {wanted}"]
-        feed[name] = np.ascontiguousarray(array)
-    return feed, casts
+    """The inputs by graph input name, matched to the declared types as ONNX Runtime's are
+    (graph.load.cast_to_declared: jax2onnx's int32 token ids from int64 arrays), contiguous for set_tensor."""
+    from aibench_onnx.graph.load import cast_to_declared
+
+    declared = [(port_name(port, set(arrays)), np.dtype(port.get_element_type().to_dtype()),
+                 port.get_element_type().get_type_name()) for port in compiled.inputs]
+    feed, casts = cast_to_declared(declared, arrays)
+    return {name: np.ascontiguousarray(array) for name, array in feed.items()}, casts
 
 
 def run_sets(path: str, ep: str, threads: int, feeds) -> OpenVinoRun:

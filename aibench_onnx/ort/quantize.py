@@ -98,7 +98,7 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
         quantize_static,
     )
 
-    from aibench_onnx.ort.session import cast_to_declared
+    from aibench_onnx.graph.load import cast_to_declared
 
     model = _prepared(source)
     nodes_before = len(model.graph.node)

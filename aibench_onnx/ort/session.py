@@ -115,31 +115,10 @@ def refusal_on_load(path: str) -> str:
 
 
 def feed_for(session, arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Match feeds to the session's declared inputs (see cast_to_declared)."""
+    """Match feeds to the session's declared inputs (see graph.load.cast_to_declared)."""
+    from aibench_onnx.graph.load import cast_to_declared
+
     return cast_to_declared([(i.name, _ORT_TYPES.get(i.type), i.type) for i in session.get_inputs()], arrays)
-
-
-def cast_to_declared(declared: list[tuple[str, object, str]], arrays: dict[str, np.ndarray]
-                     ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Feeds for graph inputs declared as (name, numpy dtype or None, type as text). Integer inputs are cast
-    to the declared integer type when every value survives the cast (jax2onnx declares int32 token ids);
-    each cast is reported."""
-    feed, casts = {}, []
-    for name, dtype, type_text in declared:
-        if name not in arrays:
-            raise ValueError(f"graph input {name!r} has no value; have {sorted(arrays)}")
-        value = arrays[name]
-        if dtype is not None and value.dtype != dtype:
-            if value.dtype.kind in "iu" and np.dtype(dtype).kind in "iu":
-                cast = value.astype(dtype)
-                if not np.array_equal(cast, value):
-                    raise ValueError(f"input {name}: values do not fit the graph's {dtype}")
-                casts.append(f"{name}: {value.dtype} -> {np.dtype(dtype).name} (graph declares it)")
-                value = cast
-            else:
-                raise ValueError(f"input {name}: graph declares {type_text}, got {value.dtype}")
-        feed[name] = value
-    return feed, casts
 
 
 _ORT_TYPES = {
