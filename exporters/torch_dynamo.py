@@ -13,6 +13,18 @@ def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[di
     """`dynamic`: per input, the axes to keep symbolic (a user's model). torch decides their ranges itself
     (Dim.AUTO): an axis the model's code pins to one size comes out fixed instead of failing the export, and
     the export record says so (frameworks/user_model.py). None: the zoo's batch axis, declared Dim("batch")."""
+    program = export_program(model, example_inputs, [t.name for t in spec.inputs], [t.name for t in spec.outputs],
+                             opset, dynamic)
+    pinned = _pinned_axes(program.exported_program) if dynamic is not None else {}
+    program.save(str(path), external_data=False)
+    if pinned:
+        _write_fixed_sizes(path, pinned)
+    return []
+
+
+def export_program(model, example_inputs, input_names: list[str], output_names: list[str], opset: int,
+                   dynamic: list[dict[int, str]] | None = None):
+    """torch.onnx's ONNXProgram: the ONNX model beside the exported program it was translated from."""
     import inspect
 
     import torch
@@ -26,16 +38,70 @@ def export(model, spec, dims, example_inputs, path, opset: int, dynamic: list[di
     parameters = inspect.signature(model.forward).parameters.values()
     if any(p.kind == p.VAR_POSITIONAL for p in parameters):
         dynamic_shapes = (dynamic_shapes,)  # forward(*inputs): one parameter holding every input
-    program = torch.onnx.export(
+    return torch.onnx.export(
         model, tensors, dynamo=True, opset_version=opset, dynamic_shapes=dynamic_shapes,
-        input_names=[t.name for t in spec.inputs], output_names=[t.name for t in spec.outputs],
-        external_data=False, optimize=True, verbose=False,
+        input_names=input_names, output_names=output_names, external_data=False, optimize=True, verbose=False,
     )
-    pinned = _pinned_axes(program.exported_program) if dynamic is not None else {}
-    program.save(str(path), external_data=False)
-    if pinned:
-        _write_fixed_sizes(path, pinned)
-    return []
+
+
+def program_divergence(program, arrays: list, atol: float, rtol: float) -> dict:
+    """The first node of the exported program, in execution order, whose value in the ONNX graph differs from
+    the value PyTorch computes for it on `arrays` (outside atol + rtol·|value|; NaN equal to NaN). Values are
+    matched by node name, as torch.onnx.verification's intermediate comparison matches them, but every ONNX
+    value comes from one ONNX Runtime CPU session (optimizations off) instead of one session per node."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    computed: dict = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, node):
+            value = super().run_node(node)
+            if node.op == "call_function" and isinstance(value, torch.Tensor):
+                computed[node.name] = (node, value.detach().numpy())
+            return value
+
+    with torch.no_grad():
+        Recorder(program.exported_program.module()).run(*[torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
+    graph = program.model.graph
+    values = {value.name: value for node in graph for value in node.outputs}
+    compared = [name for name in computed if name in values]
+    outputs = list(graph.outputs)
+    graph.outputs.extend(values[name] for name in compared if values[name] not in outputs)
+    try:
+        proto = program.model_proto  # serialized with the intermediate values as outputs
+    finally:
+        graph.outputs.clear()
+        graph.outputs.extend(outputs)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    found = session.run(compared, {value.name: a for value, a in zip(session.get_inputs(), arrays)})
+    for position, (name, actual) in enumerate(zip(compared, found)):
+        node, expected = computed[name]
+        if expected.shape == actual.shape and np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
+            continue
+        same_shape = expected.shape == actual.shape
+        difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64)) if same_shape else None
+        return {"found": True, "node": name, "target": str(node.target), "source": _source_line(node),
+                "max_abs": float(np.nanmax(difference)) if difference is not None and difference.size else None,
+                "shapes": None if same_shape else [list(expected.shape), list(actual.shape)],
+                "position": position + 1, "compared": len(compared)}
+    return {"found": False, "compared": len(compared)}
+
+
+def _source_line(node) -> str | None:
+    """`modeling_x.py:123 in forward: attn = ...`: the user's line that produced an exported node."""
+    import re
+
+    trace = (node.meta.get("stack_trace") or "").strip().splitlines()
+    for index in range(len(trace) - 1, -1, -1):
+        found = re.match(r'\s*File "(.+)", line (\d+), in (\S+)', trace[index])
+        if found:
+            code = trace[index + 1].strip() if index + 1 < len(trace) else ""
+            return f"{found[1].rsplit('/', 1)[-1]}:{found[2]} in {found[3]}" + (f": {code}" if code else "")
+    return None
 
 
 def _pinned_axes(exported_program) -> dict[tuple[int, int], int]:

@@ -6,8 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.timing.bench import bench_model
-from aibench_onnx.timing.configs import ort_label, plan
+from aibench_onnx.timing.configs import plan
 from aibench_onnx.timing.effects import compute_effects
 from aibench_onnx.zoo.registry import get_spec
 
@@ -106,16 +107,23 @@ def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
         prepare_ort("unused.onnx", {}, "cuda", "all", 1, False, str(tmp_path), cuda_graph=True)
 
 
+def ort_label(graph: str, ep: str, level: str, **options) -> str:
+    return RuntimeConfig.ort(graph, ep, level, **options).label
+
+
+ort_config = RuntimeConfig.ort
+
+
 def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_device():
-    samples = {label: {1: {0: [base * (1 + 0.001 * (i % 7)) for i in range(50)]}} for label, base in {
-        "torch-eager": 3.0,
-        ort_label("torch", "cuda", "all", io_binding=False): 2.0,
-        ort_label("torch", "cuda", "all"): 1.0,
-        ort_label("torch", "cuda", "all", cuda_graph=True): 0.5,
-        ort_label("torch", "cpu", "all"): 8.0,
+    samples = {config: {1: {0: [base * (1 + 0.001 * (i % 7)) for i in range(50)]}} for config, base in {
+        RuntimeConfig.native("torch-eager", "torch"): 3.0,
+        ort_config("torch", "cuda", "all", io_binding=False): 2.0,
+        ort_config("torch", "cuda", "all"): 1.0,
+        ort_config("torch", "cuda", "all", cuda_graph=True): 0.5,
+        ort_config("torch", "cpu", "all"): 8.0,
     }.items()}
-    found = {(e.baseline, e.candidate): e for e in compute_effects(samples, ["torch"], ["cpu", "cuda"], ["all"],
-                                                                   native_device="cuda")}
+    configs = [RuntimeConfig.native("torch-eager", "torch")] + [ort_config("torch", ep, "all") for ep in ("cpu", "cuda")]
+    found = {(e.baseline, e.candidate): e for e in compute_effects(configs, samples, native_device="cuda")}
     assert found[(ort_label("torch", "cuda", "all", io_binding=False), ort_label("torch", "cuda", "all"))].ratio \
         == pytest.approx(0.5, rel=0.01)
     assert found[(ort_label("torch", "cuda", "all"), ort_label("torch", "cuda", "all", cuda_graph=True))].ratio \
@@ -128,13 +136,14 @@ def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_devi
 def test_effects_pair_the_right_configurations():
     noise = lambda base: {0: [base * (1 + 0.001 * (i % 7)) for i in range(50)]}  # noqa: E731 - one process
     samples = {
-        "torch-eager": {1: noise(4.0)},
-        ort_label("torch", "cpu", "disabled"): {1: noise(2.0)},
-        ort_label("torch", "cpu", "all"): {1: noise(1.0)},
-        ort_label("jax", "cpu", "all"): {1: noise(1.0)},
-        "jax-jit": {1: noise(1.0)},
+        RuntimeConfig.native("torch-eager", "torch"): {1: noise(4.0)},
+        ort_config("torch", "cpu", "disabled"): {1: noise(2.0)},
+        ort_config("torch", "cpu", "all"): {1: noise(1.0)},
+        ort_config("jax", "cpu", "all"): {1: noise(1.0)},
+        RuntimeConfig.native("jax-jit", "jax"): {1: noise(1.0)},
     }
-    effects = {(e.kind, e.baseline, e.candidate): e for e in compute_effects(samples, ["torch", "jax"], ["cpu"], ["disabled", "all"])}
+    configs = plan(["torch", "jax"], ["torch-eager", "jax-jit", "ort"], ["cpu"], ["disabled", "all"], [True])
+    effects = {(e.kind, e.baseline, e.candidate): e for e in compute_effects(configs, samples)}
     optimizer = effects[("optimizer", ort_label("torch", "cpu", "disabled"), ort_label("torch", "cpu", "all"))]
     assert optimizer.ratio == pytest.approx(0.5, rel=0.01) and optimizer.verdict == "2.00x faster"
     runtime = effects[("runtime", "torch-eager", ort_label("torch", "cpu", "disabled"))]

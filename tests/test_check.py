@@ -153,12 +153,13 @@ def test_assert_onnx_parity_passes_and_fails(tmp_path):
     path = tmp_path / "chain.onnx"
     onnx.save(chain_model(), str(path))
     assert_onnx_parity(str(path), FEED).passed
-    from aibench_onnx.parity.check import CheckCell, CheckResult
+    from aibench_onnx.parity.cell import ParityCell
+    from aibench_onnx.parity.check import CheckResult
     from aibench_onnx.testing import failure_message
 
-    cell = CheckCell("cpu", "all", "failed", "y: 3 of 24 elements outside atol",
-                     divergence={"found": True, "node": "n13", "op_type": "Mul", "tensor": "t13", "max_abs": 0.5,
-                                 "path": ["n0", "n13"]})
+    cell = ParityCell.of_file("cpu", "all", "failed", "y: 3 of 24 elements outside atol",
+                              divergence={"found": True, "node": "n13", "op_type": "Mul", "tensor": "t13", "max_abs": 0.5,
+                                          "path": ["n0", "n13"]})
     message = failure_message(CheckResult(str(path), {}, "stored", 1, [cell]))
     assert "first diverging node: n13 (Mul)" in message and "n0 -> n13" in message
 

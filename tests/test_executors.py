@@ -22,13 +22,11 @@ def test_every_job_runs_on_every_target_with_the_target_in_its_id():
 
 
 def test_timing_jobs_go_round_by_round_one_group_per_runtime_process():
-    from dataclasses import asdict
-
+    from aibench_onnx.keys import RuntimeConfig
     from aibench_onnx.runs.ray_executor import timing_rounds
-    from aibench_onnx.timing.configs import RuntimeConfig
 
-    eager = asdict(RuntimeConfig("torch-eager", "torch-eager", "torch"))
-    ort = asdict(RuntimeConfig("ort:torch-graph:cpu:all", "ort", "torch", ep="cpu", opt_level="all"))
+    eager = RuntimeConfig.native("torch-eager", "torch").to_dict()
+    ort = RuntimeConfig.ort("torch", "cpu", "all").to_dict()
     jobs = [job(f"bench/{c['kind']}/r{r}", "bench", config=c, round=r) for r in (1, 0) for c in (eager, ort)]
     rounds = timing_rounds(jobs + [job("parity/mlp/torch")])
     assert [[[j["job_id"] for j in group] for group in groups] for groups in rounds] == [

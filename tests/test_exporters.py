@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 from aibench_onnx.cli import app
 from aibench_onnx.errors import UserError
 from aibench_onnx.frameworks import EXPORTERS, FRAMEWORKS, framework_of, graph_name, resolve_graphs
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runtimes import runtimes_of
-from aibench_onnx.timing.configs import ort_label, plan
+from aibench_onnx.timing.configs import plan
 from aibench_onnx.timing.effects import compute_effects
 
 runner = CliRunner()
@@ -35,14 +36,14 @@ def test_graphs_chosen_per_framework_with_one_line_errors():
 def test_a_second_torch_graph_gets_ort_configurations_and_an_exporter_effect_but_no_second_native_run():
     graphs = ["torch", "torch-script"]
     configs = plan(graphs, runtimes_of(graphs), ["cpu"], ["all"], [True])
-    assert [c.label for c in configs] == ["torch-eager", "torch-compile", ort_label("torch", "cpu", "all"),
-                                          ort_label("torch-script", "cpu", "all")]
-    samples = {c.label: {1: {r: [1e-3 * (1 + 0.01 * r)] * 20 for r in range(3)}} for c in configs}
-    effects = compute_effects(samples, graphs, ["cpu"], ["all"])
+    dynamo, script = RuntimeConfig.ort("torch", "cpu", "all").label, RuntimeConfig.ort("torch-script", "cpu", "all").label
+    assert [c.label for c in configs] == ["torch-eager", "torch-compile", dynamo, script]
+    samples = {c: {1: {r: [1e-3 * (1 + 0.01 * r)] * 20 for r in range(3)}} for c in configs}
+    effects = compute_effects(configs, samples)
     exporter = [(e.baseline, e.candidate) for e in effects if e.kind == "exporter"]
-    assert exporter == [(ort_label("torch", "cpu", "all"), ort_label("torch-script", "cpu", "all"))]
+    assert exporter == [(dynamo, script)]
     runtime = {(e.baseline, e.candidate) for e in effects if e.kind == "runtime"}
-    assert ("torch-compile", ort_label("torch-script", "cpu", "all")) in runtime
+    assert ("torch-compile", script) in runtime
 
 
 def test_bad_exporter_on_the_command_line_is_one_line_exit_2():

@@ -9,13 +9,8 @@ from onnx_graphs import linear_graph, save
 from aibench_onnx.graph.inspect import inspect_onnx
 from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
+from aibench_onnx.parity.cell import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, assign_blame
 from aibench_onnx.parity.engine import compare_outputs
-from aibench_onnx.parity.zoo import (
-    BLAME_GRAPH,
-    BLAME_OPTIMIZER,
-    ParityCell,
-    _assign_blame,
-)
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((6, 4)).astype(np.float32)
@@ -107,13 +102,13 @@ def test_blame_separates_optimizer_from_graph():
                 ParityCell("m", "tiny", "torch", "x", "cpu", "all", full)]
 
     optimizer = cells("passed", "failed")
-    _assign_blame(optimizer)
+    assign_blame(optimizer)
     assert optimizer[1].blame == BLAME_OPTIMIZER and optimizer[0].blame == ""
     graph = cells("failed", "failed")
-    _assign_blame(graph)
+    assign_blame(graph)
     assert graph[0].blame == graph[1].blame == BLAME_GRAPH
     clean = cells("passed", "passed")
-    _assign_blame(clean)
+    assign_blame(clean)
     assert clean[1].blame == ""
 
 

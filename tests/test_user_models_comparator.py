@@ -52,6 +52,32 @@ class Small(torch.nn.Module):
         return {"y": torch.tanh(self.proj(x)) * scale}
 
 
+class Masked(torch.nn.Module):
+    """Causal attention over a left-padded batch: the first query rows of a padded sequence see no key."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.qkv = torch.nn.Linear(8, 24)
+
+    def forward(self, x, attention_mask):
+        q, k, v = self.qkv(x).unsqueeze(1).chunk(3, dim=-1)
+        causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).tril()
+        allowed = attention_mask[:, None, None, :].bool() & causal
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed).squeeze(1)
+
+
+def masked():
+    return Masked()
+
+
+def make_masked(batch, seq=6, seed=0):
+    rng = np.random.default_rng(seed)
+    mask = np.ones((batch, seq), "int64")
+    mask[0, :2] = 0  # left padding: with the causal mask, rows 0-1 of sequence 0 attend to nothing
+    return {"x": rng.standard_normal((batch, seq, 8)).astype("float32"), "attention_mask": mask}
+
+
 def pinned():
     return Pinned()
 
@@ -169,6 +195,24 @@ def test_outputs_wrong_only_at_another_input_set_are_named_with_their_shapes(tmp
     (cell,) = result.cells
     assert cell.failing_sets == [1] and "(input set 1 only: x [3, 7]; set 0 passes)" in cell.reason
     assert "matches the model at input set 0 but not at set 1" in cell.divergence["note"]
+
+
+@pytest.mark.torch
+def test_an_export_difference_is_localized_in_the_exported_program(user_dir):
+    """Fully masked query rows: the dynamo graph computes them otherwise than PyTorch while ONNX Runtime agrees
+    with itself node by node — an export difference, said where it lies (the padded rows) and the first node
+    of the exported program whose value differs, with the user's source line."""
+    result = runner.invoke(app, ["check", "user_models:masked", "--framework", "torch", "--inputs",
+                                 "user_models:make_masked", "--opt-level", "disabled", "--json", "m.json"])
+    assert result.exit_code == 1, result.output
+    (cell,) = json.loads((user_dir / "m.json").read_text())["cells"]
+    assert cell["model"] == "masked" and cell["framework"] == "torch" and cell["status"] == "failed"
+    assert "where attention_mask is 0 (padding)" in cell["reason"]
+    assert cell["divergence"]["export_difference"] and "an export difference" in cell["divergence"]["note"]
+    found = cell["divergence"]["exported_program"]
+    assert found["found"] and found["node"] == "scaled_dot_product_attention"
+    assert found["source"].startswith("user_models.py:") and "scaled_dot_product_attention" in found["source"]
+    assert "first node that differs from PyTorch: scaled_dot_product_attention" in cell["reason"]
 
 
 @pytest.mark.torch

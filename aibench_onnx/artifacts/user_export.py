@@ -172,3 +172,22 @@ def build_and_export(request: dict) -> dict:
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     return {"status": Status.OK, "export": record}
+
+
+def export_difference(request: dict) -> dict:
+    """The worker's job when a user's torch model and its dynamo export compute different values while ONNX
+    Runtime agrees with itself: export again (the same model, inputs and dynamic axes) and find the first node
+    of the exported program whose ONNX value differs from PyTorch's, on the input set that failed. Request:
+    user, test_data (that set's directory), atol, rtol, opset."""
+    from aibench_onnx.exporters.torch_dynamo import export_program, program_divergence
+    from aibench_onnx.graph.testdata import read_test_data_set
+
+    user = UserModel(**request["user"])
+    model, arrays = build_user_model(user)
+    names = list(arrays)
+    feeds, _ = read_test_data_set(request["test_data"], names, request.get("output_names") or [])
+    axes = user.axes()
+    program = export_program(model, [arrays[n] for n in names], names, request.get("output_names") or None,
+                             request["opset"], [axes.get(n, {}) for n in names])
+    return {"status": Status.OK,
+            "divergence": program_divergence(program, [feeds[n] for n in names], request["atol"], request["rtol"])}

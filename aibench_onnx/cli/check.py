@@ -94,7 +94,14 @@ def check(
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
                                 native_reduced=reduced.get("reduced"), error_stats=error_stats,
-                                reference_is_model=export is not None, runtimes=runtimes)
+                                reference_is_model=export is not None, runtimes=runtimes,
+                                subject=(export["name"], "", export.get("graph_name", framework),
+                                         export.get("exporter", "")) if export else None)
+            if export is not None:
+                from aibench_onnx.exporters import DEFAULT_OPSET
+                from aibench_onnx.parity.export_difference import locate_export_difference
+
+                locate_export_difference(export["user"], export, result.cells, DEFAULT_OPSET)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
@@ -129,5 +136,5 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
                     "reason": record.get("reason", ""), "export": record}, json_path)
     record = exported_or_exit(record, target)
     describe_export(record, console)
-    record["name"] = user.name
+    record["name"], record["user"] = user.name, user.to_dict()
     return record["path"], record["test_data"] + list(test_data or []), record

@@ -165,7 +165,8 @@ def parse_precisions(text: Optional[str]) -> tuple[str, ...]:
 
 def parse_graph_runtimes(text: Optional[str]) -> tuple[str, ...]:
     """`--runtime` of the commands that check graphs (parity, check): ORT always, others added."""
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
+    from aibench_onnx.keys import ORT_RUNTIME
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
     runtimes = tuple(choose(split_csv(text), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))
     if ORT_RUNTIME not in runtimes:

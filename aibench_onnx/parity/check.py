@@ -7,7 +7,7 @@ Reference, in order of preference: stored outputs (model-zoo test data), onnx's 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -16,12 +16,8 @@ import numpy as np
 from aibench_onnx.artifacts.variants import build_variant
 from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
 from aibench_onnx.ort.session import missing_kernel
-from aibench_onnx.parity.engine import (
-    OutputComparison,
-    WorstOverOutputs,
-    compare_outputs,
-    merge,
-)
+from aibench_onnx.parity.cell import ParityCell, assign_blame
+from aibench_onnx.parity.engine import compare_outputs, merge
 from aibench_onnx.parity.precision import inherent_error, judge
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
@@ -32,34 +28,12 @@ JudgementFor = Callable[[str], PrecisionJudgement]  # output name -> its reduced
 
 
 @dataclass
-class CheckCell(WorstOverOutputs):
-    ep: str
-    opt_level: str
-    status: str  # passed | failed | ep_unavailable
-    reason: str = ""
-    outputs: list[OutputComparison] = field(default_factory=list)
-    providers: list[str] = field(default_factory=list)
-    audit: dict | None = None
-    divergence: dict | None = None
-    timing: dict | None = None
-    adjudication: dict | None = None  # with onnx's reference evaluator as the reference: who a third executor backs
-    failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched
-    precision: str = FP32  # the graph ORT ran: the file itself, or its fp16 / int8 variant (zoo/precision.py)
-    localization: dict | None = None  # a failing reduced-precision cell: where its error enters
-    inherent: dict | None = None  # the framework's own fp16 run against its fp32 run (a framework model)
-    runtime: str = "ort"  # the graph runtime (runtimes.GRAPH_RUNTIMES); OpenVINO's level is "default"
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "max_abs": self.max_abs, "min_passing_atol": self.min_passing_atol}
-
-
-@dataclass
 class CheckResult:
     path: str
     graph: dict
     reference: str  # stored | onnx.reference | ort-cpu-disabled
     input_sets: int
-    cells: list[CheckCell]
+    cells: list[ParityCell]  # named after the subject: the file (its name), or the framework model exported
     variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
 
     @property
@@ -93,7 +67,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
-               runtimes: tuple[str, ...] = ("ort",)) -> CheckResult:
+               runtimes: tuple[str, ...] = ("ort",), subject: tuple[str, str, str, str] | None = None) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
     reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
@@ -104,7 +78,9 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
 (timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing). `reference_is_model`:
     the stored outputs are the framework model's own (a model exported here), so a graph that ORT computes
     consistently but that differs from them is an export difference. `runtimes`: ORT and the other graph
-    runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication)."""
+    runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication).
+    `subject`: (model, size, graph, exporter) the cells are named after — a framework model exported here;
+    by default the file's name, with no framework nor exporter."""
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -143,7 +119,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
             if precision == "int8-static" and calibration_note:
                 variant["calibration"] = calibration_note
             if variant["status"] != Status.OK:
-                cells += [CheckCell(ep, level, Status.EXPORT_FAILED, variant["reason"], precision=precision)
+                cells += [ParityCell.of_file(ep, level, Status.EXPORT_FAILED, variant["reason"], precision=precision)
                           for ep, level in configs]
                 continue
             graph_path = variant["path"]
@@ -177,6 +153,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                                                "export took a size-dependent branch or size as a constant (the "
                                                "graph computes the model only at the sizes it was exported with)")
                 elif not cell.divergence["found"] and reference == "stored" and reference_is_model:
+                    cell.divergence["export_difference"] = True
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node: the "
                                                "exported graph itself computes something other than the framework "
                                                "model — an export difference, not a runtime one")
@@ -184,6 +161,9 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
+    for cell in cells:
+        cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(path).name, "", "", "")
+    assign_blame(cells)
     return CheckResult(str(path), graph, reference, len(feeds), cells, variants)
 
 
@@ -200,7 +180,7 @@ def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
     return write_calibration(calibration_sets(lambda seed: generate_inputs(model, sizes, seed)), directory)
 
 
-def _locate_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
+def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
                     feeds: list[dict], threads: int) -> None:
     """A failing variant's cell: where its error enters, on the first input set it failed."""
     from aibench_onnx.parity.precision import locate_precision_error
@@ -213,7 +193,7 @@ def _locate_reduced(cell: CheckCell, fp32_path: str, variant: dict, judgement_fo
             cell.localization["input_set"] = f"set{failing}"
 
 
-def _adjudicate_failures(path: str, cells: list[CheckCell], actual: dict, feeds: list[dict], expected: list[dict],
+def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds: list[dict], expected: list[dict],
                          threads: int) -> None:
     from aibench_onnx.ort.execute import run_on_provider
     from aibench_onnx.parity.adjudicate import adjudicate
@@ -245,7 +225,7 @@ def _locus(row, expected: dict, actual: dict, feed: dict) -> str | None:
 
 def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
                 timer: OnnxTimer | None,
-                judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[CheckCell, list[dict]]:
+                judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[ParityCell, list[dict]]:
     """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
     reference (a reduced-precision variant: with its precision's judgement per output); timed with the bench's ORT
     runner when asked. Returns the cell and ORT's outputs."""
@@ -254,10 +234,10 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
     run = run_on_provider(path, ep, level, threads, feeds)
     unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
     if unsupported:
-        return CheckCell(ep, level, Status.UNAVAILABLE, unsupported), []
+        return ParityCell.of_file(ep, level, Status.UNAVAILABLE, unsupported), []
     if run.status != Status.OK:
-        return CheckCell(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
-    cell = CheckCell(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
+        return ParityCell.of_file(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
+    cell = ParityCell.of_file(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
     _judge(cell, feeds, expected, run.outputs, judgement_for)
     if timer is not None:
         cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
@@ -265,7 +245,7 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
 
 
 def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, feeds: list[dict],
-                         expected: list[dict]) -> list[tuple[CheckCell, list[dict]]]:
+                         expected: list[dict]) -> list[tuple[ParityCell, list[dict]]]:
     """The file on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
     are, with its outputs; missing, unavailable with the line that installs it."""
     from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
@@ -273,11 +253,11 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
 
     devices, missing = GRAPH_RUNTIMES[kind].offered(eps), missing_runtime(kind)
     if missing:
-        return [(CheckCell(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []) for ep in devices]
+        return [(ParityCell.of_file(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []) for ep in devices]
     cells = []
     for ep in devices:
         run = sets_runner(kind)(path, ep, threads, feeds)
-        cell = CheckCell(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED, run.reason,
+        cell = ParityCell.of_file(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED, run.reason,
                          providers=[run.info.get("device", ep)], runtime=kind)
         if run.status == Status.OK:
             _judge(cell, feeds, expected, run.outputs, None)
@@ -285,7 +265,7 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
     return cells
 
 
-def _judge(cell: CheckCell, feeds: list[dict], expected: list[dict], outputs: list[dict],
+def _judge(cell: ParityCell, feeds: list[dict], expected: list[dict], outputs: list[dict],
            judgement_for: JudgementFor | None) -> None:
     """Compare a runtime's outputs with the reference over every input set and state the cell's verdict."""
     band = judgement_for and (lambda dtype: judgement_for("").band())
@@ -305,7 +285,7 @@ def _judge(cell: CheckCell, feeds: list[dict], expected: list[dict], outputs: li
             cell.reason += f"; {locus}" if locus else ""
 
 
-def _localize(path: str, feed: dict, cell: CheckCell, threads: int, cells: list[CheckCell]) -> dict:
+def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
     from aibench_onnx.ort.session import ort_runner

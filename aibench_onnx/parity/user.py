@@ -4,7 +4,11 @@ cells, so report and compare treat it as they treat a zoo model. ORT runs in a w
 
 from __future__ import annotations
 
-from aibench_onnx.parity.zoo import ExportParity, ParityCell, _assign_blame
+from pathlib import Path
+
+from aibench_onnx.parity.cell import ParityCell
+from aibench_onnx.parity.export_difference import locate_export_difference
+from aibench_onnx.parity.zoo import ExportParity
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32
 
@@ -12,8 +16,6 @@ from aibench_onnx.zoo.precision import FP32
 def user_parity(request: dict) -> dict:
     """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads,
     precisions (the export and its reduced-precision variants, as `check --precision` judges them), error_stats."""
-    from pathlib import Path
-
     from aibench_onnx.parity.check import check_onnx
 
     record = request["export"]
@@ -28,15 +30,15 @@ def user_parity(request: dict) -> dict:
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
                          native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
-                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", ["ort"])))
-    cells = []
-    for cell in checked.cells:
-        reason = cell.reason + (f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
-                                if cell.divergence and cell.divergence.get("found") else "")
-        cells.append(ParityCell(*common, cell.ep, cell.opt_level, cell.status, reason, outputs=cell.outputs,
-                                providers=cell.providers, audit=cell.audit, precision=cell.precision,
-                                localization=cell.localization, inherent=cell.inherent, runtime=cell.runtime,
-                                cases={f"set{i}": {"passed": i not in cell.failing_sets}
-                                       for i in range(checked.input_sets)}))
-    _assign_blame(cells)
-    return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells, checked.variants).to_dict()}
+                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", ["ort"])),
+                         subject=common)
+    for cell in checked.cells:  # the check's cells: named after the user's model, blame assigned
+        if cell.divergence and cell.divergence.get("found"):
+            cell.reason += f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
+        cell.cases = {f"set{i}": {"passed": i not in cell.failing_sets} for i in range(checked.input_sets)}
+    if request.get("user") is not None:
+        locate_export_difference(request["user"], record, checked.cells, request.get("opset", 18),
+                                 request.get("timeout_s", 600))
+    return {"status": Status.OK,
+            "result": ExportParity(*common[:3], record, checked.cells, checked.variants).to_dict()}
+

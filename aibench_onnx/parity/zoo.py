@@ -9,7 +9,7 @@ runs in a process of its own (ort_worker). Artifacts stay in the output director
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +18,8 @@ from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, native_request, run_
 from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.launch import run_worker
+from aibench_onnx.parity.cell import ParityCell, assign_blame
 from aibench_onnx.parity.engine import (
-    OutputComparison,
-    WorstOverOutputs,
     compare_outputs,
     merge,
     worst,
@@ -36,37 +35,6 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
 from aibench_onnx.zoo.precision import FP32, is_reduced
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
-
-BLAME_OPTIMIZER = "graph optimization changed numerics (level 'disabled' passes, 'all' fails)"
-BLAME_GRAPH = "the exported graph itself differs (fails with optimizations disabled too)"
-
-
-@dataclass
-class ParityCell(WorstOverOutputs):
-    """One model x framework x execution provider x optimization level."""
-
-    model: str
-    size: str
-    framework: str
-    exporter: str
-    ep: str
-    opt_level: str
-    status: str  # passed | failed | export_failed | known_failure | ep_unavailable | unavailable | error
-    reason: str = ""
-    blame: str = ""
-    outputs: list[OutputComparison] = field(default_factory=list)
-    cases: dict[str, dict] = field(default_factory=dict)  # case -> {"passed", "max_abs", "atol", "reason"}
-    providers: list[str] = field(default_factory=list)
-    input_casts: list[str] = field(default_factory=list)
-    audit: dict | None = None  # nodes per provider and Memcpy nodes, from ORT's profiling
-    tf32: bool = False  # the CUDA provider ran with TF32 (--tf32); float32 is judged with TF32 tolerances
-    precision: str = FP32  # the graph ORT ran: the export itself, or its fp16 / int8 variant (zoo/precision.py)
-    localization: dict | None = None  # a failing reduced-precision cell: where its error enters (precision_profile)
-    inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
-    runtime: str = "ort"  # the graph runtime that ran it (runtimes.GRAPH_RUNTIMES); its level "default" if it has none
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), **self.headline()}
 
 
 @dataclass
@@ -201,7 +169,7 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
         cells.append(cell)
     for kind in (kind for kind in job.runtimes if kind != "ort"):
         cells += _other_runtime_cells(job, native, exporter, kind)
-    _assign_blame(cells)
+    assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
 
 
@@ -335,21 +303,6 @@ def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict
     cell.status = Status.FAILED
     cell.reason = (f"{result['reason'].splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
                    f"contradict the graph; with them removed it loads and its outputs {verdict}")
-
-
-def _assign_blame(cells: list[ParityCell]) -> None:
-    """Per precision and provider: did the optimizer change numerics, or does the graph itself differ?"""
-    by_ep: dict[tuple[str, str], dict[str, ParityCell]] = {}
-    for cell in cells:
-        by_ep.setdefault((cell.precision, cell.ep), {})[cell.opt_level] = cell
-    for levels in by_ep.values():
-        disabled, full = levels.get("disabled"), levels.get("all")
-        if not disabled or not full:
-            continue
-        if full.status == Status.FAILED and disabled.status == Status.PASSED:
-            full.blame = BLAME_OPTIMIZER
-        elif full.status == Status.FAILED and disabled.status == Status.FAILED:
-            full.blame = disabled.blame = BLAME_GRAPH
 
 
 def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 
+from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
 from aibench_onnx.report.render import html_escape as _e
 from aibench_onnx.report.render import to_html
 from aibench_onnx.report.run_views import environment_lines, settings_table
@@ -69,9 +70,10 @@ def speedup_chart(report: dict) -> str:
             continue
         batch = min(r["batch"] for r in ok)
         ok = [r for r in ok if r["batch"] == batch]
+        configs = [RuntimeConfig.from_dict(r["config"]) for r in ok]
         for framework in report["settings"]["frameworks"]:
-            native = [r for r in ok if not r["label"].startswith("ort:") and r["label"].startswith(framework)]
-            ort = [r for r in ok if r["label"].startswith(f"ort:{framework}-graph")]
+            native = [r for r, c in zip(ok, configs) if not c.runs_graph and c.framework == framework]
+            ort = [r for r, c in zip(ok, configs) if c.kind == ORT_RUNTIME and c.framework == framework]
             if native and ort:
                 bars.append((f"{model}/{framework}", native[0]["median_s"] / min(r["median_s"] for r in ort)))
     if not bars:

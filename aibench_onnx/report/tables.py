@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.numbers import MISSING, ms, sci
 from aibench_onnx.report.styles import LABELS
 from aibench_onnx.status import Status
@@ -152,9 +153,11 @@ def localization_note(profile: dict | None) -> str:
 def latency_rows(result: dict) -> list[dict]:
     """The rows of one timed configuration (ConfigResult.to_dict(): its replicates and the summary across
     them): one per batch, or one saying why there are no numbers."""
-    label = result["config"]["label"]
+    config = RuntimeConfig.from_dict(result["config"])
+    label = config.label
     if result["status"] != Status.OK:
-        return [{"label": label, "status": result["status"], "reason": result.get("reason", "")}]
+        return [{"label": label, "config": config.to_dict(), "status": result["status"],
+                 "reason": result.get("reason", "")}]
     measured = [r for r in result["replicates"] if r["status"] == Status.OK]
     rows = []
     for batch, across in result["summary"].items():
@@ -168,7 +171,7 @@ def latency_rows(result: dict) -> list[dict]:
         notes += audit_notes(info.get("audit"))
         if result.get("reason"):
             notes.append(result["reason"])
-        rows.append({"label": label, "status": Status.OK, "batch": int(batch), "median_s": across["median_s"],
+        rows.append({"label": label, "config": config.to_dict(), "status": Status.OK, "batch": int(batch), "median_s": across["median_s"],
                      "ci95_s": across["ci95_s"], "processes": across["processes"],
                      "between_spread": across["between_spread"], "within_iqr": across["within_iqr"],
                      "n": sum(s["n"] for s in summaries), "block_size": summaries[0].get("block_size"),

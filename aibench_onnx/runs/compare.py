@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.report import on_target
 from aibench_onnx.runs.store import (
     latest_records,
@@ -118,7 +119,7 @@ def _bench_json(path: str) -> Side:
                 if replicate["status"] != Status.OK:
                     continue
                 for batch, entry in replicate["batches"].items():
-                    key = (model["model"], result["config"]["label"], int(batch))
+                    key = (model["model"], RuntimeConfig.from_dict(result["config"]).label, int(batch))
                     samples.setdefault(key, {})[replicate.get("round", 0)] = entry["measurement"]["samples_s"]
     return Side(document.get("environment", {}), samples, {})
 

@@ -48,6 +48,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
     request["graph_runtimes"] = job.get("graph_runtimes", ["ort"])
+    request.update(user=job["user"], opset=job["opset"], timeout_s=settings["timeout_s"])  # an export difference
     outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:
@@ -129,22 +130,23 @@ def _variant(run_dir: Path, job: dict, config, export: dict, cache: dict) -> dic
     precision from the export the fp32 jobs time."""
     key = (job["model"], config.framework, config.precision)
     if key not in cache:
-        from aibench_onnx.timing.bench import Subject, export_key, with_variants
+        from aibench_onnx.timing.bench import Subject, with_variants
         from aibench_onnx.zoo.registry import get_spec
 
         subject = Subject(job["model"], job["size"], None if job.get("user") else get_spec(job["model"]), job.get("user"))
         found = with_variants({config.framework: export}, [config], subject.calibration,
                               run_dir / "bench" / job["model"] / "variants")
-        cache[key] = found[export_key(config)]
+        cache[key] = found[config.export_key()]
     return cache[key]
 
 
 def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> None:
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
-    from aibench_onnx.timing.bench import blocked, export_key
-    from aibench_onnx.timing.configs import RuntimeConfig
-    from aibench_onnx.timing.schedule import TimingItem, run_unit, units
+    from aibench_onnx.keys import RuntimeConfig
+    from aibench_onnx.timing.bench import blocked
+    from aibench_onnx.timing.loop import TimingConfig
+    from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
     from aibench_onnx.zoo.registry import get_spec
 
     exports: dict = {}
@@ -159,21 +161,22 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
                            reason=result.get("reason", ""), result={**result, "process": process})
 
     for job in jobs:
-        config = RuntimeConfig(**job["config"])
+        config = RuntimeConfig.from_dict(job["config"])
         export = (resolve_export(run_dir, job["model"], job["size"], config.framework, settings["opset"],
                                  settings["threads"], exports, job.get("user")) if config.runs_graph else {})
         known = {} if job.get("user") else get_spec(job["model"]).known_export_failures
         if config.runs_graph and config.precision != "fp32":
             export = _variant(run_dir, job, config, export, variants)
-        stopped = blocked(known, config, {export_key(config): export})
+        stopped = blocked(known, config, {config.export_key(): export})
         if stopped is not None:
             finish(record(job, {"config": job["config"], "status": stopped.status, "reason": stopped.reason,
                                 "batches": {}, "round": job["round"]}, None, 0.0))
             continue
         items.append(TimingItem(job["job_id"], job["model"], job["size"], config, job["round"], export.get("path"),
                                 job.get("user")))
-    common = {"threads": settings["threads"], "device": "cpu", "timing": settings["timing"],
-              "batches": settings["batches"], "tf32": False, "cache_dir": str(run_dir / "bench" / "trt-cache")}
+    common = TimingSettings(settings["threads"], tuple(settings["batches"]), TimingConfig(**settings["timing"]),
+                            settings.get("device", "cpu"), settings.get("tf32", False),
+                            str(run_dir / "bench" / "trt-cache"))
     for unit in units(items):
         run_unit(unit, common, settings["timeout_s"],
                  lambda item, result, process: finish(record(by_id[item.job_id], result, process,

@@ -151,12 +151,12 @@ def _cancel_when_gone(target: Target, generator, ended: threading.Event, every_s
 def timing_rounds(jobs: list[dict]) -> list[list[list[dict]]]:
     """The timing jobs round by round, each round's grouped as the local scheduler groups them into processes
     (one per runtime group), so a node measures a group in one fresh process, as a local run does."""
-    from aibench_onnx.timing.configs import RuntimeConfig
+    from aibench_onnx.keys import RuntimeConfig
 
     rounds: dict[int, dict[str, list[dict]]] = {}
     for job in jobs:
         if job["kind"] == "bench":
-            group = RuntimeConfig(**job["config"]).process_group
+            group = RuntimeConfig.from_dict(job["config"]).process_group
             rounds.setdefault(job["round"], {}).setdefault(group, []).append(job)
     return [list(rounds[r].values()) for r in sorted(rounds)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.store import (
@@ -12,10 +13,8 @@ from aibench_onnx.runs.store import (
     load_records,
     load_run,
 )
-from aibench_onnx.runtimes import ORT_RUNTIME, runs_graph
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
-from aibench_onnx.timing.bench import aggregate
-from aibench_onnx.timing.effects import compute_effects
+from aibench_onnx.timing.bench import aggregate, model_effects
 
 
 def build_report(run_dir: str | Path) -> dict:
@@ -37,7 +36,8 @@ def build_report(run_dir: str | Path) -> dict:
                 _parity(record, parity_rows, exports, warnings, variants)
         elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
             result = record["result"]
-            replicates.setdefault((on_target(record["model"], record), result["config"]["label"]), []).append(result)
+            key = (on_target(record["model"], record), RuntimeConfig.from_dict(result["config"]))
+            replicates.setdefault(key, []).append(result)  # in plan order: the effects' reference graph is first
         elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
     warnings += low_priority_targets(latest.values())
@@ -110,10 +110,10 @@ def hardware_effects(results: dict[str, list], targets: list[str]) -> dict[str, 
         model, _, target = model_key.rpartition("@")
         if target != baseline or not others:
             continue
-        base = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
+        base = {r.config: r.samples_by_round() for r in model_results if r.status == Status.OK}
         for other in others:
             for result in results.get(f"{model}@{other}", []):
-                base_batches = base.get(result.config.label, {}) if result.status == Status.OK else {}
+                base_batches = base.get(result.config, {}) if result.status == Status.OK else {}
                 for batch, samples in result.samples_by_round().items():
                     if batch in base_batches:
                         comparison = compare_replicates(base_batches[batch], samples, paired=False)
@@ -124,13 +124,14 @@ def hardware_effects(results: dict[str, list], targets: list[str]) -> dict[str, 
     return found
 
 
-def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict,
+def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: dict,
             warnings: list) -> tuple[dict, dict, dict]:
     """Latency rows and effects per model (per model@target in a Ray run), and the aggregated results, from
     every process's result of every configuration."""
     latency, results = {}, {}
-    for (model, label), found in replicates.items():
-        result = aggregate(found[0]["config"], [_as_replicate(r) for r in found])
+    for (model, config), found in replicates.items():
+        result = aggregate(config, [_as_replicate(r) for r in found])
+        label = config.label
         results.setdefault(model, []).append(result)
         latency.setdefault(model, []).extend(latency_rows(result.to_dict()))
         if result.reason and result.status != Status.KNOWN_FAILURE:
@@ -141,17 +142,9 @@ def _timing(replicates: dict[tuple[str, str], list[dict]], settings: dict,
                 if not summary["reliable"]:
                     warnings.append(f"unreliable measurement {model}/{label} batch {batch} (round "
                                     f"{replicate['round'] + 1}): {'; '.join(summary['flags'])}")
-    effects = {}
-    other_graph_runtimes = tuple(kind for kind in settings.get("runtimes", [])
-                                 if runs_graph(kind) and kind != ORT_RUNTIME)  # OpenVINO, timed in this run
-    for model, model_results in results.items():
-        samples = {r.config.label: r.samples_by_round() for r in model_results if r.status == Status.OK}
-        # the zoo's frameworks, and each user model's own (its framework may not be among them)
-        frameworks = list(dict.fromkeys(settings["frameworks"] + [u["framework"] for u in settings.get("user_models", [])]))
-        found = compute_effects(samples, frameworks, settings["eps"], settings["opt_levels"],
-                                precisions=tuple(settings.get("precisions", ["fp32"])),
-                                graph_runtimes=other_graph_runtimes)
-        effects[model] = [e.to_dict() for e in found]
+    # the bench's own effects of each model's results, as `aibench bench` computes them
+    effects = {model: [e.to_dict() for e in model_effects(model_results, settings.get("device", "cpu"))]
+               for model, model_results in results.items()}
     return latency, effects, results
 
 

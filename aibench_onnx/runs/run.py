@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -65,7 +64,7 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
         for name, size, user, model_configs in subjects:
             for config in model_configs:
                 jobs.append({**common, "job_id": f"bench/{name}/{config.label}/r{round_index}", "kind": "bench",
-                             "model": name, "size": size, "framework": config.framework, "config": asdict(config),
+                             "model": name, "size": size, "framework": config.framework, "config": config.to_dict(),
                              "round": round_index, **({"user": user} if user else {})})
     if settings.get("targets"):  # a Ray run: every job on every target
         from aibench_onnx.runs.targets import for_targets

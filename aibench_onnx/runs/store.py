@@ -11,6 +11,7 @@ from typing import Iterable
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.jsonio import json_default
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.status import Status
 
 RESULTS_SCHEMA_VERSION = 1
@@ -105,7 +106,7 @@ def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
         if record.get("kind") != "bench" or result.get("status") != Status.OK:
             continue
         for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
-            found.append(TimedBatch(record["model"], result["config"]["label"], int(batch), result.get("round", 0),
+            found.append(TimedBatch(record["model"], RuntimeConfig.from_dict(result["config"]).label, int(batch), result.get("round", 0),
                                     entry["measurement"]["samples_s"]))
     return found
 

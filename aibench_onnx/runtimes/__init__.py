@@ -49,7 +49,6 @@ GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
                              False, "aibench_onnx.openvino.runner:run_sets"),
 }
-ORT_RUNTIME = "ort"
 ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + list(GRAPH_RUNTIMES)
 
 

@@ -10,12 +10,13 @@ from typing import Callable
 
 from aibench_onnx.artifacts.native import export_graphs
 from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
-from aibench_onnx.timing.configs import RuntimeConfig
 from aibench_onnx.timing.effects import Effect, compute_effects
+from aibench_onnx.timing.loop import TimingConfig
 from aibench_onnx.timing.processes import across_processes
-from aibench_onnx.timing.schedule import TimingItem, run_unit, units
+from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
 from aibench_onnx.zoo.inputs import EXPORT_BATCH
 from aibench_onnx.zoo.spec import ModelSpec
 
@@ -50,12 +51,13 @@ class ConfigResult:
         return found
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "peak_rss_bytes": self.peak_rss_bytes, "threads": self.threads}
+        return {**asdict(self), "config": self.config.to_dict(), "peak_rss_bytes": self.peak_rss_bytes,
+                "threads": self.threads}
 
 
 def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigResult:
     """One ConfigResult from the per-process results of one configuration (in any order)."""
-    config = config if isinstance(config, RuntimeConfig) else RuntimeConfig(**config)
+    config = RuntimeConfig.from_dict(config)
     replicates = sorted(replicates, key=lambda r: r.get("round", 0))
     measured = [r for r in replicates if r["status"] == Status.OK]
     result = ConfigResult(config, Status.OK if measured else replicates[0]["status"], replicates=replicates)
@@ -113,20 +115,9 @@ class ModelBench:
 
 
 def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
-    configs = [r.config for r in results]
-    ort = [c for c in configs if c.runs_graph and c.opt_level is not None]  # ORT's: the axes effects pair over
-    if not ort:
-        return []
-    replicates = {r.config.label: r.samples_by_round() for r in results if r.status == Status.OK}
-    others = tuple(dict.fromkeys(c.kind for c in configs if c.runs_graph and c.opt_level is None))
-    return compute_effects(replicates, list(dict.fromkeys(c.framework for c in ort)),
-                           list(dict.fromkeys(c.ep for c in ort)), list(dict.fromkeys(c.opt_level for c in ort)), device,
-                           tuple(dict.fromkeys(c.precision for c in ort)), others)
-
-
-def export_key(config: RuntimeConfig) -> str:
-    """Where a configuration's graph is in the exports: the framework's export, or `framework/precision`."""
-    return config.framework if config.precision == "fp32" else f"{config.framework}/{config.precision}"
+    """The effects among one model's results (in plan order: its first graph is the exporter reference)."""
+    return compute_effects([r.config for r in results],
+                           {r.config: r.samples_by_round() for r in results if r.status == Status.OK}, device)
 
 
 def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Callable[[], list[dict]],
@@ -157,7 +148,7 @@ def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> Confi
         missing = missing_runtime(config.kind)
         if missing:
             return ConfigResult(config, Status.UNAVAILABLE, missing)
-        record = exports.get(export_key(config), {})
+        record = exports.get(config.export_key(), {})
         if record.get("status") != Status.OK:
             known = known_failures.get(config.framework)
             status = (Status.UNAVAILABLE if record.get("status") == Status.UNAVAILABLE
@@ -187,26 +178,26 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
         for config in configs:
             stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
-                blocked_results[(subject.name, config.label)] = stopped
+                blocked_results[(subject.name, config)] = stopped
                 continue
-            onnx_path = exports[subject.name].get(export_key(config), {}).get("path") if config.runs_graph else None
+            onnx_path = exports[subject.name].get(config.export_key(), {}).get("path") if config.runs_graph else None
             items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject.name, subject.size, config, r,
                                  onnx_path, subject.user) for r in range(repeats)]
-    replicates: dict[tuple[str, str], list[dict]] = {}
+    replicates: dict[tuple[str, RuntimeConfig], list[dict]] = {}
 
     def collect(item: TimingItem, result: dict, process: dict) -> None:
         result = {**result, "process": process}
-        replicates.setdefault((item.model, item.config.label), []).append(result)
+        replicates.setdefault((item.model, item.config), []).append(result)
         if on_result:
             on_result(item.model, item.config, result)
 
-    settings = {"threads": threads, "device": device, "timing": timing, "batches": batches, "tf32": tf32,
-                "cache_dir": str(out_dir / "trt-cache")}
+    settings = TimingSettings(threads, tuple(batches), TimingConfig(**timing), device, tf32,
+                              str(out_dir / "trt-cache"))
     for unit in units(items):
         run_unit(unit, settings, timeout_s, collect)
     benches = []
     for subject in subjects:
-        results = [blocked_results.get((subject.name, c.label)) or aggregate(c, replicates[(subject.name, c.label)])
+        results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])
                    for c in configs]
         benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
                                   exports[subject.name]))

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from aibench_onnx.frameworks import FRAMEWORKS, framework_of
-from aibench_onnx.runtimes import GRAPH_RUNTIMES, ORT_RUNTIME
-from aibench_onnx.timing.configs import graph_label, ort_label
+from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
+from aibench_onnx.runtimes import GRAPH_RUNTIMES
 from aibench_onnx.timing.processes import compare_replicates
 
 
@@ -39,55 +39,71 @@ class Effect:
         return asdict(self)
 
 
-def compute_effects(samples: dict[str, dict[int, dict[int, list[float]]]], frameworks: list[str], eps: list[str],
-                    levels: list[str], native_device: str = "cpu",
-                    precisions: tuple[str, ...] = ("fp32",), graph_runtimes: tuple[str, ...] = ()) -> list[Effect]:
-    """`samples`: configuration label -> batch -> round -> per-call seconds of the process of that round.
+Samples = dict[int, dict[int, list[float]]]  # batch -> round -> per-call seconds of the process of that round
+
+
+def _unique(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, Samples],
+                    native_device: str = "cpu") -> list[Effect]:
+    """The effects among one model's timed configurations. `configs`: every configuration planned for it, in
+    plan order (the first graph is the exporter effects' reference); `samples`: those that were measured.
     Only pairs that both ran appear; pairs are compared round by round (both ran in every round). Native
-    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda).
-    `graph_runtimes`: other runtimes of the same graphs (OpenVINO), compared with ORT at its highest level
-    timed, on each provider they share, and with the native compiled runtimes."""
+    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda). Other
+    runtimes of the same graphs (OpenVINO) are compared with ORT at its highest level timed, on each
+    provider they share, and with the native compiled runtimes."""
+    ort_configs = [c for c in configs if c.kind == ORT_RUNTIME]
+    if not ort_configs:
+        return []
+    frameworks = _unique(c.framework for c in ort_configs)
+    eps, levels = _unique(c.ep for c in ort_configs), _unique(c.opt_level for c in ort_configs)
+    precisions = _unique(c.precision for c in ort_configs)
+    graph_runtimes = _unique(c.kind for c in configs if c.runs_graph and c.kind != ORT_RUNTIME)
+    ort, native = RuntimeConfig.ort, RuntimeConfig.native
     effects: list[Effect] = []
 
-    def add(kind: str, baseline: str, candidate: str) -> None:
+    def add(kind: str, baseline: RuntimeConfig, candidate: RuntimeConfig) -> None:
         for batch in sorted(set(samples.get(baseline, {})) & set(samples.get(candidate, {}))):
             found = compare_replicates(samples[baseline][batch], samples[candidate][batch], paired=True)
-            effects.append(Effect(batch, kind, baseline, candidate, found.ratio, found.ci_low, found.ci_high,
-                                  found.p_value, found.verdict, found.mde, found.processes, found.method))
+            effects.append(Effect(batch, kind, baseline.label, candidate.label, found.ratio, found.ci_low,
+                                  found.ci_high, found.p_value, found.verdict, found.mde, found.processes,
+                                  found.method))
 
     reference = frameworks[0]
     for ep in eps:
         for level in levels:
             for framework in frameworks[1:]:
-                add("exporter", ort_label(reference, ep, level), ort_label(framework, ep, level))
+                add("exporter", ort(reference, ep, level), ort(framework, ep, level))
     native_ep = "cuda" if native_device == "cuda" else "cpu"
     for framework in frameworks:
+        own = FRAMEWORKS[framework_of(framework)]
         for ep in eps:
             if "disabled" in levels and "all" in levels:
-                add("optimizer", ort_label(framework, ep, "disabled"), ort_label(framework, ep, "all"))
+                add("optimizer", ort(framework, ep, "disabled"), ort(framework, ep, "all"))
             for level in levels:
-                add("runtime", ort_label(framework, ep, level, io_binding=False), ort_label(framework, ep, level))
-                add("runtime", ort_label(framework, ep, level), ort_label(framework, ep, level, cuda_graph=True))
+                add("runtime", ort(framework, ep, level, io_binding=False), ort(framework, ep, level))
+                add("runtime", ort(framework, ep, level), ort(framework, ep, level, cuda_graph=True))
                 for precision in precisions:
                     if precision != "fp32":
-                        add("precision", ort_label(framework, ep, level),
-                            ort_label(framework, ep, level, precision=precision))
-        eager = FRAMEWORKS[framework_of(framework)].eager
-        if eager:
+                        add("precision", ort(framework, ep, level), ort(framework, ep, level, precision=precision))
+        if own.eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
-            add("runtime", eager, ort_label(framework, native_ep, "disabled" if "disabled" in levels else "all"))
+            add("runtime", native(own.eager, own.name),
+                ort(framework, native_ep, "disabled" if "disabled" in levels else "all"))
         if "all" in levels:
-            for compiled in FRAMEWORKS[framework_of(framework)].compiled:
-                add("runtime", compiled, ort_label(framework, native_ep, "all"))
+            for compiled in own.compiled:
+                add("runtime", native(compiled, own.name), ort(framework, native_ep, "all"))
         for level in levels:
             if "cpu" in eps and "cuda" in eps:
-                add("runtime", ort_label(framework, "cpu", level), ort_label(framework, "cuda", level))
+                add("runtime", ort(framework, "cpu", level), ort(framework, "cuda", level))
             if "cuda" in eps and "tensorrt" in eps:
-                add("runtime", ort_label(framework, "cuda", level), ort_label(framework, "tensorrt", level))
+                add("runtime", ort(framework, "cuda", level), ort(framework, "tensorrt", level))
         top = max(levels, key=GRAPH_RUNTIMES[ORT_RUNTIME].levels.index)  # ORT at its most optimized level timed
         for kind in graph_runtimes:
             for ep in eps:
-                add("runtime", ort_label(framework, ep, top), graph_label(kind, framework, ep))
-            for compiled in FRAMEWORKS[framework_of(framework)].compiled:
-                add("runtime", compiled, graph_label(kind, framework, native_ep))
+                add("runtime", ort(framework, ep, top), RuntimeConfig.graph_runtime(kind, framework, ep))
+            for compiled in own.compiled:
+                add("runtime", native(compiled, own.name), RuntimeConfig.graph_runtime(kind, framework, native_ep))
     return effects

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.launch import run_worker_with_progress
 from aibench_onnx.status import Status
-from aibench_onnx.timing.configs import RuntimeConfig
+from aibench_onnx.timing.loop import TimingConfig
 
 SHUFFLE_SEED = 20261129
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.
@@ -29,19 +30,44 @@ VARIANCE_CONTROLS = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
+class TimingSettings:
+    """What every timing process of one bench or run shares (its JSON form travels in each process's request)."""
+
+    threads: int
+    batches: tuple[int, ...]
+    timing: TimingConfig = field(default_factory=TimingConfig)
+    device: str = "cpu"  # where the native runtimes run
+    tf32: bool = False  # CUDA: TF32 matmuls in the native runtimes and ORT's CUDA provider
+    cache_dir: str = ""  # TensorRT's engine cache
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TimingSettings:
+        return cls(int(data["threads"]), tuple(int(b) for b in data["batches"]), TimingConfig(**data["timing"]),
+                   data.get("device", "cpu"), bool(data.get("tf32", False)), data.get("cache_dir", ""))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "batches": list(self.batches)}
+
+
+@dataclass(frozen=True)
 class TimingItem:
     job_id: str  # unique in its run: model, configuration and round
     model: str
     size: str
     config: RuntimeConfig
     round: int
-    onnx_path: str | None = None  # ORT items: the exported graph
+    onnx_path: str | None = None  # graph runtimes' items: the exported graph (or its variant)
     user: dict | None = None  # a user's model (frameworks.user_model.UserModel as a dict); None: a zoo model
 
     def request(self) -> dict:
-        return {"job_id": self.job_id, "model": self.model, "size": self.size, "config": asdict(self.config),
-                "onnx_path": self.onnx_path, "user": self.user}
+        return {"job_id": self.job_id, "model": self.model, "size": self.size, "config": self.config.to_dict(),
+                "onnx_path": self.onnx_path, "user": self.user, "round": self.round}
+
+    @classmethod
+    def from_request(cls, data: dict) -> TimingItem:
+        return cls(data.get("job_id", ""), data["model"], data["size"], RuntimeConfig.from_dict(data["config"]),
+                   data.get("round", 0), data.get("onnx_path"), data.get("user"))
 
 
 def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
@@ -62,12 +88,12 @@ def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
     return ordered
 
 
-def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
+def run_unit(unit: list[TimingItem], settings: TimingSettings, timeout_s: float,
              on_result: Callable[[TimingItem, dict, dict], None]) -> None:
-    """Measure `unit` in one fresh process. `settings`: threads, device, timing, batches, tf32, cache_dir.
+    """Measure `unit` in one fresh process.
     `on_result(item, result, process)` is called once per item — with a crashed/timeout result for each item
     the process had not finished when it died. `process` says where the item ran: round, group, items, start-up and wall time."""
-    request = {**settings, "round": unit[0].round, "group": unit[0].config.process_group,
+    request = {**settings.to_dict(), "round": unit[0].round, "group": unit[0].config.process_group,
                "items": [item.request() for item in unit]}
     started = time.perf_counter()
     # `timeout_s` is per configuration: a process that measures several gets the sum of theirs
@@ -80,7 +106,7 @@ def run_unit(unit: list[TimingItem], settings: dict, timeout_s: float,
         for item, result in zip(unit, finished):
             on_result(item, result, process)
         for item in unit[len(finished):]:
-            on_result(item, {"model": item.model, "config": asdict(item.config), "status": status,
+            on_result(item, {"model": item.model, "config": item.config.to_dict(), "status": status,
                              "reason": outcome.reason, "batches": {}, "round": item.round}, process)
         return
     for item, result in zip(unit, outcome.document["items"]):

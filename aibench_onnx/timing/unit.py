@@ -46,14 +46,17 @@ def measure_unit(request: dict) -> dict:
     threads = limit_threads(request["threads"])  # before any framework is imported
     from aibench_onnx.launch import apply_test_hook, record_progress
     from aibench_onnx.timing.energy import EnergyMeter
+    from aibench_onnx.timing.schedule import TimingItem, TimingSettings
 
-    meter = EnergyMeter(request["device"])
+    settings = TimingSettings.from_dict(request)
+    meter = EnergyMeter(settings.device)
     results = []
     ready_s = time.perf_counter() - _STARTED
-    for position, item in enumerate(request["items"]):
-        apply_test_hook(item.get("job_id", ""))
+    for position, entry in enumerate(request["items"]):
+        item = TimingItem.from_request({"round": request["round"], **entry})
+        apply_test_hook(item.job_id)
         started = time.perf_counter()
-        result = _measure_item(item, request, meter)
+        result = _measure_item(item, settings, meter)
         result.update(position=position, wall_s=round(time.perf_counter() - started, 3))
         results.append(result)
         record_progress(request, result)
@@ -62,14 +65,15 @@ def measure_unit(request: dict) -> dict:
             "startup_s": round(ready_s, 3), "items": results}
 
 
-def _measure_item(item: dict, request: dict, meter) -> dict:
+def _measure_item(item, settings, meter) -> dict:
+    """One item (timing.schedule.TimingItem) over every batch of `settings` (TimingSettings): its result."""
     from aibench_onnx.ort.session import EpUnavailable
 
-    config = item["config"]
-    result: dict = {"job_id": item.get("job_id"), "model": item["model"], "config": config, "status": Status.OK,
-                    "reason": "", "batches": {}, "round": request["round"]}
+    config = item.config
+    result: dict = {"job_id": item.job_id, "model": item.model, "config": config.to_dict(), "status": Status.OK,
+                    "reason": "", "batches": {}, "round": item.round}
     try:
-        _measure_batches(item, request, meter, result)
+        _measure_batches(item, settings, meter, result)
     except EpUnavailable as exc:
         result.update(status=Status.EP_UNAVAILABLE, reason=str(exc))
     except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
@@ -77,7 +81,7 @@ def _measure_item(item: dict, request: dict, meter) -> dict:
 
         from aibench_onnx.ort.session import missing_kernel
 
-        unsupported = missing_kernel(config.get("precision", "fp32"), config.get("ep") or "", str(exc))
+        unsupported = missing_kernel(config.precision, config.ep or "", str(exc))
         result.update(status=Status.UNAVAILABLE if unsupported else Status.FAILED,
                       reason=unsupported or f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                       traceback=traceback.format_exc(limit=6))
@@ -85,36 +89,33 @@ def _measure_item(item: dict, request: dict, meter) -> dict:
     return result
 
 
-def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
-    from aibench_onnx.frameworks import NATIVE_RUNTIMES, adapter
+def _measure_batches(item, settings, meter, result: dict) -> None:
+    from aibench_onnx.frameworks import adapter
     from aibench_onnx.prepared import GraphCall
     from aibench_onnx.runtimes import timed_call
-    from aibench_onnx.timing.loop import TimingConfig, measure
+    from aibench_onnx.timing.loop import measure
 
-    config = item["config"]
-    kind = config["kind"]
-    timing = TimingConfig(**request["timing"])
+    config = item.config
     model_inputs = _model_and_inputs(item)
     model = fw = None
-    if kind in NATIVE_RUNTIMES:
-        fw = adapter(config["framework"])
-        fw.configure_threads(request["threads"])
+    if not config.runs_graph:
+        fw = adapter(config.framework)
+        fw.configure_threads(settings.threads)
         started = time.perf_counter()
         model = model_inputs.build()
         result["build_s"] = time.perf_counter() - started
     known_info = None  # what a graph runtime learnt at the first batch (ORT's provider audit)
-    for batch in request["batches"]:
+    for batch in settings.batches:
         arrays = model_inputs.arrays(batch)  # the same bytes in every process and runtime
         if model is not None:
-            prepared = fw.prepare_timed(kind, model, list(arrays.values()), request["device"])
+            prepared = fw.prepare_timed(config.kind, model, list(arrays.values()), settings.device)
         else:
-            call = GraphCall(item["onnx_path"], config["ep"], config["opt_level"], request["threads"],
-                             config["io_binding"], config.get("cuda_graph", False), request.get("tf32", False),
-                             request["cache_dir"], known_info)
-            prepared = timed_call(kind)(call, arrays)
+            call = GraphCall(item.onnx_path, config.ep, config.opt_level, settings.threads, config.io_binding,
+                             config.cuda_graph, settings.tf32, settings.cache_dir, known_info)
+            prepared = timed_call(config.kind)(call, arrays)
             known_info = prepared.info
         reading = meter.start()
-        measurement = measure(prepared.run, prepared.sync, timing)
+        measurement = measure(prepared.run, prepared.sync, settings.timing)
         energy = meter.stop(reading, measurement.total_calls)
         result["batches"][str(batch)] = {"measurement": measurement.to_dict(), "info": prepared.info,
                                          "cold": {**prepared.cold, "first_call_s": measurement.first_call_s},
@@ -124,10 +125,12 @@ def _measure_batches(item: dict, request: dict, meter, result: dict) -> None:
 
 
 class _ZooModel:
-    def __init__(self, item: dict):
+    def __init__(self, item):
+        from aibench_onnx.frameworks import framework_of
         from aibench_onnx.zoo.registry import get_spec
 
-        self.spec, self.size, self.framework = get_spec(item["model"]), item["size"], item["config"]["framework"]
+        self.spec, self.size = get_spec(item.model), item.size
+        self.framework = framework_of(item.config.framework)
 
     def build(self):
         from aibench_onnx.zoo.registry import builder
@@ -142,10 +145,10 @@ class _UserModel:
     """A user's model: its factory called in this process, bound as the export bound it; inputs at each
     batch from its declarations, input factory or file."""
 
-    def __init__(self, item: dict):
+    def __init__(self, item):
         from aibench_onnx.frameworks.user_model import UserModel
 
-        self.user = UserModel(**item["user"])
+        self.user = UserModel(**item.user)
 
     def build(self):
         from aibench_onnx.frameworks.user_model import build_user_model
@@ -156,5 +159,5 @@ class _UserModel:
         return self.user.arrays(batch)
 
 
-def _model_and_inputs(item: dict):
-    return _UserModel(item) if item.get("user") else _ZooModel(item)
+def _model_and_inputs(item):
+    return _UserModel(item) if item.user else _ZooModel(item)
