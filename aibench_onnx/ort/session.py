@@ -62,8 +62,11 @@ def provider_chain(ep: str, provider_options: dict | None = None) -> list:
     return [(EXECUTION_PROVIDERS[ep], options)]
 
 
-def create_session(path: str, ep: str, opt_level: str, threads: int, provider_options: dict | None = None):
-    """(session, SessionInfo) for `ep` at `opt_level`, or EpUnavailable when the provider did not load."""
+def create_session(path: str, ep: str, opt_level: str, threads: int, provider_options: dict | None = None,
+                   profile_prefix: str | None = None, optimized_path: str | None = None):
+    """(session, SessionInfo) for `ep` at `opt_level`, or EpUnavailable when the provider did not load.
+    `profile_prefix`: profile every run (ORT's trace, written at end_profiling); `optimized_path`: write the graph
+    as the optimizer left it at this level (explain/)."""
     import time
 
     import onnxruntime as ort
@@ -79,6 +82,10 @@ def create_session(path: str, ep: str, opt_level: str, threads: int, provider_op
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 2
+    if profile_prefix:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
+    if optimized_path:
+        options.optimized_model_filepath = optimized_path
     info = SessionInfo(ep=ep, opt_level=opt_level, threads=threads)
     requested = EXECUTION_PROVIDERS[ep]
     started = time.perf_counter()

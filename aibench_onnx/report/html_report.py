@@ -9,13 +9,14 @@ import math
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
 from aibench_onnx.report.render import html_escape as _e
 from aibench_onnx.report.render import to_html
-from aibench_onnx.report.run_views import environment_lines, settings_table
+from aibench_onnx.report.run_views import environment_lines, explained_for, settings_table
 from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
     latency_table,
     parity_tables,
 )
+from aibench_onnx.report.why_view import why_lines, why_tables
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
@@ -137,6 +138,8 @@ def render_html(report: dict) -> str:
         if effects:
             parts += [f"<h3>Where the time goes: {_e(model)}</h3>",
                       to_html(effects_table(f"Where the time goes: {model}", effects))]
+        for explanation, line in ((e, line) for e in explained_for(report, model) for line in why_lines([e])):
+            parts += [f"<h4>Why</h4><p>{_e(line)}</p>", *(to_html(table) for table in why_tables(explanation))]
     for model, effects in report.get("hardware", {}).items():
         title = f"Hardware effect: {model} (the same configuration on each target)"
         parts += [f"<h2>{_e(title)}</h2>", to_html(effects_table(title, effects))]

@@ -10,6 +10,7 @@ from aibench_onnx.report.tables import (
     latency_table,
     parity_tables,
 )
+from aibench_onnx.report.why_view import why_lines, why_tables
 
 
 def environment_lines(report: dict) -> list[str]:
@@ -70,6 +71,8 @@ def run_tables(report: dict) -> list[tuple[str, Table]]:
         effects = report["effects"].get(model, [])
         if effects:
             tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
+        for explanation in explained_for(report, model):
+            tables += [("####", table) for table in why_tables(explanation)]
     for model, effects in report.get("hardware", {}).items():
         tables.append(("##", effects_table(f"Hardware effect: {model} (the same configuration on each target)",
                                            effects)))
@@ -79,10 +82,17 @@ def run_tables(report: dict) -> list[tuple[str, Table]]:
     return tables
 
 
+def explained_for(report: dict, model: str) -> list[dict]:
+    """The explanations (`aibench explain RUN_DIR`) of one model's effects; their subject is `model bBATCH`."""
+    return [e for e in report.get("why", []) if e.get("subject", "").rsplit(" b", 1)[0] == model]
+
+
 def markdown(report: dict) -> str:
     out = [f"# aibench run `{md_escape(report['run_dir'])}`", ""]
     out += [f"**{md_escape(line)}**  " for line in report.get("headline", [])] + [""]
     out += [f"- {md_escape(line)}" for line in environment_lines(report)]
+    if report.get("why"):
+        out += ["", "## Why", ""] + [f"- Why: {md_escape(line)}" for line in why_lines(report["why"])]
     for heading, table in run_tables(report):
         out += [""] + to_markdown(table, heading)
     if report["warnings"]:
@@ -97,6 +107,8 @@ def terminal(report: dict, console) -> None:
         console.print(f"[bold]{escape(line)}[/bold]", highlight=False)
     for line in environment_lines(report):
         console.print(escape(line), highlight=False)
+    for line in why_lines(report.get("why", [])):
+        console.print(f"Why: {escape(line)}", highlight=False)
     for _, table in run_tables(report):
         console.print(to_rich(table))
     for warning in report["warnings"]:

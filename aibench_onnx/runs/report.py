@@ -10,6 +10,7 @@ from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.store import (
     latest_records,
+    load_explanations,
     load_records,
     load_run,
 )
@@ -47,7 +48,8 @@ def build_report(run_dir: str | Path) -> dict:
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
-            "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", []))}
+            "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", [])),
+            "why": load_explanations(run_dir)}
     report["headline"] = headline(report)
     return report
 

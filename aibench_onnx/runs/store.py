@@ -115,3 +115,15 @@ def parity_cells(records: Iterable[dict]) -> list[dict]:
     """Every parity cell (model x framework x provider x level) of the parity records, as stored."""
     return [cell for record in records if record.get("kind") == "parity"
             for cell in (record.get("result") or {}).get("cells", [])]
+
+
+EXPLAIN_FILE = "explain.json"  # `aibench explain RUN_DIR` (runs/explain_run.py)
+
+
+def load_explanations(run_dir: Path) -> list[dict]:
+    """The run's explain.json entries, or none (not explained yet, or unreadable: the report says nothing)."""
+    path = Path(run_dir) / EXPLAIN_FILE
+    try:
+        return json.loads(path.read_text()).get("explanations", []) if path.exists() else []
+    except (OSError, ValueError):
+        return []

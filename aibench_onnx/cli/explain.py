@@ -1,0 +1,124 @@
+"""`aibench explain`: where the time of an effect goes, and why — on two ONNX files (one function exported two
+ways), one file (what ONNX Runtime's optimizer did), a run directory or a bench JSON (every significant
+effect). Profiles are taken in a pass of their own, never during a timed measurement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import default_threads, json_option, make_console, threads_option
+from aibench_onnx.errors import UserError
+
+
+@app.command()
+@user_errors_exit
+def explain(
+    target: str = typer.Argument(..., metavar="TARGET",
+                                 help="A run directory, a bench JSON, or an ONNX file (the baseline with OTHER)."),
+    other: Optional[str] = typer.Argument(None, metavar="[OTHER]",
+                                          help="A second ONNX file of the same function: the candidate."),
+    ep: str = typer.Option("cpu", "--ep", help="ONNX Runtime execution provider (files)."),
+    opt_level: str = typer.Option("all", "--opt-level", help="Graph optimization level (two files)."),
+    dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic input dimension (files)."),
+    every: bool = typer.Option(False, "--all", help="Explain every effect, not only significant ones (runs)."),
+    threads: Optional[int] = threads_option(),
+    json_path: Optional[str] = json_option(),
+) -> None:
+    """Split an effect into operator types and source modules, list the optimizer's fusions on each side, and
+    rate each operator type against this machine's measured peaks. A run keeps it as explain.json, which
+    `aibench report` shows as its "Why" section."""
+    from aibench_onnx.cli.common import parse_eps, parse_levels
+    from aibench_onnx.cli.user_models import parse_dim_sweeps, single_dims
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.runs.explain_run import explain_bench, explain_run, is_run_dir
+
+    if json_path is not None:
+        check_writable(json_path)
+    console = make_console(stderr=json_path == STDOUT)
+    threads = threads or default_threads()
+    (ep,) = _one(parse_eps(ep), "--ep")
+    (level,) = _one(parse_levels(opt_level), "--opt-level")
+    dims = single_dims(parse_dim_sweeps(dim), "explain")
+    with console.status("profiling...") as status:
+        if other is not None or target.endswith(".onnx"):
+            document = _explain_files(target, other, ep, level, threads, dims)
+        elif is_run_dir(target):
+            document = explain_run(target, threads, every, lambda model: status.update(f"profiling {model}..."))
+        else:
+            document = explain_bench(target, threads, every, lambda model: status.update(f"profiling {model}..."))
+    if json_path != STDOUT:
+        _render(document, console)
+    if json_path is not None:
+        write_json(document, json_path)
+
+
+def _one(values: list[str], option: str) -> list[str]:
+    if len(values) != 1:
+        raise UserError(f"{option}: explain takes one value")
+    return values
+
+
+def _explain_files(baseline: str, candidate: str | None, ep: str, level: str, threads: int,
+                   dims: dict[str, int]) -> dict:
+    """Two files: the candidate against the baseline at `level`. One file: level all against disabled."""
+    import tempfile
+    import time
+
+    from aibench_onnx.explain.explain import EXPLAIN_SCHEMA_VERSION, Profiler, explain_pair
+    from aibench_onnx.graph.load import generate_inputs, load_user_model
+
+    started = time.perf_counter()
+    model = load_user_model(baseline)
+    if candidate is not None:
+        load_user_model(candidate)  # a missing or broken file: one line, before anything runs
+    feed = generate_inputs(model, dims)
+    profiler = Profiler(threads, Path(tempfile.mkdtemp(prefix="aibench-explain-")))
+    if candidate is None:
+        sides = ((f"{Path(baseline).name} {ep}/disabled", baseline, ep, "disabled"),
+                 (f"{Path(baseline).name} {ep}/{level if level != 'disabled' else 'all'}", baseline, ep,
+                  level if level != "disabled" else "all"))
+        kind = "optimizer"
+    else:
+        sides = tuple((label, path, ep, level) for label, path in zip(_file_labels(baseline, candidate),
+                                                                        (baseline, candidate)))
+        kind = "graphs"
+    found = explain_pair(Path(baseline).name if candidate is None else "files", kind, *sides, feed, profiler)
+    return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
+            "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2),
+            "explanations": [found.to_dict()]}
+
+
+def _file_labels(first: str, second: str) -> tuple[str, str]:
+    """The files' names, with as many parent folders as it takes to tell them apart (torch/model.onnx)."""
+    a, b = Path(first).resolve().parts, Path(second).resolve().parts
+    for depth in range(1, max(len(a), len(b)) + 1):
+        labels = ("/".join(a[-depth:]), "/".join(b[-depth:]))
+        if labels[0] != labels[1]:
+            return labels
+    return first, f"{second} (again)"
+
+
+def _render(document: dict, console) -> None:
+    from rich.markup import escape
+
+    from aibench_onnx.report.render import to_rich
+    from aibench_onnx.report.why_view import why_lines, why_tables
+
+    explanations = document["explanations"]
+    if not explanations:
+        console.print("no significant graph or runtime effect to explain (--all explains every effect)")
+    for line, explanation in zip(why_lines(explanations), explanations):
+        console.print(f"[bold]{escape(line)}[/bold]", highlight=False)
+        for note in explanation.get("attribution", {}).get("notes", []):
+            console.print(f"  note: {escape(note)}", highlight=False)
+        for table in why_tables(explanation):
+            console.print(to_rich(table))
+    if document.get("peaks"):
+        peaks = document["peaks"]
+        console.print(f"machine peaks ({peaks['threads']} threads, measured {peaks['measured']}): "
+                      f"{peaks['gflops']:.1f} GFLOP/s, {peaks['gbytes_per_s']:.1f} GB/s", highlight=False)
+    console.print(f"explained in {document['wall_s']:.1f} s", highlight=False)

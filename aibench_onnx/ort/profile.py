@@ -1,0 +1,186 @@
+"""Per-node time from ONNX Runtime's own profiler, in a pass of its own: never in the timed measurement.
+
+One session without profiling measures the run time the node times are set against (and writes the graph as
+the optimizer left it, for the fusion ledger); a second session with profiling runs warm-up calls first and
+only the calls after them are read (ORT's trace marks each run as a `model_run` event; node events fall inside
+one). Each node's time is its median over those runs; a node that runs several times in one run (inside a
+loop body) counts the sum of that run. Nodes inside a control-flow node's subgraph are kept but marked
+`nested`: their time is already part of the Loop/Scan/If node's.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+WARMUP_RUNS = 10  # ORT's first runs allocate, pick kernels and fill caches (onnxruntime #15980)
+PROFILED_RUNS = 30
+
+
+@dataclass
+class NodeTime:
+    name: str
+    op_type: str
+    provider: str
+    median_us: float  # per run
+    input_shapes: list[list[int]] = field(default_factory=list)
+    output_shapes: list[list[int]] = field(default_factory=list)
+    input_types: list[str] = field(default_factory=list)
+    nested: bool = False  # inside a subgraph: its time is part of its control-flow node's
+
+
+@dataclass
+class GraphProfile:
+    path: str
+    ep: str
+    opt_level: str
+    threads: int
+    runs: int  # profiled runs read (after the warm-up)
+    latency_us: float  # median run without profiling
+    profiled_run_us: float  # median run with profiling on
+    nodes: list[NodeTime]
+    optimized_path: str | None = None  # the graph as the optimizer left it (None: ORT could not write it)
+
+    @property
+    def node_sum_us(self) -> float:
+        return sum(node.median_us for node in self.nodes if not node.nested)
+
+    @property
+    def coverage(self) -> float:
+        """Profiled node time over the unprofiled latency: far from 1, time goes outside the nodes (executor,
+        thread pool, copies in and out) or profiling itself inflates the nodes."""
+        return self.node_sum_us / self.latency_us if self.latency_us else float("nan")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "node_sum_us": self.node_sum_us, "coverage": self.coverage}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GraphProfile:
+        nodes = [NodeTime(**node) for node in data["nodes"]]
+        return cls(**{**{k: v for k, v in data.items() if k in cls.__dataclass_fields__}, "nodes": nodes})
+
+
+def profile_graph(path: str, ep: str, opt_level: str, threads: int, feed: dict[str, np.ndarray],
+                  workdir: str | Path | None = None, runs: int = PROFILED_RUNS,
+                  warmup: int = WARMUP_RUNS) -> GraphProfile:
+    """Profile `path` on `ep` at `opt_level`: the unprofiled latency, then each node's median time."""
+    from aibench_onnx.ort.session import create_session, feed_for
+
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="aibench-profile-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    optimized: str | None = str(workdir / f"optimized-{ep}-{opt_level}.onnx")
+    try:
+        session, _ = create_session(path, ep, opt_level, threads, optimized_path=optimized)
+    except RuntimeError:  # a provider that compiles nodes (TensorRT) cannot write its graph: profile without
+        session, _ = create_session(path, ep, opt_level, threads)
+        optimized = None
+    arrays = feed_for(session, feed)[0]
+    latency_us = _median_run_us(session, arrays, runs, warmup)
+    del session
+    profiled, _ = create_session(path, ep, opt_level, threads, profile_prefix=str(workdir / "profile"))
+    for _ in range(warmup + runs):
+        profiled.run(None, arrays)
+    trace = json.loads(Path(profiled.end_profiling()).read_text())
+    nested = _subgraph_node_names(optimized) if optimized and Path(optimized).exists() else set()
+    nodes, run_us = parse_trace(trace, warmup, nested)
+    return GraphProfile(str(path), ep, opt_level, threads, runs, latency_us, run_us, nodes,
+                        optimized if optimized and Path(optimized).exists() else None)
+
+
+def _median_run_us(session, arrays: dict, runs: int, warmup: int, min_time_s: float = 0.5,
+                   max_runs: int = 5000) -> float:
+    """The median of at least `runs` calls and `min_time_s` of calls (fast graphs get many more)."""
+    for _ in range(warmup):
+        session.run(None, arrays)
+    samples: list[float] = []
+    deadline = time.perf_counter() + min_time_s
+    while len(samples) < max_runs and (len(samples) < runs or time.perf_counter() < deadline):
+        started = time.perf_counter()
+        session.run(None, arrays)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1e6
+
+
+def interleaved_latencies(sides: list[tuple[str, str, str]], threads: int, feed: dict[str, np.ndarray],
+                          min_time_s: float = 1.0, block: int = 5, warmup: int = WARMUP_RUNS) -> list[float]:
+    """The unprofiled median run (µs) of each (path, ep, level), measured in alternating blocks of calls so
+    drift and a neighbour's bursts fall on every side alike: what an effect's two sides are compared on."""
+    from aibench_onnx.ort.session import create_session, feed_for
+
+    sessions = []
+    for path, ep, level in sides:
+        session, _ = create_session(path, ep, level, threads)
+        sessions.append((session, feed_for(session, feed)[0]))
+    for session, arrays in sessions:
+        for _ in range(warmup):
+            session.run(None, arrays)
+    samples: list[list[float]] = [[] for _ in sessions]
+    deadline = time.perf_counter() + min_time_s
+    while time.perf_counter() < deadline or len(samples[0]) < 30:
+        for found, (session, arrays) in zip(samples, sessions):
+            for _ in range(block):
+                started = time.perf_counter()
+                session.run(None, arrays)
+                found.append(time.perf_counter() - started)
+    return [statistics.median(found) * 1e6 for found in samples]
+
+
+def _subgraph_node_names(optimized_path: str) -> set[str]:
+    """Names of the nodes inside control-flow subgraphs (Loop, Scan, If bodies), at any depth."""
+    import onnx
+
+    found: set[str] = set()
+
+    def walk(graph, top: bool) -> None:
+        for node in graph.node:
+            if not top:
+                found.add(node.name)
+            for attribute in node.attribute:
+                for body in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+                    walk(body, False)
+
+    walk(onnx.load(optimized_path, load_external_data=False).graph, True)
+    return found
+
+
+def parse_trace(trace: list[dict], warmup: int, nested: set[str] = frozenset()) -> tuple[list[NodeTime], float]:
+    """(nodes, median profiled run µs) from ORT's trace: node kernel times of the runs after `warmup`; `nested`:
+    the names of nodes inside subgraphs."""
+    runs = sorted((event for event in trace if event.get("cat") == "Session" and event.get("name") == "model_run"),
+                  key=lambda event: event["ts"])[warmup:]
+    if not runs:
+        return [], float("nan")
+    starts = [run["ts"] for run in runs]
+    per_run: dict[str, list[float]] = {}
+    first_event: dict[str, dict] = {}
+    for event in trace:
+        if event.get("cat") != "Node" or not event.get("name", "").endswith("_kernel_time"):
+            continue
+        index = int(np.searchsorted(starts, event["ts"], side="right")) - 1
+        if index < 0 or event["ts"] > runs[index]["ts"] + runs[index]["dur"]:
+            continue  # a warm-up run's
+        name = event["name"].removesuffix("_kernel_time")
+        per_run.setdefault(name, [0.0] * len(runs))[index] += event["dur"]
+        first_event.setdefault(name, event)
+    nodes = []
+    for name, durations in per_run.items():
+        args = first_event[name].get("args", {})
+        nodes.append(NodeTime(name, args.get("op_name", "?"), args.get("provider", "?"),
+                              float(np.median(durations)), _shapes(args.get("input_type_shape")),
+                              _shapes(args.get("output_type_shape")), _types(args.get("input_type_shape")),
+                              nested=name in nested))
+    return nodes, float(np.median([run["dur"] for run in runs]))
+
+
+def _shapes(entries) -> list[list[int]]:
+    return [list(next(iter(entry.values()))) for entry in entries or [] if entry]
+
+
+def _types(entries) -> list[str]:
+    return [next(iter(entry)) for entry in entries or [] if entry]
