@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 2, 4, 5, 11, 13 and 19, for a machine with an NVIDIA GPU and no package registry (the
+# The GPU checks of issues 2, 4, 5, 11, 13, 19 and 20, for a machine with an NVIDIA GPU and no package registry (the
 # device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
-# exporters tests.
+# exporters explain tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -93,6 +93,16 @@ step_exporters() {
   timeout 400 aibench bench cnn transformer lstm -f torch --exporter torch-dynamo,torch-script --size small \
     --runtime ort --ep cuda --opt-level all --batch 1,8 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 \
     -o /tmp/exp-bench --json "$OUT/exporters_bench.json" 2>&1 | tee "$OUT/exporters_bench.txt"
+}
+
+# Where the time goes on the GPU (issue 20): the exporter effects on the CUDA provider explained — per-node
+# kernel times from ONNX Runtime's profiler (CUDA kernels as node events where the installed build reports
+# them; say so when it does not), the attribution, and the fusion ledgers of the CUDA graphs.
+step_explain() {
+  timeout 400 aibench bench lstm layernorm attention -f torch,tf,jax --size small --runtime ort --ep cuda \
+    --opt-level disabled,all --batch 1 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/explain-bench \
+    --json "$OUT/explain_bench.json" 2>&1 | tail -40 | tee "$OUT/explain_bench.txt"
+  timeout 300 aibench explain "$OUT/explain_bench.json" --json "$OUT/explain.json" 2>&1 | tee "$OUT/explain.txt"
 }
 
 step_tests() {

@@ -242,3 +242,62 @@ def test_bad_explain_input_is_one_line_exit_2(tmp_path, monkeypatch, argv, expec
     assert result.exit_code == 2, result.output
     assert expected in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_a_bench_json_is_explained_with_the_native_side_where_torch_gives_it(tmp_path):
+    """torch eager against ONNX Runtime: torch.profiler's aten operators and ORT's nodes, grouped into operator
+    families; the exporter-free effects of one graph (optimizer) from ORT's profiles alone."""
+    bench = tmp_path / "bench.json"
+    result = run_aibench("bench", "mlp", "-f", "torch", "--runtime", "torch-eager,ort", "--opt-level", "disabled,all",
+                         "--size", "tiny", "--batch", "4", "--repeats", "1", "--min-time", "0.05", "--max-time", "0.2",
+                         "--threads", "1", "-o", str(tmp_path / "out"), "--json", str(bench), timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    explained = runner.invoke(app, ["explain", str(bench), "--all", "--json", str(tmp_path / "why.json")])
+    assert explained.exit_code == 0, explained.output
+    entries = {(e.get("baseline") or e["attribution"]["baseline"], e.get("candidate") or e["attribution"]["candidate"]): e
+               for e in json.loads((tmp_path / "why.json").read_text())["explanations"]}
+    native = entries[("torch-eager", "ort:torch-graph:cpu:disabled")]
+    attribution = native["attribution"]
+    assert attribution["grouping"] == "operator family"
+    assert "matrix products" in {row["group"] for row in attribution["by_source"]}
+    assert any(row["group"].startswith("aten::") and row["baseline_nodes"] for row in attribution["by_op_type"])
+    assert any(row["group"] == "Gemm" and row["candidate_nodes"] for row in attribution["by_op_type"])
+    optimizer = entries[("ort:torch-graph:cpu:disabled", "ort:torch-graph:cpu:all")]
+    assert "attribution" in optimizer and optimizer["ledgers"]
+
+
+def test_trace_parsing_skips_warm_up_runs_and_sums_a_nodes_calls_per_run():
+    from aibench_onnx.ort.profile import parse_trace
+
+    def run(ts):
+        return {"cat": "Session", "name": "model_run", "ts": ts, "dur": 100}
+
+    def node(name, ts, dur, op="MatMul"):
+        return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur,
+                "args": {"op_name": op, "provider": "CPUExecutionProvider", "input_type_shape": [{"float": [2, 3]}]}}
+
+    trace = [run(0), node("a", 10, 1000)]  # the warm-up run: excluded however slow
+    for start in (200, 400, 600):
+        trace += [run(start), node("a", start + 10, 20), node("body", start + 40, 5, "Add"),
+                  node("body", start + 60, 7, "Add")]  # a loop body node runs twice a run
+    nodes, run_us = parse_trace(trace, warmup=1, nested={"body"})
+    found = {n.name: n for n in nodes}
+    assert found["a"].median_us == 20 and found["a"].input_shapes == [[2, 3]] and not found["a"].nested
+    assert found["body"].median_us == 12 and found["body"].nested and run_us == 100
+
+
+def test_operator_families_speak_both_vocabularies_and_costs_count_products():
+    from aibench_onnx.explain.cost import node_flops
+    from aibench_onnx.explain.native import family
+    from aibench_onnx.profiles import NodeTime
+
+    assert family("aten::addmm") == family("Gemm") == family("FusedMatMul") == "matrix products"
+    assert family("aten::native_layer_norm") == family("SkipLayerNormalization") == "normalization"
+    assert family("aten::view") == family("Reshape") == "data movement"
+    assert family("SomethingNew") == "other"
+    matmul = NodeTime("m", "MatMul", "cpu", 1.0, [[8, 16], [16, 4]], [[8, 4]], ["float", "float"])
+    conv = NodeTime("c", "Conv", "cpu", 1.0, [[1, 3, 8, 8], [6, 3, 3, 3]], [[1, 6, 6, 6]], ["float"] * 2)
+    assert node_flops(matmul) == 2 * 8 * 4 * 16 and node_flops(conv) == 2 * 6 * 6 * 6 * 27
+    assert node_flops(NodeTime("s", "Shape", "cpu", 1.0, [[2]], [[1]], ["int64"])) is None

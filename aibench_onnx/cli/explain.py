@@ -108,8 +108,12 @@ def _render(document: dict, console) -> None:
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.why_view import why_lines, why_tables
 
-    explanations = document["explanations"]
-    if not explanations:
+    explanations = [e for e in document["explanations"] if "not_explained" not in e]
+    skipped: dict[str, list[str]] = {}
+    for entry in document["explanations"]:
+        if "not_explained" in entry:
+            skipped.setdefault(entry["not_explained"], []).append(f"{entry['subject']} {entry['candidate']}")
+    if not document["explanations"]:
         console.print("no significant graph or runtime effect to explain (--all explains every effect)")
     for line, explanation in zip(why_lines(explanations), explanations):
         console.print(f"[bold]{escape(line)}[/bold]", highlight=False)
@@ -117,6 +121,9 @@ def _render(document: dict, console) -> None:
             console.print(f"  note: {escape(note)}", highlight=False)
         for table in why_tables(explanation):
             console.print(to_rich(table))
+    for reason, effects in skipped.items():
+        shown = ", ".join(effects[:3]) + (f" and {len(effects) - 3} more" if len(effects) > 3 else "")
+        console.print(f"not explained ({len(effects)}): {escape(shown)} — {escape(reason)}", highlight=False)
     if document.get("peaks"):
         peaks = document["peaks"]
         console.print(f"machine peaks ({peaks['threads']} threads, measured {peaks['measured']}): "

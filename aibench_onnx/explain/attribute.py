@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from aibench_onnx.ort.profile import GraphProfile
+from aibench_onnx.profiles import GraphProfile
 
 COVERAGE_TOLERANCE = 0.10  # profiled node time within ±10 % of the unprofiled latency: no note
 OUTSIDE = "(outside the nodes)"
@@ -50,6 +50,7 @@ class Attribution:
     outside: Contribution  # time outside the nodes: executor dispatch, thread pool, copies in and out
     coverage: tuple[float, float]  # profiled node time / unprofiled latency, each side
     notes: list[str] = field(default_factory=list)
+    grouping: str = "source module"  # what by_source groups by: source modules, or operator families
     # side -> op type -> [µs, nodes] inside control-flow subgraphs (their time is their parent's: not summed)
     inside_loops: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
@@ -88,11 +89,14 @@ class Attribution:
         measured = self.measured_difference_us
         direction = "slower" if measured > 0 else "faster"
         ratio = self.ratio if measured > 0 else 1 / self.ratio
+        # two vocabularies (aten against ONNX operators): the families are what both sides share
+        by = "source" if self.grouping == "operator family" else "op_type"
+        rows = self.by_source if by == "source" else self.by_op_type
         parts = [f"{row.group} {100 * self.share(row):.0f} % of the difference ({row.baseline_nodes} → "
                  f"{row.candidate_nodes} nodes, {row.baseline_us:.0f} → {row.candidate_us:.0f} µs)"
-                 for row in self.top()]
+                 for row in self.top(by)]
         sign = 1 if measured >= 0 else -1
-        against = sorted((r for r in self.by_op_type if r.difference_us * sign < 0), key=lambda r: abs(r.difference_us))
+        against = sorted((r for r in rows if r.difference_us * sign < 0), key=lambda r: abs(r.difference_us))
         if against and abs(against[-1].difference_us) > 0.05 * abs(measured):
             row = against[-1]
             parts.append(f"against it: {row.group} {row.difference_us:+.0f} µs ({row.baseline_nodes} → "
@@ -168,9 +172,10 @@ def _inside_loops(profile: GraphProfile, scale: float) -> dict[str, list[float]]
 
 
 def attribute(kind: str, baseline: str, candidate: str, base: GraphProfile, cand: GraphProfile,
-              base_sources: dict[str, str] | None = None,
-              cand_sources: dict[str, str] | None = None) -> Attribution:
-    """Split cand's latency minus base's by operator type and by source (node name -> source, per side)."""
+              base_sources: dict[str, str] | None = None, cand_sources: dict[str, str] | None = None,
+              grouping: str = "source module") -> Attribution:
+    """Split cand's latency minus base's by operator type and by source (node name -> source, per side; or
+    any other grouping `grouping` names, as operator families for two vocabularies)."""
     splits = (split_run(base), split_run(cand))
     scales = [node_us / profile.node_sum_us if profile.node_sum_us else 1.0
               for (node_us, _), profile in zip(splits, (base, cand))]
@@ -188,4 +193,4 @@ def attribute(kind: str, baseline: str, candidate: str, base: GraphProfile, cand
     loops = {side: found for side, found in (("baseline", _inside_loops(base, scales[0])),
                                                ("candidate", _inside_loops(cand, scales[1]))) if found}
     return Attribution(kind, baseline, candidate, base.latency_us, cand.latency_us, by_op, by_source, outside,
-                       (base.coverage, cand.coverage), notes, loops)
+                       (base.coverage, cand.coverage), notes, grouping, loops)

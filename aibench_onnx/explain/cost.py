@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.ort.profile import NodeTime
+from aibench_onnx.profiles import NodeTime
 
 ITEM_BYTES = {"float": 4, "float16": 2, "bfloat16": 2, "double": 8, "int64": 8, "int32": 4, "int8": 1, "uint8": 1,
               "bool": 1}

@@ -27,10 +27,12 @@ from aibench_onnx.explain.graph_map import (
     with_node_names,
 )
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
-from aibench_onnx.ort.profile import GraphProfile, interleaved_latencies, profile_graph
+from aibench_onnx.ort.profile import interleaved_latencies, profile_graph
+from aibench_onnx.profiles import GraphProfile
 
 EXPLAIN_SCHEMA_VERSION = 1
 EXPLAINED_KINDS = ("exporter", "optimizer", "precision", "runtime")
+REPRODUCED_WITHIN = 1.5  # this pass's ratio against the timed one, the same way round
 
 
 @dataclass
@@ -45,7 +47,23 @@ class Explanation:
 
     def line(self) -> str:
         timed = f" (timed: {self.effect['verdict']})" if self.effect else ""
-        return f"{self.subject}, {self.attribution.line()}{timed}" + "".join(f"; {d}" for d in self.fusion_differences())
+        text = f"{self.subject}, {self.attribution.line()}{timed}" + "".join(f"; {d}" for d in self.fusion_differences())
+        return text + (f" — {self.reproduction()}" if self.reproduction() else "")
+
+    def reproduction(self) -> str:
+        """Whether the side-by-side measurement of this pass reproduces the timed effect: inside its CI, or the
+        same direction within a factor of REPRODUCED_WITHIN (this pass calls `run`, the timing IO binding, in
+        another process). Otherwise the split explains what this pass saw, and the timed effect itself is in
+        doubt (processes that disagree, a neighbour: re-measure)."""
+        if not self.effect or self.effect.get("ci_low") is None:
+            return ""
+        ratio, low, high = self.attribution.ratio, self.effect["ci_low"], self.effect["ci_high"]
+        timed = self.effect["ratio"]
+        same_way = (ratio - 1) * (timed - 1) > 0 and max(ratio / timed, timed / ratio) <= REPRODUCED_WITHIN
+        if low <= ratio <= high or same_way:
+            return ""
+        return (f"NOT REPRODUCED: side by side here {ratio:.2f}×, timed {timed:.2f}× (CI {low:.2f}–{high:.2f}); "
+                "the timed effect may be noise between its processes — re-measure before acting on it")
 
     def fusion_differences(self) -> list[str]:
         """Fusions one side's optimizer made and the other's did not (an exporter effect read as "this graph
@@ -63,6 +81,7 @@ class Explanation:
 
     def to_dict(self) -> dict:
         return {"subject": self.subject, "kind": self.kind, "line": self.line(), "effect": self.effect,
+                "reproduced": not self.reproduction(),
                 "attribution": self.attribution.to_dict(), "ledgers": self.ledgers, "rates": self.rates,
                 "wall_s": self.wall_s}
 
@@ -87,6 +106,7 @@ class Profiler:
     workdir: Path
     profiles: dict[tuple, tuple[GraphProfile, dict[str, str], FusionLedger | None]] = field(default_factory=dict)
     peaks: dict | None = None
+    others: dict[tuple, GraphProfile] = field(default_factory=dict)  # OpenVINO's and torch eager's profiles
 
     def side(self, path: str, ep: str, level: str, feed: dict[str, np.ndarray]):
         """(profile, node name -> source, fusion ledger) of `path` on `ep` at `level`."""
@@ -104,6 +124,29 @@ class Profiler:
                 sources, ledger = node_sources(original), None
             self.profiles[key] = (profile, sources, ledger)
         return self.profiles[key]
+
+    def openvino(self, path: str, ep: str, feed: dict[str, np.ndarray]) -> GraphProfile:
+        """OpenVINO's per-layer profile of `path` on `ep`."""
+        from aibench_onnx.openvino.profile import profile_openvino
+
+        key = ("openvino", str(path), ep, tuple((k, v.shape) for k, v in feed.items()))
+        if key not in self.others:
+            self.others[key] = profile_openvino(path, ep, self.threads, feed)
+        return self.others[key]
+
+    def torch_eager(self, request: dict) -> GraphProfile:
+        """PyTorch eager's operators (torch.profiler), in a torch process of its own."""
+        from aibench_onnx.launch import run_worker
+
+        key = ("torch-eager", tuple(sorted((k, str(v)) for k, v in request.items())))
+        if key not in self.others:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            outcome = run_worker("aibench_onnx.workers.native_profile", {**request, "threads": self.threads}, 900,
+                                 self.workdir / f"native-{len(self.others)}.json")
+            if not outcome.ok:
+                raise RuntimeError(f"torch profiler: {outcome.reason}")
+            self.others[key] = GraphProfile.from_dict(outcome.document["profile"])
+        return self.others[key]
 
     def rates(self, profile: GraphProfile) -> dict:
         if profile.ep != "cpu":
@@ -135,42 +178,78 @@ def significant(effect: dict) -> bool:
 
 
 def explain_effects(subject: str, effects: list[dict], graph_path: Callable[[RuntimeConfig], str | None],
-                    feed_at: Callable[[int], dict[str, np.ndarray]], profiler: Profiler,
-                    every: bool = False) -> list[Explanation | NotExplained]:
+                    feed_at: Callable[[int], dict[str, np.ndarray]], profiler: Profiler, every: bool = False,
+                    native: dict | None = None) -> list[Explanation | NotExplained]:
     """Each significant effect (every effect with `every`) of one model: explained, or why not. `graph_path`:
-    the graph a configuration runs; `feed_at(batch)`: the model's inputs at a batch size."""
+    the graph a configuration runs; `feed_at(batch)`: the model's inputs at a batch size; `native`: how a
+    native runtime's process builds the model ({"model", "size"} for a zoo model, {"user"} for a user's)."""
     found: list[Explanation | NotExplained] = []
     for effect in effects:
         if not (every or significant(effect)):
             continue
         base, cand = RuntimeConfig.from_label(effect["baseline"]), RuntimeConfig.from_label(effect["candidate"])
         name = f"{subject} b{effect['batch']}"
-        reason = _why_not(effect["kind"], base, cand)
-        paths = (graph_path(base), graph_path(cand)) if not reason else (None, None)
+        reason = _why_not(effect["kind"], base, cand, native is not None)
+        paths = tuple(graph_path(c) if c.runs_graph else "native" for c in (base, cand)) if not reason else ()
         if not reason and not all(paths):
             reason = "its graph is not on disk any more (explain needs the run's or bench's exports)"
         if reason:
             found.append(NotExplained(name, base.label, cand.label, reason))
             continue
         try:
-            found.append(explain_pair(name, effect["kind"], (base.label, paths[0], base.ep, base.opt_level),
-                                      (cand.label, paths[1], cand.ep, cand.opt_level), feed_at(effect["batch"]),
-                                      profiler, effect))
+            if base.runs_graph and cand.runs_graph:
+                found.append(explain_pair(name, effect["kind"], (base.label, paths[0], base.ep, base.opt_level),
+                                          (cand.label, paths[1], cand.ep, cand.opt_level), feed_at(effect["batch"]),
+                                          profiler, effect))
+            else:
+                found.append(explain_runtimes(name, effect, base, cand, paths, feed_at(effect["batch"]), profiler,
+                                              {**(native or {}), "batch": effect["batch"]}))
         except Exception as exc:  # noqa: BLE001 - one effect's failure is its result; the others go on
             found.append(NotExplained(name, base.label, cand.label,
                                       f"profiling failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
     return found
 
 
-def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig) -> str:
+def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: RuntimeConfig, paths: tuple,
+                     feed: dict[str, np.ndarray], profiler: Profiler, native: dict) -> Explanation:
+    """Two runtimes that do not share ONNX Runtime's vocabulary — PyTorch eager (torch.profiler's aten
+    operators) or OpenVINO (its layers) against ONNX Runtime, or OpenVINO against PyTorch: each side's own
+    operators, and the split by operator family."""
+    from aibench_onnx.explain.native import family
+
+    started = time.perf_counter()
+    profiles, ledgers, rates, notes = {}, {}, {}, []
+    for config, path in zip((base, cand), paths):
+        if config.kind == ORT_RUNTIME:
+            profile, _, ledger = profiler.side(path, config.ep, config.opt_level, feed)
+            ledgers.update({config.label: ledger.to_dict()} if ledger is not None else {})
+            rates[config.label] = profiler.rates(profile)
+        elif config.runs_graph:
+            profile = profiler.openvino(path, config.ep, feed)
+        else:
+            profile = profiler.torch_eager(native)
+            notes.append(f"{config.label}'s latency was measured in its own process, not side by side")
+        profiles[config.label] = profile
+    families = {label: {n.name: family(n.op_type) for n in profile.nodes} for label, profile in profiles.items()}
+    found = attribute(effect["kind"], base.label, cand.label, profiles[base.label], profiles[cand.label],
+                      families[base.label], families[cand.label], grouping="operator family")
+    found.notes += notes
+    return Explanation(name, effect["kind"], found, ledgers, rates, effect, round(time.perf_counter() - started, 2))
+
+
+def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig, native_known: bool = False) -> str:
     if kind not in EXPLAINED_KINDS:
         return f"{kind} effects are not explained"
-    if base.kind != ORT_RUNTIME or cand.kind != ORT_RUNTIME:
-        other = base if base.kind != ORT_RUNTIME else cand
-        if not other.runs_graph:
-            return (f"{other.label} is a native runtime: its operators are not profiled yet (torch's profiler "
-                    "would give them; TF and JAX expose no per-operator table aibench reads)")
-        return f"{other.kind} is not profiled yet (its per-layer counters are the next step)"
     if not (base.io_binding and cand.io_binding) or base.cuda_graph or cand.cuda_graph:
         return "IO binding and CUDA graph replay change what is around the nodes, not the nodes: nothing to split"
+    for config in (base, cand):
+        if config.runs_graph and config.kind not in (ORT_RUNTIME, "openvino"):
+            return f"{config.kind} is not profiled yet"
+        if not config.runs_graph and config.kind != "torch-eager":
+            return (f"{config.label} runs compiled kernels (XLA, Inductor) or TF ops: no per-operator table "
+                    "aibench reads yet (torch eager's is read with torch.profiler)")
+        if not config.runs_graph and not native_known:
+            return f"{config.label}: the model cannot be built here to profile it"
+    if not base.runs_graph and not cand.runs_graph:
+        return "two native runtimes: not an ONNX effect"
     return ""

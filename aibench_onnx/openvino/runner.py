@@ -34,8 +34,9 @@ class OpenVinoRun:
     casts: list[str] = field(default_factory=list)
 
 
-def compile_graph(path: str, device: str, threads: int):
-    """(compiled model, info): the graph read and compiled for `device` with aibench's settings."""
+def compile_graph(path: str, device: str, threads: int, profiling: bool = False):
+    """(compiled model, info): the graph read and compiled for `device` with aibench's settings; `profiling`:
+    with per-layer counters (PERF_COUNT; explain/, never a timed call)."""
     import openvino as ov
 
     if device not in DEVICES:
@@ -44,7 +45,7 @@ def compile_graph(path: str, device: str, threads: int):
     started = time.perf_counter()
     model = core.read_model(path)
     config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32"}
+              "INFERENCE_PRECISION_HINT": "f32", **({"PERF_COUNT": True} if profiling else {})}
     compiled = core.compile_model(model, DEVICES[device], config)
     info = {"device": DEVICES[device], "compile_s": time.perf_counter() - started, "openvino": ov.__version__,
             "settings": {key: str(value) for key, value in config.items()},

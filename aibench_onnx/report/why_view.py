@@ -32,7 +32,8 @@ def why_tables(explanation: dict) -> list[Table]:
     name = f"{explanation['subject']}: {cand} vs {base}"
     rows = found["by_op_type"][:TOP_ROWS] + ([found["outside"]] if found.get("outside") else [])
     tables = [_split_table(f"Why — {name}, by operator type", rows, measured, base, cand),
-              _split_table(f"Why — {name}, by source module", found["by_source"], measured, base, cand)]
+              _split_table(f"Why — {name}, by {found.get('grouping', 'source module')}", found["by_source"], measured,
+                           base, cand)]
     summary = Table(f"Why — {name}: measurement", ["side", "latency µs (unprofiled)", "profiled node time",
                                                    "fusions by the optimizer", "operator rates"])
     for side, latency, coverage in ((base, found["baseline_latency_us"], found["coverage"][0]),

@@ -103,7 +103,14 @@ def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], size: str 
                                           f"its inputs cannot be made here ({exc})").to_dict()
                              for e in model_effects if every or significant(e)]
             continue
-        found = explain_effects(model, model_effects, _path_in(graphs.get(model, {})), feed_at, profiler, every)
+        user = next((u for u in users if u["name"] == model), None)
+        native = {"user": user} if user else {"model": model, "size": (sizes or {}).get(model, size)}
+        if native.get("model") and native["size"] is None:
+            from aibench_onnx.zoo.registry import get_spec
+
+            native["size"] = get_spec(model).default_size
+        found = explain_effects(model, model_effects, _path_in(graphs.get(model, {})), feed_at, profiler, every,
+                                native)
         explanations += [e.to_dict() for e in found]
     return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}

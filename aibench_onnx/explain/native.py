@@ -1,0 +1,102 @@
+"""The native side of a native-vs-graph effect, where the framework allows (and the operator families that
+let two runtimes' vocabularies — aten, ONNX, OpenVINO's layers — be compared): PyTorch eager's operators from
+torch.profiler (self CPU time per aten operator, median call of the profiled calls), in a torch process of its
+own (workers/native_profile.py), on exactly the call the timing measures (the adapter's prepare_timed).
+
+The two sides speak different vocabularies (aten::addmm against Gemm), so both are grouped into operator
+families (matrix products, convolution, normalization, ...) for the split. What the other frameworks give:
+TensorFlow's profiler writes a trace of TF ops (no per-op table aibench reads yet); JAX compiles the whole
+function into one XLA executable, whose profile names fused XLA kernels, not the model's operations; torch.compile
+likewise runs Inductor's fused kernels. Those effects are stated as not explained, with this reason.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from aibench_onnx.profiles import WARMUP_RUNS, GraphProfile, NodeTime
+
+PROFILED_CALLS = 30
+FAMILIES = {
+    "matrix products": ("addmm", "mm", "bmm", "matmul", "linear", "baddbmm", "MatMul", "Gemm", "FusedMatMul",
+                        "FusedGemm", "MatMulInteger", "QLinearMatMul", "DynamicQuantizeMatMul",
+                        "MatMulIntegerToFloat", "Einsum", "einsum", "FullyConnected"),
+    "convolution": ("convolution", "_convolution", "mkldnn_convolution", "conv2d", "conv1d", "Conv", "FusedConv",
+                    "NchwcConv", "QLinearConv", "ConvInteger", "ConvTranspose", "conv_transpose2d", "Convolution",
+                    "GroupConvolution"),
+    "attention": ("scaled_dot_product_attention", "_scaled_dot_product_flash_attention_for_cpu",
+                  "_scaled_dot_product_attention_math", "Attention", "MultiHeadAttention", "GroupQueryAttention", "ScaledDotProductAttention"),
+    "normalization": ("native_layer_norm", "layer_norm", "batch_norm", "native_batch_norm", "_native_batch_norm_legit",
+                      "group_norm", "LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization",
+                      "BatchNormalization", "InstanceNormalization", "GroupNormalization", "MVN"),
+    "softmax": ("softmax", "_softmax", "log_softmax", "Softmax", "LogSoftmax", "SoftMax"),
+    "recurrence": ("lstm", "gru", "rnn_tanh", "_thnn_fused_lstm_cell", "LSTM", "GRU", "RNN", "Loop", "Scan",
+                   "RNNSeq", "LSTMSequence", "TensorIterator"),
+    "pooling": ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "MaxPool", "AveragePool", "GlobalAveragePool",
+                "NchwcMaxPool", "NchwcGlobalAveragePool", "Pooling"),
+    "reduction": ("mean", "sum", "amax", "ReduceMean", "ReduceSum", "ReduceMax", "Reduce"),
+    "elementwise": ("add", "sub", "mul", "div", "gelu", "relu", "silu", "tanh", "sigmoid", "erf", "exp", "sqrt",
+                    "rsqrt", "pow", "neg", "clamp", "where", "masked_fill", "hardtanh", "Add", "Sub", "Mul", "Div",
+                    "Gelu", "FastGelu", "BiasGelu", "Relu", "Tanh", "Sigmoid", "Erf", "Exp", "Sqrt", "Pow", "Neg",
+                    "Clip", "Where", "Max", "Min", "HardSigmoid", "HardSwish", "LeakyRelu", "QuickGelu", "Eltwise",
+                    "Subgraph", "MulAdd", "PowerStatic", "Multiply", "Select", "Equal"),
+    "data movement": ("view", "reshape", "transpose", "permute", "contiguous", "copy_", "clone", "expand", "cat",
+                      "slice", "select", "unsqueeze", "squeeze", "flatten", "embedding", "index_select", "to",
+                      "_to_copy", "split", "chunk", "stack", "Reshape", "Transpose", "Concat", "Slice", "Gather",
+                      "Expand", "Squeeze", "Unsqueeze", "Identity", "Cast", "Split", "Flatten", "ReorderInput",
+                      "ReorderOutput", "MemcpyToHost", "MemcpyFromHost", "Tile", "Pad", "Reorder", "Concatenation",
+                      "Convert", "ShapeOf", "Broadcast", "StridedSlice", "VariadicSplit"),
+}
+_FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
+
+
+def family(op: str) -> str:
+    """The operator family of an aten operator (`aten::addmm`) or an ONNX operator (`Gemm`)."""
+    return _FAMILY_OF.get(op.removeprefix("aten::").removeprefix("mkldnn::"), "other")
+
+
+def profile_torch(request: dict) -> dict:
+    """The worker's job: request = model (a zoo model) or user (a UserModel), size, batch, threads. The
+    timed call's latency unprofiled, then each aten operator's self CPU time per call under torch.profiler."""
+    import torch
+
+    from aibench_onnx.frameworks import adapter
+
+    fw = adapter("torch")
+    fw.configure_threads(request["threads"])
+    model, arrays = _model_and_inputs(request)
+    prepared = fw.prepare_timed("torch-eager", model, list(arrays.values()), "cpu")
+    for _ in range(WARMUP_RUNS):
+        prepared.run()
+    samples = []
+    deadline = time.perf_counter() + 0.5
+    while len(samples) < 30 or time.perf_counter() < deadline:
+        started = time.perf_counter()
+        prepared.run()
+        samples.append(time.perf_counter() - started)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        started = time.perf_counter()
+        for _ in range(PROFILED_CALLS):
+            prepared.run()
+        profiled_s = time.perf_counter() - started
+    nodes = [NodeTime(event.key, event.key, "torch", event.self_cpu_time_total / PROFILED_CALLS)
+             for event in profiler.key_averages() if event.self_cpu_time_total > 0]
+    profile = GraphProfile(f"torch-eager:{request.get('model') or request['user']['name']}", "cpu", "eager",
+                           request["threads"], PROFILED_CALLS, statistics.median(samples) * 1e6,
+                           profiled_s / PROFILED_CALLS * 1e6, nodes)
+    return {"status": "ok", "profile": profile.to_dict()}
+
+
+def _model_and_inputs(request: dict):
+    if request.get("user"):
+        from aibench_onnx.frameworks.user_model import UserModel, build_user_model
+
+        user = UserModel(**request["user"])
+        model, _ = build_user_model(user)
+        return model, user.arrays(request["batch"])
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec = get_spec(request["model"])
+    model = builder(spec.name, "torch")(spec.make_params(request["size"]), spec.sizes[request["size"]])
+    return model, spec.make_inputs(request["size"], request["batch"], seed=0)
