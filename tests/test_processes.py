@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.runs.run import QUICK
+from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.configs import plan
 from aibench_onnx.timing.processes import ONE_PROCESS, across_processes, compare_replicates
 from aibench_onnx.timing.schedule import TimingItem, units
@@ -87,7 +88,7 @@ def test_processes_that_disagree_beyond_the_within_process_noise_are_flagged():
 
 def test_every_configuration_is_measured_exactly_r_times_in_interleaved_shuffled_rounds():
     configs = plan(["torch", "jax"], ["torch-eager", "jax-jit", "ort"], ["cpu"], ["disabled", "all"], [True])
-    items = [TimingItem(f"{model}/{c.label}/r{r}", model, "tiny", c, r)
+    items = [TimingItem(f"{model}/{c.label}/r{r}", Subject(model, "tiny"), c, r)
              for r in range(3) for model in ("mlp", "cnn") for c in configs]
     order = units(items)
     flat = [item for unit in order for item in unit]

@@ -97,3 +97,13 @@ def write_user_calibration(user, out_dir: Path) -> tuple[list[str], str]:
     """user_calibration's sets written as .npz files (the quantizer runs in ORT's worker), and what they are."""
     feeds, note = user_calibration(user)
     return write_calibration(feeds, out_dir), note
+
+
+def subject_calibration(subject) -> list[dict[str, np.ndarray]]:
+    """int8-static's calibration inputs of a subject (subjects.Subject): a zoo model's at the export batch, a
+    user's as user_calibration makes them — seeded draws no judged or timed input uses."""
+    from aibench_onnx.zoo.inputs import EXPORT_BATCH
+
+    if subject.user:
+        return user_calibration(subject.user_model())[0]
+    return calibration_sets(lambda seed: subject.arrays(EXPORT_BATCH, seed))

@@ -131,8 +131,9 @@ def bench(
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
+    exported: dict[str, dict] = {}  # a user's model: exported once here, for every point of its sweep
     if user is not None:
-        subjects = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
+        subjects, exported = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
         subjects = zoo_subjects(specs, size)
     with progress_bar(console) as progress:
@@ -147,7 +148,7 @@ def bench(
             progress.refresh()
 
         results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
-                               opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32)
+                               opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
     for result in results:
         rows = [row for config in result.results for row in latency_rows(config.to_dict())]
         console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of per-call "
@@ -177,10 +178,12 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
     from dataclasses import replace
 
     from aibench_onnx.artifacts.user_export import export_in_worker
+    from aibench_onnx.artifacts.variants import subject_calibration
     from aibench_onnx.cli.user_models import describe_export
     from aibench_onnx.runtimes import runs_graph
     from aibench_onnx.status import Status
-    from aibench_onnx.timing.bench import Subject, with_variants
+    from aibench_onnx.subjects import USER_SIZE, Subject
+    from aibench_onnx.timing.bench import with_variants
 
     exports = {}
     if any(runs_graph(c.kind) for c in configs):
@@ -195,8 +198,8 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
     subjects = []
     for point in points:
         label = ",".join(f"{name}={size}" for name, size in point.items())
-        subjects.append(Subject(f"{user.name}@{label}" if len(points) > 1 else user.name, label or "as declared",
-                                user=replace(user, dims=point).to_dict(), exports=exports))
+        subjects.append(Subject.of_user(replace(user, dims=point), f"{user.name}@{label}" if len(points) > 1
+                                        else user.name, label or USER_SIZE))
     # One set of precision variants for the one export; int8-static calibrates at the export's sizes.
-    exports.update(with_variants(exports, configs, subjects[0].calibration, out_dir / user.name))
-    return subjects
+    exports.update(with_variants(exports, configs, lambda: subject_calibration(subjects[0]), out_dir / user.name))
+    return subjects, {subject.name: exports for subject in subjects}

@@ -29,6 +29,7 @@ from aibench_onnx.explain.graph_map import (
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
 from aibench_onnx.ort.profile import interleaved_latencies, profile_graph
 from aibench_onnx.profiles import GraphProfile
+from aibench_onnx.subjects import Subject
 
 EXPLAIN_SCHEMA_VERSION = 1
 EXPLAINED_KINDS = ("exporter", "optimizer", "precision", "runtime")
@@ -177,19 +178,17 @@ def significant(effect: dict) -> bool:
     return effect.get("verdict", "").endswith(("faster", "slower"))
 
 
-def explain_effects(subject: str, effects: list[dict], graph_path: Callable[[RuntimeConfig], str | None],
-                    feed_at: Callable[[int], dict[str, np.ndarray]], profiler: Profiler, every: bool = False,
-                    native: dict | None = None) -> list[Explanation | NotExplained]:
-    """Each significant effect (every effect with `every`) of one model: explained, or why not. `graph_path`:
-    the graph a configuration runs; `feed_at(batch)`: the model's inputs at a batch size; `native`: how a
-    native runtime's process builds the model ({"model", "size"} for a zoo model, {"user"} for a user's)."""
+def explain_effects(subject: Subject, effects: list[dict], graph_path: Callable[[RuntimeConfig], str | None],
+                    profiler: Profiler, every: bool = False) -> list[Explanation | NotExplained]:
+    """Each significant effect (every effect with `every`) of one subject: explained, or why not. `graph_path`:
+    the graph a configuration runs."""
     found: list[Explanation | NotExplained] = []
     for effect in effects:
         if not (every or significant(effect)):
             continue
         base, cand = RuntimeConfig.from_label(effect["baseline"]), RuntimeConfig.from_label(effect["candidate"])
-        name = f"{subject} b{effect['batch']}"
-        reason = _why_not(effect["kind"], base, cand, native is not None)
+        name = f"{subject.name} b{effect['batch']}"
+        reason = _why_not(effect["kind"], base, cand)
         paths = tuple(graph_path(c) if c.runs_graph else "native" for c in (base, cand)) if not reason else ()
         if not reason and not all(paths):
             reason = "its graph is not on disk any more (explain needs the run's or bench's exports)"
@@ -197,13 +196,13 @@ def explain_effects(subject: str, effects: list[dict], graph_path: Callable[[Run
             found.append(NotExplained(name, base.label, cand.label, reason))
             continue
         try:
-            if base.runs_graph and cand.runs_graph:
+            feed = subject.arrays(effect["batch"])  # the inputs the timing used (seed 0)
+            if base.kind == cand.kind == ORT_RUNTIME:
                 found.append(explain_pair(name, effect["kind"], (base.label, paths[0], base.ep, base.opt_level),
-                                          (cand.label, paths[1], cand.ep, cand.opt_level), feed_at(effect["batch"]),
-                                          profiler, effect))
+                                          (cand.label, paths[1], cand.ep, cand.opt_level), feed, profiler, effect))
             else:
-                found.append(explain_runtimes(name, effect, base, cand, paths, feed_at(effect["batch"]), profiler,
-                                              {**(native or {}), "batch": effect["batch"]}))
+                found.append(explain_runtimes(name, effect, base, cand, paths, feed, profiler,
+                                              {"subject": subject.to_dict(), "batch": effect["batch"]}))
         except Exception as exc:  # noqa: BLE001 - one effect's failure is its result; the others go on
             found.append(NotExplained(name, base.label, cand.label,
                                       f"profiling failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
@@ -237,7 +236,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
     return Explanation(name, effect["kind"], found, ledgers, rates, effect, round(time.perf_counter() - started, 2))
 
 
-def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig, native_known: bool = False) -> str:
+def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig) -> str:
     if kind not in EXPLAINED_KINDS:
         return f"{kind} effects are not explained"
     if not (base.io_binding and cand.io_binding) or base.cuda_graph or cand.cuda_graph:
@@ -248,8 +247,6 @@ def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig, native_known: 
         if not config.runs_graph and config.kind != "torch-eager":
             return (f"{config.label} runs compiled kernels (XLA, Inductor) or TF ops: no per-operator table "
                     "aibench reads yet (torch eager's is read with torch.profiler)")
-        if not config.runs_graph and not native_known:
-            return f"{config.label}: the model cannot be built here to profile it"
     if not base.runs_graph and not cand.runs_graph:
         return "two native runtimes: not an ONNX effect"
     return ""

@@ -57,16 +57,18 @@ def family(op: str) -> str:
 
 
 def profile_torch(request: dict) -> dict:
-    """The worker's job: request = model (a zoo model) or user (a UserModel), size, batch, threads. The
-    timed call's latency unprofiled, then each aten operator's self CPU time per call under torch.profiler."""
+    """The worker's job: request = subject (subjects.Subject as a dict), batch, threads. The timed call's
+    latency unprofiled, then each aten operator's self CPU time per call under torch.profiler."""
     import torch
 
     from aibench_onnx.frameworks import adapter
+    from aibench_onnx.subjects import Subject
 
     fw = adapter("torch")
     fw.configure_threads(request["threads"])
-    model, arrays = _model_and_inputs(request)
-    prepared = fw.prepare_timed("torch-eager", model, list(arrays.values()), "cpu")
+    subject = Subject.from_dict(request["subject"])
+    arrays = subject.arrays(request["batch"])
+    prepared = fw.prepare_timed("torch-eager", subject.build("torch"), list(arrays.values()), "cpu")
     for _ in range(WARMUP_RUNS):
         prepared.run()
     samples = []
@@ -82,21 +84,7 @@ def profile_torch(request: dict) -> dict:
         profiled_s = time.perf_counter() - started
     nodes = [NodeTime(event.key, event.key, "torch", event.self_cpu_time_total / PROFILED_CALLS)
              for event in profiler.key_averages() if event.self_cpu_time_total > 0]
-    profile = GraphProfile(f"torch-eager:{request.get('model') or request['user']['name']}", "cpu", "eager",
+    profile = GraphProfile(f"torch-eager:{subject.name}", "cpu", "eager",
                            request["threads"], PROFILED_CALLS, statistics.median(samples) * 1e6,
                            profiled_s / PROFILED_CALLS * 1e6, nodes)
     return {"status": "ok", "profile": profile.to_dict()}
-
-
-def _model_and_inputs(request: dict):
-    if request.get("user"):
-        from aibench_onnx.frameworks.user_model import UserModel, build_user_model
-
-        user = UserModel(**request["user"])
-        model, _ = build_user_model(user)
-        return model, user.arrays(request["batch"])
-    from aibench_onnx.zoo.registry import builder, get_spec
-
-    spec = get_spec(request["model"])
-    model = builder(spec.name, "torch")(spec.make_params(request["size"]), spec.sizes[request["size"]])
-    return model, spec.make_inputs(request["size"], request["batch"], seed=0)

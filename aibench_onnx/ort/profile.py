@@ -63,9 +63,11 @@ def _median_run_us(session, arrays: dict, runs: int, warmup: int, min_time_s: fl
 
 
 def interleaved_latencies(sides: list[tuple[str, str, str]], threads: int, feed: dict[str, np.ndarray],
-                          min_time_s: float = 1.0, block: int = 5, warmup: int = WARMUP_RUNS) -> list[float]:
+                          min_time_s: float = 1.6, block_s: float = 0.2, warmup: int = WARMUP_RUNS) -> list[float]:
     """The unprofiled median run (µs) of each (path, ep, level), measured in alternating blocks of calls so
-    drift and a neighbour's bursts fall on every side alike: what an effect's two sides are compared on."""
+    drift and a neighbour's bursts fall on every side alike: what an effect's two sides are compared on.
+    Blocks are long (`block_s`): each session's thread pool spins a while after its last call, and in short
+    blocks the idle session's spinning threads would compete with the busy one's."""
     from aibench_onnx.ort.session import create_session, feed_for
 
     sessions = []
@@ -77,9 +79,11 @@ def interleaved_latencies(sides: list[tuple[str, str, str]], threads: int, feed:
             session.run(None, arrays)
     samples: list[list[float]] = [[] for _ in sessions]
     deadline = time.perf_counter() + min_time_s
-    while time.perf_counter() < deadline or len(samples[0]) < 30:
+    while time.perf_counter() < deadline or min(len(found) for found in samples) < 30:
         for found, (session, arrays) in zip(samples, sessions):
-            for _ in range(block):
+            block_end = time.perf_counter() + block_s
+            session.run(None, arrays)  # the first call after the other side's block: not kept
+            while time.perf_counter() < block_end:
                 started = time.perf_counter()
                 session.run(None, arrays)
                 found.append(time.perf_counter() - started)

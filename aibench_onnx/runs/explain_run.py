@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from aibench_onnx.errors import UserError
 from aibench_onnx.explain.explain import (
     EXPLAIN_SCHEMA_VERSION,
@@ -21,19 +19,7 @@ from aibench_onnx.explain.explain import (
 )
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.store import EXPLAIN_FILE, latest_records, load_records, load_run
-
-
-def _inputs_for(model: str, size: str | None, users: list[dict]) -> Callable[[int], dict[str, np.ndarray]]:
-    """The model's inputs at a batch size, as the timing made them (seed 0)."""
-    user = next((u for u in users if u["name"] == model), None)
-    if user is not None:
-        from aibench_onnx.frameworks.user_model import UserModel
-
-        return lambda batch: UserModel(**user).arrays(batch)
-    from aibench_onnx.zoo.registry import get_spec
-
-    spec = get_spec(model)
-    return lambda batch: spec.make_inputs(size or spec.default_size, batch, seed=0)
+from aibench_onnx.subjects import Subject
 
 
 def _path_in(graphs: dict[str, dict]) -> Callable[[RuntimeConfig], str | None]:
@@ -61,7 +47,7 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    document = _explain(report["effects"], graphs, settings.get("size"), settings.get("user_models", []),
+    document = _explain(report["effects"], graphs, _subjects(settings.get("size"), settings.get("user_models", [])),
                         threads or settings.get("threads", 1), run_dir / "explain", every, on_model)
     (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
     return document
@@ -81,39 +67,46 @@ def explain_bench(path: str | Path, threads: int | None = None, every: bool = Fa
     graphs = {model["model"]: model.get("exports", {}) for model in document.get("results", [])}
     sizes = {model["model"]: model.get("size") for model in document.get("results", [])}
     users = [settings["user_model"]] if settings.get("user_model") else []
-    return _explain(effects, graphs, None, users, threads or settings.get("threads", 1),
-                    Path(path).with_suffix("").parent / (Path(path).stem + "-explain"), every, on_model, sizes)
+    return _explain(effects, graphs, _subjects(None, users, sizes), threads or settings.get("threads", 1),
+                    Path(path).parent / (Path(path).stem + "-explain"), every, on_model)
 
 
-def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], size: str | None, users: list[dict],
-             threads: int, workdir: Path, every: bool, on_model: Callable[[str], None] | None,
-             sizes: dict[str, str] | None = None) -> dict:
+def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], subjects: Callable[[str], Subject],
+             threads: int, workdir: Path, every: bool, on_model: Callable[[str], None] | None) -> dict:
     started = time.perf_counter()
     profiler = Profiler(threads, workdir)
     explanations = []
     for model, model_effects in effects.items():
-        if "@" in model:  # a Ray run's target: its graphs ran on another machine
-            continue
         if on_model:
             on_model(model)
         try:
-            feed_at = _inputs_for(model, (sizes or {}).get(model, size), users)
-        except UserError as exc:  # e.g. a point of a user model's dims sweep: its inputs are not rebuilt here
+            subject = subjects(model)
+        except UserError as exc:  # e.g. a Ray run's model@target: its graphs ran on another machine
             explanations += [NotExplained(f"{model} b{e['batch']}", e["baseline"], e["candidate"],
-                                          f"its inputs cannot be made here ({exc})").to_dict()
+                                          f"not explained here ({exc})").to_dict()
                              for e in model_effects if every or significant(e)]
             continue
-        user = next((u for u in users if u["name"] == model), None)
-        native = {"user": user} if user else {"model": model, "size": (sizes or {}).get(model, size)}
-        if native.get("model") and native["size"] is None:
-            from aibench_onnx.zoo.registry import get_spec
-
-            native["size"] = get_spec(model).default_size
-        found = explain_effects(model, model_effects, _path_in(graphs.get(model, {})), feed_at, profiler, every,
-                                native)
+        found = explain_effects(subject, model_effects, _path_in(graphs.get(model, {})), profiler, every)
         explanations += [e.to_dict() for e in found]
     return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}
+
+
+def _subjects(size: str | None, users: list[dict], sizes: dict[str, str] | None = None) -> Callable[[str], Subject]:
+    """A model's subject by the name a run or bench gave it: a user's model (a point of its dims sweep,
+    `name@seq=8,batch=2`), or a zoo model at the run's size."""
+    def subject(model: str) -> Subject:
+        name, _, point = model.partition("@")
+        if point and "=" not in point:
+            raise UserError(f"{model}: a Ray run's target; explain it on that machine")
+        user = next((u for u in users if u["name"] == name), None)
+        if user is not None:
+            dims = dict(part.split("=", 1) for part in point.split(",")) if point else {}
+            return Subject.of_user({**user, "dims": {**user.get("dims", {}), **{k: int(v) for k, v in dims.items()}}},
+                                   model)
+        return Subject.of_zoo(name, (sizes or {}).get(model) or size)
+
+    return subject
 
 
 def is_run_dir(path: str) -> bool:

@@ -97,45 +97,34 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
         started = time.time()
 
 
-def resolve_export(run_dir: Path, model: str, size: str, framework: str, opset: int, threads: int,
-                   cache: dict, user: dict | None = None) -> dict:
-    """The export record of (model, framework) for timing: the parity job's graph when nothing it depends on
-    changed (same artifact key; a user's model: the parity job's export of this run), else a fresh export in
-    the framework's own process."""
-    key = (model, framework)
-    if key not in cache and user is not None:
-        from aibench_onnx.artifacts.user_export import export_or_failure
-        from aibench_onnx.frameworks.user_model import UserModel
-
-        record_path = run_dir / model / framework / "export.json"
-        cache[key] = (json.loads(record_path.read_text()) if record_path.exists()
-                      else export_or_failure(UserModel(**user), run_dir / "bench" / model / framework, opset))
+def resolve_export(run_dir: Path, subject, framework: str, opset: int, threads: int, cache: dict) -> dict:
+    """The export record of (subject, graph) for timing: the parity job's graph when nothing it depends on
+    changed (a zoo model: the same artifact key; a user's model: the parity job's export of this run), else a
+    fresh export in the framework's own process."""
+    key = (subject.name, framework)
     if key not in cache:
         from aibench_onnx.artifacts.export import artifact_key
-        from aibench_onnx.artifacts.native import export_graphs
-        from aibench_onnx.zoo.registry import get_spec
+        from aibench_onnx.artifacts.subject_export import export_subject
 
-        record_path = run_dir / model / framework / "export.json"
+        record_path = run_dir / subject.name / framework / "export.json"
         record = json.loads(record_path.read_text()) if record_path.exists() else None
-        if record and record.get("artifact_key") == artifact_key(model, size, framework, opset):
-            cache[key] = record
-        else:
-            cache[key] = export_graphs(get_spec(model), size, [framework], run_dir / "bench" / model, threads,
-                                       opset)[framework]
+        reusable = record is not None and (subject.user is not None or record.get("artifact_key") == artifact_key(
+            subject.name, subject.size, framework, opset))
+        cache[key] = record if reusable else export_subject(subject, framework, run_dir / "bench" / subject.name,
+                                                             threads, opset)
     return cache[key]
 
 
-def _variant(run_dir: Path, job: dict, config, export: dict, cache: dict) -> dict:
-    """The record of the variant a reduced-precision timing job runs, built once per model x framework x
+def _variant(run_dir: Path, subject, config, export: dict, cache: dict) -> dict:
+    """The record of the variant a reduced-precision timing job runs, built once per subject x graph x
     precision from the export the fp32 jobs time."""
-    key = (job["model"], config.framework, config.precision)
+    key = (subject.name, config.framework, config.precision)
     if key not in cache:
-        from aibench_onnx.timing.bench import Subject, with_variants
-        from aibench_onnx.zoo.registry import get_spec
+        from aibench_onnx.artifacts.variants import subject_calibration
+        from aibench_onnx.timing.bench import with_variants
 
-        subject = Subject(job["model"], job["size"], None if job.get("user") else get_spec(job["model"]), job.get("user"))
-        found = with_variants({config.framework: export}, [config], subject.calibration,
-                              run_dir / "bench" / job["model"] / "variants")
+        found = with_variants({config.framework: export}, [config], lambda: subject_calibration(subject),
+                              run_dir / "bench" / subject.name / "variants")
         cache[key] = found[config.export_key()]
     return cache[key]
 
@@ -144,10 +133,10 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
     from aibench_onnx.keys import RuntimeConfig
+    from aibench_onnx.subjects import Subject
     from aibench_onnx.timing.bench import blocked
     from aibench_onnx.timing.loop import TimingConfig
     from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
-    from aibench_onnx.zoo.registry import get_spec
 
     exports: dict = {}
     variants: dict = {}
@@ -161,19 +150,17 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
                            reason=result.get("reason", ""), result={**result, "process": process})
 
     for job in jobs:
-        config = RuntimeConfig.from_dict(job["config"])
-        export = (resolve_export(run_dir, job["model"], job["size"], config.framework, settings["opset"],
-                                 settings["threads"], exports, job.get("user")) if config.runs_graph else {})
-        known = {} if job.get("user") else get_spec(job["model"]).known_export_failures
+        config, subject = RuntimeConfig.from_dict(job["config"]), Subject.from_dict(job)
+        export = (resolve_export(run_dir, subject, config.framework, settings["opset"], settings["threads"],
+                                 exports) if config.runs_graph else {})
         if config.runs_graph and config.precision != "fp32":
-            export = _variant(run_dir, job, config, export, variants)
-        stopped = blocked(known, config, {config.export_key(): export})
+            export = _variant(run_dir, subject, config, export, variants)
+        stopped = blocked(subject.known_export_failures, config, {config.export_key(): export})
         if stopped is not None:
             finish(record(job, {"config": job["config"], "status": stopped.status, "reason": stopped.reason,
                                 "batches": {}, "round": job["round"]}, None, 0.0))
             continue
-        items.append(TimingItem(job["job_id"], job["model"], job["size"], config, job["round"], export.get("path"),
-                                job.get("user")))
+        items.append(TimingItem(job["job_id"], subject, config, job["round"], export.get("path")))
     common = TimingSettings(settings["threads"], tuple(settings["batches"]), TimingConfig(**settings["timing"]),
                             settings.get("device", "cpu"), settings.get("tf32", False),
                             str(run_dir / "bench" / "trt-cache"))

@@ -22,6 +22,7 @@ from aibench_onnx.runs.store import (
 )
 from aibench_onnx.runtimes import runs_graph
 from aibench_onnx.status import Status
+from aibench_onnx.subjects import USER_SIZE
 from aibench_onnx.timing.configs import plan as plan_configs
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
@@ -30,7 +31,6 @@ QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "
          "timing": {"min_time_s": 0.1, "max_time_s": 0.3, "warmup_s": 0.05, "warmup_max_s": 0.3, "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
-USER_SIZE = "as declared"  # a user's model has no size variants: its inputs and dims say its size
 
 
 def plan_jobs(settings: dict, specs) -> list[dict]:

@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Callable
 
 from aibench_onnx.artifacts.native import export_graphs
+from aibench_onnx.artifacts.variants import subject_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
+from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.effects import Effect, compute_effects
 from aibench_onnx.timing.loop import TimingConfig
 from aibench_onnx.timing.processes import across_processes
 from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
-from aibench_onnx.zoo.inputs import EXPORT_BATCH
 from aibench_onnx.zoo.spec import ModelSpec
 
 BENCH_SCHEMA_VERSION = 2  # 2: configurations carry their replicates (one per process) and a summary across them
@@ -71,34 +72,8 @@ def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigRes
     return result
 
 
-@dataclass
-class Subject:
-    """What one bench times: a zoo model at a size, or a user's model (UserModel as a dict) at one point of
-    its dims sweep, with its graphs exported already (one export serves every point of a sweep)."""
-
-    name: str
-    size: str
-    spec: ModelSpec | None = None
-    user: dict | None = None
-    exports: dict | None = None  # framework (and framework/precision) -> record; None: export here (zoo models)
-
-    @property
-    def known_export_failures(self) -> dict:
-        return self.spec.known_export_failures if self.spec is not None else {}
-
-    def calibration(self) -> list[dict]:
-        """int8-static's calibration inputs: seeded draws no judged or timed input uses."""
-        from aibench_onnx.artifacts.variants import calibration_sets, user_calibration
-
-        if self.spec is not None:
-            return calibration_sets(lambda seed: self.spec.make_inputs(self.size, EXPORT_BATCH, seed))
-        from aibench_onnx.frameworks.user_model import UserModel
-
-        return user_calibration(UserModel(**self.user))[0]
-
-
 def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:
-    return [Subject(spec.name, size or spec.default_size, spec) for spec in specs]
+    return [Subject.of_zoo(spec.name, size) for spec in specs]
 
 
 @dataclass
@@ -163,33 +138,36 @@ def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> Confi
 def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches: list[int],
                  threads: int, timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
                  repeats: int = 1, on_result: Callable[[str, RuntimeConfig, dict], None] | None = None,
-                 tf32: bool = False) -> list[ModelBench]:
+                 tf32: bool = False, exported: dict[str, dict] | None = None) -> list[ModelBench]:
     """Time every configuration of every subject in `repeats` rounds of processes. `on_result(model, config,
-    replicate)` is called as each process result comes in."""
+    replicate)` is called as each process result comes in. `exported`: subject name -> its exports (and
+    variants), made by the caller (one export serves every point of a user's dims sweep); the others are
+    exported here."""
     exports, blocked_results, items = {}, {}, []
     for subject in subjects:
-        if subject.exports is not None:  # exported (and its variants built) by the caller: a sweep shares them
-            exports[subject.name] = subject.exports
+        if subject.name in (exported or {}):
+            exports[subject.name] = exported[subject.name]
         else:
             graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs
                                                                       if c.runs_graph}),
                                    out_dir / subject.name, threads, opset)
-            exports[subject.name] = with_variants(graphs, configs, subject.calibration, out_dir / subject.name)
+            exports[subject.name] = with_variants(graphs, configs, lambda: subject_calibration(subject),
+                                                  out_dir / subject.name)
         for config in configs:
             stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
                 blocked_results[(subject.name, config)] = stopped
                 continue
             onnx_path = exports[subject.name].get(config.export_key(), {}).get("path") if config.runs_graph else None
-            items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject.name, subject.size, config, r,
-                                 onnx_path, subject.user) for r in range(repeats)]
+            items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject, config, r, onnx_path)
+                      for r in range(repeats)]
     replicates: dict[tuple[str, RuntimeConfig], list[dict]] = {}
 
     def collect(item: TimingItem, result: dict, process: dict) -> None:
         result = {**result, "process": process}
-        replicates.setdefault((item.model, item.config), []).append(result)
+        replicates.setdefault((item.subject.name, item.config), []).append(result)
         if on_result:
-            on_result(item.model, item.config, result)
+            on_result(item.subject.name, item.config, result)
 
     settings = TimingSettings(threads, tuple(batches), TimingConfig(**timing), device, tf32,
                               str(out_dir / "trt-cache"))

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.launch import run_worker_with_progress
 from aibench_onnx.status import Status
+from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.loop import TimingConfig
 
 SHUFFLE_SEED = 20261129
@@ -53,21 +54,20 @@ class TimingSettings:
 @dataclass(frozen=True)
 class TimingItem:
     job_id: str  # unique in its run: model, configuration and round
-    model: str
-    size: str
+    subject: Subject
     config: RuntimeConfig
     round: int
     onnx_path: str | None = None  # graph runtimes' items: the exported graph (or its variant)
-    user: dict | None = None  # a user's model (frameworks.user_model.UserModel as a dict); None: a zoo model
 
     def request(self) -> dict:
-        return {"job_id": self.job_id, "model": self.model, "size": self.size, "config": self.config.to_dict(),
-                "onnx_path": self.onnx_path, "user": self.user, "round": self.round}
+        return {"job_id": self.job_id, "model": self.subject.name, "size": self.subject.size,
+                "user": self.subject.user, "config": self.config.to_dict(), "onnx_path": self.onnx_path,
+                "round": self.round}
 
     @classmethod
     def from_request(cls, data: dict) -> TimingItem:
-        return cls(data.get("job_id", ""), data["model"], data["size"], RuntimeConfig.from_dict(data["config"]),
-                   data.get("round", 0), data.get("onnx_path"), data.get("user"))
+        return cls(data.get("job_id", ""), Subject.from_dict(data), RuntimeConfig.from_dict(data["config"]),
+                   data.get("round", 0), data.get("onnx_path"))
 
 
 def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
@@ -106,7 +106,7 @@ def run_unit(unit: list[TimingItem], settings: TimingSettings, timeout_s: float,
         for item, result in zip(unit, finished):
             on_result(item, result, process)
         for item in unit[len(finished):]:
-            on_result(item, {"model": item.model, "config": item.config.to_dict(), "status": status,
+            on_result(item, {"model": item.subject.name, "config": item.config.to_dict(), "status": status,
                              "reason": outcome.reason, "batches": {}, "round": item.round}, process)
         return
     for item, result in zip(unit, outcome.document["items"]):

@@ -70,7 +70,7 @@ def _measure_item(item, settings, meter) -> dict:
     from aibench_onnx.ort.session import EpUnavailable
 
     config = item.config
-    result: dict = {"job_id": item.job_id, "model": item.model, "config": config.to_dict(), "status": Status.OK,
+    result: dict = {"job_id": item.job_id, "model": item.subject.name, "config": config.to_dict(), "status": Status.OK,
                     "reason": "", "batches": {}, "round": item.round}
     try:
         _measure_batches(item, settings, meter, result)
@@ -95,18 +95,17 @@ def _measure_batches(item, settings, meter, result: dict) -> None:
     from aibench_onnx.runtimes import timed_call
     from aibench_onnx.timing.loop import measure
 
-    config = item.config
-    model_inputs = _model_and_inputs(item)
+    config, subject = item.config, item.subject
     model = fw = None
     if not config.runs_graph:
         fw = adapter(config.framework)
         fw.configure_threads(settings.threads)
         started = time.perf_counter()
-        model = model_inputs.build()
+        model = subject.build(config.framework)
         result["build_s"] = time.perf_counter() - started
     known_info = None  # what a graph runtime learnt at the first batch (ORT's provider audit)
     for batch in settings.batches:
-        arrays = model_inputs.arrays(batch)  # the same bytes in every process and runtime
+        arrays = subject.arrays(batch)  # the same bytes in every process and runtime
         if model is not None:
             prepared = fw.prepare_timed(config.kind, model, list(arrays.values()), settings.device)
         else:
@@ -122,42 +121,3 @@ def _measure_batches(item, settings, meter, result: dict) -> None:
                                          "energy": energy}
         del prepared
     result["peak_device_memory"] = meter.peak_device_memory(getattr(fw, "peak_device_memory", None))
-
-
-class _ZooModel:
-    def __init__(self, item):
-        from aibench_onnx.frameworks import framework_of
-        from aibench_onnx.zoo.registry import get_spec
-
-        self.spec, self.size = get_spec(item.model), item.size
-        self.framework = framework_of(item.config.framework)
-
-    def build(self):
-        from aibench_onnx.zoo.registry import builder
-
-        return builder(self.spec.name, self.framework)(self.spec.make_params(self.size), self.spec.sizes[self.size])
-
-    def arrays(self, batch: int) -> dict:
-        return self.spec.make_inputs(self.size, batch, seed=0)  # in the spec's input order
-
-
-class _UserModel:
-    """A user's model: its factory called in this process, bound as the export bound it; inputs at each
-    batch from its declarations, input factory or file."""
-
-    def __init__(self, item):
-        from aibench_onnx.frameworks.user_model import UserModel
-
-        self.user = UserModel(**item.user)
-
-    def build(self):
-        from aibench_onnx.frameworks.user_model import build_user_model
-
-        return build_user_model(self.user)[0]
-
-    def arrays(self, batch: int) -> dict:
-        return self.user.arrays(batch)
-
-
-def _model_and_inputs(item):
-    return _UserModel(item) if item.user else _ZooModel(item)

@@ -1,0 +1,74 @@
+"""What aibench checks, times and explains — a subject: a zoo model at one size, or a user's own model as declared
+(at one point of its dims sweep). One interface for both, so the stages downstream do not ask which it is: its
+name and size, its inputs at a batch size, the model built in its framework's process, its known exporter
+failures, and its JSON form for the processes it crosses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+USER_SIZE = "as declared"  # a user's model has no size variants: its inputs and dims say its size
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    size: str
+    user: dict | None = None  # frameworks.user_model.UserModel as a dict; None: the zoo model `name`
+
+    @classmethod
+    def of_zoo(cls, name: str, size: str | None = None) -> Subject:
+        from aibench_onnx.zoo.registry import get_spec
+
+        return cls(name, size or get_spec(name).default_size)
+
+    @classmethod
+    def of_user(cls, user, name: str | None = None, size: str = USER_SIZE) -> Subject:
+        """`user`: a UserModel or its dict; `name`: a sweep point's (`model@seq=128`), default the model's."""
+        data = user if isinstance(user, dict) else user.to_dict()
+        return cls(name or data["name"], size, data)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Subject:
+        """From a job or request (`model` or `name`, `size`, `user`)."""
+        return cls(data.get("name") or data["model"], data["size"], data.get("user"))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "size": self.size, "user": self.user}
+
+    @property
+    def spec(self):
+        """The zoo model's ModelSpec; None for a user's model."""
+        from aibench_onnx.zoo.registry import get_spec
+
+        return None if self.user else get_spec(self.name)
+
+    def user_model(self):
+        from aibench_onnx.frameworks.user_model import UserModel
+
+        return UserModel(**self.user) if self.user else None
+
+    @property
+    def known_export_failures(self) -> dict:
+        return self.spec.known_export_failures if self.user is None else {}
+
+    def arrays(self, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """Inputs at `batch`: the same bytes in every process and runtime for one seed."""
+        if self.user:
+            return self.user_model().arrays(batch, seed=seed)
+        return self.spec.make_inputs(self.size, batch, seed=seed)
+
+    def build(self, framework: str):
+        """The model as the timing calls it, built in this (the framework's) process. A zoo model is built
+        from the same parameters by each framework's builder; a user's model by its factory."""
+        if self.user:
+            from aibench_onnx.frameworks.user_model import build_user_model
+
+            return build_user_model(self.user_model())[0]
+        from aibench_onnx.frameworks import framework_of
+        from aibench_onnx.zoo.registry import builder
+
+        spec = self.spec
+        return builder(spec.name, framework_of(framework))(spec.make_params(self.size), spec.sizes[self.size])
