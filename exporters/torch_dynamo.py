@@ -49,9 +49,13 @@ def program_divergence(program, arrays: list, atol: float, rtol: float) -> dict:
     the value PyTorch computes for it on `arrays` (outside atol + rtol·|value|; NaN equal to NaN). Values are
     matched by node name, as torch.onnx.verification's intermediate comparison matches them, but every ONNX
     value comes from one ONNX Runtime CPU session (optimizations off) instead of one session per node."""
+    import tempfile
+    from pathlib import Path
+
     import numpy as np
-    import onnxruntime as ort
     import torch
+
+    from aibench_onnx.ort.session import create_session
 
     computed: dict = {}
 
@@ -74,10 +78,11 @@ def program_divergence(program, arrays: list, atol: float, rtol: float) -> dict:
     finally:
         graph.outputs.clear()
         graph.outputs.extend(outputs)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    found = session.run(compared, {value.name: a for value, a in zip(session.get_inputs(), arrays)})
+    with tempfile.TemporaryDirectory(prefix="aibench-divergence-") as tmp:
+        path = Path(tmp) / "with_intermediates.onnx"
+        path.write_bytes(proto.SerializeToString())
+        session, _ = create_session(str(path), "cpu", "disabled", 1)
+        found = session.run(compared, {value.name: a for value, a in zip(session.get_inputs(), arrays)})
     for position, (name, actual) in enumerate(zip(compared, found)):
         node, expected = computed[name]
         if expected.shape == actual.shape and np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):

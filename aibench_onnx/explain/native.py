@@ -59,9 +59,8 @@ def family(op: str) -> str:
 def profile_torch(request: dict) -> dict:
     """The worker's job: request = subject (subjects.Subject as a dict), batch, threads. The timed call's
     latency unprofiled, then each aten operator's self CPU time per call under torch.profiler."""
-    import torch
-
     from aibench_onnx.frameworks import adapter
+    from aibench_onnx.frameworks.torch_profile import profile_operators
     from aibench_onnx.subjects import Subject
 
     fw = adapter("torch")
@@ -77,13 +76,8 @@ def profile_torch(request: dict) -> dict:
         started = time.perf_counter()
         prepared.run()
         samples.append(time.perf_counter() - started)
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
-        started = time.perf_counter()
-        for _ in range(PROFILED_CALLS):
-            prepared.run()
-        profiled_s = time.perf_counter() - started
-    nodes = [NodeTime(event.key, event.key, "torch", event.self_cpu_time_total / PROFILED_CALLS)
-             for event in profiler.key_averages() if event.self_cpu_time_total > 0]
+    operators, profiled_s = profile_operators(prepared.run, PROFILED_CALLS)
+    nodes = [NodeTime(op, op, "torch", self_us) for op, self_us in operators]
     profile = GraphProfile(f"torch-eager:{subject.name}", "cpu", "eager",
                            request["threads"], PROFILED_CALLS, statistics.median(samples) * 1e6,
                            profiled_s / PROFILED_CALLS * 1e6, nodes)
