@@ -14,13 +14,13 @@ from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.report import on_target
 from aibench_onnx.runs.store import (
     latest_records,
+    load_bench_document,
     load_records,
     load_run,
     parity_cells,
     timed_batches,
 )
 from aibench_onnx.status import Status
-from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION
 from aibench_onnx.timing.processes import across_processes, compare_replicates
 
 GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
@@ -102,15 +102,7 @@ def hardware_differences(base: list[dict], new: list[dict]) -> list[str]:
 
 
 def _bench_json(path: str) -> Side:
-    try:
-        document = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a run directory nor a readable bench JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("command") != "bench":
-        raise UserError(f"{path}: not a run directory nor the JSON of `aibench bench --json`")
-    if document.get("schema_version", 0) > BENCH_SCHEMA_VERSION:
-        raise UserError(f"{path}: bench schema version {document['schema_version']} is newer than this aibench "
-                        f"({BENCH_SCHEMA_VERSION}); upgrade aibench-onnx")
+    document = load_bench_document(path)
     samples: dict[tuple, dict[int, list[float]]] = {}
     for model in document.get("results", []):
         for result in model["results"]:

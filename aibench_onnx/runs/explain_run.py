@@ -18,7 +18,7 @@ from aibench_onnx.explain.explain import (
     significant,
 )
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.runs.store import EXPLAIN_FILE, latest_records, load_records, load_run
+from aibench_onnx.runs.store import EXPLAIN_FILE, latest_records, load_bench_document, load_records, load_run
 from aibench_onnx.subjects import Subject
 
 
@@ -56,12 +56,7 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
 def explain_bench(path: str | Path, threads: int | None = None, every: bool = False,
                   on_model: Callable[[str], None] | None = None) -> dict:
     """Explain the effects of `aibench bench --json`'s document."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a run directory nor a readable bench JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("command") != "bench":
-        raise UserError(f"{path}: not a run directory, an ONNX file nor the JSON of `aibench bench --json`")
+    document = load_bench_document(path, "a run directory, an ONNX file")
     settings = document.get("settings", {})
     effects = {model["model"]: model.get("effects", []) for model in document.get("results", [])}
     graphs = {model["model"]: model.get("exports", {}) for model in document.get("results", [])}

@@ -127,3 +127,20 @@ def load_explanations(run_dir: Path) -> list[dict]:
         return json.loads(path.read_text()).get("explanations", []) if path.exists() else []
     except (OSError, ValueError):
         return []
+
+
+def load_bench_document(path: str | Path, alternatives: str = "a run directory") -> dict:
+    """The JSON `aibench bench --json` wrote at `path`, or a one-line UserError saying what else the command
+    takes (`alternatives`) and what is wrong with this one (unreadable, another command's, a newer schema)."""
+    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION
+
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not {alternatives} nor a readable bench JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("command") != "bench":
+        raise UserError(f"{path}: not {alternatives} nor the JSON of `aibench bench --json`")
+    if document.get("schema_version", 0) > BENCH_SCHEMA_VERSION:
+        raise UserError(f"{path}: bench schema version {document['schema_version']} is newer than this aibench "
+                        f"({BENCH_SCHEMA_VERSION}); upgrade aibench-onnx")
+    return document
