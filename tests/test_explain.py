@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from aibench_onnx.cli import app
 from aibench_onnx.explain.explain import Profiler, explain_pair
 from aibench_onnx.explain.graph_map import fusion_ledger, node_sources
+from aibench_onnx.keys import RuntimeConfig
 
 runner = CliRunner()
 RNG = np.random.default_rng(0)
@@ -301,3 +302,31 @@ def test_operator_families_speak_both_vocabularies_and_costs_count_products():
     conv = NodeTime("c", "Conv", "cpu", 1.0, [[1, 3, 8, 8], [6, 3, 3, 3]], [[1, 6, 6, 6]], ["float"] * 2)
     assert node_flops(matmul) == 2 * 8 * 4 * 16 and node_flops(conv) == 2 * 6 * 6 * 6 * 27
     assert node_flops(NodeTime("s", "Shape", "cpu", 1.0, [[2]], [[1]], ["int64"])) is None
+
+
+@pytest.mark.openvino
+def test_ort_against_openvino_on_one_graph_is_split_by_operator_family(tmp_path):
+    """A runtime effect between ONNX Runtime and OpenVINO on the same graph: OpenVINO's own layers (its
+    per-layer counters) against ORT's nodes, grouped into the families both share."""
+    run_dir = planted_run(tmp_path)
+    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    kept = [r for r in records if r["kind"] == "parity" and r["framework"] == "jax"]
+    kept[0]["framework"] = kept[0]["result"]["framework"] = "torch"  # the planted jax graph serves as torch's
+    for round_index in range(3):
+        for label, median in (("ort:torch-graph:cpu:disabled", 3e-4), ("openvino:torch-graph:cpu", 1e-4)):
+            kept.append(bench_record("matmul", label, {1: RNG.normal(median, median * 0.01, 200)}, round_index))
+            kept[-1]["result"]["config"] = RuntimeConfig.from_label(label, "torch").to_dict()
+    (run_dir / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    run = json.loads((run_dir / "run.json").read_text())
+    run["jobs"] = [r["job_id"] for r in kept]
+    (run_dir / "run.json").write_text(json.dumps(run))
+    result = runner.invoke(app, ["explain", str(run_dir), "--json", "-"])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.output)["explanations"]
+    attribution = entry["attribution"]
+    assert entry["kind"] == "runtime" and attribution["grouping"] == "operator family"
+    assert attribution["baseline"] == "ort:torch-graph:cpu:disabled"
+    assert attribution["candidate"] == "openvino:torch-graph:cpu"
+    families = {row["group"] for row in attribution["by_source"]}
+    assert "matrix products" in families  # ORT's MatMul and OpenVINO's MatMul / FullyConnected alike
+    assert any(row["group"] == "Transpose" and row["baseline_nodes"] == 8 for row in attribution["by_op_type"])
