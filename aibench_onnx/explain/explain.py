@@ -26,8 +26,9 @@ from aibench_onnx.explain.graph_map import (
     optimized_sources,
     with_node_names,
 )
+from aibench_onnx.explain.latency import side_by_side, timed_call
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
-from aibench_onnx.ort.profile import interleaved_latencies, profile_graph
+from aibench_onnx.ort.profile import profile_graph
 from aibench_onnx.profiles import GraphProfile
 from aibench_onnx.subjects import Subject
 
@@ -165,8 +166,9 @@ def explain_pair(subject: str, kind: str, baseline: tuple[str, str, str, str], c
     for label, path, ep, level in (baseline, candidate):
         sides.append((label, *profiler.side(path, ep, level, feed)))
     (base_label, base, base_sources, base_ledger), (cand_label, cand, cand_sources, cand_ledger) = sides
-    # the two sides' latencies again, side by side in alternating blocks: what the difference is taken on
-    latencies = interleaved_latencies([baseline[1:], candidate[1:]], profiler.threads, feed)
+    # the two sides' timed calls again, side by side in alternating blocks: what the difference is taken on
+    latencies = side_by_side([timed_call(ORT_RUNTIME, path, ep, level, profiler.threads, feed)
+                              for _, path, ep, level in (baseline, candidate)])
     base, cand = (replace(profile, latency_us=latency) for profile, latency in zip((base, cand), latencies))
     found = attribute(kind, base_label, cand_label, base, cand, base_sources, cand_sources)
     ledgers = {label: ledger.to_dict() for label, _, _, ledger in sides if ledger is not None}
@@ -217,7 +219,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
     from aibench_onnx.explain.native import family
 
     started = time.perf_counter()
-    profiles, ledgers, rates, notes = {}, {}, {}, []
+    profiles, ledgers, rates, notes, calls = {}, {}, {}, [], {}
     for config, path in zip((base, cand), paths):
         if config.kind == ORT_RUNTIME:
             profile, _, ledger = profiler.side(path, config.ep, config.opt_level, feed)
@@ -228,7 +230,13 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
         else:
             profile = profiler.torch_eager(native)
             notes.append(f"{config.label}'s latency was measured in its own process, not side by side")
+        if config.runs_graph:
+            calls[config.label] = timed_call(config.kind, path, config.ep, config.opt_level, profiler.threads, feed)
         profiles[config.label] = profile
+    if len(calls) == 2:  # two graph runtimes: their timed calls side by side, as for two ORT configurations
+        latencies = side_by_side(list(calls.values()))
+        profiles.update({label: replace(profiles[label], latency_us=latency)
+                         for label, latency in zip(calls, latencies)})
     families = {label: {n.name: family(n.op_type) for n in profile.nodes} for label, profile in profiles.items()}
     found = attribute(effect["kind"], base.label, cand.label, profiles[base.label], profiles[cand.label],
                       families[base.label], families[cand.label], grouping="operator family")

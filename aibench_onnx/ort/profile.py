@@ -62,34 +62,6 @@ def _median_run_us(session, arrays: dict, runs: int, warmup: int, min_time_s: fl
     return statistics.median(samples) * 1e6
 
 
-def interleaved_latencies(sides: list[tuple[str, str, str]], threads: int, feed: dict[str, np.ndarray],
-                          min_time_s: float = 1.6, block_s: float = 0.2, warmup: int = WARMUP_RUNS) -> list[float]:
-    """The unprofiled median run (µs) of each (path, ep, level), measured in alternating blocks of calls so
-    drift and a neighbour's bursts fall on every side alike: what an effect's two sides are compared on.
-    Blocks are long (`block_s`): each session's thread pool spins a while after its last call, and in short
-    blocks the idle session's spinning threads would compete with the busy one's."""
-    from aibench_onnx.ort.session import create_session, feed_for
-
-    sessions = []
-    for path, ep, level in sides:
-        session, _ = create_session(path, ep, level, threads)
-        sessions.append((session, feed_for(session, feed)[0]))
-    for session, arrays in sessions:
-        for _ in range(warmup):
-            session.run(None, arrays)
-    samples: list[list[float]] = [[] for _ in sessions]
-    deadline = time.perf_counter() + min_time_s
-    while time.perf_counter() < deadline or min(len(found) for found in samples) < 30:
-        for found, (session, arrays) in zip(samples, sessions):
-            block_end = time.perf_counter() + block_s
-            session.run(None, arrays)  # the first call after the other side's block: not kept
-            while time.perf_counter() < block_end:
-                started = time.perf_counter()
-                session.run(None, arrays)
-                found.append(time.perf_counter() - started)
-    return [statistics.median(found) * 1e6 for found in samples]
-
-
 def _subgraph_node_names(optimized_path: str) -> set[str]:
     """Names of the nodes inside control-flow subgraphs (Loop, Scan, If bodies), at any depth."""
     import onnx
