@@ -233,10 +233,9 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
         if config.runs_graph:
             calls[config.label] = timed_call(config.kind, path, config.ep, config.opt_level, profiler.threads, feed)
         profiles[config.label] = profile
-    if len(calls) == 2:  # two graph runtimes: their timed calls side by side, as for two ORT configurations
-        latencies = side_by_side(list(calls.values()))
-        profiles.update({label: replace(profiles[label], latency_us=latency)
-                         for label, latency in zip(calls, latencies)})
+    # each graph runtime's latency on its timed call (two of them side by side, as two ORT configurations are)
+    latencies = side_by_side(list(calls.values()))
+    profiles.update({label: replace(profiles[label], latency_us=latency) for label, latency in zip(calls, latencies)})
     families = {label: {n.name: family(n.op_type) for n in profile.nodes} for label, profile in profiles.items()}
     found = attribute(effect["kind"], base.label, cand.label, profiles[base.label], profiles[cand.label],
                       families[base.label], families[cand.label], grouping="operator family")
