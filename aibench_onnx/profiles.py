@@ -29,7 +29,7 @@ class GraphProfile:
     opt_level: str
     threads: int
     runs: int  # profiled runs read (after the warm-up)
-    latency_us: float  # median run without profiling
+    latency_us: float  # median run without profiling (graph runtimes: set on the timed call by explain/latency.py)
     profiled_run_us: float  # median run with profiling on
     nodes: list[NodeTime]
     optimized_path: str | None = None  # the graph as the optimizer left it (None: ORT could not write it)

@@ -50,7 +50,8 @@ class Explanation:
     def line(self) -> str:
         timed = f" (timed: {self.effect['verdict']})" if self.effect else ""
         text = f"{self.subject}, {self.attribution.line()}{timed}" + "".join(f"; {d}" for d in self.fusion_differences())
-        return text + (f" — {self.reproduction()}" if self.reproduction() else "")
+        doubt = self.reproduction()
+        return text + (f" — {doubt}" if doubt else "")
 
     def reproduction(self) -> str:
         """Whether the side-by-side measurement of this pass reproduces the timed effect: inside its CI, or the

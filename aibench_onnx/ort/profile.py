@@ -11,9 +11,7 @@ loop body) counts the sum of that run. Nodes inside a control-flow node's subgra
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,42 +22,28 @@ from aibench_onnx.profiles import PROFILED_RUNS, WARMUP_RUNS, GraphProfile, Node
 def profile_graph(path: str, ep: str, opt_level: str, threads: int, feed: dict[str, np.ndarray],
                   workdir: str | Path | None = None, runs: int = PROFILED_RUNS,
                   warmup: int = WARMUP_RUNS) -> GraphProfile:
-    """Profile `path` on `ep` at `opt_level`: the unprofiled latency, then each node's median time."""
+    """Profile `path` on `ep` at `opt_level`: each node's median time, and the graph as the optimizer left it.
+    Its `latency_us` is the profiled run's until the caller sets the unprofiled one, measured on the timed call
+    side by side with the other side of the effect (explain/latency.py)."""
     from aibench_onnx.ort.session import create_session, feed_for
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="aibench-profile-"))
     workdir.mkdir(parents=True, exist_ok=True)
     optimized: str | None = str(workdir / f"optimized-{ep}-{opt_level}.onnx")
+    prefix = str(workdir / "profile")
     try:
-        session, _ = create_session(path, ep, opt_level, threads, optimized_path=optimized)
+        profiled, _ = create_session(path, ep, opt_level, threads, profile_prefix=prefix, optimized_path=optimized)
     except RuntimeError:  # a provider that compiles nodes (TensorRT) cannot write its graph: profile without
-        session, _ = create_session(path, ep, opt_level, threads)
+        profiled, _ = create_session(path, ep, opt_level, threads, profile_prefix=prefix)
         optimized = None
-    arrays = feed_for(session, feed)[0]
-    latency_us = _median_run_us(session, arrays, runs, warmup)
-    del session
-    profiled, _ = create_session(path, ep, opt_level, threads, profile_prefix=str(workdir / "profile"))
+    arrays = feed_for(profiled, feed)[0]
     for _ in range(warmup + runs):
         profiled.run(None, arrays)
     trace = json.loads(Path(profiled.end_profiling()).read_text())
     nested = _subgraph_node_names(optimized) if optimized and Path(optimized).exists() else set()
     nodes, run_us = parse_trace(trace, warmup, nested)
-    return GraphProfile(str(path), ep, opt_level, threads, runs, latency_us, run_us, nodes,
+    return GraphProfile(str(path), ep, opt_level, threads, runs, run_us, run_us, nodes,
                         optimized if optimized and Path(optimized).exists() else None)
-
-
-def _median_run_us(session, arrays: dict, runs: int, warmup: int, min_time_s: float = 0.5,
-                   max_runs: int = 5000) -> float:
-    """The median of at least `runs` calls and `min_time_s` of calls (fast graphs get many more)."""
-    for _ in range(warmup):
-        session.run(None, arrays)
-    samples: list[float] = []
-    deadline = time.perf_counter() + min_time_s
-    while len(samples) < max_runs and (len(samples) < runs or time.perf_counter() < deadline):
-        started = time.perf_counter()
-        session.run(None, arrays)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
 
 
 def _subgraph_node_names(optimized_path: str) -> set[str]:
