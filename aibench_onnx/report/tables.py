@@ -163,11 +163,16 @@ def latency_rows(result: dict) -> list[dict]:
     for batch, across in result["summary"].items():
         entries = [r["batches"][batch] for r in measured if batch in r["batches"]]
         summaries = [entry["measurement"]["summary"] for entry in entries]
-        notes = list(dict.fromkeys(f for s in summaries for f in s["flags"] if not f.startswith("p99 not reported")))
-        notes = [n for n in notes if not n.startswith("timer overhead")] + across["flags"]
+        per_process = [[f for f in s["flags"] if not f.startswith(("p99 not reported", "timer overhead"))]
+                       for s in summaries]
+        notes = list(dict.fromkeys(f for flags in per_process for f in flags)) + across["flags"]
+        compact = compact_flags(per_process, across["flags"])
         info = entries[0].get("info") or {}
         if info.get("input_casts"):
             notes.append("cast " + ", ".join(info["input_casts"]))
+        context = audit_notes(info.get("audit")) + ([result["reason"]] if result.get("reason") else [])
+        if info.get("input_casts"):
+            context.insert(0, "cast " + ", ".join(info["input_casts"]))
         notes += audit_notes(info.get("audit"))
         if result.get("reason"):
             notes.append(result["reason"])
@@ -177,7 +182,8 @@ def latency_rows(result: dict) -> list[dict]:
                      "n": sum(s["n"] for s in summaries), "block_size": summaries[0].get("block_size"),
                      "items_per_s": int(batch) / across["median_s"],
                      "first_call_s": float(np.median([entry["cold"]["first_call_s"] for entry in entries])),
-                     "flags": notes, "reliable": all(s.get("reliable", True) for s in summaries),
+                     "flags": notes, "notes": _notes([compact] + context),
+                     "reliable": all(s.get("reliable", True) for s in summaries),
                      "peak_rss_mib": (result.get("peak_rss_bytes") or 0) / 2**20})
     return rows
 
@@ -199,8 +205,30 @@ def latency_table(title: str, rows: list[dict]) -> Table:
         spread = _percent(row["between_spread"]) if row["processes"] > 1 else MISSING
         table.add([row["label"], row["batch"], ms(row["median_s"]), f"{ms(low)}–{ms(high)}", row["processes"], spread,
                    _percent(row["within_iqr"]), f"{row['items_per_s']:,.0f}", ms(row.get("first_call_s")), rss,
-                   _notes(row["flags"])])
+                   row.get("notes", _notes(row["flags"]))])
     return table
+
+
+def flag_kind(flag: str) -> str:
+    """A flag's kind: its text before the first colon ("noisy", "contaminated", "processes disagree")."""
+    return flag.split(":", 1)[0].split(" before ", 1)[0].strip()
+
+
+def compact_flags(per_process: list[list[str]], across: list[str]) -> str:
+    """One short note for a configuration's flags: each kind once with the share of its processes
+    ("noisy 2/3, contaminated 1/3, processes disagree 21%"); the full text stays in the row's `flags`."""
+    counts: dict[str, int] = {}
+    for flags in per_process:
+        for kind in dict.fromkeys(flag_kind(f) for f in flags):
+            counts[kind] = counts.get(kind, 0) + 1
+    parts = [f"{kind} {count}/{len(per_process)}" if len(per_process) > 1 else kind for kind, count in counts.items()]
+    for flag in across:
+        if flag.startswith("processes disagree"):
+            spread = flag.split("spread ", 1)[1].split("%", 1)[0] if "spread " in flag else ""
+            parts.append(f"processes disagree {spread}%" if spread else "processes disagree")
+        elif not flag.startswith("within one process"):
+            parts.append(flag_kind(flag))
+    return ", ".join(parts)
 
 
 def _processes(counts: list[int] | None) -> str:

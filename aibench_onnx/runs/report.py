@@ -131,6 +131,7 @@ def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: d
     """Latency rows and effects per model (per model@target in a Ray run), and the aggregated results, from
     every process's result of every configuration."""
     latency, results = {}, {}
+    unreliable = UnreliableCount()
     for (model, config), found in replicates.items():
         result = aggregate(config, [_as_replicate(r) for r in found])
         label = config.label
@@ -139,15 +140,52 @@ def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: d
         if result.reason and result.status != Status.KNOWN_FAILURE:
             warnings.append(f"bench {model}/{label}: {result.status} — {result.reason}")
         for replicate in result.replicates:
+            unreliable.cpus = max(unreliable.cpus, ((replicate.get("process") or {}).get("threads") or {}).get("cpus") or 0)
             for batch, entry in replicate.get("batches", {}).items():
-                summary = entry["measurement"]["summary"]
-                if not summary["reliable"]:
-                    warnings.append(f"unreliable measurement {model}/{label} batch {batch} (round "
-                                    f"{replicate['round'] + 1}): {'; '.join(summary['flags'])}")
+                unreliable.add(entry["measurement"]["summary"], entry.get("remeasured", []))
+    warnings += unreliable.lines(int(settings.get("threads") or 0))
     # the bench's own effects of each model's results, as `aibench bench` computes them
     effects = {model: [e.to_dict() for e in model_effects(model_results, settings.get("device", "cpu"))]
                for model, model_results in results.items()}
     return latency, effects, results
+
+
+class UnreliableCount:
+    """Unreliable measurements grouped by kind, with counts: one warning line per kind, not one per process
+    (a noisy run printed 213 lines); each configuration's row names its own flags."""
+
+    def __init__(self) -> None:
+        self.measurements = self.unreliable = self.remeasured = 0
+        self.kinds: dict[str, int] = {}
+        self.cpus = 0
+
+    def add(self, summary: dict, remeasured: list[dict]) -> None:
+        from aibench_onnx.report.tables import flag_kind
+
+        self.measurements += 1
+        self.remeasured += len(remeasured)
+        if summary.get("reliable", True):
+            return
+        self.unreliable += 1
+        for kind in dict.fromkeys(flag_kind(f) for f in summary["flags"]):
+            if not kind.startswith(("p99 not reported", "timer overhead")):
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def lines(self, threads: int) -> list[str]:
+        from aibench_onnx.timing.contention import busy_machine_advice
+
+        if not self.unreliable:
+            return []
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.kinds.items(), key=lambda kv: -kv[1]))
+        lines = [f"unreliable measurements: {self.unreliable} of {self.measurements} ({kinds}); each row's notes "
+                 "name its own, report.json has every flag"]
+        if self.remeasured:
+            lines.append(f"re-measured {self.remeasured} times after contamination (the least contaminated attempt kept)")
+        contaminated = self.kinds.get("contaminated", 0) + self.kinds.get("scheduler stalls", 0)
+        if contaminated and self.cpus and threads >= self.cpus:
+            lines.append(busy_machine_advice(threads, self.cpus, f"{contaminated} measurements competed with other "
+                                                                 "processes"))
+        return lines
 
 
 def _as_replicate(result: dict) -> dict:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
+from aibench_onnx.timing.contention import Monitor, quantum_stalls
 from aibench_onnx.timing.stats import (
     P90_MIN_SAMPLES,
     P99_MIN_SAMPLES,
@@ -60,6 +61,7 @@ class Measurement:
     total_s: float
     stopped_by: str  # "ci" | "time_cap"
     config: dict = field(default_factory=dict)
+    contention: dict | None = None  # timing.contention.Contention over the sampling; None where unreadable
 
     @property
     def n(self) -> int:
@@ -103,6 +105,11 @@ class Measurement:
             # informational: at these sizes the overhead is far below the ±1 % CI target
             flags.append(f"timer overhead {100 * self.overhead_fraction:.2g}% of a block "
                          f"(> {100 * max_overhead:g}%): calls sped up after calibration")
+        if self.contention and self.contention["contaminated"]:
+            flags.append(f"contaminated: {self.contention['cause']}")
+        stalls = quantum_stalls(self.samples_s, self.block_size)
+        if stalls:
+            flags.append(stalls)
         if self.n < P99_MIN_SAMPLES:
             flags.append(f"p99 not reported: {self.n} samples < {P99_MIN_SAMPLES}")
         return {
@@ -118,7 +125,8 @@ class Measurement:
             "block_size": self.block_size,
             "first_call_s": self.first_call_s,
             "overhead_fraction": self.overhead_fraction,
-            "reliable": not any(f.startswith(("noisy", "warm-up", "time cap")) for f in flags),
+            "reliable": not any(f.startswith(("noisy", "warm-up", "time cap", "contaminated", "scheduler stalls"))
+                                for f in flags),
             "flags": flags,
         }
 
@@ -201,6 +209,7 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
     block, calibration_calls = _calibrate_block(run, sync, overhead, config)
 
     samples: list[float] = []
+    monitor = Monitor()  # reads what competed between blocks, never inside one
     started = time.perf_counter()
     stopped_by = "time_cap"
     perf = time.perf_counter_ns
@@ -210,6 +219,7 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
             run()
             sync()
         samples.append((perf() - t0) / 1e9 / block)
+        monitor.after_block(len(samples))
         elapsed = time.perf_counter() - started
         if elapsed >= config.max_time_s:
             break
@@ -220,5 +230,9 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
             if median > 0 and max(median - low, high - median) <= config.target_ci * median:
                 stopped_by = "ci"
                 break
+    total_s = time.perf_counter() - started
+    monitor.after_block(len(samples), force=True)
+    contention = monitor.summary()
     return Measurement(samples, block, first_call_s, len(warmup_times), warmup_s, settled, overhead,
-                       calibration_calls, time.perf_counter() - started, stopped_by, asdict(config))
+                       calibration_calls, total_s, stopped_by, asdict(config),
+                       contention.to_dict() if contention else None)
