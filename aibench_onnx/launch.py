@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -176,3 +177,134 @@ def apply_test_hook(job_id: str) -> None:
     if action == "hang":
         while True:
             time.sleep(60)
+
+
+class LiveWorker:
+    """A worker that stays alive between commands: `python -m MODULE REQUEST.json COMMAND_FD REPLY_FD`, one JSON
+    line each way over pipes of its own (not stdout: native libraries print there). Waiting for a command, the
+    worker blocks on a read — it sleeps, it does not spin — so a live worker leaves the CPUs to the one that
+    measures. Started in its own session like every worker; `call` answers None when it died or did not answer
+    in time (then `status` and `reason` say which, and the worker is gone)."""
+
+    def __init__(self, module: str, request: dict) -> None:
+        from aibench_onnx.jsonio import json_default
+
+        self.module, self.status, self.reason = module, Status.OK, ""
+        fd, self._request_path = tempfile.mkstemp(prefix="aibench-request-", suffix=".json")
+        os.close(fd)
+        Path(self._request_path).write_text(json.dumps(request, default=json_default))
+        self._stderr = tempfile.TemporaryFile()
+        command_read, self._command_write = os.pipe()
+        self._reply_read, reply_write = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, self._request_path, str(command_read), str(reply_write)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
+            pass_fds=(command_read, reply_write),
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        os.close(command_read)
+        os.close(reply_write)
+        self._buffer = b""
+        with _lock:
+            _active.add(self.process.pid)
+
+    @property
+    def alive(self) -> bool:
+        return self.status == Status.OK
+
+    def call(self, command: dict, timeout_s: float) -> dict | None:
+        """Send one command; its reply (None: the worker died or did not answer within `timeout_s`)."""
+        if not self.alive:
+            return None
+        try:
+            os.write(self._command_write, (json.dumps(command) + "\n").encode())
+        except OSError:
+            return self._died()
+        return self.read(timeout_s, command.get("do", ""))
+
+    def read(self, timeout_s: float, waiting_for: str = "start-up") -> dict | None:
+        """The worker's next line (its first one says it is ready)."""
+        if not self.alive:
+            return None
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._reply_read], [], [], left)[0]:
+                self.stop(Status.TIMEOUT, f"{self.module} did not answer '{waiting_for}' within {timeout_s:.0f} s")
+                return None
+            chunk = os.read(self._reply_read, 1 << 20)
+            if not chunk:
+                return self._died()
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _died(self) -> None:
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._stderr.seek(0)
+        tail = self._stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        self.stop(Status.CRASHED, f"{self.module} exited with {code}: {tail[0]}")
+        return None
+
+    def stop(self, status: str = Status.OK, reason: str = "") -> None:
+        """End the worker (politely when it is alive and nothing went wrong) and free its pipes and files."""
+        if self.alive and status == Status.OK:
+            try:
+                os.write(self._command_write, b'{"do": "exit"}\n')
+                self.process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+        with _lock:
+            _active.discard(self.process.pid)
+        if self.alive:
+            self.status, self.reason = status, reason
+        for fd in (self._command_write, self._reply_read):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._stderr.close()
+        try:
+            os.unlink(self._request_path)
+        except OSError:
+            pass
+
+
+def live_worker_main(argv: list[str], module: str, serve: Callable[[dict, Callable[[], dict | None],
+                                                                         Callable[[dict], None]], None]) -> int:
+    """Entry point of a live worker (LiveWorker): `serve(request, receive, reply)` answers commands until
+    `receive()` gives None (the parent said exit or went away). An exception ends the worker with its reason
+    on stderr (the parent reports the last line)."""
+    from aibench_onnx.jsonio import json_default
+
+    if len(argv) != 4:
+        print(f"usage: python -m {module} REQUEST.json COMMAND_FD REPLY_FD", file=sys.stderr)
+        return 2
+    request = json.loads(Path(argv[1]).read_text())
+    commands = os.fdopen(int(argv[2]), "r", encoding="utf-8")
+    replies = os.fdopen(int(argv[3]), "w", encoding="utf-8")
+
+    def receive() -> dict | None:
+        line = commands.readline()
+        command = json.loads(line) if line.strip() else None
+        return None if command is None or command.get("do") == "exit" else command
+
+    def reply(document: dict) -> None:
+        replies.write(json.dumps(document, default=json_default) + "\n")
+        replies.flush()
+
+    try:
+        serve(request, receive, reply)
+    except Exception as exc:  # noqa: BLE001 - the parent reads the reason from stderr's last line
+        traceback.print_exc(limit=6)
+        print(f"{type(exc).__name__}: {exc}".splitlines()[0][:500], file=sys.stderr)
+        return 1
+    return 0

@@ -11,7 +11,7 @@ import pytest
 
 from aibench_onnx.timing import contention
 from aibench_onnx.timing.contention import Window, quantum_stalls, summarise, threads_advice
-from aibench_onnx.timing.loop import TimingConfig, measure
+from aibench_onnx.timing.loop import TimingConfig, arm, measure
 from aibench_onnx.timing.unit import Remeasure
 
 SHORT = TimingConfig(min_time_s=0.3, max_time_s=0.5, warmup_s=0.05, warmup_max_s=0.2)
@@ -47,20 +47,25 @@ def background_load():
 
 def test_a_planted_background_load_is_detected_named_and_remeasured(background_load):
     remeasure = Remeasure()
-    kept, discarded = remeasure.measure(Prepared(spin(50e-6)), SHORT)
-    assert kept.contention["contaminated"]
-    assert kept.contention["other_share"] >= contention.OTHER_SHARE_LIMIT
-    assert kept.contention["cause"].startswith("other processes used ")
-    assert "contaminated: other processes used" in " ".join(kept.summary()["flags"])
-    assert not kept.summary()["reliable"]
+    armed = arm(spin(50e-6), config=SHORT)
+    kept, discarded = remeasure.slot(armed, 0.2, cycle=0)
+    assert kept["contaminated"].startswith("other processes used ")
     # re-measured up to the bound, each discarded attempt with what contaminated it
     assert len(discarded) == Remeasure.MAX_REMEASURES
-    assert all(d["cause"].startswith("other processes used") and d["calls"] > 0 for d in discarded)
-    # a load that outlasts two items is persistent: the process stops spending time on re-measures
-    remeasure.measure(Prepared(spin(50e-6)), SHORT)
+    assert all(d["cause"].startswith("other processes used") and d["cycle"] == 0 for d in discarded)
+    # the measurement keeps only the kept slot's samples, and says what contaminated it
+    measured = armed.measurement("slots")
+    assert measured.slots == [kept] and measured.n == kept["last"] - kept["first"]
+    assert measured.contention["contaminated"]
+    assert measured.contention["other_share"] >= contention.OTHER_SHARE_LIMIT
+    assert "contaminated: other processes used" in " ".join(measured.summary()["flags"])
+    assert not measured.summary()["reliable"]
+    # a load that outlasts three slots is persistent: the process stops spending time on re-measures
+    for cycle in (1, 2):
+        remeasure.slot(armed, 0.1, cycle)
     assert remeasure.persistent
-    _, none = remeasure.measure(Prepared(spin(50e-6)), SHORT)
-    assert none == [] and remeasure.to_dict() == {"remeasured": 4, "persistent": True}
+    _, none = remeasure.slot(armed, 0.1, cycle=3)
+    assert none == [] and remeasure.to_dict() == {"remeasured": 6, "persistent": True}
 
 
 def test_a_measurement_records_its_windows_and_their_competition():

@@ -12,7 +12,14 @@ from aibench_onnx.cli import app
 from aibench_onnx.runs.run import QUICK
 from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.configs import plan
-from aibench_onnx.timing.processes import ONE_PROCESS, across_processes, compare_replicates
+from aibench_onnx.timing.processes import (
+    INTERLEAVED,
+    INTERLEAVED_ONE_ROUND,
+    ONE_PROCESS,
+    across_processes,
+    compare_interleaved,
+    compare_replicates,
+)
 from aibench_onnx.timing.schedule import TimingItem, units
 from aibench_onnx.timing.stats import compare_samples
 
@@ -165,3 +172,79 @@ def test_compare_reads_bench_json_files_with_their_replicates(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps({"command": "parity"}))
     result = runner.invoke(app, ["compare", str(tmp_path / "other.json"), str(tmp_path / "a.json")])
     assert result.exit_code == 2 and "not a run directory nor the JSON of `aibench bench --json`" in result.output
+
+
+class DriftingMachine:
+    """A fake runtime's machine: speed drifts slowly (±15 % over tens of seconds) and jumps in bursts (1.5-2.5x
+    for 0.2-2 s, a neighbour or the host's other hyperthread) — the same for every configuration at a given
+    moment — and each process keeps a small offset of its own for its whole life."""
+
+    def __init__(self, rng, seconds: float = 400.0):
+        self.rng = rng
+        self.phase, self.period = rng.uniform(0, 2 * np.pi), rng.uniform(20, 60)
+        starts = np.sort(rng.uniform(0, seconds, int(seconds / 3)))
+        self.bursts = [(s, s + rng.uniform(0.2, 2.0), rng.uniform(1.5, 2.5)) for s in starts]
+
+    def speed(self, t: np.ndarray) -> np.ndarray:
+        factor = 1 + 0.15 * np.sin(2 * np.pi * t / self.period + self.phase)
+        for start, end, slow in self.bursts:
+            factor = np.where((t >= start) & (t < end), factor * slow, factor)
+        return factor
+
+    def samples(self, true_s: float, offset: float, start: float, seconds: float, n: int) -> np.ndarray:
+        times = start + np.linspace(0, seconds, n, endpoint=False)
+        return true_s * offset * self.speed(times) * (1 + 0.01 * self.rng.standard_normal(n))
+
+
+def _one_experiment(rng, true_a: float, true_b: float, rounds: int = 3, cycles: int = 10, slot_s: float = 0.1):
+    """The same measuring time per configuration and round, spent whole (A then B, in a shuffled order) or in
+    interleaved slots (A B / B A per cycle, shuffled); both compared over the same processes' offsets."""
+    machine = DriftingMachine(rng)
+    whole, slots = ({"a": {}, "b": {}}, {"a": {}, "b": {}})
+    clock = 0.0
+    for r in range(rounds):
+        offsets = {"a": rng.lognormal(0, 0.01), "b": rng.lognormal(0, 0.01)}
+        true = {"a": true_a, "b": true_b}
+        for side in rng.permutation(["a", "b"]):  # round-level design: each side's process measures at once
+            whole[side][r] = list(machine.samples(true[side], offsets[side], clock, cycles * slot_s, 20 * cycles))
+            clock += cycles * slot_s
+        for side in "ab":
+            slots[side][r] = {}
+        for cycle in range(cycles):  # interleaved design: the same processes, slot by slot
+            for side in rng.permutation(["a", "b"]):
+                slots[side][r][cycle] = float(np.median(machine.samples(true[side], offsets[side], clock, slot_s, 20)))
+                clock += slot_s
+        clock += 5.0  # the next round's processes start
+    return compare_replicates(whole["a"], whole["b"], paired=True), compare_interleaved(slots["a"], slots["b"])
+
+
+def test_interleaved_slots_give_a_narrower_ci_than_round_level_pairing_and_cover_the_true_ratio():
+    rng = np.random.default_rng(21)
+    trials, truth = 200, 1.10
+    widths = {"round": [], "slots": []}
+    covered = {"round": 0, "slots": 0}
+    for _ in range(trials):
+        by_round, by_slots = _one_experiment(rng, 1e-3, truth * 1e-3)
+        assert by_slots.method == INTERLEAVED and by_slots.processes == [3, 3]
+        for name, found in (("round", by_round), ("slots", by_slots)):
+            widths[name].append(np.log(found.ci_high / found.ci_low))
+            covered[name] += found.ci_low <= truth <= found.ci_high
+    assert np.median(widths["slots"]) < 0.25 * np.median(widths["round"])
+    assert covered["slots"] / trials >= 0.90  # nominal 95 %
+
+
+def test_an_a_a_in_interleaved_slots_stays_clean():
+    rng = np.random.default_rng(22)
+    trials = 200
+    flagged = sum(_one_experiment(rng, 1e-3, 1e-3)[1].significant for _ in range(trials))
+    assert flagged / trials <= 0.05
+
+
+def test_one_interleaved_round_is_compared_within_it_and_says_so():
+    rng = np.random.default_rng(23)
+    a = {0: {c: 1e-3 * (1 + 0.01 * rng.standard_normal()) for c in range(10)}}
+    b = {0: {c: 1.2e-3 * (1 + 0.01 * rng.standard_normal()) for c in range(10)}}
+    found = compare_interleaved(a, b)
+    assert found.method == INTERLEAVED_ONE_ROUND and found.mde is None
+    assert found.significant and found.ci_low <= 1.2 <= found.ci_high
+    assert compare_interleaved({0: {0: 1.0, 1: 1.0}}, {0: {0: 1.0, 1: 1.0}}) is None  # too few cycles to pair

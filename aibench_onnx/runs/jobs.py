@@ -136,7 +136,7 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     from aibench_onnx.subjects import Subject
     from aibench_onnx.timing.bench import blocked
     from aibench_onnx.timing.loop import TimingConfig
-    from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
+    from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 
     exports: dict = {}
     variants: dict = {}
@@ -164,7 +164,6 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
     common = TimingSettings(settings["threads"], tuple(settings["batches"]), TimingConfig(**settings["timing"]),
                             settings.get("device", "cpu"), settings.get("tf32", False),
                             str(run_dir / "bench" / "trt-cache"))
-    for unit in units(items):
-        run_unit(unit, common, settings["timeout_s"],
-                 lambda item, result, process: finish(record(by_id[item.job_id], result, process,
-                                                             result.get("wall_s", 0.0))))
+    run_items(items, common, settings["timeout_s"],
+              lambda item, result, process: finish(record(by_id[item.job_id], result, process,
+                                                          result.get("wall_s", 0.0))))

@@ -27,8 +27,9 @@ from aibench_onnx.timing.configs import plan as plan_configs
 
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
-         # each configuration has 3 processes: a ±2 % CI inside one is plenty next to the spread between them
-         "timing": {"min_time_s": 0.1, "max_time_s": 0.3, "warmup_s": 0.05, "warmup_max_s": 0.3, "target_ci": 0.02}}
+         # each configuration has 3 processes, each sampled in 6 slots of 50 ms between the other configurations
+         "timing": {"min_time_s": 0.3, "max_time_s": 0.3, "slot_s": 0.05, "warmup_s": 0.05, "warmup_max_s": 0.3,
+                    "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 

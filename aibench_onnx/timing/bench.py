@@ -18,7 +18,7 @@ from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.effects import Effect, compute_effects
 from aibench_onnx.timing.loop import TimingConfig
 from aibench_onnx.timing.processes import across_processes
-from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_unit, units
+from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 from aibench_onnx.zoo.spec import ModelSpec
 
 BENCH_SCHEMA_VERSION = 2  # 2: configurations carry their replicates (one per process) and a summary across them
@@ -49,6 +49,17 @@ class ConfigResult:
             if replicate["status"] == Status.OK:
                 for batch, entry in replicate["batches"].items():
                     found.setdefault(int(batch), {})[replicate["round"]] = entry["measurement"]["samples_s"]
+        return found
+
+    def slots_by_round(self) -> dict[int, dict[int, dict[int, float]]]:
+        """batch -> round -> cycle -> slot median, over the processes sampled in interleaved slots."""
+        found: dict[int, dict[int, dict[int, float]]] = {}
+        for replicate in self.replicates:
+            if replicate["status"] == Status.OK:
+                for batch, entry in replicate["batches"].items():
+                    slots = entry["measurement"].get("slots")
+                    if slots:
+                        found.setdefault(int(batch), {})[replicate["round"]] = {s["cycle"]: s["median_s"] for s in slots}
         return found
 
     def to_dict(self) -> dict:
@@ -91,8 +102,9 @@ class ModelBench:
 
 def model_effects(results: list[ConfigResult], device: str) -> list[Effect]:
     """The effects among one model's results (in plan order: its first graph is the exporter reference)."""
-    return compute_effects([r.config for r in results],
-                           {r.config: r.samples_by_round() for r in results if r.status == Status.OK}, device)
+    measured = [r for r in results if r.status == Status.OK]
+    return compute_effects([r.config for r in results], {r.config: r.samples_by_round() for r in measured}, device,
+                           {r.config: r.slots_by_round() for r in measured})
 
 
 def with_variants(exports: dict, configs: list[RuntimeConfig], calibration: Callable[[], list[dict]],
@@ -171,8 +183,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
 
     settings = TimingSettings(threads, tuple(batches), TimingConfig(**timing), device, tf32,
                               str(out_dir / "trt-cache"))
-    for unit in units(items):
-        run_unit(unit, settings, timeout_s, collect)
+    run_items(items, settings, timeout_s, collect)
     benches = []
     for subject in subjects:
         results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])

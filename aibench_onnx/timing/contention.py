@@ -6,10 +6,11 @@ process's own), time the hypervisor stole, this process's involuntary context sw
 (`procs_running`) and CPU pressure (/proc/pressure/cpu: time some task waited for a CPU). Linux only; elsewhere
 nothing is read and nothing is claimed.
 
-A measurement is contaminated when other processes used at least OTHER_SHARE_LIMIT of its CPUs, or the
-hypervisor stole STEAL_LIMIT, over the measurement or in a quarter of its windows. The busy-time counters tick
-at USER_HZ (10 ms): over a 0.3 s measurement on 2 CPUs that is ±3 % — fine for a 10 % limit, too coarse for
-one 5-ms block, so contamination is judged per window, not per sample.
+A measurement is contaminated when other processes used at least OTHER_SHARE_LIMIT of its CPUs while some
+task waited for a CPU (pressure at least PRESSURE_FLOOR: other processes on idle capacity compete with
+nobody), or the hypervisor stole STEAL_LIMIT — over the measurement or in a quarter of its windows. The
+busy-time counters tick at USER_HZ (10 ms): over a 0.1-s window on 2 CPUs that is ±5 %, which alone would
+call quiet windows contaminated; CPU pressure is counted in microseconds, so it decides, where the kernel has it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 WINDOW_S = 0.1
 OTHER_SHARE_LIMIT = 0.10  # other processes used >= 10 % of our CPUs
 STEAL_LIMIT = 0.05
+PRESSURE_FLOOR = 0.01  # some task waited for a CPU >= 1 % of the time
 CONTAMINATED_WINDOWS = 0.25  # a quarter of the windows over the limits contaminates the measurement
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Scheduler time slices a descheduled thread waits for: HZ=250 and HZ=100 kernels
@@ -96,7 +98,12 @@ class Window:
 
     @property
     def contaminated(self) -> bool:
-        return self.other_share >= OTHER_SHARE_LIMIT or self.steal_share >= STEAL_LIMIT
+        return competed(self.other_share, self.steal_share, self.pressure_share)
+
+
+def competed(other_share: float, steal_share: float, pressure_share: float | None) -> bool:
+    waited = pressure_share is None or pressure_share >= PRESSURE_FLOOR
+    return (other_share >= OTHER_SHARE_LIMIT and waited) or steal_share >= STEAL_LIMIT
 
 
 def window_between(start: Reading, end: Reading, cpus: int, first: int, last: int) -> Window:
@@ -169,13 +176,20 @@ def summarise(windows: list[Window]) -> Contention:
     pressure = sum(pressures) / seconds if pressures else None
     runnable = [w.runnable for w in windows if w.runnable is not None]
     bad = sum(w.contaminated for w in windows)
-    contaminated = (other >= OTHER_SHARE_LIMIT or steal >= STEAL_LIMIT
-                    or (windows and bad >= max(1, CONTAMINATED_WINDOWS * len(windows))))
+    contaminated = competed(other, steal, pressure) or (windows and bad >= max(1, CONTAMINATED_WINDOWS * len(windows)))
     return Contention(round(other, 4), round(steal, 4),
                       round(sum(w.involuntary_switches for w in windows) / seconds, 1),
                       None if pressure is None else round(pressure, 4), max(runnable) if runnable else None,
                       len(windows), bad, bool(contaminated), describe(other, steal, bad, len(windows)) if contaminated else "",
                       [round(w.other_share, 3) for w in windows])
+
+
+def describe_window(window: Window | None) -> str:
+    if window is None:
+        return ""
+    cause = describe(window.other_share, window.steal_share, 0, 1)
+    return cause + (f", tasks waited for a CPU {100 * window.pressure_share:.0f}% of the time"
+                    if window.pressure_share is not None else "")
 
 
 def describe(other: float, steal: float, bad: int, windows: int) -> str:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from aibench_onnx.frameworks import FRAMEWORKS, framework_of
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
 from aibench_onnx.runtimes import GRAPH_RUNTIMES
-from aibench_onnx.timing.processes import compare_replicates
+from aibench_onnx.timing.processes import Slots, compare_interleaved, compare_replicates
 
 
 @dataclass
@@ -34,12 +34,14 @@ class Effect:
     mde: float | None = None  # the smallest relative difference these processes could have detected
     processes: list[int] | None = None  # [baseline, candidate]
     method: str = ""  # how processes were counted (timing/processes.py)
+    round_level_mde: float | None = None  # what pairing whole processes by round alone could have detected
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 Samples = dict[int, dict[int, list[float]]]  # batch -> round -> per-call seconds of the process of that round
+SlotMedians = dict[int, Slots]  # batch -> round -> cycle -> slot median (interleaved rounds)
 
 
 def _unique(values) -> list:
@@ -47,10 +49,11 @@ def _unique(values) -> list:
 
 
 def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, Samples],
-                    native_device: str = "cpu") -> list[Effect]:
+                    native_device: str = "cpu", slots: dict[RuntimeConfig, SlotMedians] | None = None) -> list[Effect]:
     """The effects among one model's timed configurations. `configs`: every configuration planned for it, in
     plan order (the first graph is the exporter effects' reference); `samples`: those that were measured.
-    Only pairs that both ran appear; pairs are compared round by round (both ran in every round). Native
+    Only pairs that both ran appear; pairs are compared by their interleaved slots where `slots` has them
+    (timing/processes.compare_interleaved), else round by round on process medians. Native
     runtimes are compared with ORT on the provider of their own device (cuda for --device cuda). Other
     runtimes of the same graphs (OpenVINO) are compared with ORT at its highest level timed, on each
     provider they share, and with the native compiled runtimes."""
@@ -66,10 +69,13 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
 
     def add(kind: str, baseline: RuntimeConfig, candidate: RuntimeConfig) -> None:
         for batch in sorted(set(samples.get(baseline, {})) & set(samples.get(candidate, {}))):
-            found = compare_replicates(samples[baseline][batch], samples[candidate][batch], paired=True)
+            by_round = compare_replicates(samples[baseline][batch], samples[candidate][batch], paired=True)
+            paired_slots = [(slots or {}).get(config, {}).get(batch) for config in (baseline, candidate)]
+            found = compare_interleaved(*paired_slots) if all(paired_slots) else None
+            found = found or by_round
             effects.append(Effect(batch, kind, baseline.label, candidate.label, found.ratio, found.ci_low,
                                   found.ci_high, found.p_value, found.verdict, found.mde, found.processes,
-                                  found.method))
+                                  found.method, by_round.mde))
 
     reference = frameworks[0]
     for ep in eps:

@@ -68,3 +68,24 @@ class EnergyMeter:
             return {"available": False, "reason": "process not listed by NVML"}
         except Exception as exc:  # noqa: BLE001
             return {"available": False, "reason": f"NVML: {exc}"}
+
+
+class EnergyTally:
+    """Energy over an interleaved measurement: summed over its own slots only (the other processes' slots
+    between them are theirs)."""
+
+    def __init__(self) -> None:
+        self.joules, self.calls, self.source = 0.0, 0, None
+
+    def add(self, reading: dict) -> None:
+        if reading.get("available"):
+            self.joules += reading["joules_total"]
+            self.calls += reading["calls"]
+            self.source = reading["source"]
+
+    def to_dict(self, reason: str) -> dict:
+        if self.source is None:
+            return {"available": False, "reason": reason}
+        return {"available": True, "source": self.source, "joules_total": self.joules, "calls": self.calls,
+                "joules_per_inference": self.joules / self.calls if self.calls else None,
+                "note": "whole package / board energy over its slots, idle power included"}

@@ -5,6 +5,10 @@ calls and `warmup_s` seconds and until the two halves of its last window agree; 
 so that timer and sync overhead stay under `max_overhead` of a block; sampling needs both `min_time_s` and
 `min_samples`, then stops when the 95 % CI of the median is within ±`target_ci` or at `max_time_s`.
 Every call is followed by `sync()` (GPU runtimes wait for the device), so a sample is a latency.
+
+The first call, warm-up and calibration make an `Armed` callable. `measure` samples it at once; an
+interleaved round (timing/schedule.py) samples it in short slots between other configurations' slots
+(`Armed.sample_slot`), so that drift and neighbours' bursts hit both sides of an effect alike.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
-from aibench_onnx.timing.contention import Monitor, quantum_stalls
+from aibench_onnx.timing.contention import Monitor, Window, quantum_stalls, summarise
 from aibench_onnx.timing.stats import (
     P90_MIN_SAMPLES,
     P99_MIN_SAMPLES,
@@ -44,6 +48,14 @@ class TimingConfig:
     target_ci: float = 0.01  # stop when the 95 % CI of the median is within ±1 %
     max_overhead: float = 0.001  # timer + sync overhead <= 0.1 % of a block
     max_block_s: float = 0.05  # a block never exceeds this, so slow calls still give many samples
+    # interleaved rounds (timing/schedule.py): each configuration is sampled for min_time_s in slots of
+    # `slot_s`, alternating with the other configurations of its model
+    slot_s: float = 0.1
+
+    @property
+    def cycles(self) -> int:
+        """Slots per configuration and batch in an interleaved round: min_time_s of sampling, at least 3."""
+        return max(3, round(self.min_time_s / self.slot_s))
 
 
 @dataclass
@@ -59,9 +71,10 @@ class Measurement:
     overhead_s: float  # timer + sync cost of one call, measured
     calibration_calls: int  # calls spent choosing the block size
     total_s: float
-    stopped_by: str  # "ci" | "time_cap"
+    stopped_by: str  # "ci" | "time_cap" | "slots"
     config: dict = field(default_factory=dict)
     contention: dict | None = None  # timing.contention.Contention over the sampling; None where unreadable
+    slots: list[dict] = field(default_factory=list)  # interleaved: per slot its cycle, median and sample range
 
     @property
     def n(self) -> int:
@@ -194,21 +207,98 @@ def _calibrate_block(run, sync, overhead: float, config: TimingConfig) -> tuple[
         calls = max(calls * 2, min(calls * 64, math.ceil(calls * needed / max(elapsed, 1e-9))))
 
 
-def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
-            config: TimingConfig | None = None) -> Measurement:
-    """Time `run` (followed by `sync` after every call) with the loop described in the module docstring."""
+@dataclass
+class Slot:
+    """One slot's samples, not yet kept: a contaminated slot may be measured again and discarded."""
+
+    samples_s: list[float]
+    window: Window | None
+
+    @property
+    def median_s(self) -> float:
+        return float(np.median(self.samples_s))
+
+    @property
+    def contaminated(self) -> bool:
+        return bool(self.window and self.window.contaminated)
+
+
+@dataclass
+class Armed:
+    """A callable after its first call, warm-up and block calibration: ready to be sampled."""
+
+    run: Callable[[], Any]
+    sync: Callable[[], Any]
+    config: TimingConfig
+    first_call_s: float
+    warmup_calls: int
+    warmup_s: float
+    settled: bool
+    overhead: float
+    block: int
+    calibration_calls: int
+    samples: list[float] = field(default_factory=list)
+    slots: list[dict] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    sampling_s: float = 0.0
+    sampled_calls: int = 0  # in slots, discarded ones included (energy is divided by this)
+
+    def sample_slot(self, seconds: float) -> Slot:
+        """Blocks for `seconds` (at least one), with what competed over the slot."""
+        monitor = Monitor(window_s=float("inf"))
+        samples: list[float] = []
+        started = time.perf_counter()
+        perf = time.perf_counter_ns
+        while not samples or time.perf_counter() - started < seconds:
+            t0 = perf()
+            for _ in range(self.block):
+                self.run()
+                self.sync()
+            samples.append((perf() - t0) / 1e9 / self.block)
+        self.sampling_s += time.perf_counter() - started
+        self.sampled_calls += len(samples) * self.block
+        monitor.after_block(len(samples), force=True)
+        return Slot(samples, monitor.windows[-1] if monitor.windows else None)
+
+    def keep(self, slot: Slot, cycle: int) -> dict:
+        """Add a slot's samples to the measurement; its record."""
+        first = len(self.samples)
+        self.samples.extend(slot.samples_s)
+        if slot.window is not None:
+            self.windows.append(Window(first, len(self.samples), **{k: v for k, v in vars(slot.window).items()
+                                                                   if k not in ("first", "last")}))
+        record = {"cycle": cycle, "median_s": slot.median_s, "first": first, "last": len(self.samples)}
+        self.slots.append(record)
+        return record
+
+    def measurement(self, stopped_by: str) -> Measurement:
+        contention = summarise(self.windows) if self.windows else None
+        return Measurement(list(self.samples), self.block, self.first_call_s, self.warmup_calls, self.warmup_s,
+                           self.settled, self.overhead, self.calibration_calls, self.sampling_s, stopped_by,
+                           asdict(self.config), contention.to_dict() if contention else None, list(self.slots))
+
+
+def arm(run: Callable[[], Any], sync: Callable[[], Any] | None = None, config: TimingConfig | None = None) -> Armed:
+    """The first call (timed apart: a cold cost), warm-up and the block size."""
     config = config or TimingConfig()
     sync = sync or no_sync
     t0 = time.perf_counter_ns()
     run()
     sync()
     first_call_s = (time.perf_counter_ns() - t0) / 1e9
-
     warmup_times, settled, warmup_s = _warm_up(run, sync, config)
     overhead = measure_overhead(sync)
     block, calibration_calls = _calibrate_block(run, sync, overhead, config)
+    return Armed(run, sync, config, first_call_s, len(warmup_times), warmup_s, settled, overhead, block,
+                 calibration_calls)
 
-    samples: list[float] = []
+
+def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
+            config: TimingConfig | None = None) -> Measurement:
+    """Time `run` (followed by `sync` after every call) with the loop described in the module docstring."""
+    armed = arm(run, sync, config)
+    config, sync, block = armed.config, armed.sync, armed.block
+    samples = armed.samples
     monitor = Monitor()  # reads what competed between blocks, never inside one
     started = time.perf_counter()
     stopped_by = "time_cap"
@@ -230,9 +320,7 @@ def measure(run: Callable[[], Any], sync: Callable[[], Any] | None = None,
             if median > 0 and max(median - low, high - median) <= config.target_ci * median:
                 stopped_by = "ci"
                 break
-    total_s = time.perf_counter() - started
+    armed.sampling_s = time.perf_counter() - started
     monitor.after_block(len(samples), force=True)
-    contention = monitor.summary()
-    return Measurement(samples, block, first_call_s, len(warmup_times), warmup_s, settled, overhead,
-                       calibration_calls, total_s, stopped_by, asdict(config),
-                       contention.to_dict() if contention else None)
+    armed.windows = monitor.windows
+    return armed.measurement(stopped_by)

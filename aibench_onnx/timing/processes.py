@@ -14,6 +14,13 @@ over time then cancels), Welch otherwise (two runs). The minimum detectable effe
 the design would detect with 80 % power at 5 % significance; a ratio inside it, or a CI that includes 1,
 is "no significant difference". With a single process nothing between processes can be estimated: the
 within-process bootstrap is used and the result says so.
+
+Interleaved slots (timing/schedule.py) sharpen each round's ratio: inside a round the two configurations were
+sampled alternately, so each cycle gives a paired ratio of slot medians that drift and a neighbour's burst
+hit alike. A round's ratio is the *median* over its cycles — a slowdown episode that begins or ends inside
+a cycle spoils that cycle's ratio only (on this project's 2-core VM such episodes made the mean of cycle
+ratios swing by 25 % where the median stayed within 0.5 %) — and rounds are then combined as above, with
+Student's t over the R round ratios, so a process slow for its whole life still counts.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ PRACTICAL_FLOOR = 0.01  # below 1 % no ratio is called a difference, whatever th
 ONE_PROCESS = "within one process (between-process variance not counted: use --repeats 2 or more)"
 
 Replicates = Mapping[int, Sequence[float]]  # round -> per-call samples of the process that ran in that round
+Slots = Mapping[int, Mapping[int, float]]  # round -> cycle -> the slot's median (interleaved rounds)
+INTERLEAVED = "interleaved slots: median paired ratio per round, t over rounds"
+INTERLEAVED_ONE_ROUND = "interleaved slots within one round (between-process variance not counted: use --repeats 2 or more)"
+MIN_CYCLES = 3
 
 
 def _log_medians(replicates: Replicates) -> dict[int, float]:
@@ -126,14 +137,58 @@ def compare_replicates(baseline: Replicates, candidate: Replicates, paired: bool
         # Welch–Satterthwaite degrees of freedom (the smaller side's when both variances vanish)
         df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1)) if va + vb > 0 else min(len(la), len(lb)) - 1
         method = "Welch over process medians"
-    error = max(error, 1e-12)
-    t_alpha = _t(0.5 + CONFIDENCE / 2, df)
-    half = t_alpha * error
+    return _t_comparison(estimate, max(error, 1e-12), df, [len(a), len(b)], method)
+
+
+def round_ratios(baseline: Slots, candidate: Slots) -> dict[int, float]:
+    """round -> log of the median paired ratio candidate/baseline over the cycles both were sampled in."""
+    found = {}
+    for round_index in sorted(set(baseline) & set(candidate)):
+        cycles = sorted(set(baseline[round_index]) & set(candidate[round_index]))
+        if len(cycles) >= MIN_CYCLES:
+            found[round_index] = float(np.median([math.log(candidate[round_index][c] / baseline[round_index][c])
+                                                  for c in cycles]))
+    return found
+
+
+def compare_interleaved(baseline: Slots, candidate: Slots) -> Comparison | None:
+    """candidate / baseline from paired slots (None when fewer than MIN_CYCLES paired cycles in every round)."""
+    logs = round_ratios(baseline, candidate)
+    if not logs:
+        return None
+    if len(logs) == 1:
+        return _one_round(baseline, candidate, next(iter(logs)))
+    values = np.array(list(logs.values()))
+    estimate, df = float(values.mean()), len(values) - 1
+    error = max(float(values.std(ddof=1)) / math.sqrt(len(values)), 1e-12)
+    return _t_comparison(estimate, error, df, [len(values), len(values)], INTERLEAVED)
+
+
+def _t_comparison(estimate: float, error: float, df: float, processes: list[int], method: str) -> Comparison:
     from scipy.stats import t
 
+    t_alpha = _t(0.5 + CONFIDENCE / 2, df)
+    half = t_alpha * error
     p_value = float(2 * t.sf(abs(estimate) / error, df))
     mde = math.exp((t_alpha + _t(POWER, df)) * error) - 1
     floor = math.log1p(max(mde, PRACTICAL_FLOOR))
     significant = abs(estimate) > half and abs(estimate) > floor
     return Comparison(math.exp(estimate), math.exp(estimate - half), math.exp(estimate + half), p_value, mde,
-                      [len(a), len(b)], method, significant)
+                      processes, method, significant)
+
+
+def _one_round(baseline: Slots, candidate: Slots, round_index: int) -> Comparison:
+    """One round: the median cycle ratio with its distribution-free CI (order statistics) and a sign test;
+    nothing between processes is counted, and the method says so."""
+    from scipy.stats import binomtest
+
+    from aibench_onnx.timing.stats import median_ci_order_statistics
+
+    cycles = sorted(set(baseline[round_index]) & set(candidate[round_index]))
+    logs = np.sort([math.log(candidate[round_index][c] / baseline[round_index][c]) for c in cycles])
+    estimate = float(np.median(logs))
+    low, high = median_ci_order_statistics(logs)
+    p_value = float(binomtest(int(np.sum(logs > 0)), int(np.sum(logs != 0)) or 1).pvalue)
+    significant = (low > 0 or high < 0) and abs(estimate) > math.log1p(PRACTICAL_FLOOR)
+    return Comparison(math.exp(estimate), math.exp(low), math.exp(high), p_value, None, [1, 1],
+                      INTERLEAVED_ONE_ROUND, significant)

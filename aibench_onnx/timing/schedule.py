@@ -1,7 +1,9 @@
-"""Replicates, interleaved: each configuration is measured in R independent processes, round by round — round r
-runs every configuration once before round r+1 starts, so slow drift (frequency, neighbours, caches) hits
-every configuration alike. Within a round, the processes (one per runtime group) and the items inside each
-process come in a shuffled order, seeded by the round, so no configuration always goes first or last.
+"""Replicates in rounds, slots interleaved inside each round: each configuration is measured in R independent
+processes, round by round — round r runs every configuration once before round r+1 starts. Inside a round
+the processes (one per runtime group) live side by side and the configurations of one model are sampled
+alternately in short slots (A B C A C B …, shuffled per cycle), so slow drift (frequency, neighbours,
+caches) and a neighbour's burst hit the two sides of an effect alike and cancel in their paired ratio;
+between rounds, fresh processes count what differs from one process to the next.
 
 Used by `aibench bench` and `aibench run` alike; each caller says what an item is called (its job id) and
 what to do with each result as it comes.
@@ -15,16 +17,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.launch import run_worker_with_progress
-from aibench_onnx.status import Status
 from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.loop import TimingConfig
 
 SHUFFLE_SEED = 20261129
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.
 VARIANCE_CONTROLS = [
-    "replicates in interleaved rounds, shuffled per round",
-    "one process per runtime group and round; garbage collected between items",
+    "replicates in rounds of fresh processes; inside a round, a model's configurations sampled in alternating "
+    "slots, shuffled per cycle, each slot alone (the other processes blocked on a pipe)",
+    "one process per runtime group and round; garbage collected between models",
+    "a slot other processes contaminated is measured again (bounded) and says so",
     "the parent's progress display redraws only when a result arrives",
     "same thread count and CPU affinity for every runtime",
     "timing processes never run beside another job",
@@ -88,26 +90,117 @@ def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
     return ordered
 
 
-def run_unit(unit: list[TimingItem], settings: TimingSettings, timeout_s: float,
-             on_result: Callable[[TimingItem, dict, dict], None]) -> None:
-    """Measure `unit` in one fresh process.
-    `on_result(item, result, process)` is called once per item — with a crashed/timeout result for each item
-    the process had not finished when it died. `process` says where the item ran: round, group, items, start-up and wall time."""
-    request = {**settings.to_dict(), "round": unit[0].round, "group": unit[0].config.process_group,
-               "items": [item.request() for item in unit]}
-    started = time.perf_counter()
-    # `timeout_s` is per configuration: a process that measures several gets the sum of theirs
-    outcome, finished = run_worker_with_progress("aibench_onnx.workers.timing", request, timeout_s * len(unit))
-    wall_s = round(time.perf_counter() - started, 3)
-    process = {"round": request["round"], "group": request["group"], "items": len(unit), "wall_s": wall_s,
-               "threads": outcome.document.get("threads"), "startup_s": outcome.document.get("startup_s")}
-    if not outcome.ok:  # what finished before the process died is kept; the rest carry its fate
-        status = outcome.status if outcome.died else Status.FAILED
-        for item, result in zip(unit, finished):
-            on_result(item, result, process)
-        for item in unit[len(finished):]:
-            on_result(item, {"model": item.subject.name, "config": item.config.to_dict(), "status": status,
-                             "reason": outcome.reason, "batches": {}, "round": item.round}, process)
-        return
-    for item, result in zip(unit, outcome.document["items"]):
-        on_result(item, result, process)
+def run_items(items: Iterable[TimingItem], settings: TimingSettings, timeout_s: float,
+              on_result: Callable[[TimingItem, dict, dict], None]) -> None:
+    """Measure every item, round by round (`units` decides the processes and their order). `on_result(item,
+    result, process)` is called once per item as its model's slots end — with a crashed/timeout result for
+    each item of a process that died; `process` says where the item ran."""
+    by_round: dict[int, list[list[TimingItem]]] = {}
+    for unit in units(items):
+        by_round.setdefault(unit[0].round, []).append(unit)
+    for round_index, round_units in by_round.items():
+        InterleavedRound(round_index, round_units, settings, timeout_s, on_result).run()
+
+
+# After a slot, the process that measured it may still spin its thread pool for a moment (ONNX Runtime,
+# OpenMP and Eigen pools spin before they sleep): the next slot starts after this pause, not beside it.
+SETTLE_S = 0.002
+
+
+class InterleavedRound:
+    """One round: every runtime group's process live at once (started together: imports overlap, measuring
+    does not), then model by model: each process arms its items of the model (one process at a time, so
+    warm-ups run alone), then `cycles` cycles in which every configuration and batch of the model is sampled
+    for one slot, in an order shuffled per cycle — each slot alone on the machine, the others' processes
+    blocked on a pipe — then the processes release the model's results. Paired slots of the same cycle see
+    the same drift and the same neighbours' bursts, which cancel in their ratio (timing/processes.py)."""
+
+    def __init__(self, round_index: int, round_units: list[list[TimingItem]], settings: TimingSettings,
+                 timeout_s: float, on_result: Callable[[TimingItem, dict, dict], None]) -> None:
+        self.round, self.units, self.settings = round_index, round_units, settings
+        self.timeout_s, self.on_result = timeout_s, on_result
+        self.rng = random.Random(SHUFFLE_SEED + 7919 * round_index)
+        self.reported: set[str] = set()
+
+    def run(self) -> None:
+        from aibench_onnx.launch import LiveWorker
+
+        started = time.perf_counter()
+        workers = []
+        for unit in self.units:
+            request = {**self.settings.to_dict(), "round": self.round, "group": unit[0].config.process_group,
+                       "items": [item.request() for item in unit]}
+            workers.append(LiveWorker("aibench_onnx.workers.timing", request))
+        self.process = [{"round": self.round, "group": unit[0].config.process_group, "items": len(unit),
+                         "processes_in_round": len(self.units)} for unit in self.units]
+        try:
+            for index, worker in enumerate(workers):
+                hello = worker.read(self.timeout_s)
+                if hello is None:
+                    self._died(index, worker)
+                    continue
+                self.process[index].update(threads=hello.get("threads"), startup_s=hello.get("startup_s"),
+                                           startup_wall_s=round(time.perf_counter() - started, 3))
+            models = list(dict.fromkeys(item.subject.name for unit in self.units for item in unit))
+            self.rng.shuffle(models)
+            for model in models:
+                self._model(model, workers)
+        finally:
+            for index, worker in enumerate(workers):
+                worker.stop()
+                self._died(index, worker)  # reports only what an early end left without a result
+
+    def _model(self, model: str, workers: list) -> None:
+        involved = [i for i, unit in enumerate(self.units)
+                    if workers[i].alive and any(item.subject.name == model for item in unit)]
+        keys: dict[int, list[str]] = {}
+        for index in involved:
+            items = sum(1 for item in self.units[index] if item.subject.name == model)
+            reply = workers[index].call({"do": "arm", "model": model}, self.timeout_s * items)
+            if reply is None:
+                self._died(index, workers[index])
+                continue
+            for result in reply["failed"]:
+                self._report(index, result)
+            keys[index] = reply["keys"]
+        timing = self.settings.timing
+        for cycle in range(timing.cycles):
+            order = [(index, key) for index, found in keys.items() for key in found]
+            self.rng.shuffle(order)
+            for index, key in order:
+                if not workers[index].alive or key not in keys[index]:
+                    continue
+                reply = workers[index].call({"do": "slot", "key": key, "seconds": timing.slot_s, "cycle": cycle},
+                                            self.timeout_s)
+                if reply is None:
+                    self._died(index, workers[index])
+                elif "failed" in reply:  # the configuration failed mid-way: its keys leave the cycle
+                    self._report(index, reply["failed"])
+                    job = reply["failed"]["job_id"]
+                    keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != job]
+                time.sleep(SETTLE_S)
+        for index in keys:
+            reply = workers[index].call({"do": "release", "model": model}, self.timeout_s)
+            if reply is None:
+                self._died(index, workers[index])
+                continue
+            self.process[index]["remeasures"] = reply.get("remeasures")
+            for result in reply["items"]:
+                self._report(index, result)
+
+    def _report(self, index: int, result: dict) -> None:
+        item = next(i for i in self.units[index] if i.job_id == result["job_id"])
+        self.reported.add(item.job_id)
+        self.on_result(item, result, dict(self.process[index]))
+
+    def _died(self, index: int, worker) -> None:
+        """Every item of a process that died (or was never heard from) without its result shares its fate."""
+        if worker.alive:
+            return
+        for item in self.units[index]:
+            if item.job_id not in self.reported:
+                self.reported.add(item.job_id)
+                self.on_result(item, {"job_id": item.job_id, "model": item.subject.name,
+                                      "config": item.config.to_dict(), "status": worker.status,
+                                      "reason": worker.reason, "batches": {}, "round": item.round},
+                               dict(self.process[index]))

@@ -1,5 +1,6 @@
-"""`python -m aibench_onnx.workers.timing REQUEST.json OUT.json`: one timing process (timing.unit) — the
-configurations of one runtime group, for several models, in the order the parent chose."""
+"""`python -m aibench_onnx.workers.timing REQUEST.json COMMAND_FD REPLY_FD`: one live timing process
+(timing.unit.serve) — the configurations of one runtime group, for several models, sampled in the slots the
+parent asks for."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from aibench_onnx.launch import worker_main
-    from aibench_onnx.timing.unit import measure_unit
+    from aibench_onnx.launch import live_worker_main
+    from aibench_onnx.timing.unit import serve
 
-    return worker_main(argv, "aibench_onnx.workers.timing", measure_unit)
+    return live_worker_main(argv, "aibench_onnx.workers.timing", serve)
 
 
 if __name__ == "__main__":
