@@ -6,11 +6,12 @@ process's own), time the hypervisor stole, this process's involuntary context sw
 (`procs_running`) and CPU pressure (/proc/pressure/cpu: time some task waited for a CPU). Linux only; elsewhere
 nothing is read and nothing is claimed.
 
-A measurement is contaminated when other processes used at least OTHER_SHARE_LIMIT of its CPUs while some
-task waited for a CPU (pressure at least PRESSURE_FLOOR: other processes on idle capacity compete with
-nobody), or the hypervisor stole STEAL_LIMIT — over the measurement or in a quarter of its windows. The
-busy-time counters tick at USER_HZ (10 ms): over a 0.1-s window on 2 CPUs that is ±5 %, which alone would
-call quiet windows contaminated; CPU pressure is counted in microseconds, so it decides, where the kernel has it.
+A span (a cycle of slots, a measurement) is contaminated when other processes used at least
+OTHER_SHARE_LIMIT of its CPUs while some task waited for a CPU (pressure at least PRESSURE_FLOOR: other
+processes on idle capacity compete with nobody), or the hypervisor stole STEAL_LIMIT. The busy-time counters
+tick at USER_HZ (10 ms): one 50-ms slot on 2 CPUs reads ±20 % — measured here, half the quiet slots of a
+run read as "contaminated" and their re-measures were no faster — so short windows are only summed (without
+clipping, so the noise averages out) and judged over a whole cycle or measurement.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 import resource
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -26,7 +27,6 @@ WINDOW_S = 0.1
 OTHER_SHARE_LIMIT = 0.10  # other processes used >= 10 % of our CPUs
 STEAL_LIMIT = 0.05
 PRESSURE_FLOOR = 0.01  # some task waited for a CPU >= 1 % of the time
-CONTAMINATED_WINDOWS = 0.25  # a quarter of the windows over the limits contaminates the measurement
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Scheduler time slices a descheduled thread waits for: HZ=250 and HZ=100 kernels
 QUANTA_S = (0.004, 0.010)
@@ -50,8 +50,9 @@ def _allowed_cpus() -> set[int] | None:
         return None
 
 
-def read(cpus: set[int] | None = None) -> Reading | None:
-    """One reading of the counters, or None where /proc is not there."""
+def read(cpus: set[int] | None = None, ours: list[int] | None = None) -> Reading | None:
+    """One reading of the counters, or None where /proc is not there. "Own" CPU time is this process's, or
+    that of the processes `ours` (pids: a round's live timing processes and the parent)."""
     try:
         with open("/proc/stat") as handle:
             lines = handle.read().splitlines()
@@ -70,8 +71,34 @@ def read(cpus: set[int] | None = None) -> Reading | None:
         elif line.startswith("procs_running"):
             runnable = int(line.split()[1])
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return Reading(time.perf_counter(), busy / _TICKS_PER_S, steal / _TICKS_PER_S, usage.ru_utime + usage.ru_stime,
-                   usage.ru_nivcsw, _pressure_us(), runnable)
+    own = usage.ru_utime + usage.ru_stime if ours is None else sum(_process_cpu_s(pid) for pid in ours)
+    return Reading(time.perf_counter(), busy / _TICKS_PER_S, steal / _TICKS_PER_S, own, usage.ru_nivcsw,
+                   _pressure_us(), runnable)
+
+
+def _process_cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S  # utime, stime
+    except (OSError, IndexError, ValueError):  # the process ended
+        return 0.0
+
+
+class SpanMeter:
+    """What processes other than `ours` did on `cpus` over a span of the parent's choosing (a cycle of slots):
+    the live timing processes of a round take turns, so what each of them does between its own slots is not
+    a neighbour's."""
+
+    def __init__(self, cpus: set[int] | None, ours: list[int]):
+        self.cpus, self.ours = cpus, ours
+        self._start = read(cpus, ours)
+
+    def stop(self) -> Window | None:
+        end = read(self.cpus, self.ours)
+        if self._start is None or end is None:
+            return None
+        return window_between(self._start, end, len(self.cpus or ()) or os.cpu_count() or 1, 0, 0)
 
 
 def _pressure_us() -> int | None:
@@ -85,20 +112,42 @@ def _pressure_us() -> int | None:
 
 @dataclass
 class Window:
-    """What competed with samples[first:last] (last exclusive)."""
+    """What competed with samples[first:last] (last exclusive). The raw CPU-seconds are kept unclipped so that
+    windows add up without bias: one window's tick-sampled reading is ±1 tick per CPU, noise that only a sum
+    over many windows (a cycle, a measurement) averages away."""
 
     first: int
     last: int
     seconds: float
-    other_share: float  # of our CPUs' capacity, used by other processes
-    steal_share: float
+    capacity_s: float  # seconds x our CPUs
+    other_cpu_s: float  # other processes' CPU time on our CPUs (tick-sampled, may read below 0)
+    steal_cpu_s: float
     involuntary_switches: int
-    pressure_share: float | None  # of the window, some task waited for a CPU
+    pressure_s: float | None  # time some task waited for a CPU, if the kernel has PSI
     runnable: int | None  # tasks runnable at the window's end (ours included)
+
+    @property
+    def other_share(self) -> float:
+        return min(max(self.other_cpu_s / self.capacity_s, 0.0), 1.0) if self.capacity_s > 0 else 0.0
+
+    @property
+    def steal_share(self) -> float:
+        return min(max(self.steal_cpu_s / self.capacity_s, 0.0), 1.0) if self.capacity_s > 0 else 0.0
+
+    @property
+    def pressure_share(self) -> float | None:
+        return None if self.pressure_s is None or self.seconds <= 0 else min(self.pressure_s / self.seconds, 1.0)
 
     @property
     def contaminated(self) -> bool:
         return competed(self.other_share, self.steal_share, self.pressure_share)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Window:
+        return cls(**data)
 
 
 def competed(other_share: float, steal_share: float, pressure_share: float | None) -> bool:
@@ -108,13 +157,23 @@ def competed(other_share: float, steal_share: float, pressure_share: float | Non
 
 def window_between(start: Reading, end: Reading, cpus: int, first: int, last: int) -> Window:
     seconds = max(end.wall_s - start.wall_s, 1e-9)
-    capacity = seconds * max(cpus, 1)
-    other = max(0.0, (end.busy_s - start.busy_s) - (end.own_cpu_s - start.own_cpu_s)) / capacity
     pressure = None
     if start.pressure_us is not None and end.pressure_us is not None:
-        pressure = min(1.0, (end.pressure_us - start.pressure_us) / 1e6 / seconds)
-    return Window(first, last, seconds, min(other, 1.0), min((end.steal_s - start.steal_s) / capacity, 1.0),
+        pressure = (end.pressure_us - start.pressure_us) / 1e6
+    other = (end.busy_s - start.busy_s) - (end.own_cpu_s - start.own_cpu_s)
+    return Window(first, last, seconds, seconds * max(cpus, 1), other, end.steal_s - start.steal_s,
                   end.involuntary_switches - start.involuntary_switches, pressure, end.runnable)
+
+
+def combined(windows: list[Window]) -> Window:
+    """Several windows read as one (their sums): a cycle's slots, a measurement's windows."""
+    pressures = [w.pressure_s for w in windows]
+    runnable = [w.runnable for w in windows if w.runnable is not None]
+    return Window(windows[0].first if windows else 0, windows[-1].last if windows else 0,
+                  sum(w.seconds for w in windows), sum(w.capacity_s for w in windows),
+                  sum(w.other_cpu_s for w in windows), sum(w.steal_cpu_s for w in windows),
+                  sum(w.involuntary_switches for w in windows),
+                  None if not pressures or None in pressures else sum(pressures), max(runnable) if runnable else None)
 
 
 class Monitor:
@@ -147,7 +206,8 @@ class Monitor:
 
 @dataclass
 class Contention:
-    """A measurement's contamination: over all its windows, and which windows crossed the limits."""
+    """A measurement's contamination, over all its windows together (one short window's tick-sampled reading
+    is too noisy to judge alone; the interleaved round judges whole cycles: timing/schedule.py)."""
 
     other_share: float
     steal_share: float
@@ -155,51 +215,30 @@ class Contention:
     pressure_share: float | None
     max_runnable: int | None
     windows: int
-    contaminated_windows: int
     contaminated: bool
     cause: str  # "" when clean: "other processes used 38% of the CPUs", ...
-    window_other_shares: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Contention:
-        return cls(**data)
-
 
 def summarise(windows: list[Window]) -> Contention:
-    seconds = sum(w.seconds for w in windows) or 1e-9
-    other = sum(w.other_share * w.seconds for w in windows) / seconds
-    steal = sum(w.steal_share * w.seconds for w in windows) / seconds
-    pressures = [w.pressure_share * w.seconds for w in windows if w.pressure_share is not None]
-    pressure = sum(pressures) / seconds if pressures else None
-    runnable = [w.runnable for w in windows if w.runnable is not None]
-    bad = sum(w.contaminated for w in windows)
-    contaminated = competed(other, steal, pressure) or (windows and bad >= max(1, CONTAMINATED_WINDOWS * len(windows)))
-    return Contention(round(other, 4), round(steal, 4),
-                      round(sum(w.involuntary_switches for w in windows) / seconds, 1),
-                      None if pressure is None else round(pressure, 4), max(runnable) if runnable else None,
-                      len(windows), bad, bool(contaminated), describe(other, steal, bad, len(windows)) if contaminated else "",
-                      [round(w.other_share, 3) for w in windows])
+    whole = combined(windows)
+    return Contention(round(whole.other_share, 4), round(whole.steal_share, 4),
+                      round(whole.involuntary_switches / max(whole.seconds, 1e-9), 1),
+                      None if whole.pressure_share is None else round(whole.pressure_share, 4), whole.runnable,
+                      len(windows), whole.contaminated, describe_window(whole) if whole.contaminated else "")
 
 
-def describe_window(window: Window | None) -> str:
-    if window is None:
-        return ""
-    cause = describe(window.other_share, window.steal_share, 0, 1)
-    return cause + (f", tasks waited for a CPU {100 * window.pressure_share:.0f}% of the time"
-                    if window.pressure_share is not None else "")
-
-
-def describe(other: float, steal: float, bad: int, windows: int) -> str:
+def describe_window(window: Window) -> str:
+    """What competed: "other processes used 38% of the CPUs, tasks waited for a CPU 41% of the time"."""
     parts = []
-    if other >= OTHER_SHARE_LIMIT or not steal >= STEAL_LIMIT:
-        parts.append(f"other processes used {100 * other:.0f}% of the CPUs")
-    if steal >= STEAL_LIMIT:
-        parts.append(f"the hypervisor stole {100 * steal:.0f}%")
-    if bad and bad < windows:
-        parts.append(f"over the limit in {bad} of {windows} windows")
+    if window.steal_share < STEAL_LIMIT or window.other_share >= OTHER_SHARE_LIMIT:
+        parts.append(f"other processes used {100 * window.other_share:.0f}% of the CPUs")
+    if window.steal_share >= STEAL_LIMIT:
+        parts.append(f"the hypervisor stole {100 * window.steal_share:.0f}%")
+    if window.pressure_share is not None:
+        parts.append(f"tasks waited for a CPU {100 * window.pressure_share:.0f}% of the time")
     return ", ".join(parts)
 
 
@@ -248,3 +287,13 @@ def busy_machine_advice(threads: int, cpus: int, evidence: str) -> str:
     fewer = f" (e.g. --threads {cpus - 1})" if cpus > 1 else ""
     return (f"{threads} timing threads on {cpus} CPUs while {evidence}: a thread descheduled for a time slice "
             f"stalls every call; use fewer threads than CPUs{fewer} or a quieter machine")
+
+
+def wait_for_quiet(max_s: float) -> None:
+    """Sleep until other processes leave this process's CPUs (at most `max_s`)."""
+    waited = 0.0
+    while waited < max_s:
+        load = machine_load(0.1)
+        waited += 0.1
+        if load is None or load.other_share < OTHER_SHARE_LIMIT / 2:
+            return

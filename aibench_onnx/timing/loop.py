@@ -51,6 +51,7 @@ class TimingConfig:
     # interleaved rounds (timing/schedule.py): each configuration is sampled for min_time_s in slots of
     # `slot_s`, alternating with the other configurations of its model
     slot_s: float = 0.1
+    rewarm_s: float = 0.02  # unrecorded calls at the start of every slot
 
     @property
     def cycles(self) -> int:
@@ -92,6 +93,18 @@ class Measurement:
     def median(self) -> float:
         return float(np.median(self._array()))
 
+    def within_slot_iqr(self) -> float:
+        """Median over slots of IQR / median inside one slot: the noise of one stretch of calls, without the
+        differences between slots (drift, bursts) that the paired slot ratios cancel."""
+        values = self._array()
+        found = []
+        for slot in self.slots:
+            inside = values[slot["first"]:slot["last"]]
+            if len(inside) >= 4 and np.median(inside) > 0:
+                q1, q3 = np.percentile(inside, [25, 75])
+                found.append((q3 - q1) / np.median(inside))
+        return float(np.median(found)) if found else 0.0
+
     @property
     def overhead_fraction(self) -> float:
         """Timer + sync cost as a fraction of the median block, as achieved (not as planned)."""
@@ -106,8 +119,10 @@ class Measurement:
         ci = bootstrap_median_ci(values) if self.n >= 5 else (float("nan"), float("nan"))
         flags = []
         iqr = float(q3 - q1)
-        if median > 0 and iqr / median >= NOISY_IQR_FRACTION:
-            flags.append(f"noisy: IQR is {100 * iqr / median:.0f}% of the median")
+        noise = self.within_slot_iqr() if self.slots else iqr / median if median > 0 else 0.0
+        if noise >= NOISY_IQR_FRACTION:
+            flags.append(f"noisy: IQR is {100 * noise:.0f}% of the median"
+                         + (" inside a slot (median over slots)" if self.slots else ""))
         if not self.warmup_settled:
             flags.append("warm-up never settled")
         if self.stopped_by == "time_cap":
@@ -209,23 +224,19 @@ def _calibrate_block(run, sync, overhead: float, config: TimingConfig) -> tuple[
 
 @dataclass
 class Slot:
-    """One slot's samples, not yet kept: a contaminated slot may be measured again and discarded."""
+    """One slot's samples (interleaved rounds)."""
 
     samples_s: list[float]
-    window: Window | None
 
     @property
     def median_s(self) -> float:
         return float(np.median(self.samples_s))
 
-    @property
-    def contaminated(self) -> bool:
-        return bool(self.window and self.window.contaminated)
-
 
 @dataclass
 class Armed:
-    """A callable after its first call, warm-up and block calibration: ready to be sampled."""
+    """A callable after its first call, warm-up and block calibration: ready to be sampled — at once
+    (`measure`) or cycle by cycle in slots (`sample_slot`, interleaved rounds)."""
 
     run: Callable[[], Any]
     sync: Callable[[], Any]
@@ -238,17 +249,24 @@ class Armed:
     block: int
     calibration_calls: int
     samples: list[float] = field(default_factory=list)
-    slots: list[dict] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
+    cycles: dict[int, Slot] = field(default_factory=dict)  # interleaved: a redone cycle replaces its slot
     sampling_s: float = 0.0
-    sampled_calls: int = 0  # in slots, discarded ones included (energy is divided by this)
+    sampled_calls: int = 0  # in slots, replaced ones included (energy is divided by this)
 
-    def sample_slot(self, seconds: float) -> Slot:
-        """Blocks for `seconds` (at least one), with what competed over the slot."""
-        monitor = Monitor(window_s=float("inf"))
+    def sample_slot(self, seconds: float, cycle: int) -> tuple[Slot, Slot | None]:
+        """Calls for `rewarm_s`, unrecorded, then blocks for `seconds` (at least one): (the slot, the slot of the
+        same cycle it replaces, if the cycle was redone). Why the re-warm: after the idle gap between two slots
+        the first ~20 ms of calls ran 1.25-1.5x slower here (measured: the CPU ramping back up), a ramp that
+        would otherwise be part of every slot."""
+        perf = time.perf_counter_ns
+        started = time.perf_counter()
+        while time.perf_counter() - started < self.config.rewarm_s:
+            self.run()
+            self.sync()
+            self.sampled_calls += 1
         samples: list[float] = []
         started = time.perf_counter()
-        perf = time.perf_counter_ns
         while not samples or time.perf_counter() - started < seconds:
             t0 = perf()
             for _ in range(self.block):
@@ -257,25 +275,26 @@ class Armed:
             samples.append((perf() - t0) / 1e9 / self.block)
         self.sampling_s += time.perf_counter() - started
         self.sampled_calls += len(samples) * self.block
-        monitor.after_block(len(samples), force=True)
-        return Slot(samples, monitor.windows[-1] if monitor.windows else None)
+        slot = Slot(samples)
+        replaced = self.cycles.get(cycle)
+        self.cycles[cycle] = slot
+        return slot, replaced
 
-    def keep(self, slot: Slot, cycle: int) -> dict:
-        """Add a slot's samples to the measurement; its record."""
-        first = len(self.samples)
-        self.samples.extend(slot.samples_s)
-        if slot.window is not None:
-            self.windows.append(Window(first, len(self.samples), **{k: v for k, v in vars(slot.window).items()
-                                                                   if k not in ("first", "last")}))
-        record = {"cycle": cycle, "median_s": slot.median_s, "first": first, "last": len(self.samples)}
-        self.slots.append(record)
-        return record
-
-    def measurement(self, stopped_by: str) -> Measurement:
-        contention = summarise(self.windows) if self.windows else None
+    def measurement(self, stopped_by: str, contention: dict | None = None) -> Measurement:
+        """The measurement so far. Interleaved: the kept slot of each cycle, in cycle order, and the contention
+        the parent judged over the cycles (`contention`, timing.contention.Contention as a dict)."""
+        slots = []
+        if self.cycles:
+            self.samples = []
+            for cycle, slot in sorted(self.cycles.items()):
+                first = len(self.samples)
+                self.samples.extend(slot.samples_s)
+                slots.append({"cycle": cycle, "median_s": slot.median_s, "first": first, "last": len(self.samples)})
+        elif self.windows:
+            contention = summarise(self.windows).to_dict()
         return Measurement(list(self.samples), self.block, self.first_call_s, self.warmup_calls, self.warmup_s,
                            self.settled, self.overhead, self.calibration_calls, self.sampling_s, stopped_by,
-                           asdict(self.config), contention.to_dict() if contention else None, list(self.slots))
+                           asdict(self.config), contention, slots)
 
 
 def arm(run: Callable[[], Any], sync: Callable[[], Any] | None = None, config: TimingConfig | None = None) -> Armed:

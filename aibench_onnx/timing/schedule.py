@@ -11,6 +11,7 @@ what to do with each result as it comes.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from typing import Callable, Iterable
 
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.subjects import Subject
+from aibench_onnx.timing.contention import SpanMeter, Window, describe_window, summarise, wait_for_quiet
 from aibench_onnx.timing.loop import TimingConfig
 
 SHUFFLE_SEED = 20261129
@@ -102,9 +104,19 @@ def run_items(items: Iterable[TimingItem], settings: TimingSettings, timeout_s: 
         InterleavedRound(round_index, round_units, settings, timeout_s, on_result).run()
 
 
-# After a slot, the process that measured it may still spin its thread pool for a moment (ONNX Runtime,
-# OpenMP and Eigen pools spin before they sleep): the next slot starts after this pause, not beside it.
-SETTLE_S = 0.002
+MAX_REDOS = 2
+PERSISTENT_AFTER = 3
+
+
+def model_contention(spans: list[Window], cycles: list[dict]) -> dict | None:
+    """What competed with a model's cycles (the kept attempt of each), as its measurements record it."""
+    if not spans:
+        return None
+    found = summarise(spans).to_dict()
+    bad = [c for c in cycles if c.get("contaminated")]
+    if bad:
+        found.update(contaminated=True, cause=f"{len(bad)} of {len(cycles)} cycles: {bad[0]['cause']}")
+    return found
 
 
 class InterleavedRound:
@@ -113,7 +125,9 @@ class InterleavedRound:
     warm-ups run alone), then `cycles` cycles in which every configuration and batch of the model is sampled
     for one slot, in an order shuffled per cycle — each slot alone on the machine, the others' processes
     blocked on a pipe — then the processes release the model's results. Paired slots of the same cycle see
-    the same drift and the same neighbours' bursts, which cancel in their ratio (timing/processes.py)."""
+    the same drift and the same neighbours' bursts, which cancel in their ratio (timing/processes.py). A
+    process answers a slot only once its own threads have stopped spinning (timing/unit.settle), so the next
+    slot starts alone."""
 
     def __init__(self, round_index: int, round_units: list[list[TimingItem]], settings: TimingSettings,
                  timeout_s: float, on_result: Callable[[TimingItem, dict, dict], None]) -> None:
@@ -121,6 +135,9 @@ class InterleavedRound:
         self.timeout_s, self.on_result = timeout_s, on_result
         self.rng = random.Random(SHUFFLE_SEED + 7919 * round_index)
         self.reported: set[str] = set()
+        self.persistent = 0  # cycles in a row still contaminated after their redos
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.cpus = set(allowed[:settings.threads]) if allowed else None  # where the timing threads run
 
     def run(self) -> None:
         from aibench_onnx.launch import LiveWorker
@@ -163,30 +180,60 @@ class InterleavedRound:
             for result in reply["failed"]:
                 self._report(index, result)
             keys[index] = reply["keys"]
-        timing = self.settings.timing
-        for cycle in range(timing.cycles):
-            order = [(index, key) for index, found in keys.items() for key in found]
-            self.rng.shuffle(order)
-            for index, key in order:
-                if not workers[index].alive or key not in keys[index]:
-                    continue
-                reply = workers[index].call({"do": "slot", "key": key, "seconds": timing.slot_s, "cycle": cycle},
-                                            self.timeout_s)
-                if reply is None:
-                    self._died(index, workers[index])
-                elif "failed" in reply:  # the configuration failed mid-way: its keys leave the cycle
-                    self._report(index, reply["failed"])
-                    job = reply["failed"]["job_id"]
-                    keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != job]
-                time.sleep(SETTLE_S)
+        cycles, spans = [], []
+        for cycle in range(self.settings.timing.cycles):
+            record, span = self._cycle(cycle, keys, workers)
+            cycles.append(record)
+            spans += [span] if span is not None else []
+        contention = model_contention(spans, cycles)
         for index in keys:
-            reply = workers[index].call({"do": "release", "model": model}, self.timeout_s)
+            reply = workers[index].call({"do": "release", "model": model, "contention": contention}, self.timeout_s)
             if reply is None:
                 self._died(index, workers[index])
                 continue
-            self.process[index]["remeasures"] = reply.get("remeasures")
+            self.process[index]["idle"] = reply.get("idle")
             for result in reply["items"]:
-                self._report(index, result)
+                self._report(index, {**result, "cycles": cycles})
+
+    def _cycle(self, cycle: int, keys: dict[int, list[str]], workers: list) -> tuple[dict, Window | None]:
+        """Every key sampled for one slot, in a shuffled order; a cycle other processes contaminated (read over
+        the whole cycle, the round's own processes excluded) is measured again — the whole cycle, so its pairs
+        stay paired — at most MAX_REDOS times, after the machine quietens. Contention that outlasts
+        PERSISTENT_AFTER cycles in a row stops the redos for the round."""
+        ours = [os.getpid()] + [w.process.pid for w in workers if w.alive]
+        redo, attempts = "", 0
+        while True:
+            meter = SpanMeter(self.cpus, ours)
+            self._slots(cycle, keys, workers, redo)
+            found = meter.stop()
+            contaminated = bool(found and found.contaminated)
+            if not contaminated or attempts >= MAX_REDOS or self.persistent >= PERSISTENT_AFTER:
+                break
+            attempts += 1
+            redo = describe_window(found)
+            wait_for_quiet(0.5)
+        self.persistent = self.persistent + 1 if contaminated else 0
+        record = {"cycle": cycle, "redone": attempts}
+        if found is not None:
+            record.update(other_share=round(found.other_share, 3), contaminated=contaminated)
+            if contaminated:
+                record["cause"] = describe_window(found)
+        return record, found
+
+    def _slots(self, cycle: int, keys: dict[int, list[str]], workers: list, redo: str) -> None:
+        order = [(index, key) for index, found in keys.items() for key in found]
+        self.rng.shuffle(order)
+        for index, key in order:
+            if not workers[index].alive or key not in keys[index]:
+                continue
+            command = {"do": "slot", "key": key, "seconds": self.settings.timing.slot_s, "cycle": cycle}
+            reply = workers[index].call({**command, **({"redo": redo} if redo else {})}, self.timeout_s)
+            if reply is None:
+                self._died(index, workers[index])
+            elif "failed" in reply:  # the configuration failed mid-way: its keys leave the cycle
+                self._report(index, reply["failed"])
+                job = reply["failed"]["job_id"]
+                keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != job]
 
     def _report(self, index: int, result: dict) -> None:
         item = next(i for i in self.units[index] if i.job_id == result["job_id"])

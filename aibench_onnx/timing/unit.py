@@ -9,9 +9,10 @@ another runtime. Request: round, group, threads, device, timing, batches, tf32, 
 - `arm {model}`: prepare each of this process's items of that model at every batch — build, first call,
   warm-up, block size. Reply: `keys` (one per item and batch, ready to sample) and `failed` (the results of
   items that could not be prepared).
-- `slot {key, seconds, cycle}`: sample that key for `seconds`, again when other processes contaminated the
-  slot (Remeasure). Reply: the slot's median, and whether it was contaminated.
-- `release {model}`: the model's results — per item the record a configuration always had (status, batches
+- `slot {key, seconds, cycle, redo?}`: sample that key for `seconds` in that cycle; the reply (the slot's
+  median) comes once this process's threads are quiet. `redo` (why) when the parent measures a contaminated
+  cycle again: the new slot replaces that cycle's, and the replaced one is recorded with the cause.
+- `release {model, contention}`: the model's results (with the contention the parent judged over its cycles) — per item the record a configuration always had (status, batches
   with their measurement, info, cold costs, energy; now with its slots) — and its sessions are freed.
 """
 
@@ -51,56 +52,38 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-class Remeasure:
-    """A slot other processes contaminated is measured again after the machine quietens (at most
-    MAX_REMEASURES times); the least contaminated attempt is kept and the others are recorded with their cause.
-    Contention that outlasts PERSISTENT_AFTER slots in a row is persistent: re-measuring would only multiply
-    the run's time, so the rest of the process measures once and its records say why."""
+def settle(max_s: float = 0.05, step_s: float = 0.001, quiet_share: float = 0.2) -> float:
+    """Wait until this process's own threads stop running before the next process's slot starts: thread
+    pools spin for a moment after their last task (measured here: ONNX Runtime's for 2-3 ms after a slot, up
+    to tens of ms while another process held the CPUs), and a spinning pool would compete with that slot.
+    Returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < max_s:
+        cpu = time.process_time()
+        time.sleep(step_s)
+        if time.process_time() - cpu < quiet_share * step_s:
+            break
+    return round(time.perf_counter() - started, 4)
 
-    MAX_REMEASURES = 2
-    PERSISTENT_AFTER = 3
-    QUIET_WAIT_S = 0.5
 
-    def __init__(self) -> None:
-        self.remeasured = 0
-        self.failed_in_a_row = 0
+class IdleMeter:
+    """CPU this process used while it waited for a command — its thread pools spinning after its slot, or
+    background threads — which competes with the slot another process measures meanwhile."""
 
-    @property
-    def persistent(self) -> bool:
-        return self.failed_in_a_row >= self.PERSISTENT_AFTER
+    def __init__(self, receive) -> None:
+        self._receive = receive
+        self.wall_s = self.cpu_s = 0.0
 
-    def slot(self, armed, seconds: float, cycle: int) -> tuple[dict, list[dict]]:
-        """Sample `armed` (timing.loop.Armed) for one slot: (the slot kept, the discarded attempts' median and cause)."""
-        from aibench_onnx.timing.contention import describe_window
-
-        attempts = [armed.sample_slot(seconds)]
-        while attempts[-1].contaminated and len(attempts) <= self.MAX_REMEASURES and not self.persistent:
-            self.remeasured += 1
-            _wait_for_quiet(self.QUIET_WAIT_S)
-            attempts.append(armed.sample_slot(seconds))
-        if len(attempts) > 1:
-            self.failed_in_a_row = self.failed_in_a_row + 1 if attempts[-1].contaminated else 0
-        kept = min(attempts, key=lambda slot: slot.window.other_share if slot.window else 0.0)
-        discarded = [{"cycle": cycle, "median_s": slot.median_s, "cause": describe_window(slot.window)}
-                     for slot in attempts if slot is not kept]
-        record = armed.keep(kept, cycle)
-        if kept.contaminated:
-            record["contaminated"] = describe_window(kept.window)
-        return record, discarded
+    def receive(self):
+        wall, cpu = time.perf_counter(), time.process_time()
+        command = self._receive()
+        self.wall_s += time.perf_counter() - wall
+        self.cpu_s += time.process_time() - cpu
+        return command
 
     def to_dict(self) -> dict:
-        return {"remeasured": self.remeasured, "persistent": self.persistent}
-
-
-def _wait_for_quiet(max_s: float) -> None:
-    from aibench_onnx.timing.contention import OTHER_SHARE_LIMIT, machine_load
-
-    waited = 0.0
-    while waited < max_s:
-        load = machine_load(0.1)
-        waited += 0.1
-        if load is None or load.other_share < OTHER_SHARE_LIMIT / 2:
-            return
+        return {"wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 4),
+                "cpu_share": round(self.cpu_s / self.wall_s, 4) if self.wall_s > 0 else None}
 
 
 @dataclass
@@ -133,11 +116,12 @@ def serve(request: dict, receive, reply) -> None:
 
     settings = TimingSettings.from_dict(request)
     items = [TimingItem.from_request({"round": request["round"], **entry}) for entry in request["items"]]
-    meter, remeasure = EnergyMeter(settings.device), Remeasure()
+    meter = EnergyMeter(settings.device)
     live: dict[str, _Live] = {}  # key "job_id#batch" -> its item
     armed_order = 0
+    waiting = IdleMeter(receive)
     reply({"status": Status.OK, "threads": threads, "startup_s": round(time.perf_counter() - _STARTED, 3)})
-    while (command := receive()) is not None:
+    while (command := waiting.receive()) is not None:
         if command["do"] == "arm":
             keys, failed = [], []
             for item in (i for i in items if i.subject.name == command["model"]):
@@ -154,10 +138,13 @@ def serve(request: dict, receive, reply) -> None:
             batch = entry.batches[int(command["key"].rsplit("#", 1)[1])]
             try:
                 reading, calls_before = meter.start(), batch.armed.sampled_calls
-                record, discarded = remeasure.slot(batch.armed, command["seconds"], command["cycle"])
+                slot, replaced = batch.armed.sample_slot(command["seconds"], command["cycle"])
                 batch.energy.add(meter.stop(reading, batch.armed.sampled_calls - calls_before))
-                batch.remeasured += discarded
-                reply({"median_s": record["median_s"], "contaminated": record.get("contaminated", "")})
+                if replaced is not None:
+                    batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
+                                             "cause": command.get("redo", "")})
+                settled_s = settle()
+                reply({"median_s": slot.median_s, "settled_s": settled_s})
             except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
                 _fail(entry, exc)
                 for key in [k for k, e in live.items() if e is entry]:
@@ -167,7 +154,8 @@ def serve(request: dict, receive, reply) -> None:
             released = list({id(e): e for e in live.values() if e.item.subject.name == command["model"]}.values())
             for key in [k for k, e in live.items() if e.item.subject.name == command["model"]]:
                 del live[key]
-            reply({"items": [_finish(entry, meter) for entry in released], "remeasures": remeasure.to_dict()})
+            reply({"items": [_finish(entry, meter, command.get("contention")) for entry in released],
+                   "idle": waiting.to_dict()})
             del released
             gc.collect()  # the model's sessions and thread pools go before the next model is armed
 
@@ -232,11 +220,11 @@ def _arm_batches(entry: _Live, settings) -> None:
                                       EnergyTally())
 
 
-def _finish(entry: _Live, meter) -> dict:
+def _finish(entry: _Live, meter, contention: dict | None = None) -> dict:
     result = entry.result
     if result["status"] == Status.OK:
         for batch, found in entry.batches.items():
-            measurement = found.armed.measurement("slots")
+            measurement = found.armed.measurement("slots", contention)
             result["batches"][str(batch)] = {"measurement": measurement.to_dict(), "info": found.info,
                                              "cold": found.cold, "energy": found.energy.to_dict(meter.reason),
                                              **({"remeasured": found.remeasured} if found.remeasured else {})}
