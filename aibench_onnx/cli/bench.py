@@ -64,8 +64,11 @@ def bench(
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
     threads: Optional[int] = threads_option(),
-    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per batch."),
-    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per batch."),
+    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Sampling seconds per batch and process, in "
+                                   "slots of 0.1 s alternating with the model's other configurations (3 at least)."),
+    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Kept for scripts: the cap of one "
+                                   "uninterrupted measurement, which interleaved rounds no longer make; not below "
+                                   "--min-time."),
     repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="Processes per configuration (replicates, "
                                 "run in interleaved rounds); CIs and effects count the variance between them."),
     timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per configuration before its timing "

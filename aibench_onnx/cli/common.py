@@ -28,6 +28,17 @@ def parse_batches(text: str) -> list[int]:
     return batches
 
 
+def parse_percent(text: str, option: str) -> float:
+    """"5%" or "5" -> 0.05; "0" -> 0.0; anything else (negative, 100 % or more, not a number) is a one-line error."""
+    try:
+        value = float(text.strip().rstrip("%")) / 100
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected a percentage such as 5%") from None
+    if not 0 <= value < 1:
+        raise UserError(f"{option} {text!r}: expected a percentage from 0% to below 100%")
+    return value
+
+
 def choose(values: Optional[list[str]], valid, default: list[str], what: str) -> list[str]:
     chosen = values or default
     unknown = [v for v in chosen if v not in valid]

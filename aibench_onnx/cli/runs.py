@@ -19,6 +19,7 @@ from aibench_onnx.cli.common import (
     parse_batches,
     parse_eps,
     parse_error_stats,
+    parse_percent,
     parse_precisions,
     precision_option,
     progress_bar,
@@ -33,7 +34,7 @@ from aibench_onnx.status import exit_code
 @user_errors_exit
 def run(
     quick: bool = typer.Option(False, "--quick", help="Whole zoo x 3 frameworks x CPU at tiny size, short timing "
-                               "in 3 processes per configuration (under 4 minutes on 2 cores)."),
+                               "in 3 processes per configuration, interleaved (about 5 minutes on 2 cores)."),
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated zoo models (default: all; none "
                                          "with --user-models)."),
     user_models: Optional[str] = typer.Option(None, "--user-models", metavar="FILE.toml", help="Your own models, "
@@ -49,6 +50,13 @@ def run(
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "
                                           "configuration, in interleaved rounds (default 3; full run 5)."),
+    target_mde: Optional[str] = typer.Option(None, "--target-mde", metavar="PCT", help="Add rounds for effects whose "
+                                             "detectable effect is still above PCT (default 5%; quick 10%; 0 "
+                                             "adds none), within --budget."),
+    budget: Optional[float] = typer.Option(None, "--budget", min=0, metavar="SECONDS", help="Time for the added "
+                                           "rounds (default 1200; quick 60)."),
+    max_repeats: Optional[int] = typer.Option(None, "--max-repeats", min=1, max=50, help="At most this many "
+                                              "rounds in all, added ones included (default 10; quick 6)."),
     timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per job before its process is killed "
                                   "(a process doing several jobs gets the sum of theirs)."),
     threads: Optional[int] = threads_option(),
@@ -135,6 +143,9 @@ def run(
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
+                    "target_mde": mode["target_mde"] if target_mde is None else parse_percent(target_mde, "--target-mde"),
+                    "budget_s": mode["budget_s"] if budget is None else budget,
+                    "max_repeats": max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
                     "threads": threads or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
     settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
     jobs = plan_jobs(settings, specs)
@@ -156,8 +167,17 @@ def run(
             progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
                                    f"({record['duration_s']:.1f} s)", highlight=False)
 
+        def run_round(extra: list[dict]) -> None:
+            progress.update(task, total=progress.tasks[task].total + len(extra))
+            run_jobs(run_dir, extra, {**settings, "timeout_s": timeout}, on_record)
+
         try:
             run_jobs(run_dir, todo, {**settings, "timeout_s": timeout}, on_record)
+            if settings.get("target_mde"):
+                from aibench_onnx.runs.adaptive import resolve
+                from aibench_onnx.runs.report import build_report
+
+                resolve(run_dir, settings, jobs, lambda found: build_report(found)["effects"], run_round)
         except KeyboardInterrupt:
             raise UserError(f"interrupted; finished jobs are kept — resume with: aibench run --resume {run_dir}",
                             ExitCode.INTERRUPTED) from None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.tables import latency_rows
+from aibench_onnx.runs.adaptive import load_resolution
 from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.store import (
     latest_records,
@@ -50,7 +51,9 @@ def build_report(run_dir: str | Path) -> dict:
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", [])),
             "why": load_explanations(run_dir)}
-    report["headline"] = headline(report)
+    resolution = load_resolution(run_dir)
+    report["replicates"] = resolution.to_dict() if resolution else None
+    report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
     return report
 
 

@@ -25,12 +25,17 @@ from aibench_onnx.status import Status
 from aibench_onnx.subjects import USER_SIZE
 from aibench_onnx.timing.configs import plan as plan_configs
 
+# Extra rounds for effects not yet resolved to `target_mde` (runs/adaptive.py), within `budget_s` and up to
+# `max_repeats` rounds in all.
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
+         "target_mde": 0.10, "budget_s": 30.0, "max_repeats": 5,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
-         # each configuration has 3 processes, each sampled in 6 slots of 50 ms between the other configurations
-         "timing": {"min_time_s": 0.3, "max_time_s": 0.3, "slot_s": 0.05, "warmup_s": 0.05, "warmup_max_s": 0.3,
-                    "target_ci": 0.02}}
+         # each configuration in 3 processes, each sampled in 4 slots of 50 ms between the model's other
+         # configurations (a 15-ms re-warm before each)
+         "timing": {"min_time_s": 0.2, "max_time_s": 0.3, "slot_s": 0.05, "rewarm_s": 0.015, "warmup_s": 0.05,
+                    "warmup_max_s": 0.2, "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
+        "target_mde": 0.05, "budget_s": 1200.0, "max_repeats": 10,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 
 

@@ -144,3 +144,11 @@ def load_bench_document(path: str | Path, alternatives: str = "a run directory")
         raise UserError(f"{path}: bench schema version {document['schema_version']} is newer than this aibench "
                         f"({BENCH_SCHEMA_VERSION}); upgrade aibench-onnx")
     return document
+
+
+def add_jobs(run_dir: Path, job_ids: list[str]) -> None:
+    """Extend run.json's plan with jobs decided during the run (rounds added for unresolved effects), so the
+    report and --resume count them."""
+    document = load_run(run_dir)
+    document["jobs"] = list(dict.fromkeys(document.get("jobs", []) + job_ids))
+    write_run_file(run_dir, {k: v for k, v in document.items() if k not in ("kind", "schema_version")})
