@@ -1,10 +1,12 @@
-"""Shared helpers for tests: run the real `aibench` entry point of this interpreter's environment."""
+"""Shared helpers for tests: run the real `aibench` entry point of this interpreter's environment; a callable
+of known cost."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -21,3 +23,12 @@ def run_aibench(*args: str, env: dict | None = None, timeout: float = 300) -> su
         capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
     )
+
+
+def spin(seconds: float):
+    """A callable that busy-waits for `seconds`: a known cost that sleep() granularity would blur."""
+    def run():
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+    return run

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import spin
 from onnx_graphs import linear_graph, save
 
 from aibench_onnx.keys import RuntimeConfig
@@ -21,14 +22,6 @@ SHORT = TimingConfig(min_time_s=0.3, max_time_s=0.5, warmup_s=0.05, warmup_max_s
 BUSY_LOOP = "import time\nend = time.time() + float(__import__('sys').argv[1])\nwhile time.time() < end: pass\n"
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="contention is read from /proc (Linux)")
-
-
-def spin(seconds: float):
-    def run():
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            pass
-    return run
 
 
 @pytest.fixture
@@ -117,3 +110,14 @@ def test_advice_when_timing_threads_fill_the_cpus_of_a_busy_machine():
     assert threads_advice(cpus, idle) == ""
     if cpus > 1:
         assert threads_advice(cpus - 1, busy) == ""
+
+
+def test_a_run_on_a_busy_machine_is_told_before_it_times(background_load):
+    from rich.console import Console
+
+    from aibench_onnx.cli.common import warn_if_busy
+
+    console = Console(record=True, width=300)
+    cpus = len(os.sched_getaffinity(0))
+    warn_if_busy(console, cpus)
+    assert f"{cpus} timing threads on {cpus} CPUs while other processes use" in console.export_text()

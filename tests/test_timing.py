@@ -1,11 +1,11 @@
 """The measurement loop on synthetic callables of known cost: properties, never wall-clock thresholds on
 the machine's speed (ratios and self-consistency within one run)."""
 
-import time
 from dataclasses import asdict
 
 import numpy as np
 import pytest
+from helpers import spin
 
 from aibench_onnx.timing.loop import (
     Measurement,
@@ -21,15 +21,6 @@ from aibench_onnx.timing.stats import (
 )
 
 FAST = TimingConfig(min_time_s=0.2, max_time_s=1.0, warmup_s=0.05, warmup_max_s=0.5)
-
-
-def spin(seconds: float):
-    """A callable that busy-waits for `seconds`: a known cost that sleep() granularity would blur."""
-    def run():
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            pass
-    return run
 
 
 def test_median_lands_near_a_known_cost():

@@ -27,6 +27,7 @@ from aibench_onnx.cli.common import (
     progress_bar,
     split_csv,
     threads_option,
+    warn_if_busy,
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
 from aibench_onnx.errors import UserError
@@ -139,6 +140,7 @@ def bench(
         subjects, exported = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
         subjects = zoo_subjects(specs, size)
+    warn_if_busy(console, threads)
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats)
 

@@ -25,6 +25,7 @@ from aibench_onnx.cli.common import (
     progress_bar,
     split_csv,
     threads_option,
+    warn_if_busy,
 )
 from aibench_onnx.errors import ExitCode, UserError
 from aibench_onnx.status import exit_code
@@ -51,8 +52,8 @@ def run(
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "
                                           "configuration, in interleaved rounds (default 3; full run 5)."),
     target_mde: Optional[str] = typer.Option(None, "--target-mde", metavar="PCT", help="Add rounds for effects whose "
-                                             "detectable effect is still above PCT (default 5%; quick 10%; 0 "
-                                             "adds none), within --budget."),
+                                             "detectable effect is still above PCT (default 5%; quick 10%; none "
+                                             "with an explicit --repeats; 0 adds none), within --budget."),
     budget: Optional[float] = typer.Option(None, "--budget", min=0, metavar="SECONDS", help="Time for the added "
                                            "rounds (default 1200; quick 60)."),
     max_repeats: Optional[int] = typer.Option(None, "--max-repeats", min=1, max=50, help="At most this many "
@@ -143,7 +144,9 @@ def run(
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
-                    "target_mde": mode["target_mde"] if target_mde is None else parse_percent(target_mde, "--target-mde"),
+                    # an explicit --repeats fixes the design: rounds are added only when --target-mde asks too
+                    "target_mde": (parse_percent(target_mde, "--target-mde") if target_mde is not None
+                                   else 0.0 if repeats else mode["target_mde"]),
                     "budget_s": mode["budget_s"] if budget is None else budget,
                     "max_repeats": max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
                     "threads": threads or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
@@ -157,6 +160,7 @@ def run(
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {problem}")
     console.print(f"run directory: {run_dir} — {len(todo)} of {len(jobs)} jobs to run")
+    warn_if_busy(console, settings["threads"])
     with progress_bar(console) as progress:
         task = progress.add_task("aibench run", total=len(todo))
 

@@ -183,8 +183,9 @@ class UnreliableCount:
         lines = [f"unreliable measurements: {self.unreliable} of {self.measurements} ({kinds}); each row's notes "
                  "name its own, report.json has every flag"]
         if self.remeasured:
-            lines.append(f"re-measured {self.remeasured} times after contamination (the least contaminated attempt kept)")
-        contaminated = self.kinds.get("contaminated", 0) + self.kinds.get("scheduler stalls", 0)
+            lines.append(f"{self.remeasured} slots measured again: their cycles were contaminated (each measurement "
+                         "keeps its last attempt per cycle; `cycles` in report.json say which and why)")
+        contaminated = self.kinds.get("contaminated", 0)  # scheduler stalls alone may be the runtime's own threads
         if contaminated and self.cpus and threads >= self.cpus:
             lines.append(busy_machine_advice(threads, self.cpus, f"{contaminated} measurements competed with other "
                                                                  "processes"))

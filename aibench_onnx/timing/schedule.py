@@ -28,7 +28,7 @@ VARIANCE_CONTROLS = [
     "replicates in rounds of fresh processes; inside a round, a model's configurations sampled in alternating "
     "slots, shuffled per cycle, each slot alone (the other processes blocked on a pipe)",
     "one process per runtime group and round; garbage collected between models",
-    "a slot other processes contaminated is measured again (bounded) and says so",
+    "a cycle other processes contaminated is measured again (bounded) and says so",
     "the parent's progress display redraws only when a result arrives",
     "same thread count and CPU affinity for every runtime",
     "timing processes never run beside another job",
