@@ -142,13 +142,6 @@ class Window:
     def contaminated(self) -> bool:
         return competed(self.other_share, self.steal_share, self.pressure_share)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Window:
-        return cls(**data)
-
 
 def competed(other_share: float, steal_share: float, pressure_share: float | None) -> bool:
     waited = pressure_share is None or pressure_share >= PRESSURE_FLOOR
