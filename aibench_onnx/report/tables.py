@@ -165,17 +165,12 @@ def latency_rows(result: dict) -> list[dict]:
         summaries = [entry["measurement"]["summary"] for entry in entries]
         per_process = [[f for f in s["flags"] if not f.startswith(("p99 not reported", "timer overhead"))]
                        for s in summaries]
-        notes = list(dict.fromkeys(f for flags in per_process for f in flags)) + across["flags"]
-        compact = compact_flags(per_process, across["flags"])
         info = entries[0].get("info") or {}
-        if info.get("input_casts"):
-            notes.append("cast " + ", ".join(info["input_casts"]))
-        context = audit_notes(info.get("audit")) + ([result["reason"]] if result.get("reason") else [])
-        if info.get("input_casts"):
-            context.insert(0, "cast " + ", ".join(info["input_casts"]))
-        notes += audit_notes(info.get("audit"))
-        if result.get("reason"):
-            notes.append(result["reason"])
+        # what the row says besides its timing flags: input casts, the provider audit, the result's reason
+        context = (["cast " + ", ".join(info["input_casts"])] if info.get("input_casts") else []) \
+            + audit_notes(info.get("audit")) + ([result["reason"]] if result.get("reason") else [])
+        notes = list(dict.fromkeys(f for flags in per_process for f in flags)) + across["flags"] + context
+        compact = compact_flags(per_process, across["flags"])
         rows.append({"label": label, "config": config.to_dict(), "status": Status.OK, "batch": int(batch), "median_s": across["median_s"],
                      "ci95_s": across["ci95_s"], "processes": across["processes"],
                      "between_spread": across["between_spread"], "within_iqr": across["within_iqr"],
