@@ -68,7 +68,7 @@ def test_a_plan_runs_on_every_target_alone_with_a_lost_job_retried(cluster, tmp_
     for target in TARGETS:
         assert {job_id.removesuffix(f"@{target}"): r["status"] for job_id, r in latest.items()
                 if r["target"] == target} == local_jobs
-    # the Ray worker killed two seconds into a job: a lost record, then the retry's
+    # the Ray worker killed once the job's first process ran: a lost record, then the retry's
     attempts = [r["status"] for r in records if r["job_id"] == KILLED_JOB]
     assert attempts == ["lost", "ok"], attempts
     lost = next(r for r in records if r["status"] == "lost")

@@ -196,8 +196,9 @@ def _node_task(jobs: list[dict], settings: dict, target: str) -> Iterator[dict]:
 
 def _die_once_if_asked(jobs: list[dict], node_dir: Path) -> None:
     """AIBENCH_TEST_RAY_HOOK="die:SUBSTRING": the Ray worker running a job whose id contains SUBSTRING exits
-    two seconds into it (its job still running), once per run — as a node that goes away mid-job — so tests
-    can prove the job is recorded lost and retried."""
+    as soon as the job's first process has started (the job surely still running), once per run — as a node
+    that goes away mid-job — so tests can prove the job is recorded lost and retried. (A fixed delay raced
+    against a job that can finish within it.)"""
     import os
 
     action, _, pattern = os.environ.get("AIBENCH_TEST_RAY_HOOK", "").partition(":")
@@ -205,7 +206,23 @@ def _die_once_if_asked(jobs: list[dict], node_dir: Path) -> None:
     if action != "die" or not pattern or not any(pattern in job["job_id"] for job in jobs) or marker.exists():
         return
     marker.write_text("")
-    threading.Timer(2.0, os._exit, args=(1,)).start()
+
+    def exit_once_a_child_runs() -> None:
+        while not _has_children():
+            time.sleep(0.01)
+        os._exit(1)
+
+    threading.Thread(target=exit_once_a_child_runs, daemon=True).start()
+
+
+def _has_children() -> bool:
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            if (task / "children").read_text().strip():
+                return True
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return False
 
 
 def _remote():
