@@ -35,9 +35,10 @@ def export_program(model, example_inputs, input_names: list[str], output_names: 
         dynamic_shapes = tuple({0: batch} for _ in tensors)  # every zoo input carries the batch first
     else:
         dynamic_shapes = tuple({axis: torch.export.Dim.AUTO for axis in axes} for axes in dynamic)
-    parameters = inspect.signature(model.forward).parameters.values()
-    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
-        dynamic_shapes = (dynamic_shapes,)  # forward(*inputs): one parameter holding every input
+    parameters = list(inspect.signature(model.forward).parameters.values())
+    variadic = [index for index, p in enumerate(parameters) if p.kind == p.VAR_POSITIONAL]
+    if variadic:  # forward(a, b, *rest): `rest` is one parameter holding the remaining inputs
+        dynamic_shapes = (*dynamic_shapes[:variadic[0]], tuple(dynamic_shapes[variadic[0]:]))
     return torch.onnx.export(
         model, tensors, dynamo=True, opset_version=opset, dynamic_shapes=dynamic_shapes,
         input_names=input_names, output_names=output_names, external_data=False, optimize=True, verbose=False,

@@ -22,7 +22,7 @@ from aibench_onnx.launch import run_worker
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
 from aibench_onnx.zoo.precision import FP32, NATIVE_DTYPES
-from aibench_onnx.zoo.spec import ModelSpec
+from aibench_onnx.zoo.spec import BATCH, ModelSpec
 
 WORKER_TIMEOUT_S = 1200.0  # one model's build, native runs and export in its framework's process
 
@@ -75,7 +75,8 @@ def run_native(request: dict) -> dict:
         job = request["export"]
         with np.load(job["example_input_file"]) as saved:
             example = [saved[t.name] for t in spec.inputs]
-        record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"])
+        record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"],
+                              dynamic=spec.dynamic_axes() if spec.dynamic_dims != {BATCH: BATCH} else None)
         Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
         result["export"] = record
     if request.get("reduced"):

@@ -23,6 +23,23 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(jax.block_until_ready(r)) for r in result]
 
 
+def jitted(model):
+    """The NNX module's call jitted (graph and state split, the merge-and-call compiled once per shape):
+    numpy arrays in, numpy arrays out."""
+    graphdef, state = nnx.split(model)
+
+    @jax.jit
+    def forward(state, *inputs):
+        return nnx.merge(graphdef, state)(*inputs)
+
+    def call(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        result = forward(state, *[jnp.asarray(a) for a in arrays])
+        result = result if isinstance(result, (tuple, list)) else (result,)
+        return [np.asarray(r) for r in result]
+
+    return call
+
+
 def reduced_model(model, dtype: str, rebuild=None):
     """The model with its float parameters in `dtype` (float16 or bfloat16: JAX computes in the dtype of its
     operands; `run` takes inputs in it)."""

@@ -20,6 +20,7 @@ MODELS: dict[str, str] = {
     "transformer": "aibench_onnx.models.transformer",
     "lstm": "aibench_onnx.models.lstm",
     "unet": "aibench_onnx.models.unet",
+    "decoder": "aibench_onnx.models.decoder",
     # micro: one operator each
     "matmul": "aibench_onnx.models.matmul",
     "conv2d": "aibench_onnx.models.conv2d",

@@ -42,7 +42,8 @@ class TensorSpec:
 
     generator: "normal" (mean 0, std `scale`), "uniform" ([low, high)), "token_ids" (int ids in
     [0, dims[vocab_dim])), "padding_mask" (1 for tokens, 0 for right padding; every row keeps at least one
-    token, so attention over keys is never empty).
+    token, so attention over keys is never empty), "ones", "positions" (a decoder's new tokens' positions:
+    dims["past"] + 0, 1, ... along the last axis).
     """
 
     name: str
@@ -72,6 +73,10 @@ class TensorSpec:
             values = rng.uniform(self.low, self.high, shape)
         elif self.generator == "token_ids":
             values = rng.integers(0, int(dims[self.vocab_dim]), shape)
+        elif self.generator == "ones":
+            values = np.ones(shape)
+        elif self.generator == "positions":  # a decoder's new tokens after `past` cached ones
+            values = np.broadcast_to(int(dims.get("past", 0)) + np.arange(shape[-1]), shape)
         elif self.generator == "padding_mask":
             batch, length = shape
             lengths = rng.integers(1, length + 1, batch)
@@ -79,6 +84,18 @@ class TensorSpec:
         else:
             raise ValueError(f"{self.name}: unknown generator {self.generator!r}")
         return np.ascontiguousarray(values.astype(self.dtype))
+
+
+@dataclass(frozen=True)
+class DecoderInterface:
+    """A decoder LM's generation interface (Hugging Face's): inputs input_ids, attention_mask (past + new
+    tokens), position_ids and past.{layer}.key/value; outputs logits and present.{layer}.key/value, the cache
+    (batch, kv_heads, length, head_dim) per layer. Fields name the size variant's dims (or give numbers)."""
+
+    layers: int
+    kv_heads: Dim
+    head_dim: Dim
+    vocab: Dim
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,10 @@ class ModelSpec:
     known_precision_failures: dict[str, str] = field(default_factory=dict)
     default_size: str = "small"
     notes: str = ""
+    # the named dims an export keeps symbolic (a decoder's sequence and cache lengths too) -> their symbolic
+    # expression (a dim another two determine, as a decoder's total length: "past + seq")
+    dynamic_dims: dict[str, str] = field(default_factory=lambda: {BATCH: BATCH})
+    decoder: DecoderInterface | None = None  # a decoder LM: generation is checked and timed too
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -164,6 +185,11 @@ class ModelSpec:
     def expected_native_param_count(self, size: str, framework: str) -> int:
         extra = self.param_count_delta.get(framework)
         return self.param_count(size) + (extra[0](self.sizes[size]) if extra else 0)
+
+    def dynamic_axes(self) -> list[dict[int, str]]:
+        """Per input, axis -> symbolic expression: the axes an export keeps dynamic."""
+        return [{axis: self.dynamic_dims[d] for axis, d in enumerate(t.shape) if d in self.dynamic_dims}
+                for t in self.inputs]
 
     def output_shapes(self, size: str, batch: int) -> dict[str, tuple[int, ...]]:
         dims = self.dims(size, batch)

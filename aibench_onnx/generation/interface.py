@@ -1,0 +1,65 @@
+"""A decoder LM's generation interface: input and output names, cache geometry — the zoo decoder's from its
+spec, a Hugging Face causal LM's from its config — and the feed of one step."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+INPUT_IDS, ATTENTION_MASK, POSITION_IDS, LOGITS = "input_ids", "attention_mask", "position_ids", "logits"
+
+
+@dataclass(frozen=True)
+class DecoderIO:
+    layers: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+    cache_dtype: str = "float32"
+
+    @property
+    def past_names(self) -> list[str]:
+        return [f"past.{layer}.{part}" for layer in range(self.layers) for part in ("key", "value")]
+
+    @property
+    def present_names(self) -> list[str]:
+        return [f"present.{layer}.{part}" for layer in range(self.layers) for part in ("key", "value")]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [INPUT_IDS, ATTENTION_MASK, POSITION_IDS, *self.past_names]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [LOGITS, *self.present_names]
+
+    logits_name = LOGITS
+
+    def feed(self, ids: np.ndarray, mask: np.ndarray, positions: np.ndarray, past: list[np.ndarray]) -> dict:
+        return {INPUT_IDS: ids, ATTENTION_MASK: mask, POSITION_IDS: positions, **dict(zip(self.past_names, past))}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DecoderIO:
+        return cls(**data)
+
+
+def zoo_io(spec, size: str) -> DecoderIO:
+    """The zoo decoder's interface at one size (its spec names the dims)."""
+    dims, decoder = spec.sizes[size], spec.decoder
+
+    def value(dim):
+        return dim if isinstance(dim, int) else int(dims[dim])
+
+    return DecoderIO(decoder.layers, value(decoder.kv_heads), value(decoder.head_dim), value(decoder.vocab))
+
+
+def hf_io(config) -> DecoderIO:
+    """A Hugging Face causal LM's interface from its config (GPT-2's n_layer/n_head map to these names)."""
+    heads = int(config.num_attention_heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
+    return DecoderIO(int(config.num_hidden_layers), kv_heads, head_dim, int(config.vocab_size))

@@ -1,0 +1,144 @@
+"""The framework's process of a generation check: build the decoder (a zoo decoder, or a user's Hugging Face
+causal LM), generate greedily with its cache — the reference every graph is judged against —, check the
+native model against itself (cache on vs off, padded vs alone, the fault probes, and for a Hugging Face model
+its own generate()), and export it with past and present key/values as graph inputs and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from aibench_onnx.errors import UserError
+from aibench_onnx.generation.check import GenerationCheck, Reference, check_itself
+from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts, positions_of
+from aibench_onnx.generation.interface import DecoderIO, hf_io, zoo_io
+from aibench_onnx.generation.judge import agreement
+from aibench_onnx.status import Status
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
+
+USER_ERROR = "user_error"
+EXPORT_BATCH, EXPORT_SEQ, EXPORT_PAST = 2, 3, 4  # traced at sizes ≥ 2: torch.export specialises sizes 0 and 1
+
+
+def decoder_spec(name: str, io: DecoderIO) -> ModelSpec:
+    """A ModelSpec for the decoder interface: what an exporter names and keeps dynamic."""
+    cache = (BATCH, io.kv_heads, "past", io.head_dim)
+    return ModelSpec(
+        name=name, description="decoder LM", family="macro", sizes={"tiny": {}, "small": {}},
+        inputs=(TensorSpec("input_ids", (BATCH, "seq"), "int64"), TensorSpec("attention_mask", (BATCH, "total"), "int64"),
+                TensorSpec("position_ids", (BATCH, "seq"), "int64"),
+                *(TensorSpec(n, cache) for n in io.past_names)),
+        outputs=(TensorSpec("logits", (BATCH, "seq", io.vocab)),
+                 *(TensorSpec(n, (BATCH, io.kv_heads, "total", io.head_dim)) for n in io.present_names)),
+        init_params=lambda dims, rng: {}, layout="Hugging Face's decoder interface",
+        dynamic_dims={BATCH: BATCH, "seq": "seq", "past": "past", "total": "past + seq"})
+
+
+def example_feed(io: DecoderIO, seed: int = 0) -> dict[str, np.ndarray]:
+    """What the export traces: a decode call of 3 tokens after 4 cached ones, batch 2."""
+    rng = np.random.default_rng(seed)
+    mask = np.ones((EXPORT_BATCH, EXPORT_PAST + EXPORT_SEQ), np.int64)
+    past = [rng.standard_normal((EXPORT_BATCH, io.kv_heads, EXPORT_PAST, io.head_dim)).astype(io.cache_dtype)
+            for _ in io.past_names]
+    return io.feed(rng.integers(0, io.vocab, (EXPORT_BATCH, EXPORT_SEQ)).astype(np.int64), mask,
+                   positions_of(mask)[:, EXPORT_PAST:], past)
+
+
+def _build(request: dict):
+    """(model as a step callable by the adapter, its framework, io, spec, size, (rtol, atol), the HF model)."""
+    from aibench_onnx.frameworks import framework_of
+
+    subject = request["subject"]
+    if subject.get("user"):
+        from aibench_onnx.frameworks.hf_decoder import FlatCacheLM, is_causal_lm
+        from aibench_onnx.frameworks.user_model import load_factory_model
+
+        user = subject["user"]
+        if user["framework"] != "torch":
+            raise UserError(f"{user['target']}: generation of a user's model needs a PyTorch (Hugging Face) causal LM; "
+                            f"got framework {user['framework']!r}")
+        model = load_factory_model(user["target"], "torch", user.get("cwd", "."))
+        if not is_causal_lm(model):
+            raise UserError(f"{user['target']}: returned {type(model).__name__}, not a causal language model "
+                            f"(a transformers *ForCausalLM / GPT2LMHeadModel with a config and generate())")
+        io = hf_io(model.config)
+        spec = decoder_spec(subject["name"], io)
+        tolerance = spec.tolerance("float32")
+        return FlatCacheLM(model), "torch", io, spec, "tiny", (tolerance.rtol, tolerance.atol), model
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec, size = get_spec(subject["name"]), subject["size"]
+    if spec.decoder is None:
+        raise UserError(f"{spec.name} is not a decoder LM; generation is checked for decoders (the zoo's: "
+                        f"decoder; or a Hugging Face causal LM of yours)")
+    framework = framework_of(request["graph"])
+    model = builder(spec.name, framework)(spec.make_params(size), spec.sizes[size])
+    tolerance = spec.tolerance("float32")
+    return model, framework, zoo_io(spec, size), spec, size, (tolerance.rtol, tolerance.atol), None
+
+
+def native_step(framework: str, model, io: DecoderIO):
+    """The native model as a decoder step. JAX: jitted, at bucketed lengths (decoding.bucketed) — eager JAX
+    compiles every operation for every new length, ~1 s per step of the tiny zoo decoder."""
+    from aibench_onnx.frameworks import adapter
+
+    if framework == "jax":
+        from aibench_onnx.frameworks.jax_fw import jitted
+
+        forward = jitted(model)
+
+        def jax_step(feed: dict) -> dict:
+            return dict(zip(io.output_names, forward([feed[name] for name in io.input_names])))
+
+        return bucketed(jax_step, io)
+    fw = adapter(framework)
+
+    def step(feed: dict) -> dict:
+        return dict(zip(io.output_names, fw.run(model, [feed[name] for name in io.input_names])))
+
+    return step
+
+
+def run_native_generation(request: dict) -> dict:
+    """The worker's job (module docstring). Request: subject (zoo name and size, or user), graph (the exporter's
+    graph name), threads, opset, batch, prompt, new_tokens, seed, out_dir."""
+    os.environ["OMP_NUM_THREADS"] = str(request["threads"])
+    from aibench_onnx.artifacts.export import export_model
+    from aibench_onnx.frameworks import adapter
+
+    out_dir = Path(request["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.perf_counter()
+        model, framework, io, spec, size, (rtol, atol), hf_model = _build(request)
+    except UserError as exc:
+        return {"status": USER_ERROR, "reason": str(exc)}
+    adapter(framework).configure_threads(request["threads"])
+    build_s = time.perf_counter() - started
+    step = native_step(framework, model, io)
+    prompts = make_prompts(io.vocab, request["batch"], request["prompt"], request["seed"])
+    trace = greedy(step, io, prompts, request["new_tokens"])
+    reference = Reference.of(prompts, trace)
+    reference.save(out_dir / "reference.npz")
+    native = GenerationCheck("native")
+    check_itself(step, io, prompts, trace, rtol, atol, native)
+    if hf_model is not None:
+        from aibench_onnx.frameworks.hf_decoder import generate_greedy
+
+        library = generate_greedy(hf_model, prompts.ids, prompts.mask, request["new_tokens"])
+        native.generate_agreement = agreement(trace.tokens, trace.logits, library, trace.logits, rtol, atol)
+
+    example = spec.make_inputs(size, EXPORT_BATCH, seed=0) if hf_model is None else example_feed(io)
+    memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    record = export_model(model, spec, size, request["graph"], [example[n] for n in io.input_names],
+                          out_dir / "model.onnx", request["opset"], dynamic=spec.dynamic_axes())
+    record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    record["peak_rss_grew_mb"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024, 1)
+    (out_dir / "export.json").write_text(json.dumps(record, indent=2, default=str))
+    return {"status": Status.OK, "io": io.to_dict(), "tolerance": [rtol, atol], "build_s": round(build_s, 3),
+            "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record}

@@ -1,0 +1,56 @@
+"""The graph runtime's process of a generation check: the exported decoder on ONNX Runtime, per provider and
+optimization level, judged against the native reference and against itself (generation.check)."""
+
+from __future__ import annotations
+
+from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
+from aibench_onnx.generation.interface import DecoderIO
+from aibench_onnx.status import Status
+
+
+def ort_step(session, casts: set[str]):
+    """A decoder step on an ONNX Runtime session: feeds cast to the graph's integer types (jax2onnx declares
+    int32 ids), outputs by name."""
+    from aibench_onnx.ort.session import feed_for
+
+    names = [o.name for o in session.get_outputs()]
+
+    def step(feed: dict) -> dict:
+        ready, cast = feed_for(session, feed)
+        casts.update(cast)
+        return dict(zip(names, session.run(None, ready)))
+
+    return step
+
+
+def run_ort_generation(request: dict) -> dict:
+    """Request: graph (path), reference (npz), io, tolerance [rtol, atol], eps, levels, threads."""
+    from aibench_onnx.ort.session import EpUnavailable, create_session
+
+    io = DecoderIO.from_dict(request["io"])
+    reference = Reference.load(request["reference"])
+    rtol, atol = request["tolerance"]
+    checks = []
+    for ep in request["eps"]:
+        for level in request["levels"]:
+            result = GenerationCheck("ort", ep, level)
+            try:
+                session, info = create_session(request["graph"], ep, level, request["threads"])
+            except EpUnavailable as exc:
+                result.status, result.reason = Status.EP_UNAVAILABLE, str(exc)
+                checks.append(result.to_dict())
+                continue
+            except Exception as exc:  # noqa: BLE001 - a graph ORT refuses is a result
+                result.status, result.reason = Status.FAILED, " ".join(f"ONNX Runtime cannot load the graph: {exc}".split())[:500]
+                checks.append(result.to_dict())
+                continue
+            result.providers = info.providers
+            casts: set[str] = set()
+            try:
+                check_runtime(ort_step(session, casts), io, reference, rtol, atol, result)
+            except Exception as exc:  # noqa: BLE001 - a step ORT cannot run is a result
+                result.status = Status.FAILED
+                result.reason = " ".join(f"a generation step failed: {exc}".split())[:500]
+            result.casts = sorted(casts)
+            checks.append(result.to_dict())
+    return {"status": Status.OK, "checks": checks}
