@@ -142,7 +142,7 @@ def build_torch(params, dims):
             self.blocks = nn.ModuleList([Block(f"l{i}") for i in range(LAYERS)])
             self.ln_f = nn.LayerNorm(d, eps=LN_EPS)
             self.head = nn.Linear(d, dims["vocab"], bias=False)
-            self.register_buffer("inv_freq", torch.from_numpy(inv_freq), persistent=False)
+            self.inv_freq = torch.from_numpy(inv_freq)  # a constant, not a buffer: not a parameter of the function
             torch_fw.load(self.tok_emb.weight, params["tok_emb"])
             torch_fw.load_layernorm(self.ln_f, params, "ln_f")
             torch_fw.load(self.head.weight, params["head.w"].T)

@@ -64,7 +64,8 @@ def probe(step: Step, io: DecoderIO, prompts: Prompts, rtol: float, atol: float)
         faults.append(Fault(CACHE_IGNORED, "a decode step's logits do not change when its past keys and values are "
                                            "zeroed: the step attends only to the new token"))
     shifted = step({**feed, POSITION_IDS: feed[POSITION_IDS] + 3})
-    if _same(np.asarray(shifted[io.logits_name]), logits, rtol, atol):
+    # (a step that sees only its own token cannot show positions: rotary depends on relative ones)
+    if not faults and _same(np.asarray(shifted[io.logits_name]), logits, rtol, atol):
         faults.append(Fault(POSITIONS_IGNORED, "a decode step's logits do not change when position_ids move by 3: "
                                                "the step takes its positions from somewhere else"))
 
@@ -79,22 +80,23 @@ def probe(step: Step, io: DecoderIO, prompts: Prompts, rtol: float, atol: float)
     if carried:
         faults.append(Fault(PAST_NOT_CARRIED, f"{carried[0]}'s first {past_length} positions are not the past that "
                                               f"was fed ({len(carried)} of {len(presents)} tensors)"))
+    stale = _stale_layer(io, presents, past_length)
+    if stale:
+        faults.append(stale)
+    if any(f.name in (CACHE_IGNORED, STALE_PRESENT) for f in faults):
+        return faults  # the layers after the first then see other inputs: their new slots differ as a consequence
     whole = step(io.feed(np.concatenate([prompts.ids, token], axis=1), mask, positions_of(mask), empty))
     reference = [np.asarray(whole[name], np.float64)[:, :, past_length:] for name in io.present_names]
     new = [p[:, :, past_length:] for p in presents]
     wrong = [(name, n, r) for name, n, r in zip(io.present_names, new, reference) if not _same(n, r, rtol, atol)]
     if not wrong:
         return faults
+    # Later layers compute from the earlier layers' outputs: the first wrong layer is where the fault is.
+    layer = wrong[0][0].split(".")[1]
+    wrong = [w for w in wrong if w[0].split(".")[1] == layer]
     name, entry, expected = wrong[0]
-    layers = sorted({n.split(".")[1] for n, _, _ in wrong})
-    where = f"{len(wrong)} of {len(new)} tensors, layers {', '.join(layers)}"
-    if all(not np.any(n) for _, n, _ in wrong):
-        faults.append(Fault(STALE_PRESENT, f"the new token's slot in present is all zeros ({where}): the step does "
-                                           f"not write its keys and values into the cache"))
-    elif all(_same(n, p[:, :, past_length - 1:past_length].astype(np.float64), rtol, atol)
-             for (_, n, _), p in zip(wrong, [presents[io.present_names.index(w[0])] for w in wrong])):
-        faults.append(Fault(STALE_PRESENT, f"the new token's slot in present repeats the previous slot ({where})"))
-    elif all(n.endswith(".key") for n, _, _ in wrong):
+    where = f"layer {layer}, the first of {len(new) // 2} layers whose new slot is wrong"
+    if all(n.endswith(".key") for n, _, _ in wrong):
         faults.append(Fault(WRONG_POSITION_KEYS, f"the new token's keys differ from the no-cache path while its "
                                                  f"values agree ({where}; max |Δ| "
                                                  f"{float(np.abs(entry - expected).max()):.3g}): keys rotated at the "
@@ -103,3 +105,19 @@ def probe(step: Step, io: DecoderIO, prompts: Prompts, rtol: float, atol: float)
         faults.append(Fault(NEW_ENTRIES_DIFFER, f"{name}'s new slot differs from the no-cache path by "
                                                 f"{float(np.abs(entry - expected).max()):.3g} ({where})"))
     return faults
+
+
+def _stale_layer(io: DecoderIO, presents: list[np.ndarray], past_length: int) -> Fault | None:
+    """The first layer whose new slot holds exactly zeros or a copy of the slot before it — values a real key or
+    value (a projection plus its bias) never takes. Judged on the present alone: the same graph's no-cache path
+    writes the same stale values, so it cannot be the reference here."""
+    for name, present in zip(io.present_names, presents):
+        new, before = present[:, :, past_length:], present[:, :, past_length - 1:past_length]
+        layer = name.split(".")[1]
+        if not np.any(new):
+            return Fault(STALE_PRESENT, f"the new token's slot in {name} is all zeros (layer {layer}): the step does "
+                                        f"not write its keys and values into the cache")
+        if past_length and np.array_equal(new, before):
+            return Fault(STALE_PRESENT, f"the new token's slot in {name} repeats the slot before it (layer {layer}): "
+                                        f"the step does not write its keys and values into the cache")
+    return None

@@ -1,0 +1,262 @@
+"""Decoders over a greedy generation (issue 22): the zoo decoder in three frameworks and Hugging Face causal LMs
+through `aibench generate`; planted cache faults in an exported graph caught and named; near-tie flips told
+apart from divergence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.generation import faults as fault_names
+from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts, positions_of, without_cache
+from aibench_onnx.generation.judge import AGREE, DIVERGED, NEAR_TIE, agreement
+
+runner = CliRunner()
+HF_MODELS = '''
+import torch
+
+
+def llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    return LlamaForCausalLM(LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256))
+
+
+def gpt2():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    return GPT2LMHeadModel(GPT2Config(vocab_size=128, n_embd=32, n_layer=2, n_head=4, n_positions=256))
+
+
+def encoder():
+    from transformers import BertConfig, BertModel
+
+    return BertModel(BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=32))
+'''
+
+
+# --- the decoding loop and the judge, without any framework ---------------------------------------------------
+
+def test_prompts_are_left_padded_and_positions_count_real_tokens():
+    prompts = make_prompts(vocab=50, batch=4, length=8, seed=1)
+    assert prompts.mask[0].all() and all(prompts.mask[r].sum() < 8 for r in range(1, 4))
+    assert all((np.diff(prompts.mask[r]) >= 0).all() for r in range(4))  # padding only on the left
+    positions = positions_of(prompts.mask)
+    assert positions[0].tolist() == list(range(8))
+    assert positions[3][prompts.mask[3] == 1].tolist() == list(range(int(prompts.mask[3].sum())))
+    alone = prompts.row(3)
+    assert alone.ids.shape == (1, int(prompts.mask[3].sum())) and alone.mask.all()
+
+
+def _logits_with_margin(margin: float, steps: int = 5, vocab: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, steps, vocab)).astype(np.float32)
+    logits[0, 2, :] = 0.0
+    logits[0, 2, 3], logits[0, 2, 7] = 4.0, 4.0 - margin  # token 3 wins by `margin` over token 7
+    return logits, logits.argmax(axis=-1)
+
+
+def test_a_flip_at_a_near_tie_is_rounding_and_a_flip_with_a_clear_margin_is_a_divergence():
+    logits, tokens = _logits_with_margin(1e-6)
+    flipped = tokens.copy()
+    flipped[0, 2:] = 7  # the runtime chose the runner-up at step 2 (and went its own way after)
+    computed = logits + np.float32(3e-7)  # its logits: the same within float32 rounding
+    found = agreement(tokens, logits, flipped, computed, rtol=1e-4, atol=1e-5)
+    assert found.kind == NEAR_TIE and (found.first_step, found.row) == (2, 0)
+    assert found.reference_token == 3 and found.chosen_token == 7 and found.margin <= found.bound
+    assert "near-tie flip at step 2" in found.describe()
+
+    logits, tokens = _logits_with_margin(0.5)
+    flipped = tokens.copy()
+    flipped[0, 2] = 7
+    computed = logits.copy()
+    computed[0, 2, 7] += 1.0  # the graph computed something else
+    found = agreement(tokens, logits, flipped, computed, rtol=1e-4, atol=1e-5)
+    assert found.kind == DIVERGED and found.first_step == 2 and found.logit_error == pytest.approx(1.0)
+    # a tie, but the step's logits off beyond tolerance elsewhere: the graph computed another function
+    logits, tokens = _logits_with_margin(1e-6)
+    flipped = tokens.copy()
+    flipped[0, 2] = 7
+    computed = logits.copy()
+    computed[0, 2, 0] += 0.1
+    assert agreement(tokens, logits, flipped, computed, 1e-4, 1e-5).kind == DIVERGED
+    assert agreement(tokens, logits, tokens, logits, 1e-4, 1e-5).kind == AGREE
+
+
+# --- the zoo decoder (torch in this process) and planted faults in its exported graph ------------------------
+
+@pytest.fixture(scope="module")
+def torch_decoder():
+    from aibench_onnx.generation.interface import zoo_io
+    from aibench_onnx.generation.native import native_step
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec = get_spec("decoder")
+    params, dims = spec.make_params("tiny"), spec.sizes["tiny"]
+
+    def build():
+        return builder("decoder", "torch")(params, dims)
+
+    io = zoo_io(spec, "tiny")
+    return build, io, native_step("torch", build(), io), spec
+
+
+@pytest.mark.torch
+def test_bucketed_lengths_compute_the_same_generation(torch_decoder):
+    _, io, step, _ = torch_decoder
+    prompts = make_prompts(io.vocab, 3, 7, seed=2)
+    plain = greedy(step, io, prompts, 12)
+    padded = greedy(bucketed(step, io, bucket=8), io, prompts, 12)
+    assert (padded.tokens == plain.tokens).all()
+    assert np.abs(padded.logits - plain.logits).max() < 1e-5
+    uncached, _ = without_cache(step, io, prompts, plain.tokens)
+    assert np.abs(uncached - plain.logits).max() < 1e-5
+
+
+def _exported_with(build, spec, tmp_path, plant) -> str:
+    """The tiny torch decoder with `plant(model)` applied, exported by torch.onnx like any zoo decoder."""
+    from aibench_onnx.artifacts.export import export_model
+
+    model = build()
+    plant(model)
+    example = spec.make_inputs("tiny", 2, seed=0)
+    record = export_model(model, spec, "tiny", "torch", list(example.values()), tmp_path / "model.onnx", 18,
+                          dynamic=spec.dynamic_axes())
+    assert record["status"] == "ok", record["reason"]
+    return record["path"]
+
+
+def _ignore_cache(model):
+    """Attention over the new tokens only (present still returned): the cache silently unused."""
+    import torch
+
+    attention = type(model.blocks[0].attn)
+    original = attention.forward
+
+    def forward(self, x, cos, sin, allowed, past_key, past_value):
+        empty_key, empty_value = past_key[:, :, :0], past_value[:, :, :0]
+        out, key, value = original(self, x, cos, sin, allowed[..., past_key.shape[2]:], empty_key, empty_value)
+        return out, torch.cat([past_key, key], dim=2), torch.cat([past_value, value], dim=2)
+
+    for block in model.blocks:
+        block.attn.forward = forward.__get__(block.attn)
+
+
+def _positions_from_length(model):
+    """Positions counted from 0 in every call: the decode step's rotary at the wrong place."""
+    import torch
+
+    model.positions = lambda position_ids, past_length: torch.zeros_like(position_ids) + torch.arange(
+        position_ids.shape[1])
+
+
+def _stale_present_after_layer_0(model):
+    """Layer 1's present carries zeros where the new tokens' keys and values belong (onnxruntime-genai #776)."""
+    import torch
+
+    block = model.blocks[1]
+    original = block.attn.forward
+
+    def forward(x, cos, sin, allowed, past_key, past_value):
+        out, key, value = original(x, cos, sin, allowed, past_key, past_value)
+        fresh = key.shape[2] - past_key.shape[2]
+        zeros = torch.zeros_like(key[:, :, :fresh])
+        return out, torch.cat([past_key, zeros], dim=2), torch.cat([past_value, zeros], dim=2)
+
+    block.attn.forward = forward
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("plant, named", [(_ignore_cache, {fault_names.CACHE_IGNORED}),
+                                          (_positions_from_length, {fault_names.POSITIONS_IGNORED,
+                                                                    fault_names.WRONG_POSITION_KEYS}),
+                                          (_stale_present_after_layer_0, {fault_names.STALE_PRESENT})])
+def test_a_planted_cache_fault_fails_generation_and_is_named(torch_decoder, tmp_path, plant, named):
+    import onnxruntime as ort
+
+    from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
+    from aibench_onnx.generation.onnx_side import ort_step
+
+    build, io, native, spec = torch_decoder
+    prompts = make_prompts(io.vocab, 2, 6, seed=3)
+    reference = Reference.of(prompts, greedy(native, io, prompts, 32))
+    session = ort.InferenceSession(_exported_with(build, spec, tmp_path, plant), providers=["CPUExecutionProvider"])
+    result = check_runtime(ort_step(session, set()), io, reference, 1e-4, 1e-5, GenerationCheck("ort", "cpu", "all"))
+    assert not result.passed
+    assert {f.name for f in result.faults} == named, [f.to_dict() for f in result.faults]
+    assert not result.decode.passed and result.decode.worst_step >= 1
+    if plant is not _positions_from_length:  # counting positions from 0 also moves padded rows' prefill
+        assert result.prefill.passed  # the fault lives in the decode path only
+    if plant is _stale_present_after_layer_0:
+        assert "present.1.key" in result.faults[0].evidence and "zeros" in result.faults[0].evidence
+
+
+# --- the command: the zoo decoder in three frameworks, Hugging Face decoders through the user path -----------
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.tf
+@pytest.mark.jax
+def test_the_zoo_decoder_passes_generation_parity_in_three_frameworks(tmp_path):
+    target = tmp_path / "generate.json"
+    result = runner.invoke(app, ["generate", "decoder", "--size", "tiny", "--batch", "2", "--prompt", "6",
+                                 "--new-tokens", "32", "--opt-level", "all", "-o", str(tmp_path / "out"),
+                                 "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(target.read_text())
+    assert document["settings"]["new_tokens"] == 32
+    assert [r["graph"] for r in document["results"]] == ["torch", "tf", "jax"]
+    references = []
+    for found in document["results"]:
+        assert found["status"] == "ok" and found["export"]["status"] == "ok", found["reason"]
+        assert found["native"]["passed"] and found["native"]["faults"] == []
+        (check,) = found["checks"]
+        assert check["passed"], check["verdict"]
+        assert check["tokens"] == {**check["tokens"], "kind": "agree", "agreed": 64, "total": 64}
+        assert check["decode"]["per_step"] and len(check["decode"]["per_step"]) == 31
+        references.append(np.load(tmp_path / "out" / "decoder" / found["graph"] / "reference.npz"))
+    # the three frameworks generate the same tokens from the same weights, with logits within float32 noise
+    for other in references[1:]:
+        assert (other["tokens"] == references[0]["tokens"]).all()
+        assert np.abs(other["logits"] - references[0]["logits"]).max() < 1e-4
+    assert "Generation parity" in result.output and "Decoder exports" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_hugging_face_decoders_pass_generation_parity_through_the_user_path(tmp_path, monkeypatch):
+    (tmp_path / "lms.py").write_text(HF_MODELS)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["generate", "lms:llama", "lms:gpt2", "--batch", "2", "--prompt", "6",
+                                 "--new-tokens", "16", "--opt-level", "all", "--format", "markdown",
+                                 "--json", "gen.json", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "gen.json").read_text())
+    for found in document["results"]:
+        native = found["native"]
+        assert native["passed"] and native["generate_agreement"]["kind"] == "agree", native["verdict"]
+        (check,) = found["checks"]
+        assert check["passed"] and check["tokens"]["kind"] == "agree", check["verdict"]
+        graph = found["export"]["graph"]
+        assert [i["name"] for i in graph["inputs"]][:4] == ["input_ids", "attention_mask", "position_ids", "past.0.key"]
+        assert [o["name"] for o in graph["outputs"]][:2] == ["logits", "present.0.key"]
+    assert "| llama | torch | ort cpu/all |" in result.output
+
+    # not a causal LM: one line, exit 2, and the JSON still says what ran before
+    result = runner.invoke(app, ["generate", "lms:encoder", "--json", "bad.json", "-o", "out2"])
+    assert result.exit_code == 2 and "not a causal language model" in result.output
+    failed = json.loads((tmp_path / "bad.json").read_text())
+    assert failed["results"] == [] and failed["status"] == "error" and "not a causal language model" in failed["reason"]
+
+
+def test_generate_rejects_a_model_that_is_not_a_decoder():
+    result = runner.invoke(app, ["generate", "mlp"])
+    assert result.exit_code == 2 and "not a decoder LM" in result.output and "decoder" in result.output
