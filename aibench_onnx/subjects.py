@@ -17,6 +17,8 @@ class Subject:
     name: str
     size: str
     user: dict | None = None  # frameworks.user_model.UserModel as a dict; None: the zoo model `name`
+    zoo_name: str = ""  # the zoo model, when `name` names one of its phases (decoder@decode=48); else `name`
+    dims: tuple[tuple[str, int], ...] = ()  # sizes replacing the zoo variant's (a decoder phase's lengths)
 
     @classmethod
     def of_zoo(cls, name: str, size: str | None = None) -> Subject:
@@ -31,19 +33,44 @@ class Subject:
         return cls(name or data["name"], size, data)
 
     @classmethod
+    def decoder_phases(cls, name: str, size: str | None, prompts: list[int], new_tokens: int) -> list[Subject]:
+        """A zoo decoder timed as generation spends its time: the prefill of each prompt length (its time to
+        first token), and a decode step with the cache at the start and at the end of generating `new_tokens`
+        after it (time per output token, and how it grows with the context)."""
+        from aibench_onnx.zoo.registry import get_spec
+
+        size = size or get_spec(name).default_size
+        phases = [(f"{name}@prefill={p}", {"seq": p, "past": 0, "total": p}) for p in prompts]
+        contexts = sorted({c for p in prompts for c in (p, p + new_tokens - 1)})
+        phases += [(f"{name}@decode={c}", {"seq": 1, "past": c, "total": c + 1}) for c in contexts]
+        return [cls(label, size, zoo_name=name, dims=tuple(dims.items())) for label, dims in phases]
+
+    @property
+    def phase(self) -> dict | None:
+        """A decoder phase's record: the decoder, prefill or decode, and its prompt length or cache context."""
+        if not self.zoo_name:
+            return None
+        dims = dict(self.dims)
+        prefill = dims.get("past", 0) == 0
+        return {"decoder": self.zoo_name, "kind": "prefill" if prefill else "decode",
+                "tokens": dims["seq"] if prefill else dims["past"]}
+
+    @classmethod
     def from_dict(cls, data: dict) -> Subject:
-        """From a job or request (`model` or `name`, `size`, `user`)."""
-        return cls(data.get("name") or data["model"], data["size"], data.get("user"))
+        """From a job or request (`model` or `name`, `size`, `user`, and a zoo phase's `zoo_name` and `dims`)."""
+        return cls(data.get("name") or data["model"], data["size"], data.get("user"), data.get("zoo_name", ""),
+                   tuple((k, int(v)) for k, v in (data.get("dims") or {}).items()))
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "size": self.size, "user": self.user}
+        return {"name": self.name, "size": self.size, "user": self.user,
+                **({"zoo_name": self.zoo_name, "dims": dict(self.dims)} if self.zoo_name else {})}
 
     @property
     def spec(self):
         """The zoo model's ModelSpec; None for a user's model."""
         from aibench_onnx.zoo.registry import get_spec
 
-        return None if self.user else get_spec(self.name)
+        return None if self.user else get_spec(self.zoo_name or self.name)
 
     def user_model(self):
         from aibench_onnx.frameworks.user_model import UserModel
@@ -58,7 +85,7 @@ class Subject:
         """Inputs at `batch`: the same bytes in every process and runtime for one seed."""
         if self.user:
             return self.user_model().arrays(batch, seed=seed)
-        return self.spec.make_inputs(self.size, batch, seed=seed)
+        return self.spec.make_inputs(self.size, batch, seed=seed, dims=dict(self.dims))
 
     def build(self, framework: str):
         """The model as the timing calls it, built in this (the framework's) process. A zoo model is built

@@ -62,6 +62,10 @@ def bench(
         "ORT graphs to time: the export and its variants, as `parity --precision` builds them; "
         "the effects table gains fp32 -> variant precision effects."),
     batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
+    prompt: str = typer.Option("16,128", "--prompt", help="Decoders: prompt lengths, comma-separated — each one's "
+                               "prefill (time to first token) and decode steps after it (time per output token)."),
+    new_tokens: int = typer.Option(32, "--new-tokens", min=2, max=4096, help="Decoders: tokens a generation makes; "
+                                   "a decode step is timed with the cache at its start and at its end."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
     threads: Optional[int] = threads_option(),
@@ -85,6 +89,7 @@ def bench(
     from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.report.generation_view import decoder_timing_tables
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
@@ -139,7 +144,7 @@ def bench(
     if user is not None:
         subjects, exported = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
-        subjects = zoo_subjects(specs, size)
+        subjects = zoo_subjects(specs, size, tuple(parse_batches(prompt, "--prompt")), new_tokens)
     warn_if_busy(console, threads)
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats)
@@ -154,10 +159,14 @@ def bench(
 
         results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+    documents = [r.to_dict() for r in results]
+    for table in decoder_timing_tables(documents, new_tokens):
+        console.print(to_rich(table))
     for result in results:
-        rows = [row for config in result.results for row in latency_rows(config.to_dict())]
-        console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of per-call "
-                                            "block means)", rows)))
+        if result.phase is None:  # a decoder's phases are in its TTFT/TPOT table
+            rows = [row for config in result.results for row in latency_rows(config.to_dict())]
+            console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of "
+                                                "per-call block means)", rows)))
         if result.effects:
             console.print(to_rich(effects_table(f"{result.model}: where the time goes (ratio = candidate / baseline "
                                                 "median; >1 slower)", [e.to_dict() for e in result.effects])))
@@ -169,9 +178,10 @@ def bench(
                     "settings": {"size": size, "user_model": user.to_dict() if user else None, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
                                  "tf32": tf32, "precisions": list(precisions), "batches": batches,
+                                 "prompts": parse_batches(prompt, "--prompt"), "new_tokens": new_tokens,
                                  "device": device, "threads": threads, "timing": timing, "timeout_s": timeout,
                                  "repeats": repeats, "variance_controls": VARIANCE_CONTROLS},
-                    "environment": collect_environment(), "results": [r.to_dict() for r in results]}, json_path)
+                    "environment": collect_environment(), "results": documents}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]
     raise typer.Exit(int(exit_code(statuses)))
 

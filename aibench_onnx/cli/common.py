@@ -17,14 +17,14 @@ def split_csv(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def parse_batches(text: str) -> list[int]:
+def parse_batches(text: str, option: str = "--batch") -> list[int]:
     """--batch 1,8 -> [1, 8] (sorted, unique); anything but positive integers is a one-line error."""
     try:
         batches = sorted({int(b) for b in split_csv(text) or []})
     except ValueError:
-        raise UserError(f"--batch {text!r}: expected comma-separated positive integers") from None
+        raise UserError(f"{option} {text!r}: expected comma-separated positive integers") from None
     if not batches or batches[0] < 1:
-        raise UserError(f"--batch {text!r}: expected comma-separated positive integers")
+        raise UserError(f"{option} {text!r}: expected comma-separated positive integers")
     return batches
 
 

@@ -91,3 +91,84 @@ def render_generation(results: list[dict], console, form: str = "terminal") -> N
     else:
         for table in tables:
             console.print(to_rich(table))
+
+
+# --- timing: time to first token and time per output token ---------------------------------------------------
+
+CACHE_UNUSED_SLOPE = 0.5  # decode cost per token of context at half a prefill's per-token cost or more
+
+
+def decoder_timing_tables(benches: list[dict], new_tokens: int) -> list[Table]:
+    """Per zoo decoder timed by phases (ModelBench documents with a `phase`): one row per runtime × batch ×
+    prompt — TTFT (the prompt's prefill), TPOT (a decode step with the cache at the start and at the end of
+    `new_tokens`), tokens/s — and how a decode step grows with its context against how a prefill grows with
+    its prompt: a decode step that grows like a prefill recomputes what the cache should hold."""
+    from aibench_onnx.report.tables import latency_rows
+
+    found: dict[str, dict] = {}  # decoder -> (label, batch) -> kind -> tokens -> row
+    for bench in benches:
+        phase = bench.get("phase")
+        if not phase:
+            continue
+        for result in bench["results"]:
+            for row in latency_rows(result):
+                key = (row["label"], row.get("batch"))
+                found.setdefault(phase["decoder"], {}).setdefault(key, {"prefill": {}, "decode": {}})[phase["kind"]][
+                    phase["tokens"]] = row
+    tables = []
+    for decoder, configs in found.items():
+        table = Table(f"{decoder}: time to first token (prefill) and time per output token (a decode step with the "
+                      f"cache at the start → end of {new_tokens} tokens)",
+                      ["runtime", "batch", "prompt", "TTFT ms (95% CI)", "TPOT ms start → end", "tokens/s",
+                       "decode growth", "notes"], status_column=7)
+        for (label, batch), phases in configs.items():
+            growth, verdict = _growth(phases)
+            for prompt in sorted(phases["prefill"]):
+                first = phases["prefill"][prompt]
+                start, end = phases["decode"].get(prompt), phases["decode"].get(prompt + new_tokens - 1)
+                failed = [r for r in (first, start, end) if r is not None and r["status"] != Status.OK]
+                if failed:
+                    table.add([label, batch or MISSING, prompt, MISSING, MISSING, MISSING, MISSING,
+                               f"{LABELS.get(failed[0]['status'], failed[0]['status'])}: {failed[0]['reason']}"],
+                              failed[0]["status"])
+                    continue
+                tpot = [r["median_s"] for r in (start, end) if r is not None]
+                tokens_per_s = batch / (sum(tpot) / len(tpot)) if tpot else None
+                notes = [n for n in (first.get("notes"), verdict) if n]
+                table.add([label, batch, prompt, _with_ci(first),
+                           " → ".join(_with_ci(r) for r in (start, end) if r is not None) or MISSING,
+                           f"{tokens_per_s:.4g}" if tokens_per_s else MISSING, growth, "; ".join(notes)],
+                          Status.FAILED if verdict else Status.OK)
+        tables.append(table)
+    return tables
+
+
+def _with_ci(row: dict) -> str:
+    low, high = row["ci95_s"]
+    ci = "" if low != low else f" ({low * 1e3:.3g}–{high * 1e3:.3g})"
+    return f"{row['median_s'] * 1e3:.4g}{ci}"
+
+
+def _slope(points: dict[int, dict]) -> float | None:
+    """Least-squares seconds per token over (tokens, median) points that were measured."""
+    import numpy as np
+
+    measured = [(tokens, row["median_s"]) for tokens, row in points.items() if row["status"] == Status.OK]
+    if len({t for t, _ in measured}) < 2:
+        return None
+    x, y = np.array(measured, dtype=float).T
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def _growth(phases: dict) -> tuple[str, str]:
+    """The decode step's growth per 100 tokens of context, and a verdict when it grows like a prefill."""
+    decode, prefill = _slope(phases["decode"]), _slope(phases["prefill"])
+    if decode is None:
+        return MISSING, ""
+    text = f"{decode * 1e8:+.3g} µs per 100 tokens of context"
+    if prefill is not None and prefill > 0:
+        text += f" (prefill: {prefill * 1e8:+.3g} µs per 100 prompt tokens)"
+        if decode >= CACHE_UNUSED_SLOPE * prefill:
+            return text, ("a decode step grows with its context like a prefill with its prompt: it recomputes what "
+                          "the cache should hold (cache not used)")
+    return text, ""

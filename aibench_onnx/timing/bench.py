@@ -83,8 +83,20 @@ def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigRes
     return result
 
 
-def zoo_subjects(specs: list[ModelSpec], size: str | None) -> list[Subject]:
-    return [Subject.of_zoo(spec.name, size) for spec in specs]
+DEFAULT_PROMPTS = (16, 128)  # a decoder's prompt lengths: its prefills, and decode steps after each
+DEFAULT_NEW_TOKENS = 32
+
+
+def zoo_subjects(specs: list[ModelSpec], size: str | None, prompts: tuple[int, ...] = DEFAULT_PROMPTS,
+                 new_tokens: int = DEFAULT_NEW_TOKENS) -> list[Subject]:
+    """One subject per zoo model; a decoder's phases (Subject.decoder_phases) instead of one forward pass."""
+    subjects = []
+    for spec in specs:
+        if spec.decoder is not None:
+            subjects += Subject.decoder_phases(spec.name, size, list(prompts), new_tokens)
+        else:
+            subjects.append(Subject.of_zoo(spec.name, size))
+    return subjects
 
 
 @dataclass
@@ -94,9 +106,10 @@ class ModelBench:
     results: list[ConfigResult]
     effects: list[Effect]
     exports: dict
+    phase: dict | None = None  # a decoder phase (Subject.phase): prefill of N tokens, or a decode step after N
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "size": self.size, "exports": self.exports,
+        return {"model": self.model, "size": self.size, "phase": self.phase, "exports": self.exports,
                 "results": [r.to_dict() for r in self.results], "effects": [e.to_dict() for e in self.effects]}
 
 
@@ -156,15 +169,18 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
     variants), made by the caller (one export serves every point of a user's dims sweep); the others are
     exported here."""
     exports, blocked_results, items = {}, {}, []
+    by_model: dict[str, dict] = {}  # a zoo model's exports, shared by its phases (a decoder's prefill and decode)
     for subject in subjects:
         if subject.name in (exported or {}):
             exports[subject.name] = exported[subject.name]
+        elif subject.spec.name in by_model:
+            exports[subject.name] = by_model[subject.spec.name]
         else:
             graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs
                                                                       if c.runs_graph}),
-                                   out_dir / subject.name, threads, opset)
-            exports[subject.name] = with_variants(graphs, configs, lambda: subject_calibration(subject),
-                                                  out_dir / subject.name)
+                                   out_dir / subject.spec.name, threads, opset)
+            exports[subject.name] = by_model[subject.spec.name] = with_variants(
+                graphs, configs, lambda: subject_calibration(subject), out_dir / subject.spec.name)
         for config in configs:
             stopped = blocked(subject.known_export_failures, config, exports[subject.name])
             if stopped is not None:
@@ -189,7 +205,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
         results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])
                    for c in configs]
         benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
-                                  exports[subject.name]))
+                                  exports[subject.name], subject.phase))
     return benches
 
 

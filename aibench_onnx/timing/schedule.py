@@ -64,9 +64,9 @@ class TimingItem:
     onnx_path: str | None = None  # graph runtimes' items: the exported graph (or its variant)
 
     def request(self) -> dict:
-        return {"job_id": self.job_id, "model": self.subject.name, "size": self.subject.size,
-                "user": self.subject.user, "config": self.config.to_dict(), "onnx_path": self.onnx_path,
-                "round": self.round}
+        subject = self.subject.to_dict()
+        return {"job_id": self.job_id, **{k: v for k, v in subject.items() if k != "name"}, "model": subject["name"],
+                "config": self.config.to_dict(), "onnx_path": self.onnx_path, "round": self.round}
 
     @classmethod
     def from_request(cls, data: dict) -> TimingItem:

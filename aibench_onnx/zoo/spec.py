@@ -170,9 +170,11 @@ class ModelSpec:
         params = self.init_params(self.sizes[size], rng)
         return {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in params.items()}
 
-    def make_inputs(self, size: str, batch: int, seed: int) -> dict[str, np.ndarray]:
+    def make_inputs(self, size: str, batch: int, seed: int, dims: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
+        """`dims`: sizes that replace the variant's (a decoder's phase: seq, past and total for a prefill of 128
+        tokens or a decode step after 48)."""
         rng = np.random.default_rng(seed)
-        dims = self.dims(size, batch)
+        dims = {**self.dims(size, batch), **(dims or {})}
         return {tensor.name: tensor.generate(rng, dims) for tensor in self.inputs}
 
     def param_count(self, size: str) -> int:
