@@ -160,7 +160,9 @@ def bench(
         results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
     documents = [r.to_dict() for r in results]
-    for table in decoder_timing_tables(documents, new_tokens):
+    phases = [(r.phase, [row for config in r.results for row in latency_rows(config.to_dict())])
+              for r in results if r.phase]
+    for table in decoder_timing_tables(phases, new_tokens):
         console.print(to_rich(table))
     for result in results:
         if result.phase is None:  # a decoder's phases are in its TTFT/TPOT table

@@ -142,6 +142,7 @@ def run(
                     "frameworks": chosen, "eps": eps, "precisions": precisions,
                     "error_stats": error_stats,
                     "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
+                    "generation": mode["generation"], "phases": mode["phases"],
                     "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
                     "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
                     # an explicit --repeats fixes the design: rounds are added only when --target-mde asks too

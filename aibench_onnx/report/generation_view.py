@@ -98,34 +98,29 @@ def render_generation(results: list[dict], console, form: str = "terminal") -> N
 CACHE_UNUSED_SLOPE = 0.5  # decode cost per token of context at half a prefill's per-token cost or more
 
 
-def decoder_timing_tables(benches: list[dict], new_tokens: int) -> list[Table]:
-    """Per zoo decoder timed by phases (ModelBench documents with a `phase`): one row per runtime × batch ×
-    prompt — TTFT (the prompt's prefill), TPOT (a decode step with the cache at the start and at the end of
-    `new_tokens`), tokens/s — and how a decode step grows with its context against how a prefill grows with
-    its prompt: a decode step that grows like a prefill recomputes what the cache should hold."""
-    from aibench_onnx.report.tables import latency_rows
-
+def decoder_timing_tables(phases: list[tuple[dict, list[dict]]], new_tokens: int) -> list[Table]:
+    """Per zoo decoder timed by phases — (its phase record, its latency rows (tables.latency_rows)) each —: one
+    row per runtime × batch × prompt: TTFT (the prompt's prefill), TPOT (a decode step with the cache at the
+    start and at the end of `new_tokens`), tokens/s; and how a decode step grows with its context against how
+    a prefill grows with its prompt: a decode step that grows like a prefill recomputes what the cache should
+    hold."""
     found: dict[str, dict] = {}  # decoder -> (label, batch) -> kind -> tokens -> row
-    for bench in benches:
-        phase = bench.get("phase")
-        if not phase:
-            continue
-        for result in bench["results"]:
-            for row in latency_rows(result):
-                key = (row["label"], row.get("batch"))
-                found.setdefault(phase["decoder"], {}).setdefault(key, {"prefill": {}, "decode": {}})[phase["kind"]][
-                    phase["tokens"]] = row
+    for phase, rows in phases:
+        for row in rows:
+            key = (row["label"], row.get("batch"))
+            found.setdefault(phase["decoder"], {}).setdefault(key, {"prefill": {}, "decode": {}})[phase["kind"]][
+                phase["tokens"]] = row
     tables = []
     for decoder, configs in found.items():
         table = Table(f"{decoder}: time to first token (prefill) and time per output token (a decode step with the "
                       f"cache at the start → end of {new_tokens} tokens)",
                       ["runtime", "batch", "prompt", "TTFT ms (95% CI)", "TPOT ms start → end", "tokens/s",
                        "decode growth", "notes"], status_column=7)
-        for (label, batch), phases in configs.items():
-            growth, verdict = _growth(phases)
-            for prompt in sorted(phases["prefill"]):
-                first = phases["prefill"][prompt]
-                start, end = phases["decode"].get(prompt), phases["decode"].get(prompt + new_tokens - 1)
+        for (label, batch), phases_of in configs.items():
+            growth, verdict = _growth(phases_of)
+            for prompt in sorted(phases_of["prefill"]):
+                first = phases_of["prefill"][prompt]
+                start, end = phases_of["decode"].get(prompt), phases_of["decode"].get(prompt + new_tokens - 1)
                 failed = [r for r in (first, start, end) if r is not None and r["status"] != Status.OK]
                 if failed:
                     table.add([label, batch or MISSING, prompt, MISSING, MISSING, MISSING, MISSING,

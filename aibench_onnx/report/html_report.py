@@ -7,9 +7,10 @@ import io
 import math
 
 from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
+from aibench_onnx.report.generation_view import generation_table
 from aibench_onnx.report.render import html_escape as _e
 from aibench_onnx.report.render import to_html
-from aibench_onnx.report.run_views import environment_lines, explained_for, settings_table
+from aibench_onnx.report.run_views import decoder_tables, environment_lines, explained_for, phase_of, settings_table
 from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
@@ -130,10 +131,14 @@ def render_html(report: dict) -> str:
              "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>",
              *(f"<h3>{_e(table.title)}</h3>{to_html(table)}"
                for table in parity_tables(report["parity"], report.get("variants"))),
-             "<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>"]
+             *(f"<h2>{_e(table.title)}</h2>{to_html(table)}"
+               for table in ([generation_table(report["generation"])] if report.get("generation") else [])),
+             "<h2>ORT vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>",
+             *(f"<h2>{_e(table.title)}</h2>{to_html(table)}" for table in decoder_tables(report))]
     for model, rows in report["latency"].items():
-        parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>",
-                  to_html(latency_table(f"Latency: {model}", rows))]
+        if not phase_of(report, model):  # a decoder phase's rows are in its TTFT/TPOT table
+            parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>",
+                      to_html(latency_table(f"Latency: {model}", rows))]
         effects = report["effects"].get(model, [])
         if effects:
             parts += [f"<h3>Where the time goes: {_e(model)}</h3>",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aibench_onnx.report.generation_view import decoder_timing_tables, generation_table
 from aibench_onnx.report.render import md_escape, to_markdown, to_rich
 from aibench_onnx.report.tables import (
     Table,
@@ -66,8 +67,12 @@ def _user_model_line(user: dict) -> str:
 def run_tables(report: dict) -> list[tuple[str, Table]]:
     """The run report's tables in reading order, each with its Markdown heading level."""
     tables = [("##", table) for table in parity_tables(report["parity"], report.get("variants"))]
+    if report.get("generation"):
+        tables.append(("##", generation_table(report["generation"])))
+    tables += [("##", table) for table in decoder_tables(report)]
     for model, rows in report["latency"].items():
-        tables.append(("##", latency_table(f"Latency: {model}", rows)))
+        if not phase_of(report, model):  # a decoder phase's rows are in its TTFT/TPOT table
+            tables.append(("##", latency_table(f"Latency: {model}", rows)))
         effects = report["effects"].get(model, [])
         if effects:
             tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
@@ -80,6 +85,25 @@ def run_tables(report: dict) -> list[tuple[str, Table]]:
         tables.append(("##", export_stats_table(report["exports"])))
     tables.append(("##", settings_table(report)))
     return tables
+
+
+def phase_of(report: dict, model: str) -> dict | None:
+    """The decoder phase a timed model is (None for any other model). In a Ray run the model is named
+    phase@target, and so is its decoder: each target gets its own TTFT/TPOT table."""
+    phases = report.get("phases", {})
+    if model in phases:
+        return phases[model]
+    base, _, target = model.rpartition("@")
+    phase = phases.get(base)
+    return {**phase, "decoder": f"{phase['decoder']}@{target}"} if phase else None
+
+
+def decoder_tables(report: dict) -> list[Table]:
+    """Each timed decoder's TTFT/TPOT table."""
+    found = [(phase_of(report, model), rows) for model, rows in report["latency"].items()]
+    found = [(phase, rows) for phase, rows in found if phase]
+    new_tokens = (report["settings"].get("phases") or {}).get("new_tokens", 0)
+    return decoder_timing_tables(found, new_tokens) if found else []
 
 
 def explained_for(report: dict, model: str) -> list[dict]:

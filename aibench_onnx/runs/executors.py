@@ -65,9 +65,10 @@ def run_local(run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[
 
 
 def parity_by_framework(jobs: list[dict]) -> dict[str, list[dict]]:
-    """framework -> its parity jobs: one framework process builds and exports them all."""
+    """framework -> its parity jobs (a decoder's generation checks among them): they time nothing, so two
+    frameworks' lanes may run side by side."""
     parity: dict[str, list[dict]] = {}
     for job in jobs:
-        if job["kind"] == "parity":
+        if job["kind"] in ("parity", "generation"):
             parity.setdefault(job["framework"], []).append(job)
     return parity

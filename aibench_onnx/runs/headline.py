@@ -49,6 +49,20 @@ def verdict_with_ci(effect: dict) -> str:
     return f"{ratio:.2f}x slower (95% CI {low:.3g}–{high:.3g}x)"
 
 
+def _generation_line(results: list[dict]) -> str:
+    """Generation parity in one line: how many decoder exports generate what the native model generates."""
+    checks = [c for r in results for c in r["checks"] if c["status"] == Status.OK]
+    failed = [f"{r['model']}/{r['graph']} {c['ep']}/{c['level']} ({c['blame']}: {c['verdict']})"
+              for r in results for c in r["checks"] if c["status"] == Status.OK and not c["passed"]]
+    broken = [f"{r['model']}/{r['graph']} ({r['reason']})" for r in results if r["status"] != Status.OK]
+    near = sum(1 for c in checks if (c.get("tokens") or {}).get("kind") == "near-tie flip")
+    line = (f"Generation: {len(checks) - len(failed)} of {len(checks)} decoder graph checks generate what the native "
+            f"model generates (greedy, cache on)" + (f", {near} with a near-tie flip" if near else ""))
+    if failed or broken:
+        line += "; failed: " + "; ".join(failed + broken)
+    return line + "."
+
+
 def headline(report: dict) -> list[str]:
     effects = report["effects"]
     total = {kinds: sum(1 for model_effects in effects.values() for e in model_effects if e["kind"] in kinds)
@@ -61,6 +75,7 @@ def headline(report: dict) -> list[str]:
     processes = sorted({row.get("processes", 1) for row in measured})
     return [
         _parity_line(report["parity"]),
+        *([_generation_line(report["generation"])] if report.get("generation") else []),
         _effect_line("runtime", _largest(effects, ("runtime",)), total[("runtime",)]),
         _effect_line("graph (exporter, optimizer)", _largest(effects, GRAPH_EFFECTS), total[GRAPH_EFFECTS]),
         f"Timing: {len(measured)} measurements in {'/'.join(map(str, processes)) or '0'} processes each; "

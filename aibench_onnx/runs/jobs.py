@@ -24,10 +24,27 @@ def job_record(job: dict, started: float, **fields) -> dict:
 def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     """The run's parity jobs of one framework: the zoo's, then users' own models (each in processes of its
     own). Every job ends as one record, passed to `finish`, as soon as its comparison is done."""
-    _run_zoo_parity_jobs([job for job in jobs if not job.get("user")], settings, finish)
+    _run_zoo_parity_jobs([job for job in jobs if job["kind"] == "parity" and not job.get("user")], settings, finish)
     for job in jobs:
-        if job.get("user"):
+        if job["kind"] == "parity" and job.get("user"):
             finish(_user_parity_record(job, settings))
+    for job in jobs:
+        if job["kind"] == "generation":
+            finish(_generation_record(job, settings))
+
+
+def _generation_record(job: dict, settings: dict) -> dict:
+    """A decoder's generation check (generation.run): the native reference and the export in the framework's
+    process, ONNX Runtime's checks in another; artifacts under <run>/<model>/<graph>/generation."""
+    from aibench_onnx.generation.run import GenerationSettings, check_generation
+    from aibench_onnx.subjects import Subject
+
+    started = time.time()
+    generation = GenerationSettings(job["batch"], job["prompt"], job["new_tokens"], 0, tuple(job["eps"]),
+                                    tuple(job["opt_levels"]), job["threads"], job["opset"])
+    result = check_generation(Subject.of_zoo(job["model"], job["size"]), job["framework"], generation,
+                              Path(settings["run_dir"]) / "generation")
+    return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
 
 
 def _user_parity_record(job: dict, settings: dict) -> dict:
@@ -101,16 +118,17 @@ def resolve_export(run_dir: Path, subject, framework: str, opset: int, threads: 
     """The export record of (subject, graph) for timing: the parity job's graph when nothing it depends on
     changed (a zoo model: the same artifact key; a user's model: the parity job's export of this run), else a
     fresh export in the framework's own process."""
-    key = (subject.name, framework)
+    model = subject.spec.name if subject.user is None else subject.name  # a decoder's phases share its export
+    key = (model, framework)
     if key not in cache:
         from aibench_onnx.artifacts.export import artifact_key
         from aibench_onnx.artifacts.subject_export import export_subject
 
-        record_path = run_dir / subject.name / framework / "export.json"
+        record_path = run_dir / model / framework / "export.json"
         record = json.loads(record_path.read_text()) if record_path.exists() else None
         reusable = record is not None and (subject.user is not None or record.get("artifact_key") == artifact_key(
-            subject.name, subject.size, framework, opset))
-        cache[key] = record if reusable else export_subject(subject, framework, run_dir / "bench" / subject.name,
+            model, subject.size, framework, opset))
+        cache[key] = record if reusable else export_subject(subject, framework, run_dir / "bench" / model,
                                                              threads, opset)
     return cache[key]
 

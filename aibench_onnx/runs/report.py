@@ -25,7 +25,7 @@ def build_report(run_dir: str | Path) -> dict:
     records, problems = load_records(run_dir)
     latest = latest_records(records)
     warnings = list(problems)
-    parity_rows, exports, replicates, variants = [], {}, {}, {}
+    parity_rows, exports, replicates, variants, generation = [], {}, {}, {}, []
     for job_id in run.get("jobs", []):
         record = latest.get(job_id)
         if record is None:
@@ -36,6 +36,8 @@ def build_report(run_dir: str | Path) -> dict:
         if record["kind"] == "parity":
             if record["status"] not in (Status.CRASHED, Status.TIMEOUT):
                 _parity(record, parity_rows, exports, warnings, variants)
+        elif record["kind"] == "generation":
+            _generation(record, generation, warnings)
         elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
             result = record["result"]
             key = (on_target(record["model"], record), RuntimeConfig.from_dict(result["config"]))
@@ -50,7 +52,7 @@ def build_report(run_dir: str | Path) -> dict:
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", [])),
-            "why": load_explanations(run_dir)}
+            "why": load_explanations(run_dir), "generation": generation, "phases": _phases(run["settings"])}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
     report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
@@ -85,6 +87,30 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
             warnings.append(f"parity {label}: {cell['status']} — {cell['reason']}")
         elif cell["status"] in NOT_AVAILABLE:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
+
+
+def _generation(record: dict, rows: list, warnings: list) -> None:
+    """A decoder's generation check: its result for the table; what failed, as a warning too."""
+    result = record.get("result")
+    if not result:
+        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
+        return
+    rows.append({**result, "model": on_target(result["model"], record)})
+    if result["status"] != Status.OK:
+        warnings.append(f"generation {result['model']}/{result['graph']}: {result['status']} — {result['reason']}")
+    for check in ([result["native"]] if result.get("native") else []) + result["checks"]:
+        if check["status"] == Status.OK and not check["passed"]:
+            where = "native" if check["runtime"] == "native" else f"{check['ep']}/{check['level']}"
+            warnings.append(f"generation {result['model']}/{result['graph']} {where}: {check['verdict']}")
+
+
+def _phases(settings: dict) -> dict[str, dict]:
+    """model (a decoder's phase, as timed) -> its phase record; none in runs from before decoder phases."""
+    from aibench_onnx.runs.run import timed_subjects
+    from aibench_onnx.zoo.registry import MODELS, get_spec
+
+    specs = [get_spec(name) for name in settings.get("models", []) if name in MODELS]
+    return {s.name: s.phase for s in timed_subjects(specs, settings) if s.phase}
 
 
 def low_priority_targets(records) -> list[str]:

@@ -22,12 +22,15 @@ from aibench_onnx.runs.store import (
 )
 from aibench_onnx.runtimes import runs_graph
 from aibench_onnx.status import Status
-from aibench_onnx.subjects import USER_SIZE
+from aibench_onnx.subjects import USER_SIZE, Subject
 from aibench_onnx.timing.configs import plan as plan_configs
 
 # Extra rounds for effects not yet resolved to `target_mde` (runs/adaptive.py), within `budget_s` and up to
 # `max_repeats` rounds in all.
+# Decoders: generation parity (`generation`: a batch of prompts, greedy over new tokens) and timing by phase
+# (`phases`: each prompt length's prefill, and decode steps with the cache at the start and end of new_tokens).
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "repeats": 3,
+         "generation": {"batch": 2, "prompt": 8, "new_tokens": 16}, "phases": {"prompts": [16], "new_tokens": 32},
          "target_mde": 0.10, "budget_s": 30.0, "max_repeats": 5,
          "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
          # each configuration in 3 processes, each sampled in 4 slots of 50 ms between the model's other
@@ -35,6 +38,7 @@ QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1, 4], "
          "timing": {"min_time_s": 0.2, "max_time_s": 0.3, "slot_s": 0.05, "rewarm_s": 0.015, "warmup_s": 0.05,
                     "warmup_max_s": 0.2, "target_ci": 0.02}}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
+        "generation": {"batch": 4, "prompt": 16, "new_tokens": 32}, "phases": {"prompts": [16, 128], "new_tokens": 32},
         "target_mde": 0.05, "budget_s": 1200.0, "max_repeats": 10,
         "runtimes": None, "timing": {"min_time_s": 1.0, "max_time_s": 10.0}}
 
@@ -53,6 +57,13 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
                          "size": size, "framework": framework, "eps": settings["eps"],
                          "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions,
                          "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
+    generation = settings.get("generation")  # runs from before decoders: none
+    for spec in specs:
+        if spec.decoder is not None and generation:
+            size = settings["size"] or spec.default_size
+            jobs += [{**common, "job_id": f"generation/{spec.name}/{framework}", "kind": "generation",
+                      "model": spec.name, "size": size, "framework": framework, "eps": settings["eps"],
+                      "opt_levels": settings["opt_levels"], **generation} for framework in settings["frameworks"]]
     users = settings.get("user_models", [])  # users' own models: each with its one framework
     for user in users:
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
@@ -61,22 +72,34 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
                      "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
     configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
                            (False,), precisions)
-    subjects = [(spec.name, settings["size"] or spec.default_size, None, configs) for spec in specs]
-    subjects += [(user["name"], USER_SIZE, user, plan_configs([user["framework"]], settings["runtimes"],
-                                                              settings["eps"], settings["opt_levels"], [True],
-                                                              (False,), precisions))
+    subjects = [(subject, configs) for subject in timed_subjects(specs, settings)]
+    subjects += [(Subject.of_user(user, size=USER_SIZE), plan_configs([user["framework"]], settings["runtimes"],
+                                                                      settings["eps"], settings["opt_levels"], [True],
+                                                                      (False,), precisions))
                  for user in users]
     for round_index in range(settings.get("repeats", 1)):  # a run from before replicates had one process each
-        for name, size, user, model_configs in subjects:
+        for subject, model_configs in subjects:
+            described = subject.to_dict()
             for config in model_configs:
-                jobs.append({**common, "job_id": f"bench/{name}/{config.label}/r{round_index}", "kind": "bench",
-                             "model": name, "size": size, "framework": config.framework, "config": config.to_dict(),
-                             "round": round_index, **({"user": user} if user else {})})
+                jobs.append({**common, "job_id": f"bench/{subject.name}/{config.label}/r{round_index}",
+                             "kind": "bench", "model": subject.name, "size": subject.size,
+                             "framework": config.framework, "config": config.to_dict(), "round": round_index,
+                             **{k: v for k, v in described.items() if k not in ("name", "size") and v}})
     if settings.get("targets"):  # a Ray run: every job on every target
         from aibench_onnx.runs.targets import for_targets
 
         jobs = for_targets(jobs, settings["targets"])
     return jobs
+
+
+def timed_subjects(specs, settings: dict) -> list:
+    """The run's zoo subjects to time: each model, a decoder by its phases (settings["phases"])."""
+    from aibench_onnx.timing.bench import zoo_subjects
+
+    phases = settings.get("phases") or {}
+    if not phases:  # runs from before decoders were timed by phase
+        return [Subject.of_zoo(spec.name, settings["size"]) for spec in specs]
+    return zoo_subjects(specs, settings["size"], tuple(phases["prompts"]), phases["new_tokens"])
 
 
 def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict,
