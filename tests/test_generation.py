@@ -260,3 +260,55 @@ def test_hugging_face_decoders_pass_generation_parity_through_the_user_path(tmp_
 def test_generate_rejects_a_model_that_is_not_a_decoder():
     result = runner.invoke(app, ["generate", "mlp"])
     assert result.exit_code == 2 and "not a decoder LM" in result.output and "decoder" in result.output
+
+
+# --- timing by phase -------------------------------------------------------------------------------------------
+
+def _row(label: str, median_s: float, batch: int = 1) -> dict:
+    return {"label": label, "batch": batch, "status": "ok", "median_s": median_s,
+            "ci95_s": [median_s * 0.98, median_s * 1.02], "notes": ""}
+
+
+def test_a_decode_step_that_grows_like_a_prefill_is_flagged_as_an_unused_cache():
+    from aibench_onnx.report.generation_view import decoder_timing_tables
+
+    def phases(decode_per_token: float) -> list:
+        prefill = {16: 1e-3 + 16 * 1e-5, 128: 1e-3 + 128 * 1e-5}  # 10 µs per prompt token
+        found = [({"decoder": "decoder", "kind": "prefill", "tokens": p}, [_row("ort", t)]) for p, t in prefill.items()]
+        found += [({"decoder": "decoder", "kind": "decode", "tokens": c}, [_row("ort", 2e-4 + c * decode_per_token)])
+                  for c in (16, 47, 128, 159)]
+        return found
+
+    (healthy,) = decoder_timing_tables(phases(2e-7), new_tokens=32)  # attention over the cache: 0.2 µs per token
+    assert [row[2] for row in healthy.rows] == ["16", "128"] and set(healthy.statuses) == {"ok"}
+    assert healthy.rows[0][4].startswith("0.2032") and "→" in healthy.rows[0][4]  # TPOT at contexts 16 → 47
+    assert float(healthy.rows[0][5]) == pytest.approx(1 / ((2e-4 + 16 * 2e-7 + 2e-4 + 47 * 2e-7) / 2), rel=1e-3)
+    assert healthy.rows[0][6].startswith("+20 µs per 100 tokens of context (prefill: +1e+03 µs per 100 prompt")
+    (recomputing,) = decoder_timing_tables(phases(1e-5), new_tokens=32)  # as much per token as a prefill
+    assert set(recomputing.statuses) == {"failed"} and "cache not used" in recomputing.rows[0][7]
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_a_run_checks_a_decoders_generation_and_times_it_by_phase(tmp_path):
+    result = runner.invoke(app, ["run", "--quick", "--models", "decoder", "-f", "torch", "--runtime",
+                                 "torch-eager,ort", "--batch", "1", "--repeats", "2", "--target-mde", "0",
+                                 "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    records = {json.loads(line)["job_id"]: json.loads(line)
+               for line in (run_dir / "results.jsonl").read_text().splitlines()}
+    generation = records["generation/decoder/torch"]
+    assert generation["status"] == "ok" and generation["result"]["checks"][0]["passed"]
+    phases = {"decoder@prefill=16", "decoder@decode=16", "decoder@decode=47"}  # quick: prompt 16, 32 new tokens
+    assert {r["model"] for r in records.values() if r["kind"] == "bench"} == phases
+    # one export for every phase: the parity job's graph is what each phase times
+    assert not (run_dir / "bench").exists() or not any((run_dir / "bench").iterdir())
+    report = runner.invoke(app, ["report", str(run_dir), "--format", "markdown"])
+    assert report.exit_code == 0, report.output
+    assert "Generation: 1 of 1 decoder graph checks generate what the native model generates" in report.output
+    assert "## Generation parity" in report.output and "time to first token" in report.output
+    assert "| torch-eager | 1 | 16 |" in report.output and "Latency: decoder@" not in report.output
+    assert "Where the time goes: decoder@decode=47" in report.output
+    html = runner.invoke(app, ["report", str(run_dir), "--format", "html"])
+    assert html.exit_code == 0 and "time to first token" in html.output and "Generation parity" in html.output
