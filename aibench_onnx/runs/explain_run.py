@@ -47,7 +47,13 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    document = _explain(report["effects"], graphs, _subjects(settings.get("size"), settings.get("user_models", [])),
+    from aibench_onnx.runs.run import timed_subjects
+    from aibench_onnx.zoo.registry import MODELS, get_spec
+
+    phases = {p.name: p for p in timed_subjects([get_spec(m) for m in settings.get("models", []) if m in MODELS],
+                                                 settings) if p.zoo_name}
+    document = _explain(report["effects"], graphs, _subjects(settings.get("size"), settings.get("user_models", []),
+                                                             phases=phases),
                         threads or settings.get("threads", 1), run_dir / "explain", every, on_model)
     (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
     return document
@@ -62,7 +68,14 @@ def explain_bench(path: str | Path, threads: int | None = None, every: bool = Fa
     graphs = {model["model"]: model.get("exports", {}) for model in document.get("results", [])}
     sizes = {model["model"]: model.get("size") for model in document.get("results", [])}
     users = [settings["user_model"]] if settings.get("user_model") else []
-    return _explain(effects, graphs, _subjects(None, users, sizes), threads or settings.get("threads", 1),
+    phases = {}
+    decoders = {m["phase"]["decoder"]: m["size"] for m in document.get("results", []) if m.get("phase")}
+    if decoders:  # decoders timed by phase, as bench planned them
+        from aibench_onnx.subjects import Subject
+
+        phases = {p.name: p for name, size in decoders.items()
+                  for p in Subject.decoder_phases(name, size, settings["prompts"], settings["new_tokens"])}
+    return _explain(effects, graphs, _subjects(None, users, sizes, phases), threads or settings.get("threads", 1),
                     Path(path).parent / (Path(path).stem + "-explain"), every, on_model)
 
 
@@ -81,16 +94,21 @@ def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], subjects: 
                                           f"not explained here ({exc})").to_dict()
                              for e in model_effects if every or significant(e)]
             continue
-        found = explain_effects(subject, model_effects, _path_in(graphs.get(model, {})), profiler, every)
+        found = explain_effects(subject, model_effects, _path_in(graphs.get(model) or graphs.get(subject.zoo_name, {})),
+                                profiler, every)
         explanations += [e.to_dict() for e in found]
     return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}
 
 
-def _subjects(size: str | None, users: list[dict], sizes: dict[str, str] | None = None) -> Callable[[str], Subject]:
-    """A model's subject by the name a run or bench gave it: a user's model (a point of its dims sweep,
-    `name@seq=8,batch=2`), or a zoo model at the run's size."""
+def _subjects(size: str | None, users: list[dict], sizes: dict[str, str] | None = None,
+              phases: dict[str, Subject] | None = None) -> Callable[[str], Subject]:
+    """A model's subject by the name a run or bench gave it: a decoder's phase (`phases`, as the run or bench
+    planned them), a user's model (a point of its dims sweep, `name@seq=8,batch=2`), or a zoo model at the
+    run's size."""
     def subject(model: str) -> Subject:
+        if model in (phases or {}):
+            return phases[model]
         name, _, point = model.partition("@")
         if point and "=" not in point:
             raise UserError(f"{model}: a Ray run's target; explain it on that machine")
