@@ -40,19 +40,26 @@ class Subject:
         from aibench_onnx.zoo.registry import get_spec
 
         size = size or get_spec(name).default_size
-        phases = [(f"{name}@prefill={p}", {"seq": p, "past": 0, "total": p}) for p in prompts]
-        contexts = sorted({c for p in prompts for c in (p, p + new_tokens - 1)})
-        phases += [(f"{name}@decode={c}", {"seq": 1, "past": c, "total": c + 1}) for c in contexts]
-        return [cls(label, size, zoo_name=name, dims=tuple(dims.items())) for label, dims in phases]
+        return [cls(f"{name}@{label}", size, zoo_name=name, dims=tuple(dims.items()))
+                for label, dims in _phase_points(prompts, new_tokens)]
+
+    @classmethod
+    def user_decoder_phases(cls, user: dict, prompts: list[int], new_tokens: int) -> list[Subject]:
+        """A user's causal LM (its dict with `decoder`, its DecoderIO) by phase, as decoder_phases."""
+        return [cls.of_user({**user, "dims": dims}, f"{user['name']}@{label}", USER_SIZE)
+                for label, dims in _phase_points(prompts, new_tokens)]
 
     @property
     def phase(self) -> dict | None:
         """A decoder phase's record: the decoder, prefill or decode, and its prompt length or cache context."""
-        if not self.zoo_name:
+        if self.zoo_name:
+            decoder, dims = self.zoo_name, dict(self.dims)
+        elif self.user and self.user.get("decoder"):
+            decoder, dims = self.user["name"], self.user["dims"]
+        else:
             return None
-        dims = dict(self.dims)
         prefill = dims.get("past", 0) == 0
-        return {"decoder": self.zoo_name, "kind": "prefill" if prefill else "decode",
+        return {"decoder": decoder, "kind": "prefill" if prefill else "decode",
                 "tokens": dims["seq"] if prefill else dims["past"]}
 
     @classmethod
@@ -99,3 +106,11 @@ class Subject:
 
         spec = self.spec
         return builder(spec.name, framework_of(framework))(spec.make_params(self.size), spec.sizes[self.size])
+
+
+def _phase_points(prompts: list[int], new_tokens: int) -> list[tuple[str, dict[str, int]]]:
+    """(label, dims) of a decoder's phases: each prompt's prefill, a decode step at the start and the end of
+    `new_tokens` after each prompt."""
+    phases = [(f"prefill={p}", {"seq": p, "past": 0, "total": p}) for p in prompts]
+    contexts = sorted({c for p in prompts for c in (p, p + new_tokens - 1)})
+    return phases + [(f"decode={c}", {"seq": 1, "past": c, "total": c + 1}) for c in contexts]

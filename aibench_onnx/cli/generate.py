@@ -51,6 +51,14 @@ def generate(
     threads: Optional[int] = threads_option(),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/generate-<time>)."),
     form: str = typer.Option("terminal", "--format", help="terminal, markdown or html (tables to stdout)."),
+    bench: bool = typer.Option(False, "--bench", help="Also time each decoder by phase: TTFT (prefill) and TPOT (a "
+                               "decode step, cache bound on the device) natively and on ONNX Runtime, with effects."),
+    bench_prompt: str = typer.Option("16,128", "--bench-prompt", help="--bench: prompt lengths, comma-separated."),
+    bench_batch: str = typer.Option("1,4", "--bench-batch", help="--bench: batch sizes, comma-separated."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", help="--bench: runtime kinds, comma-separated (default: "
+                                          "each exporter's framework's eager and compiled kinds, and ort)."),
+    repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="--bench: processes per configuration."),
+    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="--bench: sampling seconds per batch and process."),
     json_path: Optional[str] = json_option(),
 ) -> None:
     """Check decoders over a greedy generation: the export (past and present key/values as graph inputs and
@@ -73,6 +81,7 @@ def generate(
                                   threads, DEFAULT_OPSET)
     console = make_console(stderr=json_path == STDOUT or form != "terminal")
     out_dir = output_dir(out, "generate")
+    timing_plan = _timing_plan(bench, bench_prompt, bench_batch, runtime, new_tokens)
     results: list = []
     error = None
     try:
@@ -80,21 +89,88 @@ def generate(
     except UserError as exc:  # the JSON says what failed and keeps the models checked before it
         error = exc
     documents = [r.to_dict() for r in results]
+    timing = _time_phases(subjects, results, timing_plan, settings, out_dir, repeats, min_time, console) \
+        if bench and error is None else []
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
 
         write_json({"schema_version": GENERATION_SCHEMA_VERSION, "command": "generate",
                     "status": "error" if error else "ok", "reason": str(error) if error else "",
-                    "settings": {**settings.to_dict(), "out": str(out_dir)}, "environment": collect_environment(),
-                    "results": documents}, json_path)
+                    "settings": {**settings.to_dict(), "out": str(out_dir),
+                                 **({"bench": {**timing_plan, "repeats": repeats, "min_time_s": min_time}}
+                                    if bench else {})},
+                    "environment": collect_environment(), "results": documents,
+                    **({"timing": [t.to_dict() for t in timing]} if bench else {})}, json_path)
     if error is not None:
         raise error
     from aibench_onnx.report.generation_view import render_generation
 
     if json_path != STDOUT:
-        render_generation(documents, make_console() if form != "terminal" else console, form)
+        render_generation(documents, make_console() if form != "terminal" else console, form,
+                          _timing_tables(timing, new_tokens))
     console.print(f"artifacts: {out_dir}")
-    raise typer.Exit(int(exit_code(s for r in results for s in r.statuses)))
+    statuses = [s for r in results for s in r.statuses] + [c.status for t in timing for c in t.results]
+    raise typer.Exit(int(exit_code(statuses)))
+
+
+def _timing_plan(bench: bool, prompts: str, batches: str, runtime: str | None, new_tokens: int) -> dict:
+    """--bench's options, checked before anything runs."""
+    from aibench_onnx.cli.common import parse_batches, split_csv
+    from aibench_onnx.runtimes import ALL_RUNTIMES
+
+    if not bench:
+        return {}
+    if new_tokens < 2:
+        raise UserError("--bench times a decode step at the start and the end of --new-tokens: give 2 or more")
+    kinds = split_csv(runtime)
+    unknown = [k for k in kinds or [] if k not in ALL_RUNTIMES]
+    if unknown:
+        raise UserError(f"unknown runtime {', '.join(map(repr, unknown))}; valid: {', '.join(ALL_RUNTIMES)}")
+    return {"prompts": parse_batches(prompts, "--bench-prompt"), "batches": parse_batches(batches, "--bench-batch"),
+            "runtimes": kinds, "new_tokens": new_tokens}
+
+
+def _time_phases(subjects: list[tuple], results: list, plan: dict, settings, out_dir, repeats: int, min_time: float,
+                 console) -> list:
+    """Each checked decoder timed by phase (timing.bench over its phases), every exporter's graph of it in one
+    bench, so its exporter effects come out beside the runtime effects. The graphs are the ones just checked."""
+    from aibench_onnx.runtimes import runtimes_of
+    from aibench_onnx.status import Status
+    from aibench_onnx.subjects import Subject
+    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.timing.configs import plan as plan_configs
+
+    benches = []
+    for name in dict.fromkeys(subject.name for subject, _ in subjects):
+        checked = [(subject, result) for (subject, _), result in zip(subjects, results) if subject.name == name]
+        exports = {result.graph: result.export for _, result in checked if result.export}
+        if not any(record["status"] == Status.OK for record in exports.values()):
+            continue
+        subject, result = checked[0]
+        if subject.user:
+            io = next(r.io for _, r in checked if r.io)
+            phases = Subject.user_decoder_phases({**subject.user, "decoder": io}, plan["prompts"], plan["new_tokens"])
+        else:
+            phases = Subject.decoder_phases(subject.name, subject.size, plan["prompts"], plan["new_tokens"])
+        graphs = list(exports)
+        configs = plan_configs(graphs, runtimes_of(graphs, plan["runtimes"] or None), list(settings.eps),
+                               list(settings.levels), [True])
+        console.print(f"timing {name} by phase: {len(phases)} phases × {len(configs)} configurations × "
+                      f"{repeats} processes", highlight=False)
+        benches += bench_models(phases, configs, plan["batches"], settings.threads, {"min_time_s": min_time},
+                                out_dir / "timing", "cpu", 900.0, settings.opset, repeats,
+                                exported={p.name: exports for p in phases})
+    return benches
+
+
+def _timing_tables(benches: list, new_tokens: int) -> list:
+    from aibench_onnx.report.generation_view import decoder_timing_tables
+    from aibench_onnx.report.tables import effects_table, latency_rows
+
+    tables = decoder_timing_tables([(b.phase, [row for c in b.results for row in latency_rows(c.to_dict())])
+                                    for b in benches], new_tokens)
+    return tables + [effects_table(f"Where the time goes: {b.model}", [e.to_dict() for e in b.effects])
+                     for b in benches if b.effects]
 
 
 def _subjects(targets: list[str], size: str | None, frameworks: str | None, exporter: str | None) -> list[tuple]:

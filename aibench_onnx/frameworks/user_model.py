@@ -44,6 +44,10 @@ class UserModel:
     dims: dict[str, int] = field(default_factory=dict)  # sizes of the symbolic dims (seq=128)
     cwd: str = "."  # where pkg.module resolves, as in the user's shell
     name: str = ""
+    # a causal LM timed as a decoder (zoo.decoder.DecoderIO as a dict, from its config): the model is wrapped
+    # as one decoder step over a flat cache (frameworks.hf_decoder), its inputs made for the phase `dims` say
+    # (seq new tokens after past cached ones, total = past + seq)
+    decoder: dict | None = None
 
     def __post_init__(self):
         self.inputs = [d if isinstance(d, InputDecl) else InputDecl(**d) for d in self.inputs]
@@ -55,6 +59,8 @@ class UserModel:
     def arrays(self, batch: int | None = None, dims: dict[str, int] | None = None, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs at `batch` (None: the export batch) and `dims` (default: this model's)."""
         dims = self.dims if dims is None else dims
+        if self.decoder is not None:
+            return self._decoder_spec().make_inputs("tiny", batch or EXPORT_BATCH, seed, dims=dims)
         if self.inputs_from is None:
             return concrete_inputs(self.inputs, dims, seed, batch)
         if self.stored_inputs:
@@ -75,8 +81,16 @@ class UserModel:
         path = Path(self.cwd) / self.inputs_from
         return load_npz(str(path)) if self.inputs_from.endswith(".npz") else read_named_inputs(path)
 
+    def _decoder_spec(self):
+        from aibench_onnx.zoo.decoder import DecoderIO, decoder_spec
+
+        return decoder_spec(self.name, DecoderIO.from_dict(self.decoder))
+
     def axes(self) -> Axes:
         """Input name -> axis -> symbolic dim name: what the export makes dynamic."""
+        if self.decoder is not None:
+            spec = self._decoder_spec()
+            return {t.name: axes for t, axes in zip(spec.inputs, spec.dynamic_axes())}
         if self.inputs_from is None:
             return declared_axes(self.inputs)
         if self.stored_inputs:
@@ -131,4 +145,8 @@ def build_user_model(user: UserModel):
     """The bound model and its export-size inputs, in this process."""
     model = load_factory_model(user.target, user.framework, user.cwd)
     arrays = user.arrays()
+    if user.decoder is not None:
+        from aibench_onnx.frameworks.hf_decoder import FlatCacheLM
+
+        return FlatCacheLM(model), arrays  # called with the decoder's inputs in order
     return bind_model(model, user.framework, list(arrays), user.call_args), arrays

@@ -11,9 +11,9 @@ import numpy as np
 
 from aibench_onnx.generation.decoding import Prompts, Step, Trace, greedy, without_cache
 from aibench_onnx.generation.faults import Fault, probe
-from aibench_onnx.generation.interface import DecoderIO
 from aibench_onnx.generation.judge import DIVERGED, Agreement, PathError, agreement, path_error
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.decoder import DecoderIO
 
 
 @dataclass
@@ -58,6 +58,9 @@ class GenerationCheck:
     cache: PathError | None = None  # cache on vs off, on this runtime
     padding: PathError | None = None  # a padded batch vs its rows alone, on this runtime
     faults: list[Fault] = field(default_factory=list)
+    # what the probes show on the native model too: its design (ALiBi attention ignores position ids), not a
+    # fault of the graph; the native model's own probes are all here, and decide nothing
+    as_native: list[Fault] = field(default_factory=list)
     generate_agreement: Agreement | None = None  # the native model: aibench's loop vs the library's generate()
     casts: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -94,8 +97,8 @@ class GenerationCheck:
         return cls(data["runtime"], data["ep"], data["level"], data["status"], data["reason"], data["providers"],
                    *(typed(PathError, data[name]) for name in ("prefill", "decode", "cache_contents")),
                    typed(Agreement, data["tokens"]), typed(PathError, data["cache"]), typed(PathError, data["padding"]),
-                   [Fault(**f) for f in data["faults"]], typed(Agreement, data["generate_agreement"]), data["casts"],
-                   data["seconds"])
+                   [Fault(**f) for f in data["faults"]], [Fault(**f) for f in data.get("as_native", [])],
+                   typed(Agreement, data["generate_agreement"]), data["casts"], data["seconds"])
 
     def to_dict(self) -> dict:
         def plain(value):
@@ -105,18 +108,23 @@ class GenerationCheck:
                 "reason": self.reason, "providers": self.providers, "passed": self.passed, "verdict": self.verdict(),
                 **{name: plain(getattr(self, name)) for name in ("prefill", "decode", "cache_contents", "tokens",
                                                                   "cache", "padding", "generate_agreement")},
-                "faults": [f.to_dict() for f in self.faults], "casts": self.casts, "seconds": self.seconds}
+                "faults": [f.to_dict() for f in self.faults], "as_native": [f.to_dict() for f in self.as_native],
+                "casts": self.casts, "seconds": self.seconds}
 
 
 def check_itself(step: Step, io: DecoderIO, prompts: Prompts, trace: Trace, rtol: float, atol: float,
-                 result: GenerationCheck) -> None:
-    """Cache on vs off, a padded batch vs its rows alone, and the fault probes, all on this one runtime."""
+                 result: GenerationCheck, native_faults: tuple[str, ...] | None = None) -> None:
+    """Cache on vs off, a padded batch vs its rows alone, and the fault probes, all on this one runtime.
+    `native_faults`: the names the native model's probes showed (None: this is the native model)."""
     uncached, _ = without_cache(step, io, prompts, trace.tokens)
     result.cache = path_error("cache on vs off", trace.logits, uncached, rtol, atol)
     alone = np.concatenate([greedy(step, io, prompts.row(r), trace.tokens.shape[1], forced=trace.tokens[r:r + 1]).logits
                             for r in range(prompts.batch)], axis=0)
     result.padding = path_error("padded vs alone", trace.logits, alone, rtol, atol)
-    result.faults = probe(step, io, prompts, rtol, atol)
+    found = probe(step, io, prompts, rtol, atol)
+    shared = set(f.name for f in found) if native_faults is None else set(native_faults)
+    result.faults = [f for f in found if f.name not in shared]
+    result.as_native = [f for f in found if f.name in shared]
 
 
 def check_against(step: Step, io: DecoderIO, reference: Reference, rtol: float, atol: float,
@@ -150,10 +158,10 @@ def _cache_contents(actual: list[np.ndarray], expected: list[np.ndarray], prompt
 
 
 def check_runtime(step: Step, io: DecoderIO, reference: Reference, rtol: float, atol: float,
-                  result: GenerationCheck) -> GenerationCheck:
+                  result: GenerationCheck, native_faults: tuple[str, ...] = ()) -> GenerationCheck:
     """Everything for one runtime: against the reference, then against itself."""
     started = time.perf_counter()
     own = check_against(step, io, reference, rtol, atol, result)
-    check_itself(step, io, reference.prompts, own, rtol, atol, result)
+    check_itself(step, io, reference.prompts, own, rtol, atol, result, native_faults)
     result.seconds = round(time.perf_counter() - started, 3)
     return result

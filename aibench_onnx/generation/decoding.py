@@ -1,6 +1,6 @@
 """Greedy generation over any decoder step — native or ONNX alike — with numpy arrays at the boundary.
 
-A *step* is one call of a decoder LM with Hugging Face's interface (generation.interface.DecoderIO): the new
+A *step* is one call of a decoder LM with Hugging Face's interface (zoo.decoder.DecoderIO): the new
 tokens, the attention mask over past + new tokens, the new tokens' positions and each layer's past keys and
 values in; logits for the new positions and each layer's present keys and values out. The prefill is a step
 with the prompt and an empty cache; each decode step feeds the one token the previous step chose.
@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from aibench_onnx.generation.interface import ATTENTION_MASK, INPUT_IDS, POSITION_IDS, DecoderIO
+from aibench_onnx.zoo.decoder import ATTENTION_MASK, INPUT_IDS, POSITION_IDS, DecoderIO
 
 Step = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 

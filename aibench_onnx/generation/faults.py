@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from aibench_onnx.generation.decoding import Prompts, Step, positions_of
-from aibench_onnx.generation.interface import POSITION_IDS, DecoderIO
+from aibench_onnx.zoo.decoder import POSITION_IDS, DecoderIO
 
 CACHE_IGNORED = "cache ignored"
 POSITIONS_IGNORED = "position ids ignored"

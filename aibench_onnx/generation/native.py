@@ -11,42 +11,15 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
-
 from aibench_onnx.errors import UserError
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_itself
-from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts, positions_of
-from aibench_onnx.generation.interface import DecoderIO, hf_io, zoo_io
+from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts
 from aibench_onnx.generation.judge import agreement
 from aibench_onnx.status import Status
-from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
+from aibench_onnx.zoo.decoder import DecoderIO, decoder_spec, hf_io, zoo_io
 
 USER_ERROR = "user_error"
-EXPORT_BATCH, EXPORT_SEQ, EXPORT_PAST = 2, 3, 4  # traced at sizes ≥ 2: torch.export specialises sizes 0 and 1
-
-
-def decoder_spec(name: str, io: DecoderIO) -> ModelSpec:
-    """A ModelSpec for the decoder interface: what an exporter names and keeps dynamic."""
-    cache = (BATCH, io.kv_heads, "past", io.head_dim)
-    return ModelSpec(
-        name=name, description="decoder LM", family="macro", sizes={"tiny": {}, "small": {}},
-        inputs=(TensorSpec("input_ids", (BATCH, "seq"), "int64"), TensorSpec("attention_mask", (BATCH, "total"), "int64"),
-                TensorSpec("position_ids", (BATCH, "seq"), "int64"),
-                *(TensorSpec(n, cache) for n in io.past_names)),
-        outputs=(TensorSpec("logits", (BATCH, "seq", io.vocab)),
-                 *(TensorSpec(n, (BATCH, io.kv_heads, "total", io.head_dim)) for n in io.present_names)),
-        init_params=lambda dims, rng: {}, layout="Hugging Face's decoder interface",
-        dynamic_dims={BATCH: BATCH, "seq": "seq", "past": "past", "total": "past + seq"})
-
-
-def example_feed(io: DecoderIO, seed: int = 0) -> dict[str, np.ndarray]:
-    """What the export traces: a decode call of 3 tokens after 4 cached ones, batch 2."""
-    rng = np.random.default_rng(seed)
-    mask = np.ones((EXPORT_BATCH, EXPORT_PAST + EXPORT_SEQ), np.int64)
-    past = [rng.standard_normal((EXPORT_BATCH, io.kv_heads, EXPORT_PAST, io.head_dim)).astype(io.cache_dtype)
-            for _ in io.past_names]
-    return io.feed(rng.integers(0, io.vocab, (EXPORT_BATCH, EXPORT_SEQ)).astype(np.int64), mask,
-                   positions_of(mask)[:, EXPORT_PAST:], past)
+EXPORT_BATCH = 2  # traced at sizes ≥ 2 (batch, new tokens, cache): torch.export specialises sizes 0 and 1
 
 
 def _build(request: dict):
@@ -133,7 +106,7 @@ def run_native_generation(request: dict) -> dict:
         library = generate_greedy(hf_model, prompts.ids, prompts.mask, request["new_tokens"])
         native.generate_agreement = agreement(trace.tokens, trace.logits, library, trace.logits, rtol, atol)
 
-    example = spec.make_inputs(size, EXPORT_BATCH, seed=0) if hf_model is None else example_feed(io)
+    example = spec.make_inputs(size, EXPORT_BATCH, seed=0)  # a decode call of 3 or 4 tokens after 3 or 4 cached
     memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = export_model(model, spec, size, request["graph"], [example[n] for n in io.input_names],
                           out_dir / "model.onnx", request["opset"], dynamic=spec.dynamic_axes())

@@ -4,8 +4,8 @@ optimization level, judged against the native reference and against itself (gene
 from __future__ import annotations
 
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
-from aibench_onnx.generation.interface import DecoderIO
 from aibench_onnx.status import Status
+from aibench_onnx.zoo.decoder import DecoderIO
 
 
 def ort_step(session, casts: set[str]):
@@ -24,7 +24,8 @@ def ort_step(session, casts: set[str]):
 
 
 def run_ort_generation(request: dict) -> dict:
-    """Request: graph (path), reference (npz), io, tolerance [rtol, atol], eps, levels, threads."""
+    """Request: graph (path), reference (npz), io, tolerance [rtol, atol], eps, levels, threads, native_faults
+    (what the native model's probes showed: its design, not the graph's fault)."""
     from aibench_onnx.ort.session import EpUnavailable, create_session
 
     io = DecoderIO.from_dict(request["io"])
@@ -47,7 +48,8 @@ def run_ort_generation(request: dict) -> dict:
             result.providers = info.providers
             casts: set[str] = set()
             try:
-                check_runtime(ort_step(session, casts), io, reference, rtol, atol, result)
+                check_runtime(ort_step(session, casts), io, reference, rtol, atol, result,
+                              tuple(request.get("native_faults", ())))
             except Exception as exc:  # noqa: BLE001 - a step ORT cannot run is a result
                 result.status = Status.FAILED
                 result.reason = " ".join(f"a generation step failed: {exc}".split())[:500]

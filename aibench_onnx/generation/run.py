@@ -43,6 +43,7 @@ class GenerationResult:
     export: dict | None = None
     native: GenerationCheck | None = None
     checks: list[GenerationCheck] = field(default_factory=list)
+    io: dict | None = None  # the decoder's interface (zoo.decoder.DecoderIO), as its framework's process read it
 
     def blame(self, check: GenerationCheck) -> str:
         """Who a failing check points at: the model itself when the native model fails its own checks; ONNX
@@ -70,7 +71,7 @@ class GenerationResult:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "size": self.size, "graph": self.graph, "status": self.status,
-                "reason": self.reason, "export": self.export,
+                "reason": self.reason, "io": self.io, "export": self.export,
                 "native": self.native.to_dict() if self.native else None,
                 "checks": [{**c.to_dict(), "blame": self.blame(c)} for c in self.checks]}
 
@@ -102,14 +103,14 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
         result.status, result.reason = Status.FAILED, native.get("reason", outcome.reason)
         return result
     result.native = GenerationCheck.from_dict(native["native"])
-    result.export = native["export"]
+    result.export, result.io = native["export"], native["io"]
     if result.export["status"] != Status.OK:
         result.status = Status.FAILED
         result.reason = f"export failed: {result.export.get('reason', '')}"
         return result
     ort_request = {"graph": result.export["path"], "reference": native["reference"], "io": native["io"],
                    "tolerance": native["tolerance"], "eps": list(settings.eps), "levels": list(settings.levels),
-                   "threads": settings.threads}
+                   "threads": settings.threads, "native_faults": [f.name for f in result.native.as_native]}
     outcome = run_worker("aibench_onnx.workers.generation_ort", ort_request, WORKER_TIMEOUT_S,
                          workdir / "ort_request.json")
     if outcome.died or outcome.document.get("status") != Status.OK:

@@ -51,6 +51,8 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
                 notes.append(check["tokens_text"] if "tokens_text" in check else "near-tie flip: rounding, not a defect")
             if check.get("generate_agreement"):
                 notes.append(f"generate(): {_tokens(check['generate_agreement'])}")
+            if check.get("as_native"):
+                notes.append("as the native model: " + ", ".join(f["name"] for f in check["as_native"]))
             if check.get("casts"):
                 notes.append("cast " + "; ".join(check["casts"]))
             table.add(prefix + [runtime, _error(check["prefill"]), _error(check["decode"]),
@@ -78,10 +80,11 @@ def export_table(results: list[dict]) -> Table:
     return table
 
 
-def render_generation(results: list[dict], console, form: str = "terminal") -> None:
+def render_generation(results: list[dict], console, form: str = "terminal", more: list[Table] | None = None) -> None:
+    """The generation and export tables, then `more` (a --bench's TTFT/TPOT and effects tables)."""
     from aibench_onnx.report.render import to_html, to_markdown, to_rich
 
-    tables = [generation_table(results), export_table(results)]
+    tables = [generation_table(results), export_table(results), *(more or [])]
     if form == "markdown":
         for table in tables:
             console.print("\n".join(to_markdown(table)) + "\n", markup=False, highlight=False, soft_wrap=True)

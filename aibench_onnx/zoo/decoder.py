@@ -1,11 +1,14 @@
-"""A decoder LM's generation interface: input and output names, cache geometry — the zoo decoder's from its
-spec, a Hugging Face causal LM's from its config — and the feed of one step."""
+"""A decoder LM's generation interface (numpy only): input and output names, cache geometry — the zoo
+decoder's from its spec, a Hugging Face causal LM's from its config —, the feed of one step, and the ModelSpec
+that describes it to exporters and input generators (a user's decoder has none of its own)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from aibench_onnx.zoo.spec import BATCH, ModelSpec, TensorSpec
 
 INPUT_IDS, ATTENTION_MASK, POSITION_IDS, LOGITS = "input_ids", "attention_mask", "position_ids", "logits"
 
@@ -63,3 +66,20 @@ def hf_io(config) -> DecoderIO:
     kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
     head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
     return DecoderIO(int(config.num_hidden_layers), kv_heads, head_dim, int(config.vocab_size))
+
+
+def decoder_spec(name: str, io: DecoderIO) -> ModelSpec:
+    """A ModelSpec for the decoder interface: its inputs and outputs named and shaped as exporters declare them
+    (batch, sequence and cache lengths dynamic) and generated as a phase needs them (dims seq, past, total)."""
+    cache = (BATCH, "heads", "past", "head_dim")
+    dims = {"vocab": io.vocab, "heads": io.kv_heads, "head_dim": io.head_dim, "seq": 3, "past": 4, "total": 7}
+    return ModelSpec(
+        name=name, description="decoder LM", family="macro", sizes={"tiny": dims, "small": dims},
+        inputs=(TensorSpec(INPUT_IDS, (BATCH, "seq"), "int64", generator="token_ids"),
+                TensorSpec(ATTENTION_MASK, (BATCH, "total"), "int64", generator="ones"),
+                TensorSpec(POSITION_IDS, (BATCH, "seq"), "int64", generator="positions"),
+                *(TensorSpec(n, cache) for n in io.past_names)),
+        outputs=(TensorSpec(LOGITS, (BATCH, "seq", "vocab")),
+                 *(TensorSpec(n, (BATCH, "heads", "total", "head_dim")) for n in io.present_names)),
+        init_params=lambda dims, rng: {}, layout="Hugging Face's decoder interface",
+        dynamic_dims={BATCH: BATCH, "seq": "seq", "past": "past", "total": "past + seq"})
