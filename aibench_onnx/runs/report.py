@@ -109,6 +109,8 @@ def _phases(settings: dict) -> dict[str, dict]:
     from aibench_onnx.runs.run import timed_subjects
     from aibench_onnx.zoo.registry import MODELS, get_spec
 
+    if not settings.get("phases"):
+        return {}
     specs = [get_spec(name) for name in settings.get("models", []) if name in MODELS]
     return {s.name: s.phase for s in timed_subjects(specs, settings) if s.phase}
 

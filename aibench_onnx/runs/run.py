@@ -98,8 +98,8 @@ def timed_subjects(specs, settings: dict) -> list:
 
     phases = settings.get("phases") or {}
     if not phases:  # runs from before decoders were timed by phase
-        return [Subject.of_zoo(spec.name, settings["size"]) for spec in specs]
-    return zoo_subjects(specs, settings["size"], tuple(phases["prompts"]), phases["new_tokens"])
+        return [Subject.of_zoo(spec.name, settings.get("size")) for spec in specs]
+    return zoo_subjects(specs, settings.get("size"), tuple(phases["prompts"]), phases["new_tokens"])
 
 
 def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict,
