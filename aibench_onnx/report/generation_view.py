@@ -54,7 +54,7 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
             if check.get("as_native"):
                 notes.append("as the native model: " + ", ".join(f["name"] for f in check["as_native"]))
             if check.get("casts"):
-                notes.append("cast " + "; ".join(check["casts"]))
+                notes.append(_casts(check["casts"]))
             table.add(prefix + [runtime, _error(check["prefill"]), _error(check["decode"]),
                                 _error(check["cache_contents"]), _tokens(check["tokens"]), _error(check["cache"]),
                                 _error(check["padding"]), "\n".join([verdict, *notes])], status)
@@ -62,6 +62,15 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
             table.add(prefix + ["ort"] + [MISSING] * 6 + [f"{LABELS.get(result['status'], result['status'])}\n"
                                                           f"{result['reason']}"], result["status"])
     return table
+
+
+def _casts(casts: list[str]) -> str:
+    """"a: int64 -> int32 (graph declares it)" for each input -> "cast int64 -> int32: a, b (...)", one per kind."""
+    kinds: dict[str, list[str]] = {}
+    for cast in casts:
+        name, _, how = cast.partition(": ")
+        kinds.setdefault(how, []).append(name)
+    return "; ".join(f"cast {how.split(' (')[0]}: {', '.join(names)}" for how, names in kinds.items())
 
 
 def export_table(results: list[dict]) -> Table:
