@@ -337,3 +337,23 @@ def test_a_hugging_face_decoder_is_checked_then_timed_by_phase(tmp_path, monkeyp
     assert replicate["batches"]["1"]["info"]["io_binding"] is True
     assert [e["kind"] for e in decode["effects"]] == ["runtime"]
     assert "gpt2: time to first token" in result.output and "Where the time goes: gpt2@decode=15" in result.output
+
+
+def test_a_decoder_phase_is_a_subject_with_its_own_lengths():
+    from aibench_onnx.cli.noise import _one_subject
+    from aibench_onnx.subjects import Subject
+    from aibench_onnx.zoo.registry import get_spec
+
+    phase = _one_subject(get_spec("decoder"), "tiny")  # what `aibench noise decoder` measures
+    assert phase.name == "decoder@decode=16" and phase.phase == {"decoder": "decoder", "kind": "decode", "tokens": 16}
+    arrays = phase.arrays(3)
+    assert arrays["input_ids"].shape == (3, 1) and arrays["past.1.value"].shape == (3, 2, 16, 8)
+    assert arrays["attention_mask"].shape == (3, 17) and (arrays["position_ids"] == 16).all()
+    assert Subject.from_dict(phase.to_dict()) == phase  # as a timing process receives it
+    prefill = Subject.decoder_phases("decoder", "tiny", [8], 4)[0]
+    assert prefill.name == "decoder@prefill=8" and prefill.arrays(1)["past.0.key"].shape == (1, 2, 0, 8)
+    user = Subject.user_decoder_phases({"name": "lm", "target": "m:f", "framework": "torch",
+                                        "decoder": {"layers": 1, "kv_heads": 2, "head_dim": 4, "vocab": 10}}, [5], 3)
+    assert [u.name for u in user] == ["lm@prefill=5", "lm@decode=5", "lm@decode=7"]
+    assert user[2].phase == {"decoder": "lm", "kind": "decode", "tokens": 7}
+    assert user[2].arrays(2)["past.0.value"].shape == (2, 2, 7, 4)

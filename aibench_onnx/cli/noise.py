@@ -49,7 +49,7 @@ def noise(
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.runtimes import ALL_RUNTIMES
     from aibench_onnx.status import Status
-    from aibench_onnx.timing.bench import bench_models, zoo_subjects
+    from aibench_onnx.timing.bench import bench_models
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.timing.noise import analyse
     from aibench_onnx.zoo.registry import check_size, get_spec
@@ -74,7 +74,7 @@ def noise(
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     with progress_bar(console) as progress:
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
-        (bench,) = bench_models(zoo_subjects([spec], size), configs, [batch], threads or default_threads(), timing,
+        (bench,) = bench_models([_one_subject(spec, size)], configs, [batch], threads or default_threads(), timing,
                                 output_dir(out, "noise"), device, timeout, DEFAULT_OPSET, processes,
                                 on_result=lambda *_: (progress.advance(task), progress.refresh()))
     result = bench.results[0]
@@ -98,3 +98,12 @@ def noise(
     if json_path is not None:
         write_json({"schema_version": 1, "command": "noise", "model": spec.name, "config": result.config.label,
                     "batch": batch, "device": device, "timing": timing, **report.to_dict()}, json_path)
+
+
+def _one_subject(spec, size: str | None):
+    """The zoo model; a decoder by one phase, its decode step after 16 cached tokens (time per output token)."""
+    from aibench_onnx.subjects import Subject
+
+    if spec.decoder is not None:
+        return next(p for p in Subject.decoder_phases(spec.name, size, [16], 2) if p.phase["kind"] == "decode")
+    return Subject.of_zoo(spec.name, size)
