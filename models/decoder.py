@@ -25,6 +25,7 @@ from aibench_onnx.zoo.spec import (
     TensorSpec,
     dense_init,
     layernorm_init,
+    pre_ln_block_init,
 )
 
 LN_EPS = 1e-5
@@ -37,13 +38,7 @@ def init_params(dims, rng):
     d = dims["d_model"]
     params = {"tok_emb": rng.standard_normal((dims["vocab"], d))}
     for layer in range(LAYERS):
-        p = f"l{layer}"
-        params.update(layernorm_init(rng, f"{p}.ln1", d))
-        for proj in ("q", "k", "v", "o"):
-            params[f"{p}.attn.{proj}.w"], params[f"{p}.attn.{proj}.b"] = dense_init(rng, d, d)
-        params.update(layernorm_init(rng, f"{p}.ln2", d))
-        params[f"{p}.fc1.w"], params[f"{p}.fc1.b"] = dense_init(rng, d, 4 * d)
-        params[f"{p}.fc2.w"], params[f"{p}.fc2.b"] = dense_init(rng, 4 * d, d)
+        params.update(pre_ln_block_init(rng, f"l{layer}", d))
     params.update(layernorm_init(rng, "ln_f", d))
     params["head.w"] = dense_init(rng, d, dims["vocab"])[0] * 2.0  # peaked logits: greedy choices are clear
     return params

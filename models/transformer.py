@@ -15,6 +15,7 @@ from aibench_onnx.zoo.spec import (
     TensorSpec,
     dense_init,
     layernorm_init,
+    pre_ln_block_init,
 )
 
 LN_EPS = 1e-5  # torch's default; Keras (1e-3) and Flax (1e-6) are set to it explicitly
@@ -25,13 +26,7 @@ def init_params(dims, rng):
     params = {"tok_emb": rng.standard_normal((dims["vocab"], d)),
               "pos_emb": 0.5 * rng.standard_normal((dims["seq"], d))}
     for layer in range(dims["layers"]):
-        p = f"l{layer}"
-        params.update(layernorm_init(rng, f"{p}.ln1", d))
-        for proj in ("q", "k", "v", "o"):
-            params[f"{p}.attn.{proj}.w"], params[f"{p}.attn.{proj}.b"] = dense_init(rng, d, d)
-        params.update(layernorm_init(rng, f"{p}.ln2", d))
-        params[f"{p}.fc1.w"], params[f"{p}.fc1.b"] = dense_init(rng, d, 4 * d)
-        params[f"{p}.fc2.w"], params[f"{p}.fc2.b"] = dense_init(rng, 4 * d, d)
+        params.update(pre_ln_block_init(rng, f"l{layer}", d))
     params.update(layernorm_init(rng, "ln_f", d))
     params["head.w"], params["head.b"] = dense_init(rng, d, dims["classes"])
     return params

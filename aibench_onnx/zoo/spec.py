@@ -226,6 +226,17 @@ def layernorm_init(rng: np.random.Generator, prefix: str, width: int) -> Params:
     return {f"{prefix}.gamma": 1.0 + 0.1 * rng.standard_normal(width), f"{prefix}.beta": 0.1 * rng.standard_normal(width)}
 
 
+def pre_ln_block_init(rng: np.random.Generator, prefix: str, width: int) -> Params:
+    """A pre-LayerNorm transformer block: ln1, attention q/k/v/o (width, width), ln2, MLP fc1 (4x) and fc2."""
+    params = dict(layernorm_init(rng, f"{prefix}.ln1", width))
+    for proj in ("q", "k", "v", "o"):
+        params[f"{prefix}.attn.{proj}.w"], params[f"{prefix}.attn.{proj}.b"] = dense_init(rng, width, width)
+    params.update(layernorm_init(rng, f"{prefix}.ln2", width))
+    params[f"{prefix}.fc1.w"], params[f"{prefix}.fc1.b"] = dense_init(rng, width, 4 * width)
+    params[f"{prefix}.fc2.w"], params[f"{prefix}.fc2.b"] = dense_init(rng, 4 * width, width)
+    return params
+
+
 class _ShapeOnly:
     """Stands in for an array during parameter counting: arithmetic keeps the shape, allocates nothing."""
 
