@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 2, 4, 5, 11, 13, 19 and 20, for a machine with an NVIDIA GPU and no package registry (the
-# device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
-# exporters explain tests.
+# The GPU checks of issues 2, 4, 5, 11, 13, 19, 20 and 22, for a machine with an NVIDIA GPU and no package registry
+# (the device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
+# exporters explain decoder tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -103,6 +103,16 @@ step_explain() {
     --opt-level disabled,all --batch 1 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/explain-bench \
     --json "$OUT/explain_bench.json" 2>&1 | tail -40 | tee "$OUT/explain_bench.txt"
   timeout 300 aibench explain "$OUT/explain_bench.json" --json "$OUT/explain.json" 2>&1 | tee "$OUT/explain.txt"
+}
+
+# Decoders on CUDA (issue 22): generation parity of the zoo decoder's three exports on ORT CPU and CUDA (greedy, 32
+# new tokens), then TTFT / TPOT by phase with the cache bound on the GPU (IO binding), native eager and jit beside.
+step_decoder() {
+  timeout 300 aibench generate decoder --ep cpu,cuda --opt-level all -o /tmp/generate --json "$OUT/generate.json" \
+    --format markdown 2>&1 | tee "$OUT/generate.md"
+  timeout 500 aibench bench decoder -f torch,jax --runtime torch-eager,jax-jit,ort --device cuda --ep cuda \
+    --opt-level all --prompt 16,128 --new-tokens 32 --batch 1,4 --repeats 2 --min-time 0.2 --max-time 1 \
+    --timeout 150 -o /tmp/bench-decoder --json "$OUT/bench_decoder.json" 2>&1 | tee "$OUT/bench_decoder.txt"
 }
 
 step_tests() {
