@@ -300,6 +300,8 @@ def test_a_run_checks_a_decoders_generation_and_times_it_by_phase(tmp_path):
                for line in (run_dir / "results.jsonl").read_text().splitlines()}
     generation = records["generation/decoder/torch"]
     assert generation["status"] == "ok" and generation["result"]["checks"][0]["passed"]
+    # the graph the parity job exported is the one generation checks (not exported twice)
+    assert generation["result"]["export"]["path"] == records["parity/decoder/torch"]["result"]["export"]["path"]
     phases = {"decoder@prefill=16", "decoder@decode=16", "decoder@decode=47"}  # quick: prompt 16, 32 new tokens
     assert {r["model"] for r in records.values() if r["kind"] == "bench"} == phases
     # one export for every phase: the parity job's graph is what each phase times

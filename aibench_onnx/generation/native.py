@@ -79,9 +79,9 @@ def native_step(framework: str, model, io: DecoderIO):
 
 def run_native_generation(request: dict) -> dict:
     """The worker's job (module docstring). Request: subject (zoo name and size, or user), graph (the exporter's
-    graph name), threads, opset, batch, prompt, new_tokens, seed, out_dir."""
+    graph name), threads, opset, batch, prompt, new_tokens, seed, out_dir; `export`: a record of this graph
+    exported already (a run's parity job made it), used instead of exporting again."""
     os.environ["OMP_NUM_THREADS"] = str(request["threads"])
-    from aibench_onnx.artifacts.export import export_model
     from aibench_onnx.frameworks import adapter
 
     out_dir = Path(request["out_dir"])
@@ -106,6 +106,16 @@ def run_native_generation(request: dict) -> dict:
         library = generate_greedy(hf_model, prompts.ids, prompts.mask, request["new_tokens"])
         native.generate_agreement = agreement(trace.tokens, trace.logits, library, trace.logits, rtol, atol)
 
+    record = request.get("export") or _export(model, spec, size, io, request, out_dir)
+    return {"status": Status.OK, "io": io.to_dict(), "tolerance": [rtol, atol], "build_s": round(build_s, 3),
+            "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record}
+
+
+def _export(model, spec, size: str, io: DecoderIO, request: dict, out_dir: Path) -> dict:
+    """The decoder exported with its cache as graph inputs and outputs; the export record with the process's
+    peak RSS after it (and how much the export added)."""
+    from aibench_onnx.artifacts.export import export_model
+
     example = spec.make_inputs(size, EXPORT_BATCH, seed=0)  # a decode call of 3 or 4 tokens after 3 or 4 cached
     memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = export_model(model, spec, size, request["graph"], [example[n] for n in io.input_names],
@@ -113,5 +123,4 @@ def run_native_generation(request: dict) -> dict:
     record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     record["peak_rss_grew_mb"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024, 1)
     (out_dir / "export.json").write_text(json.dumps(record, indent=2, default=str))
-    return {"status": Status.OK, "io": io.to_dict(), "tolerance": [rtol, atol], "build_s": round(build_s, 3),
-            "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record}
+    return record

@@ -76,9 +76,11 @@ class GenerationResult:
                 "checks": [{**c.to_dict(), "blame": self.blame(c)} for c in self.checks]}
 
 
-def check_generation(subject, graph: str, settings: GenerationSettings, out_dir: Path) -> GenerationResult:
-    """`subject`: a Subject (a zoo decoder at a size, or a user's model). A user's mistake (not a causal LM, a
-    factory that does not import) is a UserError; a model that fails to run or export is a failed result."""
+def check_generation(subject, graph: str, settings: GenerationSettings, out_dir: Path,
+                     export: dict | None = None) -> GenerationResult:
+    """`subject`: a Subject (a zoo decoder at a size, or a user's model). `export`: the graph's export record when
+    it is exported already (it is checked as it is). A user's mistake (not a causal LM, a factory that does not
+    import) is a UserError; a model that fails to run or export is a failed result."""
     from aibench_onnx.frameworks import framework_of, missing_framework
 
     result = GenerationResult(subject.name, subject.size, graph)
@@ -90,7 +92,7 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
     workdir.mkdir(parents=True, exist_ok=True)
     request = {"subject": subject.to_dict(), "graph": graph, "out_dir": str(workdir), "threads": settings.threads,
                "opset": settings.opset, "batch": settings.batch, "prompt": settings.prompt,
-               "new_tokens": settings.new_tokens, "seed": settings.seed}
+               "new_tokens": settings.new_tokens, "seed": settings.seed, "export": export}
     outcome = run_worker("aibench_onnx.workers.generation_native", request, WORKER_TIMEOUT_S,
                          workdir / "native_request.json")
     native = outcome.document

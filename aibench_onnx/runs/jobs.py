@@ -43,7 +43,7 @@ def _generation_record(job: dict, settings: dict) -> dict:
     generation = GenerationSettings(job["batch"], job["prompt"], job["new_tokens"], 0, tuple(job["eps"]),
                                     tuple(job["opt_levels"]), job["threads"], job["opset"])
     result = check_generation(Subject.of_zoo(job["model"], job["size"]), job["framework"], generation,
-                              Path(settings["run_dir"]) / "generation")
+                              Path(settings["run_dir"]) / "generation", _parity_export(Path(settings["run_dir"]), job))
     return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
 
 
@@ -112,6 +112,19 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
         result = finish_parity(found, documents[index])
         finish(job_record(job, started, status=overall(c.status for c in result.cells), result=result.to_dict()))
         started = time.time()
+
+
+def _parity_export(run_dir: Path, job: dict) -> dict | None:
+    """The decoder's graph as this run's parity job exported it (the same artifact key), so a generation job
+    checks — and the timing times — the one graph; None when there is none (then the generation job exports)."""
+    from aibench_onnx.artifacts.export import artifact_key
+
+    path = run_dir / job["model"] / job["framework"] / "export.json"
+    record = json.loads(path.read_text()) if path.exists() else None
+    if record is None or record.get("status") != Status.OK or not Path(record["path"]).exists():
+        return None
+    same = record.get("artifact_key") == artifact_key(job["model"], job["size"], job["framework"], job["opset"])
+    return record if same else None
 
 
 def resolve_export(run_dir: Path, subject, framework: str, opset: int, threads: int, cache: dict) -> dict:
