@@ -47,12 +47,16 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
             status = Status.PASSED if check["passed"] else Status.FAILED
             verdict = "pass" if check["passed"] else f"FAIL ({check['blame']})" if check.get("blame") else "FAIL"
             notes = [] if check["passed"] else [check["verdict"]]
-            if check["tokens"] and check["tokens"]["kind"] == "near-tie flip":
-                notes.append(check["tokens_text"] if "tokens_text" in check else "near-tie flip: rounding, not a defect")
+            tokens = check["tokens"]
+            if tokens and tokens["kind"] == "near-tie flip":
+                notes.append(f"near-tie flip at step {tokens['first_step']} (top-2 margin {tokens['margin']:.2g} ≤ "
+                             f"{tokens['bound']:.2g}): rounding, not a defect")
             if check.get("generate_agreement"):
                 notes.append(f"generate(): {_tokens(check['generate_agreement'])}")
             if check.get("as_native"):
-                notes.append("as the native model: " + ", ".join(f["name"] for f in check["as_native"]))
+                found = ", ".join(f["name"] for f in check["as_native"])
+                notes.append(f"probes: {found} (the model's design)" if runtime == "native"
+                             else f"as the native model: {found}")
             if check.get("casts"):
                 notes.append(_casts(check["casts"]))
             table.add(prefix + [runtime, _error(check["prefill"]), _error(check["decode"]),
