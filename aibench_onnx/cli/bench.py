@@ -89,7 +89,7 @@ def bench(
     from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.report.generation_view import decoder_timing_tables
+    from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
     from aibench_onnx.report.render import to_rich
     from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
@@ -160,9 +160,7 @@ def bench(
         results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
     documents = [r.to_dict() for r in results]
-    phases = [(r.phase, [row for config in r.results for row in latency_rows(config.to_dict())])
-              for r in results if r.phase]
-    for table in decoder_timing_tables(phases, new_tokens):
+    for table in decoder_timing_tables(phase_rows(results), new_tokens):
         console.print(to_rich(table))
     for result in results:
         if result.phase is None:  # a decoder's phases are in its TTFT/TPOT table

@@ -164,11 +164,10 @@ def _time_phases(subjects: list[tuple], results: list, plan: dict, settings, out
 
 
 def _timing_tables(benches: list, new_tokens: int) -> list:
-    from aibench_onnx.report.generation_view import decoder_timing_tables
-    from aibench_onnx.report.tables import effects_table, latency_rows
+    from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
+    from aibench_onnx.report.tables import effects_table
 
-    tables = decoder_timing_tables([(b.phase, [row for c in b.results for row in latency_rows(c.to_dict())])
-                                    for b in benches], new_tokens)
+    tables = decoder_timing_tables(phase_rows(benches), new_tokens)
     return tables + [effects_table(f"Where the time goes: {b.model}", [e.to_dict() for e in b.effects])
                      for b in benches if b.effects]
 

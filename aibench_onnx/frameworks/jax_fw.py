@@ -23,14 +23,21 @@ def run(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(jax.block_until_ready(r)) for r in result]
 
 
-def jitted(model):
-    """The NNX module's call jitted (graph and state split, the merge-and-call compiled once per shape):
-    numpy arrays in, numpy arrays out."""
+def _jit(model):
+    """(forward, state): the NNX module split into graph and state, the merge-and-call jitted (compiled once per
+    shape); forward(state, *inputs)."""
     graphdef, state = nnx.split(model)
 
     @jax.jit
     def forward(state, *inputs):
         return nnx.merge(graphdef, state)(*inputs)
+
+    return forward, state
+
+
+def jitted(model):
+    """The NNX module's call jitted (_jit): numpy arrays in, numpy arrays out."""
+    forward, state = _jit(model)
 
     def call(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         result = forward(state, *[jnp.asarray(a) for a in arrays])
@@ -145,12 +152,7 @@ def prepare_timed(kind: str, model, arrays: Sequence[np.ndarray], device: str) -
     """jax-jit: the NNX module split into graph and state, the merge-and-call jitted, state on the device."""
     target = jax.devices("gpu")[0] if device == "cuda" else jax.devices("cpu")[0]
     tensors = [jax.device_put(a, target) for a in arrays]
-    graphdef, state = nnx.split(model)
-
-    @jax.jit
-    def forward(state, *inputs):
-        return nnx.merge(graphdef, state)(*inputs)
-
+    forward, state = _jit(model)
     state = jax.device_put(state, target)
     last: list = [None]
 

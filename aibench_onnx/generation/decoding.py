@@ -75,7 +75,7 @@ def greedy(step: Step, io: DecoderIO, prompts: Prompts, new_tokens: int, forced:
     then compared on the same sequence however their choices differ). `edit(step_index, feed)`: change a
     feed before it runs (the fault probes)."""
     batch = prompts.batch
-    past = [np.zeros((batch, io.kv_heads, 0, io.head_dim), io.cache_dtype) for _ in io.past_names]
+    past = io.empty_cache(batch)
     ids, mask = prompts.ids, prompts.mask
     positions = positions_of(mask)
     tokens, logits = [], []
@@ -99,7 +99,7 @@ def without_cache(step: Step, io: DecoderIO, prompts: Prompts, tokens: np.ndarra
     """The same generation recomputed from scratch at every step (empty cache, the whole sequence fed): the
     logits of each step's last position (batch, steps, vocab), and the cache the last call returned."""
     batch, steps = tokens.shape
-    empty = [np.zeros((batch, io.kv_heads, 0, io.head_dim), io.cache_dtype) for _ in io.past_names]
+    empty = io.empty_cache(batch)
     logits, presents = [], []
     for index in range(steps):
         ids = np.concatenate([prompts.ids, tokens[:, :index]], axis=1)

@@ -47,7 +47,7 @@ def _same(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
 def probe(step: Step, io: DecoderIO, prompts: Prompts, rtol: float, atol: float) -> list[Fault]:
     """The faults the first decode step shows (none for a sound decoder)."""
     batch = prompts.batch
-    empty = [np.zeros((batch, io.kv_heads, 0, io.head_dim), io.cache_dtype) for _ in io.past_names]
+    empty = io.empty_cache(batch)
     positions = positions_of(prompts.mask)
     prefill = step(io.feed(prompts.ids, prompts.mask, positions, empty))
     token = np.asarray(prefill[io.logits_name])[:, -1, :].argmax(axis=-1)[:, None].astype(np.int64)

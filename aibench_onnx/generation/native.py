@@ -23,7 +23,7 @@ EXPORT_BATCH = 2  # traced at sizes ≥ 2 (batch, new tokens, cache): torch.expo
 
 
 def _build(request: dict):
-    """(model as a step callable by the adapter, its framework, io, spec, size, (rtol, atol), the HF model)."""
+    """(model as a step callable by the adapter, its framework, io, spec, size, the HF model or None)."""
     from aibench_onnx.frameworks import framework_of
 
     subject = request["subject"]
@@ -40,9 +40,7 @@ def _build(request: dict):
             raise UserError(f"{user['target']}: returned {type(model).__name__}, not a causal language model "
                             f"(a transformers *ForCausalLM / GPT2LMHeadModel with a config and generate())")
         io = hf_io(model.config)
-        spec = decoder_spec(subject["name"], io)
-        tolerance = spec.tolerance("float32")
-        return FlatCacheLM(model), "torch", io, spec, "tiny", (tolerance.rtol, tolerance.atol), model
+        return FlatCacheLM(model), "torch", io, decoder_spec(subject["name"], io), "tiny", model
     from aibench_onnx.zoo.registry import builder, get_spec
 
     spec, size = get_spec(subject["name"]), subject["size"]
@@ -51,8 +49,7 @@ def _build(request: dict):
                         f"decoder; or a Hugging Face causal LM of yours)")
     framework = framework_of(request["graph"])
     model = builder(spec.name, framework)(spec.make_params(size), spec.sizes[size])
-    tolerance = spec.tolerance("float32")
-    return model, framework, zoo_io(spec, size), spec, size, (tolerance.rtol, tolerance.atol), None
+    return model, framework, zoo_io(spec, size), spec, size, None
 
 
 def native_step(framework: str, model, io: DecoderIO):
@@ -88,9 +85,11 @@ def run_native_generation(request: dict) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         started = time.perf_counter()
-        model, framework, io, spec, size, (rtol, atol), hf_model = _build(request)
+        model, framework, io, spec, size, hf_model = _build(request)
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
+    tolerance = spec.tolerance("float32")
+    rtol, atol = tolerance.rtol, tolerance.atol
     adapter(framework).configure_threads(request["threads"])
     build_s = time.perf_counter() - started
     step = native_step(framework, model, io)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aibench_onnx.report.numbers import MISSING, sci
 from aibench_onnx.report.styles import LABELS
-from aibench_onnx.report.tables import Table
+from aibench_onnx.report.tables import Table, cast_note
 from aibench_onnx.status import Status
 
 
@@ -34,15 +34,13 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
     for result in results:
         prefix = [result["model"], result["graph"]]
         if result["status"] != Status.OK and not result.get("native"):
-            table.add(prefix + [MISSING] * 7 + [f"{LABELS.get(result['status'], result['status'])}\n{result['reason']}"],
-                      result["status"])
+            table.add(prefix + [MISSING] * 7 + [_why(result)], result["status"])
             continue
         rows = [({**result["native"], "blame": ""}, "native")] + [(c, f"ort {c['ep']}/{c['level']}")
                                                                   for c in result["checks"]]
         for check, runtime in rows:
             if check["status"] != Status.OK:
-                table.add(prefix + [runtime] + [MISSING] * 6 + [f"{LABELS.get(check['status'], check['status'])}\n"
-                                                                f"{check['reason']}"], check["status"])
+                table.add(prefix + [runtime] + [MISSING] * 6 + [_why(check)], check["status"])
                 continue
             status = Status.PASSED if check["passed"] else Status.FAILED
             verdict = "pass" if check["passed"] else f"FAIL ({check['blame']})" if check.get("blame") else "FAIL"
@@ -58,23 +56,18 @@ def generation_table(results: list[dict], title: str = "Generation parity (greed
                 notes.append(f"probes: {found} (the model's design)" if runtime == "native"
                              else f"as the native model: {found}")
             if check.get("casts"):
-                notes.append(_casts(check["casts"]))
+                notes.append(cast_note(check["casts"]))
             table.add(prefix + [runtime, _error(check["prefill"]), _error(check["decode"]),
                                 _error(check["cache_contents"]), _tokens(check["tokens"]), _error(check["cache"]),
                                 _error(check["padding"]), "\n".join([verdict, *notes])], status)
         if result["status"] != Status.OK:
-            table.add(prefix + ["ort"] + [MISSING] * 6 + [f"{LABELS.get(result['status'], result['status'])}\n"
-                                                          f"{result['reason']}"], result["status"])
+            table.add(prefix + ["ort"] + [MISSING] * 6 + [_why(result)], result["status"])
     return table
 
 
-def _casts(casts: list[str]) -> str:
-    """"a: int64 -> int32 (graph declares it)" for each input -> "cast int64 -> int32: a, b (...)", one per kind."""
-    kinds: dict[str, list[str]] = {}
-    for cast in casts:
-        name, _, how = cast.partition(": ")
-        kinds.setdefault(how, []).append(name)
-    return "; ".join(f"cast {how.split(' (')[0]}: {', '.join(names)}" for how, names in kinds.items())
+def _why(found: dict) -> str:
+    """A status's label and its reason: what a row that has no numbers says instead."""
+    return f"{LABELS.get(found['status'], found['status'])}\n{found['reason']}"
 
 
 def export_table(results: list[dict]) -> Table:
@@ -112,6 +105,14 @@ def render_generation(results: list[dict], console, form: str = "terminal", more
 # --- timing: time to first token and time per output token ---------------------------------------------------
 
 CACHE_UNUSED_SLOPE = 0.5  # decode cost per token of context at half a prefill's per-token cost or more
+
+
+def phase_rows(benches) -> list[tuple[dict, list[dict]]]:
+    """(phase, latency rows) of each decoder phase among a bench's per-subject results (timing.bench.ModelBench)."""
+    from aibench_onnx.report.tables import latency_rows
+
+    return [(b.phase, [row for config in b.results for row in latency_rows(config.to_dict())])
+            for b in benches if b.phase]
 
 
 def decoder_timing_tables(phases: list[tuple[dict, list[dict]]], new_tokens: int) -> list[Table]:

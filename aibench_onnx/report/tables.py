@@ -33,6 +33,16 @@ def _notes(parts: list[str]) -> str:
     return "; ".join(part for part in parts if part)
 
 
+def cast_note(casts: list[str]) -> str:
+    """Inputs cast to the graph's declared types, one clause per conversion: "a: int64 -> int32 (graph declares
+    it)", "b: …" -> "cast int64 -> int32: a, b"."""
+    kinds: dict[str, list[str]] = {}
+    for cast in casts:
+        name, _, how = cast.partition(": ")
+        kinds.setdefault(how.split(" (")[0], []).append(name)
+    return "; ".join(f"cast {how}: {', '.join(names)}" for how, names in kinds.items())
+
+
 def audit_notes(audit: dict | None) -> list[str]:
     """What the provider audit says that a reader must see: nodes off the requested provider, Memcpy nodes."""
     audit = audit or {}
@@ -53,7 +63,7 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
         status = cell["status"]
         notes = [cell.get("reason"), cell.get("blame")]
         if cell.get("input_casts"):
-            notes.append("cast " + "; ".join(cell["input_casts"]))
+            notes.append(cast_note(cell["input_casts"]))
         notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(status, status) + "".join(f"\n{note}" for note in notes if note)
         runtime = cell.get("runtime") or "ort"  # runs from before other graph runtimes: ORT
@@ -167,7 +177,7 @@ def latency_rows(result: dict) -> list[dict]:
                        for s in summaries]
         info = entries[0].get("info") or {}
         # what the row says besides its timing flags: input casts, the provider audit, the result's reason
-        context = (["cast " + ", ".join(info["input_casts"])] if info.get("input_casts") else []) \
+        context = ([cast_note(info["input_casts"])] if info.get("input_casts") else []) \
             + audit_notes(info.get("audit")) + ([result["reason"]] if result.get("reason") else [])
         notes = list(dict.fromkeys(f for flags in per_process for f in flags)) + across["flags"] + context
         compact = compact_flags(per_process, across["flags"])

@@ -47,13 +47,10 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    from aibench_onnx.runs.run import timed_subjects
-    from aibench_onnx.zoo.registry import MODELS, get_spec
+    from aibench_onnx.runs.run import phase_subjects
 
-    phases = {p.name: p for p in timed_subjects([get_spec(m) for m in settings.get("models", []) if m in MODELS],
-                                                 settings) if p.zoo_name}
     document = _explain(report["effects"], graphs, _subjects(settings.get("size"), settings.get("user_models", []),
-                                                             phases=phases),
+                                                             phases=phase_subjects(settings)),
                         threads or settings.get("threads", 1), run_dir / "explain", every, on_model)
     (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
     return document

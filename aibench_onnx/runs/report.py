@@ -9,6 +9,7 @@ from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.adaptive import load_resolution
 from aibench_onnx.runs.headline import headline
+from aibench_onnx.runs.run import phase_subjects
 from aibench_onnx.runs.store import (
     latest_records,
     load_explanations,
@@ -52,7 +53,7 @@ def build_report(run_dir: str | Path) -> dict:
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", [])),
-            "why": load_explanations(run_dir), "generation": generation, "phases": _phases(run["settings"])}
+            "why": load_explanations(run_dir), "generation": generation, "phases": {name: s.phase for name, s in phase_subjects(run["settings"]).items()}}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
     report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
@@ -102,17 +103,6 @@ def _generation(record: dict, rows: list, warnings: list) -> None:
         if check["status"] == Status.OK and not check["passed"]:
             where = "native" if check["runtime"] == "native" else f"{check['ep']}/{check['level']}"
             warnings.append(f"generation {result['model']}/{result['graph']} {where}: {check['verdict']}")
-
-
-def _phases(settings: dict) -> dict[str, dict]:
-    """model (a decoder's phase, as timed) -> its phase record; none in runs from before decoder phases."""
-    from aibench_onnx.runs.run import timed_subjects
-    from aibench_onnx.zoo.registry import MODELS, get_spec
-
-    if not settings.get("phases"):
-        return {}
-    specs = [get_spec(name) for name in settings.get("models", []) if name in MODELS]
-    return {s.name: s.phase for s in timed_subjects(specs, settings) if s.phase}
 
 
 def low_priority_targets(records) -> list[str]:

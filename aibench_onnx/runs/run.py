@@ -102,6 +102,16 @@ def timed_subjects(specs, settings: dict) -> list:
     return zoo_subjects(specs, settings.get("size"), tuple(phases["prompts"]), phases["new_tokens"])
 
 
+def phase_subjects(settings: dict) -> dict:
+    """name -> Subject of each decoder phase a run's settings time (none in runs from before decoder phases)."""
+    from aibench_onnx.zoo.registry import MODELS, get_spec
+
+    if not settings.get("phases"):
+        return {}
+    specs = [get_spec(name) for name in settings.get("models", []) if name in MODELS]
+    return {s.name: s for s in timed_subjects(specs, settings) if s.phase}
+
+
 def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict,
               targets: dict[str, dict] | None = None) -> None:
     """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids."""

@@ -39,6 +39,10 @@ class DecoderIO:
 
     logits_name = LOGITS
 
+    def empty_cache(self, batch: int) -> list[np.ndarray]:
+        """The past of a prefill: every layer's keys and values of length 0."""
+        return [np.zeros((batch, self.kv_heads, 0, self.head_dim), self.cache_dtype) for _ in self.past_names]
+
     def feed(self, ids: np.ndarray, mask: np.ndarray, positions: np.ndarray, past: list[np.ndarray]) -> dict:
         return {INPUT_IDS: ids, ATTENTION_MASK: mask, POSITION_IDS: positions, **dict(zip(self.past_names, past))}
 
