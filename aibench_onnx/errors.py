@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1  # a gate failed: parity mismatch, regression, unavailable provider that was required
     BAD_INPUT = 2  # usage error, unknown model/flag, unreadable or unwritable path
     ENVIRONMENT = 3  # something the command needs is not installed or cannot load
+    CANNOT_RUN = 4  # a runtime cannot run the graph (read, compile or run refused); nothing compared wrong
     INTERRUPTED = 130  # Ctrl-C; results already written are kept
 
 

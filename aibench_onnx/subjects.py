@@ -19,6 +19,9 @@ class Subject:
     user: dict | None = None  # frameworks.user_model.UserModel as a dict; None: the zoo model `name`
     zoo_name: str = ""  # the zoo model, when `name` names one of its phases (decoder@decode=48); else `name`
     dims: tuple[tuple[str, int], ...] = ()  # sizes replacing the zoo variant's (a decoder phase's lengths)
+    # ONNX files of one function (frameworks.file_inputs.FileInputs as a dict): no native model, its inputs as
+    # the user gave them for the first file (the same feed serves every file)
+    file: dict | None = None
 
     @classmethod
     def of_zoo(cls, name: str, size: str | None = None) -> Subject:
@@ -31,6 +34,11 @@ class Subject:
         """`user`: a UserModel or its dict; `name`: a sweep point's (`model@seq=128`), default the model's."""
         data = user if isinstance(user, dict) else user.to_dict()
         return cls(name or data["name"], size, data)
+
+    @classmethod
+    def of_files(cls, name: str, inputs) -> Subject:
+        """ONNX files timed as they are; `inputs`: a FileInputs (frameworks/file_inputs.py) or its dict."""
+        return cls(name, USER_SIZE, file=inputs if isinstance(inputs, dict) else inputs.to_dict())
 
     @classmethod
     def decoder_phases(cls, name: str, size: str | None, prompts: list[int], new_tokens: int) -> list[Subject]:
@@ -66,18 +74,19 @@ class Subject:
     def from_dict(cls, data: dict) -> Subject:
         """From a job or request (`model` or `name`, `size`, `user`, and a zoo phase's `zoo_name` and `dims`)."""
         return cls(data.get("name") or data["model"], data["size"], data.get("user"), data.get("zoo_name", ""),
-                   tuple((k, int(v)) for k, v in (data.get("dims") or {}).items()))
+                   tuple((k, int(v)) for k, v in (data.get("dims") or {}).items()), data.get("file"))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "size": self.size, "user": self.user,
-                **({"zoo_name": self.zoo_name, "dims": dict(self.dims)} if self.zoo_name else {})}
+                **({"zoo_name": self.zoo_name, "dims": dict(self.dims)} if self.zoo_name else {}),
+                **({"file": self.file} if self.file else {})}
 
     @property
     def spec(self):
-        """The zoo model's ModelSpec; None for a user's model."""
+        """The zoo model's ModelSpec; None for a user's model or files."""
         from aibench_onnx.zoo.registry import get_spec
 
-        return None if self.user else get_spec(self.zoo_name or self.name)
+        return None if self.user or self.file else get_spec(self.zoo_name or self.name)
 
     def user_model(self):
         from aibench_onnx.frameworks.user_model import UserModel
@@ -86,10 +95,14 @@ class Subject:
 
     @property
     def known_export_failures(self) -> dict:
-        return self.spec.known_export_failures if self.user is None else {}
+        return self.spec.known_export_failures if self.spec is not None else {}
 
-    def arrays(self, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
-        """Inputs at `batch`: the same bytes in every process and runtime for one seed."""
+    def arrays(self, batch: int | None, seed: int = 0) -> dict[str, np.ndarray]:
+        """Inputs at `batch` (files: None, as given): the same bytes in every process and runtime for one seed."""
+        if self.file:
+            from aibench_onnx.frameworks.file_inputs import FileInputs
+
+            return FileInputs.from_dict(self.file).arrays(batch, seed)
         if self.user:
             return self.user_model().arrays(batch, seed=seed)
         return self.spec.make_inputs(self.size, batch, seed=seed, dims=dict(self.dims))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aibench_onnx.graph.load import model_bytes
+
 
 def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
     return _convert(source, target, "fp16")
@@ -57,7 +59,7 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
                                                                               if n.op_type == "Cast")
     converter = "onnxconverter-common float16 (keep_io_types)" + (", retyped to bfloat16" if precision == "bf16" else "")
     return {"precision": precision, "converter": converter,
-            "path": str(target), "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
+            "path": str(target), "bytes": model_bytes(target), "fp32_bytes": model_bytes(source),
             "nodes_kept_fp32": dict(kept), "casts_inserted": casts, f"{precision}_initializers": reduced_initializers,
             "weights_clamped": clamped, "casts_retargeted": retargeted, "output_consumers_rewired": rewired,
             "functions_inlined": functions, "output_types_restored": restored, "annotations_dropped": dropped,

@@ -27,11 +27,14 @@ from aibench_onnx.cli.common import (
     progress_bar,
     split_csv,
     threads_option,
+    trust_code_option,
     warn_if_busy,
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
 from aibench_onnx.errors import UserError
+from aibench_onnx.frameworks.saved import is_saved_model
 from aibench_onnx.status import exit_code
+from aibench_onnx.timing.file_bench import looks_like_file
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 
 
@@ -39,7 +42,8 @@ from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 @user_errors_exit
 def bench(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all), "
-                                                      "or one pkg.module:factory of your own with --framework."),
+                                                      "one pkg.module:factory of your own with --framework, or "
+                                                      "ONNX files (two or more: the same function, compared)."),
     frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", "--framework",
                                              help="Comma-separated: torch,tf,jax (your own model: its one framework)."),
     exporter: Optional[str] = exporter_option(),
@@ -61,7 +65,8 @@ def bench(
     precision: str = precision_option(
         "ORT graphs to time: the export and its variants, as `parity --precision` builds them; "
         "the effects table gains fp32 -> variant precision effects."),
-    batch: str = typer.Option("1,8", "--batch", help="Batch sizes, comma-separated."),
+    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes, comma-separated (default 1,8; ONNX "
+                                        "files: their inputs' dynamic first axes, default 1)."),
     prompt: str = typer.Option("16,128", "--prompt", help="Decoders: prompt lengths, comma-separated — each one's "
                                "prefill (time to first token) and decode steps after it (time per output token)."),
     new_tokens: int = typer.Option(32, "--new-tokens", min=2, max=4096, help="Decoders: tokens a generation makes; "
@@ -80,6 +85,7 @@ def bench(
                                   "process is killed (a process timing several gets the sum of theirs)."),
     opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
+    trust_code: bool = trust_code_option(),
     json_path: Optional[str] = json_option(),
 ) -> None:
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
@@ -97,22 +103,30 @@ def bench(
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_models
 
-    user, sweeps = None, {}
-    if any(":" in name for name in model_names or []):
+    user, sweeps, files = None, {}, None
+    if any(looks_like_file(name) for name in model_names or []):
+        files = _files_subject(model_names, frameworks, exporter, size, call_args, inputs, inputs_from, dim, out)
+        specs, chosen = [], files.graphs
+    elif any(":" in name or is_saved_model(name) for name in model_names or []):
         if len(model_names) > 1:
             raise UserError("bench times one model of your own at a time (pkg.module:factory); zoo models go alone")
         if size is not None:
             raise UserError("--size chooses a zoo model's size; your model's size is its inputs and --dim")
         sweeps = parse_dim_sweeps(dim)
         user = user_model(model_names[0], frameworks or "", inputs, inputs_from, call_args,
-                          {name: sizes[0] for name, sizes in sweeps.items()})
+                          {name: sizes[0] for name, sizes in sweeps.items()}, trust_code=trust_code)
         specs, chosen = [], [user.framework]
     else:
         if inputs or inputs_from or call_args or dim:
             raise UserError("--input, --inputs, --call-arg and --dim describe a model of your own (pkg.module:factory)")
         specs = resolve_models(model_names)
         chosen = chosen_graphs(frameworks, exporter)
-    runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
+    if files is not None:
+        from aibench_onnx.runtimes import GRAPH_RUNTIMES
+
+        runtimes = choose(split_csv(runtime), list(GRAPH_RUNTIMES), ["ort"], "runtime (ONNX files run on graph runtimes)")
+    else:
+        runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
     eps = parse_eps(ep)
     levels = parse_levels(opt_level)
     binding_modes = {"on": [True], "off": [False], "both": [True, False]}.get(io_binding)
@@ -128,20 +142,28 @@ def bench(
     precisions = parse_precisions(precision)
     if precisions != ("fp32",) and "ort" not in runtimes:
         raise UserError("--precision chooses ORT graphs; add ort to --runtime")
-    batches = parse_batches(batch)
+    batches = parse_batches(batch or "1,8") if files is None else _file_batches(files, batch)
     if max_time < min_time:
         raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
     for spec in specs:
         check_size(spec, size or spec.default_size)
     if json_path is not None:
         check_writable(json_path)
-    out_dir = output_dir(out, "bench")
+    out_dir = files.workdir if files is not None else output_dir(out, "bench")
     threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
     exported: dict[str, dict] = {}  # a user's model: exported once here, for every point of its sweep
-    if user is not None:
+    if files is not None:
+        from aibench_onnx.artifacts.variants import calibration_sets
+        from aibench_onnx.timing.bench import with_variants
+
+        subject = files.subject
+        exported = {subject.name: with_variants(files.exports, configs, lambda: calibration_sets(
+            lambda seed: subject.arrays(batches[0], seed)), out_dir / "variants")}
+        subjects = [subject]
+    elif user is not None:
         subjects, exported = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
         subjects = zoo_subjects(specs, size, tuple(parse_batches(prompt, "--prompt")), new_tokens)
@@ -175,7 +197,9 @@ def bench(
         from aibench_onnx.env.collect import collect_environment
 
         write_json({"schema_version": BENCH_SCHEMA_VERSION, "command": "bench",
-                    "settings": {"size": size, "user_model": user.to_dict() if user else None, "frameworks": chosen, "runtimes": runtimes, "eps": eps,
+                    "settings": {"size": size, "user_model": user.to_dict() if user else None,
+                                 "files": files.subject.file if files else None, "frameworks": chosen,
+                                 "runtimes": runtimes, "eps": eps,
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
                                  "tf32": tf32, "precisions": list(precisions), "batches": batches,
                                  "prompts": parse_batches(prompt, "--prompt"), "new_tokens": new_tokens,
@@ -218,3 +242,36 @@ def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: 
     # One set of precision variants for the one export; int8-static calibrates at the export's sizes.
     exports.update(with_variants(exports, configs, lambda: subject_calibration(subjects[0]), out_dir / user.name))
     return subjects, {subject.name: exports for subject in subjects}
+
+
+def _files_subject(names: list[str], frameworks, exporter, size, call_args, inputs, inputs_from, dim, out):
+    """ONNX files as one subject (timing/file_bench.py); what describes a framework model is refused."""
+    import os
+    from pathlib import Path
+
+    from aibench_onnx.graph.input_decl import single_dims
+    from aibench_onnx.timing.file_bench import file_subject
+
+    odd = [name for name in names if not looks_like_file(name)]
+    if odd:
+        raise UserError(f"{odd[0]}: bench times zoo models, one model of your own, or ONNX files — not a mix")
+    for given, option in ((frameworks, "--framework"), (exporter, "--exporter"), (size, "--size"),
+                          (call_args, "--call-arg")):
+        if given:
+            raise UserError(f"{option} describes a zoo or framework model; ONNX files are timed as they are")
+    dims = single_dims(parse_dim_sweeps(dim), "bench of ONNX files")
+    return file_subject(list(names), list(inputs or []), dims, inputs_from, os.getcwd(),
+                        Path(output_dir(out, "bench")))
+
+
+def _file_batches(files, batch: str | None) -> list[int]:
+    """The batches of ONNX files: --batch sets their inputs' dynamic first axes (default 1); with none left to
+    set, the sizes as given (one "batch", a label)."""
+    given = files.subject.file
+    if batch is None:
+        return [given["given_batch"]]
+    batches = parse_batches(batch)
+    if not given["batch_axes"] and batches != [given["given_batch"]]:
+        raise UserError(f"--batch {batch}: no dynamic first axis is left to set (the inputs' sizes are all given "
+                        "by --input, --dim or --inputs); time other sizes with --dim")
+    return batches

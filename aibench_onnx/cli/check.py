@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from typing import Optional
 
 import typer
@@ -23,16 +24,20 @@ from aibench_onnx.cli.common import (
     parse_precisions,
     precision_option,
     threads_option,
+    trust_code_option,
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
+from aibench_onnx.frameworks.saved import is_saved_model
 from aibench_onnx.status import Status, exit_code
 
 
 @app.command()
 @user_errors_exit
 def check(
-    target: str = typer.Argument(..., metavar="MODEL", help="model.onnx, or pkg.module:factory with --framework."),
+    target: str = typer.Argument(..., metavar="MODEL", help="model.onnx; pkg.module:factory with --framework; or a "
+                                 "saved model's path: a Hugging Face folder, .keras/.h5, a SavedModel folder, .pt2, "
+                                 "TorchScript .pt/.jit."),
     test_data: Optional[list[str]] = typer.Option(None, "--test-data", help="A test_data_set_N directory "
                                                   "(input_K.pb / output_K.pb); repeatable."),
     ep: str = ep_option(),
@@ -54,12 +59,14 @@ def check(
     out: Optional[str] = typer.Option(None, "-o", "--out",
                                       help="Where a framework model's export and precision variants go."),
     json_path: Optional[str] = json_option(),
+    trust_code: bool = trust_code_option(),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
     """Check a model you brought: load and validate it, compare ONNX Runtime on every provider x level with a
     reference (stored outputs, onnx's reference evaluator, or ORT CPU unoptimized), audit node placement,
     and localize the first diverging node when they disagree. Exit 1 when a check fails."""
 
+    from aibench_onnx.graph.input_decl import parse_input
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
 
     eps = parse_eps(ep)
@@ -76,12 +83,13 @@ def check(
     out_dir = functools.cache(lambda: output_dir(out, "check"))  # created when something is written there
     export = None  # a framework model's export record, kept in the JSON
     try:
-        if framework is not None:
+        if framework is not None or is_saved_model(target):
             path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims,
-                                                              out_dir(), console, test_data, precisions, json_path)
+                                                              out_dir(), console, test_data, precisions, json_path,
+                                                              trust_code)
         else:
-            if inputs or inputs_from or call_args:
-                raise UserError("--input, --inputs and --call-arg describe a framework model; use them with --framework")
+            if call_args:
+                raise UserError("--call-arg describes a framework model's call; use it with --framework")
             path = target
         from aibench_onnx.parity.check import check_onnx
         from aibench_onnx.timing.onnx_file import onnx_timer
@@ -89,14 +97,16 @@ def check(
         reduced = export or {}
         with console.status("checking..."):
             timer = onnx_timer() if bench else None
-            result = check_onnx(path, test_data, eps, levels, dims, timer, threads, precisions=precisions,
+            result = check_onnx(path, test_data, eps, levels, dims if export is None else None, timer, threads, precisions=precisions,
                                 variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
                                 native_reduced=reduced.get("reduced"), error_stats=error_stats,
                                 reference_is_model=export is not None, runtimes=runtimes,
-                                subject=(export["name"], "", export.get("graph_name", framework),
-                                         export.get("exporter", "")) if export else None)
+                                subject=(export["name"], "", export.get("graph_name", export["user"]["framework"]),
+                                         export.get("exporter", "")) if export else None,
+                                **({} if export else {"decls": [parse_input(text) for text in inputs or []],
+                                                      "inputs_from": inputs_from, "cwd": os.getcwd()}))
             if export is not None:
                 from aibench_onnx.exporters import DEFAULT_OPSET
                 from aibench_onnx.parity.export_difference import locate_export_difference
@@ -110,7 +120,7 @@ def check(
         raise UserError(f"{type(exc).__name__}: {exc}".splitlines()[0][:400] + " (--debug shows the traceback)") from None
     from aibench_onnx.report.check_view import render_check
 
-    render_check(result, console, *((export["name"], framework) if export else ()))
+    render_check(result, console, *((export["name"], export["user"]["framework"]) if export else ()))
     if json_path is not None:
         write_json({"schema_version": 1, "command": "check", **result.to_dict(),
                     **({"export": export} if export else {})}, json_path)
@@ -118,7 +128,7 @@ def check(
 
 
 def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir, console,
-                            test_data, precisions, json_path) -> tuple[str, list[str], dict]:
+                            test_data, precisions, json_path, trust_code) -> tuple[str, list[str], dict]:
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
     other sizes of every dynamic dimension (plus any --test-data given). Reduced precisions: the framework's
     own fp16 run on the same sets and int8-static's calibration sets come from that process too. An export
@@ -128,7 +138,7 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.jsonio import write_json
 
-    user = user_model(target, framework, inputs, inputs_from, call_args, dims)
+    user = user_model(target, framework, inputs, inputs_from, call_args, dims, trust_code=trust_code)
     with console.status(f"building and exporting {target} with {user.framework}..."):
         record = export_in_worker(user, out_dir, DEFAULT_OPSET, precisions=precisions)
     if record["status"] != Status.OK and json_path is not None:

@@ -135,6 +135,14 @@ def threads_option():
     return typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime (default: physical cores).")
 
 
+def trust_code_option():
+    import typer
+
+    return typer.Option(False, "--trust-artifact-code", help="Let a saved model run code of its own while it loads "
+                        "(Keras Lambda layers outside safe mode, Hugging Face remote code). Off: such an artifact "
+                        "is refused.")
+
+
 def json_option():
     import typer
 

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Optional
 
 from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.graph.input_decl import parse_dim_sweeps, single_dims  # noqa: F401 - shared by the commands
 from aibench_onnx.status import Status
 
-INPUT_HELP = ("NAME:DTYPE[dims][@LOW..HIGH] of a framework model's input, e.g. x:float32[batch,16] or "
-              "input_ids:int64[batch,seq]@0..30521; repeatable. The first axis is the batch; named axes are "
-              "exported dynamic.")
-INPUTS_HELP = ("A framework model's inputs from pkg.module:make_inputs (called as make_inputs(batch=, seed=, "
-               "**dims), returning {name: numpy array}), a .npz file or a test_data_set directory (input_N.pb), "
-               "instead of --input.")
+INPUT_HELP = ("NAME:DTYPE[dims][@LOW..HIGH | =V] of an input, e.g. x:float32[batch,16], "
+              "input_ids:int64[batch,seq]@0..30521 or sr:int64[]=16000 (a fixed value); repeatable. A framework "
+              "model: the first axis is the batch, named axes are exported dynamic. An ONNX file: the input's "
+              "shape, overriding the declared one (a static dim must match).")
+INPUTS_HELP = ("Input values from pkg.module:make_inputs (called as make_inputs(batch=, seed=, **dims), returning "
+               "{name: numpy array}), a .npz file or a test_data_set directory (input_N.pb; an ONNX file's "
+               "output_N.pb become the reference).")
 CALL_ARG_HELP = "NAME=VALUE passed to every call of the model, e.g. deterministic=true or use_cache=false; repeatable."
 
 
@@ -35,48 +37,55 @@ def parse_call_args(values: Optional[list[str]]) -> dict:
     return found
 
 
-def parse_dim_sweeps(values: Optional[list[str]]) -> dict[str, list[int]]:
-    """NAME=SIZE or NAME=S1,S2,... (a sweep: bench times every size)."""
-    dims = {}
-    for text in values or []:
-        name, _, sizes = text.partition("=")
-        parts = [p.strip() for p in sizes.split(",") if p.strip()]
-        if not name.strip().isidentifier() or not parts or not all(p.isdigit() and int(p) >= 1 for p in parts):
-            raise UserError(f"--dim {text!r}: expected NAME=SIZE or NAME=SIZE1,SIZE2,... with positive sizes")
-        dims[name.strip()] = [int(p) for p in parts]
-    return dims
-
-
-def single_dims(sweeps: dict[str, list[int]], command: str) -> dict[str, int]:
-    for name, sizes in sweeps.items():
-        if len(sizes) > 1:
-            raise UserError(f"--dim {name}: {command} takes one size per dimension (bench sweeps several)")
-    return {name: sizes[0] for name, sizes in sweeps.items()}
-
-
 def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_from: Optional[str],
-               call_args: Optional[list[str]], dims: dict[str, int], name: str = ""):
-    """The UserModel the options describe, checked as far as can be without importing the user's code."""
+               call_args: Optional[list[str]], dims: dict[str, int], name: str = "", trust_code: bool = False):
+    """The UserModel the options describe, checked as far as can be without importing the user's code: a
+    pkg.module:factory, or a saved model's path (frameworks/saved.py: its framework and, where it records them,
+    its inputs come from the artifact)."""
     from aibench_onnx.frameworks import missing_framework, resolve_frameworks
+    from aibench_onnx.frameworks.saved import detect
     from aibench_onnx.frameworks.user_inputs import parse_input
     from aibench_onnx.frameworks.user_model import UserModel
 
+    artifact = detect(target) if not target.endswith(".onnx") else None
+    if artifact is not None:
+        if framework and framework != artifact.framework:
+            raise UserError(f"{target}: {artifact.description} is a {artifact.framework} model, not --framework "
+                            f"{framework}")
+        framework = artifact.framework
     if not framework or "," in framework:
         raise UserError(f"{target}: a model of your own needs its one framework: --framework torch, tf or jax")
     (framework,) = resolve_frameworks([framework])
-    if ":" not in target or target.endswith(".onnx"):
-        raise UserError(f"{target!r}: with --framework, MODEL is pkg.module:factory")
-    if bool(inputs) == bool(inputs_from):
-        raise UserError("a framework model needs its inputs: --input NAME:DTYPE[dims] (repeat for each) or "
-                        "--inputs pkg.module:make_inputs / FILE.npz, one of the two")
+    if artifact is None and (":" not in target or target.endswith(".onnx")):
+        raise UserError(f"{target!r}: with --framework, MODEL is pkg.module:factory or a saved model's path")
+    if inputs and inputs_from:
+        raise UserError("give a model's inputs with --input or with --inputs, not both")
     if inputs_from and not inputs_from.endswith(".npz") and ":" not in inputs_from and not Path(inputs_from).is_dir():
         raise UserError(f"--inputs {inputs_from!r}: expected pkg.module:make_inputs, a .npz file or a "
                         "test_data_set directory")
-    decls = [parse_input(text) for text in inputs or []]
     problem = missing_framework(framework)
     if problem:
         raise UserError(f"{framework}: {problem}", ExitCode.ENVIRONMENT)
-    return UserModel(target, framework, decls, inputs_from, parse_call_args(call_args), dims, os.getcwd(), name)
+    decls = [parse_input(text) for text in inputs or []]
+    bound = parse_call_args(call_args)
+    if artifact is not None and not decls and not inputs_from:
+        decls, dims, bound = _signature_inputs(artifact, dims, bound)
+    elif not decls and not inputs_from:
+        raise UserError("a framework model needs its inputs: --input NAME:DTYPE[dims] (repeat for each) or "
+                        "--inputs pkg.module:make_inputs / FILE.npz, one of the two")
+    return UserModel(target, framework, decls, inputs_from, bound, dims, os.getcwd(), name, trust_code=trust_code)
+
+
+def _signature_inputs(artifact, dims: dict[str, int], call_args: dict):
+    """A saved model's own inputs, with the sizes it was saved at as defaults for --dim and the call arguments it
+    needs (a causal LM without its cache) unless the user set them."""
+    from aibench_onnx.frameworks.saved import read_signature
+
+    found = read_signature(artifact)
+    if found is None:
+        raise UserError(f"{artifact.path}: {artifact.description} records no input shapes; give them with --input "
+                        "NAME:DTYPE[dims] (repeat for each)")
+    return list(found.decls), {**dict(found.dims), **dims}, {**dict(found.call_args), **call_args}
 
 
 def describe_export(record: dict, console) -> None:

@@ -41,6 +41,8 @@ def forward_parameters(model: torch.nn.Module) -> tuple[list[str], bool]:
     """The names `forward` takes, and whether it also takes *args / **kwargs."""
     import inspect
 
+    if isinstance(model, torch.jit.ScriptModule):  # no Python signature: its TorchScript schema names them
+        return [a.name for a in model.forward.schema.arguments[1:]], False  # [0] is the module itself
     parameters = inspect.signature(model.forward).parameters.values()
     named = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return named, any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
@@ -78,9 +80,15 @@ class _Bound(torch.nn.Module):
 
 def bind(model: torch.nn.Module, names: list[str], call_args: dict) -> torch.nn.Module:
     """Eval mode (a model built from a config is in training mode: dropout on), then the calling convention."""
-    model.eval()
-    by_name = calls_by_name(model, names)
+    try:
+        model.eval()
+        exported = False
+    except NotImplementedError:  # a torch.export program's module: its mode was fixed when it was exported
+        exported = True
     named, variadic = forward_parameters(model)
+    # an exported program takes its inputs as its in-spec says: by position; inputs named in forward's own order
+    # need no wrapper either (a TorchScript module must be exported unwrapped: a wrapper's trace cannot call it)
+    by_name = calls_by_name(model, names) and not exported and names != named[:len(names)]
     unknown = [name for name in call_args if name not in named and not variadic]
     if unknown:
         raise ValueError(f"call argument {', '.join(map(repr, unknown))} matches no parameter of "

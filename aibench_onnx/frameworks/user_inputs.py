@@ -6,47 +6,16 @@ sizes): the first axis is the batch; other axes are the named dims (`seq`)."""
 from __future__ import annotations
 
 import inspect
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.graph.input_decl import InputDecl, parse_input  # noqa: F401 - the grammar, re-exported
 from aibench_onnx.graph.load import random_array
 from aibench_onnx.zoo.inputs import EXPORT_BATCH  # the zoo's export batch: >= 2, so no exporter specialises 1
 
-_INPUT = re.compile(r"^(?P<name>[A-Za-z_][\w.]*):(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]"
-                    r"(?:@(?P<low>-?[\d.]+)\.\.(?P<high>-?[\d.]+))?$")
-_DTYPES = {"float32", "float16", "float64", "int64", "int32", "bool", "uint8", "int8"}
 Axes = dict[str, dict[int, str]]  # input name -> axis -> symbolic dim name
-
-
-@dataclass
-class InputDecl:
-    name: str
-    dtype: str
-    dims: list  # ints, or symbolic names
-    low: float | None = None  # NAME:DTYPE[dims]@LOW..HIGH: values drawn from [LOW, HIGH] (integers: inclusive)
-    high: float | None = None
-
-
-def parse_input(text: str) -> InputDecl:
-    match = _INPUT.match(text.strip())
-    if not match:
-        raise UserError(f"--input {text!r}: expected NAME:DTYPE[d1,d2,...] with an optional value range @LOW..HIGH, "
-                        "e.g. x:float32[batch,16] or input_ids:int64[batch,seq]@0..30521")
-    if match["dtype"] not in _DTYPES:
-        raise UserError(f"--input {text!r}: unknown dtype {match['dtype']!r}; valid: {', '.join(sorted(_DTYPES))}")
-    dims = []
-    for part in (p.strip() for p in match["dims"].split(",") if p.strip()):
-        dims.append(int(part) if part.isdigit() else part)
-        if not isinstance(dims[-1], int) and not re.match(r"^[A-Za-z_]\w*$", part):
-            raise UserError(f"--input {text!r}: dimension {part!r} is neither a size nor a name")
-    low, high = (float(match["low"]), float(match["high"])) if match["low"] is not None else (None, None)
-    if low is not None and low > high:
-        raise UserError(f"--input {text!r}: the range @{match['low']}..{match['high']} is empty")
-    return InputDecl(match["name"], match["dtype"], dims, low, high)
 
 
 def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0,
@@ -68,9 +37,17 @@ def concrete_inputs(decls: list[InputDecl], dims: dict[str, int], seed: int = 0,
                 shape.append(EXPORT_BATCH)
             else:
                 raise UserError(f"--input {decl.name}: set the symbolic dimension {dim!r} with --dim {dim}=SIZE")
-        arrays[decl.name] = (random_array(rng, shape, decl.dtype) if decl.low is None
-                             else _in_range(rng, shape, decl.dtype, decl.low, decl.high))
+        arrays[decl.name] = declared_values(rng, shape, decl)
     return arrays
+
+
+def declared_values(rng: np.random.Generator, shape: list[int], decl: InputDecl) -> np.ndarray:
+    """A declared input's values: its fixed value, its range, or random values of its dtype."""
+    if decl.value is not None:
+        return np.full(shape, decl.value, dtype=decl.dtype)
+    if decl.low is not None:
+        return _in_range(rng, shape, decl.dtype, decl.low, decl.high)
+    return random_array(rng, shape, decl.dtype)
 
 
 def _in_range(rng: np.random.Generator, shape: list[int], dtype: str, low: float, high: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.errors import UserError
+from aibench_onnx.status import USER_ERROR  # noqa: F401 - re-exported for the workers' callers
 from aibench_onnx.frameworks.user_inputs import (
     Axes,
     InputDecl,
@@ -29,7 +30,6 @@ from aibench_onnx.zoo.inputs import EXPORT_BATCH
 ACCEPTED = {"torch": "a torch.nn.Module, or a factory returning one",
             "tf": "a Keras 3 model (Functional, Sequential, subclassed) or a callable tf.Module, or a factory returning one",
             "jax": "a Flax NNX module, or a factory returning one"}
-USER_ERROR = "user_error"  # a worker document: the user's input was wrong (one line, exit 2)
 
 
 @dataclass
@@ -48,10 +48,12 @@ class UserModel:
     # as one decoder step over a flat cache (frameworks.hf_decoder), its inputs made for the phase `dims` say
     # (seq new tokens after past cached ones, total = past + seq)
     decoder: dict | None = None
+    trust_code: bool = False  # a saved artifact may run its own code (Keras Lambda layers, HF remote code)
 
     def __post_init__(self):
         self.inputs = [d if isinstance(d, InputDecl) else InputDecl(**d) for d in self.inputs]
-        self.name = self.name or self.target.rpartition(":")[2] or self.target
+        saved = ":" not in self.target or (Path(self.cwd) / self.target).exists()  # a saved model's path
+        self.name = self.name or (Path(self.target.rstrip("/")).stem if saved else self.target.rpartition(":")[2])
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +68,7 @@ class UserModel:
         if self.stored_inputs:
             arrays = self._stored()
             return at_batch(arrays, batch) if batch is not None else arrays
-        factory = _import_attribute(self.inputs_from, self.cwd, "--inputs")
+        factory = import_attribute(self.inputs_from, self.cwd, "--inputs")
         return call_input_factory(factory, self.inputs_from, batch or EXPORT_BATCH, dims, seed)
 
     @property
@@ -98,7 +100,7 @@ class UserModel:
         return inferred_axes(lambda batch, dims: self.arrays(batch, dims), self.dims)
 
 
-def _import_attribute(target: str, cwd: str, what: str):
+def import_attribute(target: str, cwd: str, what: str):
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise UserError(f"{what} {target!r}: expected pkg.module:name")
@@ -114,12 +116,20 @@ def _import_attribute(target: str, cwd: str, what: str):
     return found
 
 
-def load_factory_model(target: str, framework: str, cwd: str = "."):
-    """Import `pkg.module:factory`, call it, and check it returned a model of `framework`."""
+def load_factory_model(target: str, framework: str, cwd: str = ".", trust_code: bool = False):
+    """Import `pkg.module:factory`, call it, and check it returned a model of `framework`; or load the saved
+    model at the path `target` (frameworks/saved.py)."""
     from aibench_onnx.frameworks import adapter
+    from aibench_onnx.frameworks.saved import detect, load_saved
 
-    factory = _import_attribute(target, cwd, "MODEL")
     is_model = adapter(framework).is_model
+    artifact = detect(target, cwd)
+    if artifact is not None:
+        model = load_saved(artifact, trust_code)
+        if not is_model(model):
+            raise UserError(f"{target}: loaded a {type(model).__name__}, not a {framework} model")
+        return model
+    factory = import_attribute(target, cwd, "MODEL")
     try:
         model = factory() if callable(factory) and not is_model(factory) else factory
     except Exception as exc:  # noqa: BLE001
@@ -143,7 +153,7 @@ def bind_model(model, framework: str, names: list[str], call_args: dict):
 
 def build_user_model(user: UserModel):
     """The bound model and its export-size inputs, in this process."""
-    model = load_factory_model(user.target, user.framework, user.cwd)
+    model = load_factory_model(user.target, user.framework, user.cwd, user.trust_code)
     arrays = user.arrays()
     if user.decoder is not None:
         from aibench_onnx.frameworks.hf_decoder import FlatCacheLM

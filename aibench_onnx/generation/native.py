@@ -35,7 +35,7 @@ def _build(request: dict):
         if user["framework"] != "torch":
             raise UserError(f"{user['target']}: generation of a user's model needs a PyTorch (Hugging Face) causal LM; "
                             f"got framework {user['framework']!r}")
-        model = load_factory_model(user["target"], "torch", user.get("cwd", "."))
+        model = load_factory_model(user["target"], "torch", user.get("cwd", "."), user.get("trust_code", False))
         if not is_causal_lm(model):
             raise UserError(f"{user['target']}: returned {type(model).__name__}, not a causal language model "
                             f"(a transformers *ForCausalLM / GPT2LMHeadModel with a config and generate())")

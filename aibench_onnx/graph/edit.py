@@ -85,3 +85,19 @@ def constants_to_initializers(model) -> int:
     for node in moved:
         model.graph.node.remove(node)
     return len(moved)
+
+
+def symbolic_unknown_dims(model) -> list[str]:
+    """Graph inputs' and outputs' dims declared as 0 or -1 (an old exporter's "unknown") made symbolic, in place;
+    returns them as INPUT[AXIS]. ONNX Runtime reads a declared 0 as a static size 0 and refuses every other
+    size ("Got: 20 Expected: 0"), so such a file runs only after this edit."""
+    changed = []
+    for value in list(model.graph.input) + list(model.graph.output):
+        if not value.type.HasField("tensor_type") or not value.type.tensor_type.HasField("shape"):
+            continue
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value <= 0:
+                declared = dim.dim_value
+                dim.dim_param = f"{value.name}[{axis}]"  # clears dim_value (a oneof)
+                changed.append(f"{value.name}[{axis}] (declared {declared})")
+    return changed

@@ -98,3 +98,40 @@ def cast_to_declared(declared: list[tuple[str, object, str]], arrays: dict[str, 
                 raise ValueError(f"input {name}: graph declares {type_text}, got {value.dtype}")
         feed[name] = value
     return feed, casts
+
+
+def model_bytes(path: str | Path) -> int:
+    """The model's size on disk: the .onnx file and every external data file its initializers name (a torch
+    export of a large model keeps its weights in model.onnx.data; the .onnx alone is a fraction)."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    path = Path(path)
+    model = onnx.load(str(path), load_external_data=False)
+    locations = {ExternalDataInfo(t).location for t in model.graph.initializer if uses_external_data(t)}
+    return path.stat().st_size + sum((path.parent / location).stat().st_size for location in locations
+                                     if (path.parent / location).is_file())
+
+
+def runnable_copy(path: str | Path, model, directory: str | Path | None = None) -> tuple[str, list[str]]:
+    """(path to run, dims changed): the file itself, or — when it declares graph dims as 0 or -1, which ONNX
+    Runtime reads as static — a copy in `directory` (default: a new temporary folder) with them symbolic
+    (graph.edit.symbolic_unknown_dims), external data kept beside it."""
+    import copy
+    import tempfile
+
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    from aibench_onnx.graph.edit import symbolic_unknown_dims
+
+    if not symbolic_unknown_dims(copy.deepcopy(model)):
+        return str(path), []
+    full = onnx.load(str(path))
+    changed = symbolic_unknown_dims(full)
+    folder = Path(directory or tempfile.mkdtemp(prefix="aibench-symbolic-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{Path(path).stem}.symbolic-dims.onnx"
+    external = any(uses_external_data(t) for t in model.graph.initializer)
+    onnx.save(full, str(target), save_as_external_data=external, location=f"{target.name}.data")
+    return str(target), changed

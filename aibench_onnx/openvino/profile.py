@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from aibench_onnx.openvino.runner import compile_graph, feed_for
+from aibench_onnx.openvino.runner import compile_for, feed_for
 from aibench_onnx.profiles import PROFILED_RUNS, WARMUP_RUNS, GraphProfile, NodeTime
 
 
@@ -18,7 +18,7 @@ def profile_openvino(path: str, ep: str, threads: int, feed: dict[str, np.ndarra
                      warmup: int = WARMUP_RUNS) -> GraphProfile:
     """Each executed layer's median time. Its `latency_us` is the profiled run's until the caller sets the
     unprofiled one, measured on the timed call (explain/latency.py)."""
-    compiled, _ = compile_graph(path, ep, threads, profiling=True)
+    compiled, _ = compile_for(path, ep, threads, feed, profiling=True)
     request = compiled.create_infer_request()
     arrays, _ = feed_for(compiled, feed)
     for _ in range(warmup):

@@ -36,7 +36,7 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
     """Run every feed through one session. `audit_path`: the file to audit when it is not `path` (the
     parity worker's copy without value_info)."""
     from aibench_onnx.ort.audit import audit
-    from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
+    from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for, quiet_run_options
 
     result = ProviderRun(ep, opt_level, Status.OK)
     try:
@@ -48,11 +48,12 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
         result.status, result.reason = LOAD_FAILED, f"ONNX Runtime cannot load the graph: {exc}"
         return result
     result.providers, result.create_s, result.log = info.providers, info.create_s, info.log
+    quiet = quiet_run_options()
     names = [o.name for o in session.get_outputs()]
     for index, arrays in enumerate(feeds):
         try:
             feed, casts = feed_for(session, arrays)
-            values = session.run(None, feed)
+            values = session.run(None, feed, quiet)
         except Exception as exc:  # noqa: BLE001
             # one line, but all of it: ORT puts the useful part ("index: 1 Got: 7 Expected: 8") on later lines
             said = " ".join(str(exc).split())[:500] or type(exc).__name__

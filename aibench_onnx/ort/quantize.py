@@ -19,6 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
+from aibench_onnx.graph.load import model_bytes
 from aibench_onnx.status import Status
 
 _QUANTIZABLE = ("MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "LSTM", "GRU")
@@ -39,7 +40,7 @@ def _describe(source: str | Path, target: str | Path, precision: str, method: st
              if op in ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
                        "ConvInteger", "QLinearMatMul", "QLinearConv")}
     return {"precision": precision, "converter": method, "status": Status.OK, "path": str(target),
-            "bytes": Path(target).stat().st_size, "fp32_bytes": Path(source).stat().st_size,
+            "bytes": model_bytes(target), "fp32_bytes": model_bytes(source),
             "quantization_nodes": added, "left_float": left_float,
             "nodes": {"before": nodes_before, "after": len(after.graph.node)}}
 
@@ -78,13 +79,33 @@ def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
 
     model = _prepared(source)
     nodes_before = len(model.graph.node)  # counted first: the quantizer may change the model it is given
+    reduce_range = saturating_int8_cpu()
     try:
         with _quiet_quantizer():
-            quantize_dynamic(model, str(target), weight_type=QuantType.QInt8)
+            quantize_dynamic(model, str(target), weight_type=QuantType.QInt8, reduce_range=reduce_range)
     except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
         return _refused("int8-dynamic", exc)
-    return _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights)",
-                     nodes_before)
+    record = _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights"
+                       + (", reduce_range: 7-bit weights" if reduce_range else "") + ")", nodes_before)
+    if reduce_range:
+        record["reduce_range"] = ("7-bit weights: this CPU has AVX2 but no VNNI, where ONNX Runtime's u8s8 int8 "
+                                  "kernels (VPMADDUBSW) saturate with full-range weights (its quantization docs)")
+    return record
+
+
+def saturating_int8_cpu() -> bool:
+    """An x86 CPU with AVX2 and no VNNI (avx512_vnni, avx_vnni): ONNX Runtime's dynamic int8 MatMul adds pairs of
+    u8 x s8 products in 16 bits there, which saturates with full-range int8 weights — reduce_range avoids it."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx2" in flags and not {"avx512_vnni", "avx_vnni"} & set(flags)
 
 
 def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]]) -> dict:

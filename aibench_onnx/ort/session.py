@@ -62,6 +62,16 @@ def provider_chain(ep: str, provider_options: dict | None = None) -> list:
     return [(EXECUTION_PROVIDERS[ep], options)]
 
 
+def quiet_run_options():
+    """RunOptions under which a failing kernel's error comes back in the exception only, not also as a coloured
+    line on stderr."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.log_severity_level = 4
+    return options
+
+
 def create_session(path: str, ep: str, opt_level: str, threads: int, provider_options: dict | None = None,
                    profile_prefix: str | None = None, optimized_path: str | None = None):
     """(session, SessionInfo) for `ep` at `opt_level`, or EpUnavailable when the provider did not load.

@@ -14,7 +14,9 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.artifacts.variants import build_variant
-from aibench_onnx.graph.load import generate_inputs, graph_inputs, load_user_model
+from aibench_onnx.frameworks.file_inputs import FedInput, file_feed, sizes_of
+from aibench_onnx.graph.input_decl import InputDecl
+from aibench_onnx.graph.load import load_user_model, runnable_copy
 from aibench_onnx.ort.session import missing_kernel
 from aibench_onnx.parity.cell import ParityCell, assign_blame
 from aibench_onnx.parity.engine import compare_outputs, merge
@@ -25,6 +27,7 @@ from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_
 # (path, ep, level, threads, feed, provider audit) -> the timing summary of that cell
 OnnxTimer = Callable[[str, str, str, int, dict, "dict | None"], dict]
 JudgementFor = Callable[[str], PrecisionJudgement]  # output name -> its reduced-precision judgement
+NO_REFERENCE = "none"  # neither onnx's evaluator nor ORT CPU unoptimized could compute the outputs
 
 
 @dataclass
@@ -35,6 +38,8 @@ class CheckResult:
     input_sets: int
     cells: list[ParityCell]  # named after the subject: the file (its name), or the framework model exported
     variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
+    inputs: list[list[FedInput]] = field(default_factory=list)  # per input set: each input as fed
+
 
     @property
     def passed(self) -> bool:
@@ -42,7 +47,8 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "graph": self.graph, "reference": self.reference, "input_sets": self.input_sets,
-                "passed": self.passed, "cells": [c.to_dict() for c in self.cells], "variants": self.variants}
+                "passed": self.passed, "cells": [c.to_dict() for c in self.cells], "variants": self.variants,
+                "inputs": [[fed.to_dict() for fed in one_set] for one_set in self.inputs]}
 
 
 def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[dict]]:
@@ -53,10 +59,14 @@ def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[d
         evaluator = ReferenceEvaluator(path)
         return "onnx.reference", [{n: np.asarray(v) for n, v in zip(names, evaluator.run(None, feed))} for feed in feeds]
     except Exception:  # noqa: BLE001 - unsupported op or type: fall back to ORT without optimizations
-        from aibench_onnx.ort.session import create_session, feed_for
+        from aibench_onnx.ort.session import create_session, feed_for, quiet_run_options
 
-        session, _ = create_session(path, "cpu", "disabled", 1)
-        return "ort-cpu-disabled", [dict(zip(names, session.run(None, feed_for(session, feed)[0]))) for feed in feeds]
+        try:
+            session, _ = create_session(path, "cpu", "disabled", 1)
+            return "ort-cpu-disabled", [dict(zip(names, session.run(None, feed_for(session, feed)[0],
+                                                                    quiet_run_options()))) for feed in feeds]
+        except Exception:  # noqa: BLE001 - neither can compute it: each runtime's cell says why
+            return NO_REFERENCE, [None] * len(feeds)
 
 
 def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | None = None,
@@ -67,9 +77,11 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
-               runtimes: tuple[str, ...] = ("ort",), subject: tuple[str, str, str, str] | None = None) -> CheckResult:
+               runtimes: tuple[str, ...] = ("ort",), subject: tuple[str, str, str, str] | None = None,
+               decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".") -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
-    generated from the graph (`dims` sets symbolic dimensions). `expected` outputs, when given, are the
+    made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
+    frameworks/file_inputs.py). `expected` outputs, when given, are the
     reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
     `variants_dir`; int8-static calibrated on `calibration_files`, else on inputs generated from the graph)
     judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
@@ -82,21 +94,25 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     `subject`: (model, size, graph, exporter) the cells are named after — a framework model exported here;
     by default the file's name, with no framework nor exporter."""
     from aibench_onnx.graph.inspect import inspect_onnx
-    from aibench_onnx.graph.testdata import read_test_data_set
 
+    original = str(path)
     model = load_user_model(path)
     graph = inspect_onnx(path, batch_dynamic_expected=False)
-    input_names = [v.name for v in graph_inputs(model)]
-    output_names = [o.name for o in model.graph.output]
-    feeds, stored = [], []
+    path, graph["dims_made_symbolic"] = runnable_copy(path, model, variants_dir and Path(variants_dir) / "symbolic")
+    if graph["dims_made_symbolic"]:
+        model = load_user_model(path)
+    feeds, stored, described = [], [], []
     for directory in test_data or []:
-        stored_inputs, stored_outputs = read_test_data_set(directory, input_names, output_names)
-        feeds.append(stored_inputs)
-        stored.append(stored_outputs)
+        fed = file_feed(model, (), {}, str(directory), cwd=cwd)  # checked against the declared shapes
+        feeds.append(fed.arrays)
+        stored.append(fed.expected)
+        described.append(fed.inputs)
     if inputs is not None:
         feeds, stored = feeds + [inputs], stored + [expected]
-    if not feeds:
-        feeds, stored = [generate_inputs(model, dims or {})], [None]
+        described.append([FedInput(n, a.shape, a.dtype.name, "given") for n, a in inputs.items()])
+    if decls or inputs_from or not feeds:
+        fed = file_feed(model, decls, dims, inputs_from, cwd=cwd)
+        feeds, stored, described = feeds + [fed.arrays], stored + [fed.expected], described + [fed.inputs]
     if all(outputs is not None for outputs in stored):
         reference, expected = "stored", stored
     else:
@@ -112,9 +128,10 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         graph_path = str(path)
         if precision != FP32:
             if precision == "int8-static" and calibration_files is None:
-                calibration_files = _generated_calibration(model, feeds[0], Path(variants_dir))
+                calibration_files = _generated_calibration(model, feeds[0], decls, Path(variants_dir))
                 calibration_note = (f"calibrated on {len(calibration_files)} input sets generated from the graph's "
-                                    "declared types (standard-normal floats, small non-negative integers)")
+                                    "declared types (standard-normal floats, small non-negative integers) and "
+                                    "the inputs declared with --input")
             variants[precision] = variant = build_variant(str(path), precision, calibration_files or [], variants_dir)
             if precision == "int8-static" and calibration_note:
                 variant["calibration"] = calibration_note
@@ -162,22 +179,30 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
     for cell in cells:
-        cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(path).name, "", "", "")
+        cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(original).name, "", "", "")
     assign_blame(cells)
-    return CheckResult(str(path), graph, reference, len(feeds), cells, variants)
+    return CheckResult(original, graph, reference, len(feeds), cells, variants, described)
 
 
-def _generated_calibration(model, feed: dict, directory: Path) -> list[str]:
-    """int8-static calibration sets for a bare ONNX file: inputs generated from the graph's declared types at
-    the calibration seeds, with the symbolic sizes of the first judged input set."""
+def _generated_calibration(model, feed: dict, decls, directory: Path) -> list[str]:
+    """int8-static calibration sets for a bare ONNX file: inputs generated from the graph's declared types and
+    the user's declarations (a fixed value stays fixed) at the calibration seeds, with the sizes of the first
+    judged input set."""
     from aibench_onnx.artifacts.variants import calibration_sets, write_calibration
 
-    sizes = {}
-    for value in graph_inputs(model):
-        for dim, size in zip(value.type.tensor_type.shape.dim, feed[value.name].shape):
-            if dim.dim_param:
-                sizes[dim.dim_param] = size
-    return write_calibration(calibration_sets(lambda seed: generate_inputs(model, sizes, seed)), directory)
+    sizes = sizes_of(model, feed)
+    given = {d.name for d in decls}
+    decls = list(decls) + [InputDecl(name, a.dtype.name, list(a.shape)) for name, a in feed.items()
+                           if name not in given and _declared_unnamed(model, name)]
+    return write_calibration(calibration_sets(lambda seed: file_feed(model, decls, sizes, seed=seed).arrays),
+                             directory)
+
+
+def _declared_unnamed(model, name: str) -> bool:
+    """An input whose declared shape cannot be rebuilt from dim sizes (no shape declared)."""
+    from aibench_onnx.frameworks.file_inputs import declared_inputs
+
+    return any(g.name == name and g.dims is None for g in declared_inputs(model))
 
 
 def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
@@ -236,7 +261,10 @@ def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict],
     if unsupported:
         return ParityCell.of_file(ep, level, Status.UNAVAILABLE, unsupported), []
     if run.status != Status.OK:
-        return ParityCell.of_file(ep, level, Status.FAILED if run.status == LOAD_FAILED else run.status, run.reason), []
+        # ORT refusing the graph or raising in a run is a runtime's limit (a kernel it lacks, a shape its kernels
+        # reject at these inputs), not a wrong answer
+        return ParityCell.of_file(ep, level, Status.CANNOT_RUN if run.status in (LOAD_FAILED, Status.FAILED)
+                                  else run.status, run.reason), []
     cell = ParityCell.of_file(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
     _judge(cell, feeds, expected, run.outputs, judgement_for)
     if timer is not None:
@@ -257,8 +285,9 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
     cells = []
     for ep in devices:
         run = sets_runner(kind)(path, ep, threads, feeds)
-        cell = ParityCell.of_file(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED, run.reason,
-                         providers=[run.info.get("device", ep)], runtime=kind)
+        cell = ParityCell.of_file(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED,
+                                  run.reason or run.info.get("reshape_note", ""),
+                                  providers=[run.info.get("device", ep)], runtime=kind)
         if run.status == Status.OK:
             _judge(cell, feeds, expected, run.outputs, None)
         cells.append((cell, run.outputs))
@@ -268,6 +297,11 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
 def _judge(cell: ParityCell, feeds: list[dict], expected: list[dict], outputs: list[dict],
            judgement_for: JudgementFor | None) -> None:
     """Compare a runtime's outputs with the reference over every input set and state the cell's verdict."""
+    if any(reference is None for reference in expected):
+        cell.status = Status.ERROR
+        cell.reason = ("ran, but there is nothing to compare with: neither onnx's reference evaluator nor ONNX "
+                       "Runtime CPU unoptimized computes this graph on these inputs")
+        return
     band = judgement_for and (lambda dtype: judgement_for("").band())
     per_set = [compare_outputs(reference, actual, band) for reference, actual in zip(expected, outputs)]
     if judgement_for is not None:
@@ -291,7 +325,10 @@ def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list
     from aibench_onnx.ort.session import ort_runner
     from aibench_onnx.parity.localize import first_divergence, reference_evaluator_runner
 
-    if cell.ep == "cpu" and cell.opt_level == "disabled":
+    cpu_disabled = next((c for c in cells if c.runtime == "ort" and c.precision == FP32 and c.ep == "cpu"
+                         and c.opt_level == "disabled"), None)
+    if cell is cpu_disabled or (cpu_disabled is not None and cpu_disabled.status == Status.FAILED):
+        # ORT's unoptimized CPU run is wrong too: node by node it would agree with the failing cell
         reference_runner = reference_evaluator_runner()
     else:
         reference_runner = ort_runner("cpu", "disabled", threads)
@@ -313,6 +350,6 @@ def write_reference_test_data(path: str, directory: str, dims: dict[str, int] | 
     from aibench_onnx.graph.testdata import write_test_data_set
 
     model = load_user_model(path)
-    feed = generate_inputs(model, dims or {}, seed)
+    feed = file_feed(model, (), dims or {}, seed=seed).arrays
     _, outputs = _reference_outputs(path, model, [feed])
     return write_test_data_set(directory, feed, outputs[0])

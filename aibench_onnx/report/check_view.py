@@ -12,6 +12,14 @@ from aibench_onnx.report.numbers import sci
 from aibench_onnx.report.styles import status_markup
 
 
+def short_path(nodes: list[str], ends: int = 3) -> str:
+    """A path from the graph inputs to a node: whole when short, else its first and last nodes and a count."""
+    if len(nodes) <= 2 * ends + 1:
+        return " -> ".join(nodes)
+    return (" -> ".join(nodes[:ends]) + f" -> … {len(nodes) - 2 * ends} more … -> " + " -> ".join(nodes[-ends:])
+            + f" ({len(nodes)} nodes)")
+
+
 def render_check(result, console: Console, name: str | None = None, framework: str = "onnx") -> None:
     """`name`/`framework`: the model's, for a framework model (default: the file's stem, onnx)."""
     graph = result.graph
@@ -19,7 +27,16 @@ def render_check(result, console: Console, name: str | None = None, framework: s
     console.print(f"[bold]{escape(result.path)}[/bold]: {graph['node_count']} nodes ({escape(top_ops)}), opsets "
                   f"{graph['opsets']}, {graph['param_bytes']:,} parameter bytes; checker: {escape(graph['checker'])}; "
                   f"shape inference: {escape(graph['shape_inference'])}", highlight=False)
+    if graph.get("dims_made_symbolic"):
+        console.print(f"[yellow]dims declared 0 or -1, run as symbolic (ONNX Runtime reads them as static):[/] "
+                      f"{escape(', '.join(graph['dims_made_symbolic']))}", highlight=False)
     console.print(f"reference: {result.reference}; input sets: {result.input_sets}")
+    for index, one_set in enumerate(result.inputs):
+        sources = {f.source for f in one_set}
+        shared = f", {sources.pop()}" if len(sources) == 1 else ""  # one source for the set: said once
+        fed = "; ".join(f"{f.name} {f.dtype}[{','.join(str(d) for d in f.shape)}]" + ("" if shared else f" {f.source}")
+                        for f in one_set)
+        console.print(f"inputs (set {index}{escape(shared)}): {escape(fed)}", highlight=False)
     table = Table(title="ONNX Runtime vs reference", title_justify="left")
     for column in ("EP", "opt", "max abs err", "min passing atol", "placement", "verdict"):
         table.add_column(column, overflow="fold")
@@ -38,7 +55,7 @@ def render_check(result, console: Console, name: str | None = None, framework: s
         if divergence and divergence.get("found"):
             verdict += (f"\nfirst diverging node: {escape(divergence['node'])} ({divergence['op_type']}), output "
                         f"{escape(divergence['tensor'])}, max abs err {sci(divergence['max_abs'])}"
-                        f"\npath: {escape(' -> '.join(divergence['path']))}"
+                        f"\npath: {escape(short_path(divergence['path']))}"
                         f"\n({divergence['steps']} steps, ≤{divergence['max_extra_outputs']} extra outputs each, "
                         f"{divergence['ort_runs']} runs)")
             if divergence.get("level_note"):

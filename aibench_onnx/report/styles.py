@@ -5,10 +5,12 @@ from __future__ import annotations
 from aibench_onnx.status import FAILING, Status
 
 COLOURS = {Status.OK: "green", Status.PASSED: "green", Status.KNOWN_FAILURE: "yellow",
-           Status.UNAVAILABLE: "yellow", Status.EP_UNAVAILABLE: "magenta"}
+           Status.UNAVAILABLE: "yellow", Status.EP_UNAVAILABLE: "magenta",
+           Status.CANNOT_RUN: "magenta"}
 LABELS = {Status.PASSED: "pass", Status.FAILED: "FAIL", Status.EXPORT_FAILED: "EXPORT FAILED",
           Status.KNOWN_FAILURE: "known export failure", Status.EP_UNAVAILABLE: "EP unavailable",
-          Status.UNAVAILABLE: "framework not installed", Status.ERROR: "ERROR"}
+          Status.UNAVAILABLE: "framework not installed", Status.ERROR: "ERROR",
+          Status.CANNOT_RUN: "cannot run"}
 
 
 def status_colour(status: str) -> str:

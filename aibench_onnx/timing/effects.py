@@ -1,7 +1,7 @@
 """Where the time goes: ratios between timed configurations, each with a bootstrap CI.
 
 - exporter effect: the same function exported by torch vs tf vs jax (or by two exporters of one framework:
-  torch-dynamo vs torch-script), on the same provider and level;
+  torch-dynamo vs torch-script, or two ONNX files a user brought), on the same provider and level;
 - optimizer effect: ORT level `disabled` -> `all` on the same graph;
 - runtime effect: native eager vs ORT `disabled`, native compiled vs ORT `all` (on the native runtimes'
   device), provider vs provider, plain `run` vs IO binding, IO binding vs CUDA graph replay; ORT vs another
@@ -84,7 +84,7 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
                 add("exporter", ort(reference, ep, level), ort(framework, ep, level))
     native_ep = "cuda" if native_device == "cuda" else "cpu"
     for framework in frameworks:
-        own = FRAMEWORKS[framework_of(framework)]
+        own = FRAMEWORKS.get(framework_of(framework))  # None: a user's ONNX file, with no native model
         for ep in eps:
             if "disabled" in levels and "all" in levels:
                 add("optimizer", ort(framework, ep, "disabled"), ort(framework, ep, "all"))
@@ -94,12 +94,13 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
                 for precision in precisions:
                     if precision != "fp32":
                         add("precision", ort(framework, ep, level), ort(framework, ep, level, precision=precision))
-        if own.eager:
+        if own is not None and own.eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
             add("runtime", native(own.eager, own.name),
                 ort(framework, native_ep, "disabled" if "disabled" in levels else "all"))
+        compiled_kinds = own.compiled if own is not None else ()
         if "all" in levels:
-            for compiled in own.compiled:
+            for compiled in compiled_kinds:
                 add("runtime", native(compiled, own.name), ort(framework, native_ep, "all"))
         for level in levels:
             if "cpu" in eps and "cuda" in eps:
@@ -110,6 +111,6 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
         for kind in graph_runtimes:
             for ep in eps:
                 add("runtime", ort(framework, ep, top), RuntimeConfig.graph_runtime(kind, framework, ep))
-            for compiled in own.compiled:
+            for compiled in compiled_kinds:
                 add("runtime", native(compiled, own.name), RuntimeConfig.graph_runtime(kind, framework, native_ep))
     return effects
