@@ -69,19 +69,19 @@ def user_model(target: str, framework: str, inputs: Optional[list[str]], inputs_
     decls = [parse_input(text) for text in inputs or []]
     bound = parse_call_args(call_args)
     if artifact is not None and not decls and not inputs_from:
-        decls, dims, bound = _signature_inputs(artifact, dims, bound)
+        decls, dims, bound = _signature_inputs(artifact, dims, bound, trust_code)
     elif not decls and not inputs_from:
         raise UserError("a framework model needs its inputs: --input NAME:DTYPE[dims] (repeat for each) or "
                         "--inputs pkg.module:make_inputs / FILE.npz, one of the two")
     return UserModel(target, framework, decls, inputs_from, bound, dims, os.getcwd(), name, trust_code=trust_code)
 
 
-def _signature_inputs(artifact, dims: dict[str, int], call_args: dict):
+def _signature_inputs(artifact, dims: dict[str, int], call_args: dict, trust_code: bool):
     """A saved model's own inputs, with the sizes it was saved at as defaults for --dim and the call arguments it
     needs (a causal LM without its cache) unless the user set them."""
     from aibench_onnx.frameworks.saved import read_signature
 
-    found = read_signature(artifact)
+    found = read_signature(artifact, trust_code)
     if found is None:
         raise UserError(f"{artifact.path}: {artifact.description} records no input shapes; give them with --input "
                         "NAME:DTYPE[dims] (repeat for each)")

@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from aibench_onnx.errors import UserError
+from aibench_onnx.errors import ExitCode, UserError
 from aibench_onnx.graph.input_decl import InputDecl
 
 KINDS = {"hf-folder": ("torch", "a Hugging Face save_pretrained folder"),
@@ -111,13 +111,16 @@ def load_saved(artifact: SavedArtifact, trust_code: bool = False):
 
 
 def _load_hf(artifact: SavedArtifact, trust_code: bool):
-    import transformers
-
     config = _hf_config(artifact)
     if config.get("auto_map") and not trust_code:
         raise UserError(f"{artifact.path}: its config.json names remote code (auto_map: "
                         f"{', '.join(sorted(config['auto_map']))}); aibench does not run it unless you pass "
                         f"{TRUST_HELP}")
+    try:
+        import transformers
+    except ImportError:
+        raise UserError(f"{artifact.path}: a Hugging Face folder needs transformers: pip install "
+                        "'aibench-onnx[hf]'", ExitCode.ENVIRONMENT) from None
     architecture = (config.get("architectures") or [None])[0]
     model_class = getattr(transformers, architecture, None) if architecture else None
     if model_class is None:
@@ -204,12 +207,12 @@ class SignatureInputs:
     note: str = ""
 
 
-def signature_inputs(artifact: SavedArtifact) -> SignatureInputs | None:
+def signature_inputs(artifact: SavedArtifact, trust_code: bool = False) -> SignatureInputs | None:
     """The inputs the artifact records, or None (TorchScript records none: --input is needed)."""
     if artifact.kind == "hf-folder":
         return _hf_inputs(artifact)
     if artifact.kind == "keras":
-        model = load_saved(artifact)
+        model = load_saved(artifact, trust_code)
         return _from_shapes([(t.name, tuple(t.shape), str(t.dtype)) for t in model.inputs], "the Keras model's inputs")
     if artifact.kind == "savedmodel":
         specs = _serving_specs(artifact)
@@ -301,7 +304,7 @@ def signature_document(request: dict) -> dict:
     from aibench_onnx.status import USER_ERROR
 
     try:
-        found = signature_inputs(SavedArtifact(request["path"], request["kind"]))
+        found = signature_inputs(SavedArtifact(request["path"], request["kind"]), request.get("trust_code", False))
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     if found is None:
@@ -310,15 +313,15 @@ def signature_document(request: dict) -> dict:
                                        "call_args": dict(found.call_args), "note": found.note}}
 
 
-def read_signature(artifact: SavedArtifact, timeout_s: float = 600) -> SignatureInputs | None:
+def read_signature(artifact: SavedArtifact, trust_code: bool = False, timeout_s: float = 600) -> SignatureInputs | None:
     """signature_inputs in the framework's own process (a Hugging Face folder's config is read here)."""
     from aibench_onnx.status import USER_ERROR
     from aibench_onnx.launch import run_worker
 
     if artifact.kind == "hf-folder":
         return _hf_inputs(artifact)
-    outcome = run_worker("aibench_onnx.workers.saved_signature", {"path": artifact.path, "kind": artifact.kind},
-                         timeout_s)
+    outcome = run_worker("aibench_onnx.workers.saved_signature", {"path": artifact.path, "kind": artifact.kind,
+                                                                  "trust_code": trust_code}, timeout_s)
     document = outcome.document or {}
     if document.get("status") == USER_ERROR:
         raise UserError(document["reason"])
