@@ -178,9 +178,15 @@ def _subjects(targets: list[str], size: str | None, frameworks: str | None, expo
     from aibench_onnx.subjects import Subject
     from aibench_onnx.zoo.registry import MODELS, check_size, get_spec
 
+    from aibench_onnx.frameworks.saved import causal_lm, detect, is_saved_model
+
     pairs = []
     for target in targets:
-        if ":" in target:
+        saved = is_saved_model(target) and detect(target)
+        if saved and not causal_lm(saved):
+            raise UserError(f"{target}: {saved.description} that is no Hugging Face causal LM; generate checks "
+                            "causal LMs (a folder whose config names a *ForCausalLM or *LMHeadModel class)")
+        if ":" in target or saved:
             if frameworks not in (None, "torch"):
                 raise UserError(f"{target}: a causal LM of yours is a PyTorch (Hugging Face) model; -f {frameworks} "
                                 "applies to zoo decoders")

@@ -26,13 +26,18 @@ class FlatCacheLM(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
-        self.model = model.eval()
+        self.model = model
         self.layers = int(model.config.num_hidden_layers)
+        self.eval()  # the wrapper too: torch.onnx warns of an export "in training mode" otherwise
 
     def forward(self, input_ids, attention_mask, position_ids, *past):
         from transformers.cache_utils import DynamicCache
 
-        cache = DynamicCache(config=self.model.config)
+        # full layers, not the config's: a sliding-window layer (Mistral's, Gemma's) keeps only window - 1 tokens,
+        # so a present would be shorter than past + new and the cache no longer a plain concatenation. The window
+        # lives in the attention mask the model builds from its config, so every key kept outside it is masked:
+        # the same logits as transformers' own sliding cache (Mistral, window 8, 22 tokens: within 6e-8)
+        cache = DynamicCache()
         for layer in range(self.layers):
             cache.update(past[2 * layer], past[2 * layer + 1], layer)
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,

@@ -24,8 +24,11 @@ def flatten_outputs(value: Any, is_leaf: Callable[[Any], bool]) -> dict[str, Any
             for index, item in enumerate(node):
                 visit(item, f"{name}.{index}" if name else f"output_{index}")
         else:
+            cache = "Cache" in type(node).__name__  # transformers' DynamicCache and friends: a decoder's cache
+            advice = ("; a key/value cache: pass --call-arg use_cache=false for one forward pass, or check it "
+                      "over a generation with `aibench generate`") if cache else ""
             raise TypeError(f"the model returned a {type(node).__name__}{f' at {name}' if name else ''}; accepted: "
-                            "tensors, tuples, lists, dicts, ModelOutput, nested in any way")
+                            f"tensors, tuples, lists, dicts, ModelOutput, nested in any way{advice}")
 
     visit(value, None)
     if not found:

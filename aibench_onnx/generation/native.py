@@ -110,6 +110,35 @@ def run_native_generation(request: dict) -> dict:
             "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record}
 
 
+def _other_routes(hf_model, first: dict, attempt, graph: str) -> dict:
+    """A Hugging Face LM whose export failed: a mixture of experts again with transformers' batched_mm, then its
+    eager experts (torch.onnx has no function for the grouped_mm kernel), then torch.onnx's TorchScript exporter. The record
+    keeps every attempt and names the route that worked (`route`)."""
+    attempts, record = [("as built", first)], first
+    if hasattr(hf_model, "set_experts_implementation"):
+        # batched_mm runs every expert as one batched matmul (no data-dependent loop for torch.export to trip on);
+        # eager loops over the experts that were hit
+        for implementation in ("batched_mm", "eager"):
+            if record["status"] == Status.OK or hf_model.get_experts_implementation() == implementation:
+                continue
+            hf_model.set_experts_implementation(implementation)
+            record = attempt(graph)
+            attempts.append((f"experts_implementation={implementation}", record))
+    if record["status"] != Status.OK and graph == "torch":
+        record = attempt("torch-script")
+        attempts.append(("torch.onnx (TorchScript)", record))
+    record = dict(record)
+    record["attempts"] = [{"route": route, "exporter": r.get("exporter"), "status": r["status"],
+                           "reason": r.get("reason", "")} for route, r in attempts]
+    if record["status"] == Status.OK:
+        record["route"] = attempts[-1][0]
+        record["fallback"] = (f"{first.get('exporter')} failed as built ({first.get('reason', '')[:200]}); "
+                              f"exported with {attempts[-1][0]}")
+    else:
+        record["reason"] = "; ".join(f"{route}: {r.get('reason', '')}" for route, r in attempts)
+    return record
+
+
 def _export(model, spec, size: str, io: DecoderIO, request: dict, out_dir: Path) -> dict:
     """The decoder exported with its cache as graph inputs and outputs; the export record with the process's
     peak RSS after it (and how much the export added)."""
@@ -117,8 +146,15 @@ def _export(model, spec, size: str, io: DecoderIO, request: dict, out_dir: Path)
 
     example = spec.make_inputs(size, EXPORT_BATCH, seed=0)  # a decode call of 3 or 4 tokens after 3 or 4 cached
     memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    record = export_model(model, spec, size, request["graph"], [example[n] for n in io.input_names],
-                          out_dir / "model.onnx", request["opset"], dynamic=spec.dynamic_axes())
+
+    def attempt(graph: str) -> dict:
+        return export_model(model, spec, size, graph, [example[n] for n in io.input_names], out_dir / "model.onnx",
+                            request["opset"], dynamic=spec.dynamic_axes())
+
+    record = attempt(request["graph"])
+    hf_model = getattr(model, "model", None)  # a user's causal LM inside its FlatCacheLM
+    if record["status"] != Status.OK and hf_model is not None:
+        record = _other_routes(hf_model, record, attempt, request["graph"])
     record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     record["peak_rss_grew_mb"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024, 1)
     (out_dir / "export.json").write_text(json.dumps(record, indent=2, default=str))

@@ -78,7 +78,8 @@ def export_table(results: list[dict]) -> Table:
         if not record:
             continue
         status = record["status"]
-        table.add([result["model"], record.get("exporter", result["graph"]),
+        route = f" ({record['route']})" if record.get("route") else ""  # the route that exported it after a failure
+        table.add([result["model"], record.get("exporter", result["graph"]) + route,
                    LABELS.get(status, status) + (f"\n{record['reason']}" if record.get("reason") else ""),
                    f"{record['export_s']:.1f}" if record.get("export_s") is not None else MISSING,
                    f"{record['peak_rss_mb']:.0f}" if record.get("peak_rss_mb") is not None else MISSING,

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from aibench_onnx.errors import UserError
 
-_KEYS = {"name", "target", "framework", "inputs", "inputs_from", "call_args", "dims"}
+_KEYS = {"name", "target", "framework", "inputs", "inputs_from", "call_args", "dims", "trust_artifact_code"}
 
 
 def load_user_models(path: str, zoo_names: list[str]) -> list:
     """The UserModels the file lists, checked: every mistake is one line naming the table and the key."""
     from aibench_onnx.frameworks import resolve_frameworks
+    from aibench_onnx.frameworks.saved import detect, read_signature
     from aibench_onnx.frameworks.user_inputs import parse_input
     from aibench_onnx.frameworks.user_model import UserModel
 
@@ -43,10 +44,17 @@ def load_user_models(path: str, zoo_names: list[str]) -> list:
         unknown = sorted(set(table) - _KEYS)
         if unknown:
             raise UserError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(_KEYS))}")
-        for key in ("target", "framework"):
-            if not isinstance(table.get(key), str) or not table[key]:
-                raise UserError(f"{where}: {key} is required (a string)")
-        if bool(table.get("inputs")) == bool(table.get("inputs_from")):
+        if not isinstance(table.get("target"), str) or not table["target"]:
+            raise UserError(f"{where}: target is required (a string)")
+        try:
+            artifact = detect(table["target"], str(file.parent.resolve()))  # a saved model's path, or None
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        table = {"framework": artifact.framework, **table} if artifact is not None else table
+        if not isinstance(table.get("framework"), str) or not table["framework"]:
+            raise UserError(f"{where}: framework is required (a string)")
+        if table.get("inputs") and table.get("inputs_from") or not (
+                table.get("inputs") or table.get("inputs_from") or artifact is not None):
             raise UserError(f"{where}: give inputs (a list of NAME:DTYPE[dims]) or inputs_from, one of the two")
         dims = table.get("dims", {})
         if not isinstance(dims, dict) or not all(isinstance(v, int) and v >= 1 for v in dims.values()):
@@ -54,9 +62,16 @@ def load_user_models(path: str, zoo_names: list[str]) -> list:
         if not isinstance(table.get("call_args", {}), dict):
             raise UserError(f"{where}: call_args must be a table, e.g. call_args = {{ use_cache = false }}")
         (framework,) = resolve_frameworks([table["framework"]])
-        user = UserModel(table["target"], framework, [parse_input(text) for text in table.get("inputs", [])],
-                         table.get("inputs_from"), table.get("call_args", {}), dims, str(file.parent.resolve()),
-                         table.get("name", ""))
+        decls, call_args = [parse_input(text) for text in table.get("inputs", [])], table.get("call_args", {})
+        trust = bool(table.get("trust_artifact_code", False))
+        if artifact is not None and not decls and not table.get("inputs_from"):
+            found = read_signature(artifact, trust)
+            if found is None:
+                raise UserError(f"{where}: {artifact.description} records no input shapes; give inputs")
+            decls, dims = list(found.decls), {**dict(found.dims), **dims}
+            call_args = {**dict(found.call_args), **call_args}
+        user = UserModel(table["target"], framework, decls, table.get("inputs_from"), call_args, dims,
+                         str(file.parent.resolve()), table.get("name", ""), trust_code=trust)
         if not re.match(r"^[\w.-]+$", user.name):
             raise UserError(f"{where}: name {user.name!r} must be letters, digits, '.', '_' or '-'")
         if user.name in names:

@@ -65,7 +65,17 @@ def zoo_io(spec, size: str) -> DecoderIO:
 
 
 def hf_io(config) -> DecoderIO:
-    """A Hugging Face causal LM's interface from its config (GPT-2's n_layer/n_head map to these names)."""
+    """A Hugging Face causal LM's interface from its config (GPT-2's n_layer/n_head map to these names). A model
+    without attention heads keeps no key/value cache (a state-space LM: Mamba's conv and SSM states): one line."""
+    from aibench_onnx.errors import UserError
+
+    missing = [name for name in ("num_attention_heads", "num_hidden_layers", "vocab_size")
+               if getattr(config, name, None) is None]
+    if missing:
+        raise UserError(f"{type(config).__name__}: a causal LM without a key/value cache (its config has no "
+                        f"{', '.join(missing)}); generate checks decoders whose cache is per-layer keys and values "
+                        "(past_key_values: GPT-2, Llama, Qwen2, Mistral and the like) — check one forward pass "
+                        "with `aibench check` instead")
     heads = int(config.num_attention_heads)
     kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
     head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
