@@ -35,6 +35,22 @@ def gpt2():
     return GPT2LMHeadModel(GPT2Config(vocab_size=128, n_embd=32, n_layer=2, n_head=4, n_positions=256))
 
 
+def mistral_sliding():
+    from transformers import MistralConfig, MistralForCausalLM
+    torch.manual_seed(0)
+    return MistralForCausalLM(MistralConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2, sliding_window=4,
+                                            max_position_embeddings=256))
+def mixtral():
+    from transformers import MixtralConfig, MixtralForCausalLM
+    torch.manual_seed(0)
+    return MixtralForCausalLM(MixtralConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2, num_local_experts=4,
+                                            num_experts_per_tok=2, max_position_embeddings=256))
+def mamba():
+    from transformers import MambaConfig, MambaForCausalLM
+    torch.manual_seed(0)
+    return MambaForCausalLM(MambaConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2, state_size=4))
 def encoder():
     from transformers import BertConfig, BertModel
 
@@ -255,6 +271,30 @@ def test_hugging_face_decoders_pass_generation_parity_through_the_user_path(tmp_
     assert result.exit_code == 2 and "not a causal language model" in result.output
     failed = json.loads((tmp_path / "bad.json").read_text())
     assert failed["results"] == [] and failed["status"] == "error" and "not a causal language model" in failed["reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_the_long_tail_a_sliding_window_a_mixture_of_experts_and_no_key_value_cache(tmp_path, monkeypatch):
+    """Mistral with a window of 4 (shorter than 6 prompt + 8 new tokens): the cache is kept whole and the
+    window lives in the mask; Mixtral: its grouped_mm experts do not export, batched_mm does (the route is
+    recorded); Mamba keeps no key/value cache: one line, exit 2."""
+    (tmp_path / "lms.py").write_text(HF_MODELS)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["generate", "lms:mistral_sliding", "lms:mixtral", "--batch", "2", "--prompt", "6",
+                                 "--new-tokens", "8", "--opt-level", "all", "--json", "gen.json", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    found = {r["model"]: r for r in json.loads((tmp_path / "gen.json").read_text())["results"]}
+    for model in ("mistral_sliding", "mixtral"):
+        (check,) = found[model]["checks"]
+        assert check["passed"] and check["tokens"]["kind"] == "agree", (model, check["verdict"])
+        assert found[model]["native"]["generate_agreement"]["kind"] == "agree"
+    assert found["mixtral"]["export"]["route"] == "experts_implementation=batched_mm"
+    assert [a["status"] for a in found["mixtral"]["export"]["attempts"]] == ["failed", "ok"]
+    assert "grouped_mm" in found["mixtral"]["export"]["attempts"][0]["reason"]
+    refused = runner.invoke(app, ["generate", "lms:mamba", "-o", "out2"])
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert refused.exit_code == 2 and len(lines) == 1 and "without a key/value cache" in lines[0], refused.output
 
 
 def test_generate_rejects_a_model_that_is_not_a_decoder():

@@ -107,9 +107,11 @@ def _export_with_fallback(model, spec, framework: str, example: list[np.ndarray]
     from aibench_onnx.frameworks import FRAMEWORKS, graph_name
 
     attempts = []
+    from aibench_onnx.frameworks import adapter
+
     exporters = list(FRAMEWORKS[framework].exporters)
-    if framework == "torch" and _is_torchscript(model):
-        exporters.sort(key=lambda name: name != "torch-script")  # torch.export cannot trace a ScriptModule
+    preferred = getattr(adapter(framework), "preferred_exporter", lambda model: None)(model)
+    exporters.sort(key=lambda name: name != preferred)  # a TorchScript module: its own exporter first
     for exporter in exporters:
         record = export_model(model, spec, "tiny", graph_name(exporter), example, path, opset, dynamic=dynamic)
         attempts.append({key: record[key] for key in ("exporter", "exporter_version", "status", "reason", "cause",
@@ -124,12 +126,6 @@ def _export_with_fallback(model, spec, framework: str, example: list[np.ndarray]
         else:
             record["reason"] = "; ".join(f"{a['exporter']}: {a['reason']}" for a in attempts)
     return record
-
-
-def _is_torchscript(model) -> bool:
-    import torch
-
-    return isinstance(model, torch.jit.ScriptModule)
 
 
 def _run_native(fw, model, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

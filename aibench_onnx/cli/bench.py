@@ -32,9 +32,7 @@ from aibench_onnx.cli.common import (
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
 from aibench_onnx.errors import UserError
-from aibench_onnx.frameworks.saved import is_saved_model
 from aibench_onnx.status import exit_code
-from aibench_onnx.timing.file_bench import looks_like_file
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 
 
@@ -94,6 +92,8 @@ def bench(
 
     from aibench_onnx.cli.user_models import user_model
     from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.frameworks.saved import is_saved_model
+    from aibench_onnx.timing.file_bench import looks_like_file
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
     from aibench_onnx.report.render import to_rich
@@ -250,7 +250,7 @@ def _files_subject(names: list[str], frameworks, exporter, size, call_args, inpu
     from pathlib import Path
 
     from aibench_onnx.graph.input_decl import single_dims
-    from aibench_onnx.timing.file_bench import file_subject
+    from aibench_onnx.timing.file_bench import file_subject, looks_like_file
 
     odd = [name for name in names if not looks_like_file(name)]
     if odd:

@@ -28,7 +28,6 @@ from aibench_onnx.cli.common import (
 )
 from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
-from aibench_onnx.frameworks.saved import is_saved_model
 from aibench_onnx.status import Status, exit_code
 
 
@@ -66,6 +65,7 @@ def check(
     reference (stored outputs, onnx's reference evaluator, or ORT CPU unoptimized), audit node placement,
     and localize the first diverging node when they disagree. Exit 1 when a check fails."""
 
+    from aibench_onnx.frameworks.saved import is_saved_model
     from aibench_onnx.graph.input_decl import parse_input
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
 

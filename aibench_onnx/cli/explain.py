@@ -69,13 +69,14 @@ def _explain_files(baseline: str, candidate: str | None, ep: str, level: str, th
     import time
 
     from aibench_onnx.explain.explain import EXPLAIN_SCHEMA_VERSION, Profiler, explain_pair
-    from aibench_onnx.graph.load import generate_inputs, load_user_model
+    from aibench_onnx.frameworks.file_inputs import file_feed
+    from aibench_onnx.graph.load import load_user_model
 
     started = time.perf_counter()
     model = load_user_model(baseline)
     if candidate is not None:
         load_user_model(candidate)  # a missing or broken file: one line, before anything runs
-    feed = generate_inputs(model, dims)
+    feed = file_feed(model, (), dims).arrays  # any declared dim name, or INPUT[AXIS] for an unnamed one
     profiler = Profiler(threads, Path(tempfile.mkdtemp(prefix="aibench-explain-")))
     if candidate is None:
         sides = ((f"{Path(baseline).name} {ep}/disabled", baseline, ep, "disabled"),

@@ -48,6 +48,11 @@ def forward_parameters(model: torch.nn.Module) -> tuple[list[str], bool]:
     return named, any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
 
 
+def preferred_exporter(model) -> str | None:
+    """The exporter a model needs first: torch.export cannot trace a TorchScript module (torch.jit.load)."""
+    return "torch-script" if isinstance(model, torch.jit.ScriptModule) else None
+
+
 def calls_by_name(model: torch.nn.Module, names: list[str]) -> bool:
     """Inputs go to `forward` by name when every name is one of its parameters (input_ids, attention_mask,
     pixel_values: what Hugging Face models expect); by position when none is (x for forward(self, input)) and

@@ -42,30 +42,6 @@ def graph_inputs(model) -> list:
     return [value for value in model.graph.input if value.name not in initializers]
 
 
-def generate_inputs(model, dims: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
-    """Random inputs from the graph's declared types and shapes; symbolic dims come from `dims`."""
-    import onnx
-
-    rng = np.random.default_rng(seed)
-    unset, shapes = set(), {}
-    for value in graph_inputs(model):
-        shape = []
-        for dim in value.type.tensor_type.shape.dim:
-            if dim.HasField("dim_value"):
-                shape.append(dim.dim_value)
-            elif dim.dim_param and dim.dim_param in dims:
-                shape.append(dims[dim.dim_param])
-            else:
-                unset.add(dim.dim_param or f"{value.name}[{len(shape)}] (unnamed)")
-                shape.append(None)
-        shapes[value.name] = shape
-    if unset:
-        raise UserError(f"set the symbolic dimension(s) {', '.join(sorted(unset))} with --dim NAME=SIZE")
-    return {value.name: random_array(rng, shapes[value.name],
-                                     onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
-            for value in graph_inputs(model)}
-
-
 def random_array(rng: np.random.Generator, shape, dtype) -> np.ndarray:
     """Values for an input we know only by type: coin flips, small non-negative ints (valid as indices),
     or standard normal floats."""

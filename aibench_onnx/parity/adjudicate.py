@@ -17,10 +17,11 @@ def _agree(expected: list[dict[str, np.ndarray]], actual: list[dict[str, np.ndar
 
 
 def adjudicate(ep: str, level: str, reference: list[dict], target: list[dict], third: list[dict] | None,
-               runtime: str = "ONNX Runtime") -> dict:
+               runtime: str = "ONNX Runtime", third_name: str = THIRD) -> dict:
     """`reference`: the evaluator's outputs; `target`: the failing cell's (`runtime` on `ep` at `level`);
-    `third`: ORT CPU at level disabled (None when that is the failing cell itself: then nothing independent of
-    both is at hand)."""
+    `third`: ORT CPU at level disabled, or another runtime (`third_name`: OpenVINO) when that is the failing cell
+    itself (None: nothing independent of both is at hand)."""
+    THIRD = third_name  # noqa: N806 - the name the verdicts below say
     if third is None:
         return {"third": None, "points_at": None,
                 "verdict": "no third executor independent of both here: the evaluator or ONNX Runtime CPU may be wrong"}

@@ -40,7 +40,6 @@ class CheckResult:
     variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
     inputs: list[list[FedInput]] = field(default_factory=list)  # per input set: each input as fed
 
-
     @property
     def passed(self) -> bool:
         return all(cell.status == Status.PASSED for cell in self.cells)
@@ -225,6 +224,8 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
     from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
     third = None
+    # ORT CPU unoptimized's own cell is adjudicated by another runtime that ran the graph (OpenVINO), if any
+    other = next(((key, outputs) for key, outputs in actual.items() if len(key) == 3 and outputs), None)
     for cell in cells:
         key = (cell.ep, cell.opt_level) if cell.runtime == "ort" else (cell.runtime, cell.ep, cell.opt_level)
         if cell.status != Status.FAILED or not actual.get(key):
@@ -232,8 +233,13 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
         own = key == ("cpu", "disabled")
         if third is None and not own:
             third = actual.get(("cpu", "disabled")) or run_on_provider(path, "cpu", "disabled", threads, feeds).outputs
-        cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], None if own else third,
-                                       GRAPH_RUNTIMES[cell.runtime].title)
+        if own and other is not None:
+            (kind, ep, _), outputs = other
+            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], outputs, "ONNX Runtime",
+                                           f"{GRAPH_RUNTIMES[kind].title} {ep}")
+        else:
+            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], None if own else third,
+                                           GRAPH_RUNTIMES[cell.runtime].title)
         cell.reason += f" — {cell.adjudication['verdict']}"
 
 
