@@ -126,7 +126,7 @@ def _load_hf(artifact: SavedArtifact, trust_code: bool):
     if model_class is None:
         raise UserError(f"{artifact.path}: config.json names architecture {architecture!r}, which transformers "
                         f"{transformers.__version__} does not have")
-    if not any(Path(artifact.path).glob(pattern) for pattern in ("*.safetensors", "pytorch_model*.bin")):
+    if not any(any(Path(artifact.path).glob(pattern)) for pattern in ("*.safetensors", "pytorch_model*.bin")):
         raise UserError(f"{artifact.path}: no saved weights (model.safetensors or pytorch_model.bin); aibench never "
                         "invents random weights for a saved model")
     return model_class.from_pretrained(artifact.path, trust_remote_code=trust_code).eval()
@@ -152,7 +152,7 @@ def _load_savedmodel(artifact: SavedArtifact, trust_code: bool):
 
     loaded = tf.saved_model.load(artifact.path)
     function = _serving(loaded, artifact)
-    names = list(function.structured_input_signature[1])
+    names = sorted(function.structured_input_signature[1])  # the order signature_inputs declares them in
 
     class Serving(tf.Module):
         def __init__(self):
@@ -177,7 +177,8 @@ def _serving(loaded, artifact: SavedArtifact):
 def _serving_specs(artifact: SavedArtifact) -> dict:
     import tensorflow as tf
 
-    return dict(_serving(tf.saved_model.load(artifact.path), artifact).structured_input_signature[1])
+    specs = _serving(tf.saved_model.load(artifact.path), artifact).structured_input_signature[1]
+    return {name: specs[name] for name in sorted(specs)}  # by name: one order in every process
 
 
 def _load_torch_export(artifact: SavedArtifact, trust_code: bool):

@@ -79,7 +79,9 @@ def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
 
     model = _prepared(source)
     nodes_before = len(model.graph.node)  # counted first: the quantizer may change the model it is given
-    reduce_range = saturating_int8_cpu()
+    # 7-bit weights where u8s8 kernels saturate; not for convolutions, which lose more to the coarser weights than
+    # to saturation (MobileNetV3 at tiny: SQNR 5.9 dB with reduce_range, above 13 dB without)
+    reduce_range = saturating_int8_cpu() and not any(n.op_type in ("Conv", "ConvTranspose") for n in model.graph.node)
     try:
         with _quiet_quantizer():
             quantize_dynamic(model, str(target), weight_type=QuantType.QInt8, reduce_range=reduce_range)

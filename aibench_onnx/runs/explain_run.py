@@ -72,6 +72,10 @@ def explain_bench(path: str | Path, threads: int | None = None, every: bool = Fa
 
         phases = {p.name: p for name, size in decoders.items()
                   for p in Subject.decoder_phases(name, size, settings["prompts"], settings["new_tokens"])}
+    if settings.get("files"):  # ONNX files benched together: one subject, their inputs as given
+        from aibench_onnx.subjects import Subject
+
+        phases.update({model: Subject.of_files(model, settings["files"]) for model in effects})
     return _explain(effects, graphs, _subjects(None, users, sizes, phases), threads or settings.get("threads", 1),
                     Path(path).parent / (Path(path).stem + "-explain"), every, on_model)
 
