@@ -77,7 +77,9 @@ def hf_io(config) -> DecoderIO:
                         "(past_key_values: GPT-2, Llama, Qwen2, Mistral and the like) — check one forward pass "
                         "with `aibench check` instead")
     heads = int(config.num_attention_heads)
-    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or getattr(config, "num_kv_heads", None) or heads)
+    if getattr(config, "multi_query", False) and not getattr(config, "new_decoder_architecture", True):
+        kv_heads = 1  # Falcon's original multi-query attention: one key/value head, whatever num_kv_heads says
     head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
     return DecoderIO(int(config.num_hidden_layers), kv_heads, head_dim, int(config.vocab_size))
 
