@@ -310,15 +310,13 @@ class FileInputs:
 
         model = onnx.load(str(path), load_external_data=False)
         parsed, dims = [parse_input(text) for text in decls], dict(dims or {})
-        declared = {d.name for d in parsed}
-        axes = [g.axis_name(0) for g in declared_inputs(model)
-                if g.dims and not isinstance(g.dims[0], int) and g.name not in declared
-                and g.axis_name(0) not in dims and f"{g.name}[0]" not in dims]
-        axes = list(dict.fromkeys(axes))
+        graph_inputs, given = declared_inputs(model), {d.name for d in parsed}
+        axes = list(dict.fromkeys(g.axis_name(0) for g in graph_inputs
+                                  if g.dims and not isinstance(g.dims[0], int) and g.name not in given
+                                  and g.axis_name(0) not in dims and f"{g.name}[0]" not in dims))
         probe = file_feed(model, parsed, {**dims, **{axis: 1 for axis in axes}}, inputs_from, cwd=cwd)
         stored = {f.name for f in probe.inputs if f.source.startswith(("--inputs", "test data"))}
-        axes = [axis for axis in axes if any(g.axis_name(0) == axis and g.name not in stored
-                                             for g in declared_inputs(model))]
+        axes = [axis for axis in axes if any(g.axis_name(0) == axis and g.name not in stored for g in graph_inputs)]
         first = probe.inputs[0].shape[0] if probe.inputs and probe.inputs[0].shape else 1
         return cls(str(path), tuple(decls), tuple(dims.items()), inputs_from, cwd, tuple(axes), 1 if axes else first)
 

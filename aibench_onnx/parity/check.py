@@ -103,10 +103,10 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     if graph["dims_made_symbolic"]:
         model = load_user_model(path)
     feeds, stored, described = [], [], []
+    input_names, output_names = [g.name for g in declared_inputs(model)], [o.name for o in model.graph.output]
     for directory in test_data or []:
         # not held to the declared shapes: a set at other sizes is how a size the export pinned is found
-        arrays, outputs = read_test_data_set(Path(cwd) / directory, [g.name for g in declared_inputs(model)],
-                                             [o.name for o in model.graph.output])
+        arrays, outputs = read_test_data_set(Path(cwd) / directory, input_names, output_names)
         feeds.append(arrays)
         stored.append(outputs)
         described.append([FedInput(n, a.shape, a.dtype.name, f"test data {Path(directory).name}")
@@ -194,19 +194,15 @@ def _generated_calibration(model, feed: dict, decls, directory: Path) -> list[st
     judged input set."""
     from aibench_onnx.artifacts.variants import calibration_sets, write_calibration
 
-    sizes = sizes_of(model, feed)
-    given = {d.name for d in decls}
-    decls = list(decls) + [InputDecl(name, a.dtype.name, list(a.shape)) for name, a in feed.items()
-                           if name not in given and _declared_unnamed(model, name)]
-    return write_calibration(calibration_sets(lambda seed: file_feed(model, decls, sizes, seed=seed).arrays),
-                             directory)
-
-
-def _declared_unnamed(model, name: str) -> bool:
-    """An input whose declared shape cannot be rebuilt from dim sizes (no shape declared)."""
     from aibench_onnx.frameworks.file_inputs import declared_inputs
 
-    return any(g.name == name and g.dims is None for g in declared_inputs(model))
+    sizes = sizes_of(model, feed)
+    given = {d.name for d in decls}
+    shapeless = {g.name for g in declared_inputs(model) if g.dims is None}  # no dim sizes rebuild their shape
+    decls = list(decls) + [InputDecl(name, a.dtype.name, list(a.shape)) for name, a in feed.items()
+                           if name not in given and name in shapeless]
+    return write_calibration(calibration_sets(lambda seed: file_feed(model, decls, sizes, seed=seed).arrays),
+                             directory)
 
 
 def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
