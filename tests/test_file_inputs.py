@@ -258,8 +258,34 @@ def test_bench_of_files_refuses_what_describes_a_framework_model(deployed, tmp_p
     for argv, said in ((["--framework", "torch"], "ONNX files are timed as they are"),
                        (["--runtime", "torch-eager", "--input", "images:float32[1,3,8,8]"], "unknown runtime"),
                        (["--batch", "1,2", "--input", "images:float32[1,3,8,8]", "--input", "sr:int64[]=1"],
-                        "no dynamic first axis is left to set")):
+                        "no dynamic first axis is left to set"),
+                       (["--threads", "1,0"], "--threads '1,0': expected comma-separated positive integers")):
         result = runner.invoke(app, ["bench", deployed["if"], *argv, "--json", "b.json"])
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert result.exit_code == 2 and len(lines) == 1 and said in lines[0], result.output
         assert json.loads((tmp_path / "b.json").read_text())["status"] == "error"
+
+
+def test_check_bench_times_the_file_on_the_bench_machinery_and_bench_sweeps_thread_counts(tmp_path, monkeypatch):
+    """`check --bench`: the checked file timed as `bench FILE` times it (3 processes, a CI per configuration);
+    `bench --threads 1,2`: one bench per count, each result saying its threads."""
+    monkeypatch.chdir(tmp_path)
+    onnx.save(matmul_chain(False), str(tmp_path / "a.onnx"))
+    checked = runner.invoke(app, ["check", "a.onnx", "--input", "x:float32[4,512]", "--opt-level", "disabled,all",
+                                  "--bench", "--threads", "1", "-o", "out", "--json", "check.json"])
+    assert checked.exit_code == 0, checked.output
+    (bench,) = json.loads((tmp_path / "check.json").read_text())["bench"]
+    assert [(r["config"]["label"], r["status"], len(r["replicates"])) for r in bench["results"]] == [
+        ("ort:a-graph:cpu:disabled", "ok", 3), ("ort:a-graph:cpu:all", "ok", 3)]
+    (optimizer,) = [e for e in bench["effects"] if e["kind"] == "optimizer"]
+    assert optimizer["ci_low"] <= optimizer["ratio"] <= optimizer["ci_high"], optimizer
+    assert "where the time goes" in checked.output
+
+    swept = runner.invoke(app, ["bench", "a.onnx", "--opt-level", "all", "--threads", "1,2", "--min-time", "0.2",
+                                "--repeats", "2", "-o", "swept", "--json", "swept.json"])
+    assert swept.exit_code == 0, swept.output
+    document = json.loads((tmp_path / "swept.json").read_text())
+    assert document["settings"]["thread_counts"] == [1, 2]
+    assert [(b["threads"], [r["status"] for r in b["results"]]) for b in document["results"]] == [
+        (1, ["ok"]), (2, ["ok"])]
+    assert "1 threads" in swept.output and "2 threads" in swept.output

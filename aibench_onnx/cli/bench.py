@@ -12,7 +12,6 @@ from aibench_onnx.cli.common import (
     TF32_HELP,
     choose,
     chosen_graphs,
-    default_threads,
     ep_option,
     exporter_option,
     json_option,
@@ -23,6 +22,7 @@ from aibench_onnx.cli.common import (
     parse_eps,
     parse_levels,
     parse_precisions,
+    parse_thread_counts,
     precision_option,
     progress_bar,
     split_csv,
@@ -71,7 +71,7 @@ def bench(
                                    "a decode step is timed with the cache at its start and at its end."),
     size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
     device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
-    threads: Optional[int] = threads_option(),
+    threads: Optional[str] = threads_option(sweep=True),
     min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Sampling seconds per batch and process, in "
                                    "slots of 0.1 s alternating with the model's other configurations (3 at least)."),
     max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Kept for scripts: the cap of one "
@@ -95,14 +95,12 @@ def bench(
     from aibench_onnx.frameworks.saved import is_saved_model
     from aibench_onnx.timing.file_bench import looks_like_file
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
-    from aibench_onnx.report.render import to_rich
-    from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
     from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
     from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_models
 
+    thread_counts = parse_thread_counts(threads)  # options first: a bad one is said before any file is read
     user, sweeps, files = None, {}, None
     if any(looks_like_file(name) for name in model_names or []):
         files = _files_subject(model_names, frameworks, exporter, size, call_args, inputs, inputs_from, dim, out)
@@ -150,26 +148,23 @@ def bench(
     if json_path is not None:
         check_writable(json_path)
     out_dir = files.workdir if files is not None else output_dir(out, "bench")
-    threads = threads or default_threads()
     timing = {"min_time_s": min_time, "max_time_s": max_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
     exported: dict[str, dict] = {}  # a user's model: exported once here, for every point of its sweep
     if files is not None:
-        from aibench_onnx.artifacts.variants import calibration_sets
-        from aibench_onnx.timing.bench import with_variants
+        from aibench_onnx.timing.file_bench import file_exports
 
         subject = files.subject
-        exported = {subject.name: with_variants(files.exports, configs, lambda: calibration_sets(
-            lambda seed: subject.arrays(batches[0], seed)), out_dir / "variants")}
+        exported = file_exports(files, configs, batches)
         subjects = [subject]
     elif user is not None:
         subjects, exported = _user_subjects(user, sweeps, configs, out_dir, opset or DEFAULT_OPSET, console)
     else:
         subjects = zoo_subjects(specs, size, tuple(parse_batches(prompt, "--prompt")), new_tokens)
-    warn_if_busy(console, threads)
+    warn_if_busy(console, max(thread_counts))
     with progress_bar(console) as progress:
-        task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats)
+        task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats * len(thread_counts))
 
         def done(model: str, config, replicate: dict) -> None:
             progress.advance(task)
@@ -179,19 +174,14 @@ def bench(
                                    f"{medians}", highlight=False)
             progress.refresh()
 
-        results = bench_models(subjects, configs, batches, threads, timing, out_dir, device, timeout,
-                               opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+        results = []  # one bench per thread count, each with its own effects (counts are not interleaved)
+        for count in thread_counts:
+            benches = bench_models(subjects, configs, batches, count, timing, out_dir, device, timeout,
+                                   opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+            exported = {bench.model: bench.exports for bench in benches}  # exported once, for every count
+            results += benches
     documents = [r.to_dict() for r in results]
-    for table in decoder_timing_tables(phase_rows(results), new_tokens):
-        console.print(to_rich(table))
-    for result in results:
-        if result.phase is None:  # a decoder's phases are in its TTFT/TPOT table
-            rows = [row for config in result.results for row in latency_rows(config.to_dict())]
-            console.print(to_rich(latency_table(f"{result.model} ({result.size}): latency per call (median of "
-                                                "per-call block means)", rows)))
-        if result.effects:
-            console.print(to_rich(effects_table(f"{result.model}: where the time goes (ratio = candidate / baseline "
-                                                "median; >1 slower)", [e.to_dict() for e in result.effects])))
+    print_benches(results, console, new_tokens, show_threads=len(thread_counts) > 1)
     console.print(f"artifacts: {out_dir}")
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -203,11 +193,31 @@ def bench(
                                  "opt_levels": levels, "io_binding": io_binding, "cuda_graph": cuda_graph,
                                  "tf32": tf32, "precisions": list(precisions), "batches": batches,
                                  "prompts": parse_batches(prompt, "--prompt"), "new_tokens": new_tokens,
-                                 "device": device, "threads": threads, "timing": timing, "timeout_s": timeout,
+                                 "device": device, "threads": thread_counts[0],
+                                 "thread_counts": thread_counts, "timing": timing, "timeout_s": timeout,
                                  "repeats": repeats, "variance_controls": VARIANCE_CONTROLS},
                     "environment": collect_environment(), "results": documents}, json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]
     raise typer.Exit(int(exit_code(statuses)))
+
+
+def print_benches(results: list, console, new_tokens: int = 0, show_threads: bool = False) -> None:
+    """Each bench's latency table (a decoder's phases: its TTFT/TPOT table) and its effects table."""
+    from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
+    from aibench_onnx.report.render import to_rich
+    from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
+
+    for table in decoder_timing_tables(phase_rows(results), new_tokens):
+        console.print(to_rich(table))
+    for result in results:
+        threads_note = f", {result.threads} threads" if show_threads else ""
+        if result.phase is None:
+            rows = [row for config in result.results for row in latency_rows(config.to_dict())]
+            console.print(to_rich(latency_table(f"{result.model} ({result.size}{threads_note}): latency per call "
+                                                "(median of per-call block means)", rows)))
+        if result.effects:
+            console.print(to_rich(effects_table(f"{result.model}{threads_note}: where the time goes (ratio = candidate"
+                                                " / baseline median; >1 slower)", [e.to_dict() for e in result.effects])))
 
 
 def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: int, console) -> list:

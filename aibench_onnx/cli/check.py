@@ -53,7 +53,8 @@ def check(
         "Graphs to check: the file itself and variants of it, each judged against the same "
         "reference with its precision's verdict."),
     error_stat: Optional[list[str]] = error_stat_option(),
-    bench: bool = typer.Option(False, "--bench", help="Also time each provider x level with the measurement loop."),
+    bench: bool = typer.Option(False, "--bench", help="Also time the file on each runtime x provider x level as "
+                               "`aibench bench FILE` does (3 processes each, interleaved; effects with CIs)."),
     threads: Optional[int] = threads_option(),
     out: Optional[str] = typer.Option(None, "-o", "--out",
                                       help="Where a framework model's export and precision variants go."),
@@ -92,12 +93,11 @@ def check(
                 raise UserError("--call-arg describes a framework model's call; use it with --framework")
             path = target
         from aibench_onnx.parity.check import check_onnx
-        from aibench_onnx.timing.onnx_file import onnx_timer
 
         reduced = export or {}
         with console.status("checking..."):
-            timer = onnx_timer() if bench else None
-            result = check_onnx(path, test_data, eps, levels, dims if export is None else None, timer, threads, precisions=precisions,
+            result = check_onnx(path, test_data, eps, levels, dims if export is None else None, None, threads,
+                                precisions=precisions,
                                 variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
                                 calibration_files=reduced.get("calibration_files"),
                                 calibration_note=reduced.get("calibration", ""),
@@ -121,10 +121,42 @@ def check(
     from aibench_onnx.report.check_view import render_check
 
     render_check(result, console, *((export["name"], export["user"]["framework"]) if export else ()))
+    benches = []
+    if bench:
+        # the file as given (a framework model: its export, fed its first reference set), timed in fp32
+        benches = _bench_file(path, [] if export else inputs, {} if export else dims,
+                              export["test_data"][0] if export else inputs_from, eps, levels, runtimes, threads,
+                              out_dir() / "bench", console)
     if json_path is not None:
         write_json({"schema_version": 1, "command": "check", **result.to_dict(),
-                    **({"export": export} if export else {})}, json_path)
-    raise typer.Exit(int(exit_code(cell.status for cell in result.cells)))
+                    **({"export": export} if export else {}),
+                    **({"bench": [b.to_dict() for b in benches]} if bench else {})}, json_path)
+    raise typer.Exit(int(exit_code([cell.status for cell in result.cells]
+                                   + [r.status for b in benches for r in b.results])))
+
+
+def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs_from: str | None, eps: list[str],
+                levels: list[str], runtimes: tuple[str, ...], threads: int, workdir, console) -> list:
+    """`check --bench`: the checked file through the bench machinery (timing/file_bench.py), each runtime x
+    provider x level with IO binding, 3 processes, printed as `aibench bench` prints it."""
+    from aibench_onnx.cli.bench import print_benches
+    from aibench_onnx.cli.common import progress_bar
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.timing.configs import plan
+    from aibench_onnx.timing.file_bench import file_exports, file_subject
+
+    files = file_subject([path], list(decls or []), dims, inputs_from, os.getcwd(), workdir)
+    configs = plan(files.graphs, list(runtimes), eps, levels, [True], (False,), ("fp32",))
+    batches = [files.subject.file["given_batch"]]
+    repeats = 3
+    with progress_bar(console) as progress:
+        task = progress.add_task("bench", total=len(configs) * repeats)
+        benches = bench_models([files.subject], configs, batches, threads, {"min_time_s": 1.0}, workdir, "cpu",
+                               900.0, DEFAULT_OPSET, repeats, on_result=lambda *_: progress.advance(task),
+                               exported=file_exports(files, configs, batches))
+    print_benches(benches, console)
+    return benches
 
 
 def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir, console,

@@ -129,10 +129,19 @@ def opt_level_option():
                         "disabled, basic, extended, all.")
 
 
-def threads_option():
+def threads_option(sweep: bool = False):
+    """--threads N; `sweep`: also N1,N2,... (bench: each count a run of its own, parsed by parse_thread_counts)."""
     import typer
 
+    if sweep:
+        return typer.Option(None, "--threads", help="Intra-op threads for every runtime, or counts to sweep, "
+                            "comma-separated (e.g. 1,2; default: physical cores).")
     return typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime (default: physical cores).")
+
+
+def parse_thread_counts(text: Optional[str]) -> list[int]:
+    """--threads 1,2 -> [1, 2]; none given -> [physical cores]."""
+    return parse_batches(text, "--threads") if text else [default_threads()]
 
 
 def trust_code_option():

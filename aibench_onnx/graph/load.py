@@ -92,8 +92,11 @@ def model_bytes(path: str | Path) -> int:
 def runnable_copy(path: str | Path, model, directory: str | Path | None = None) -> tuple[str, list[str]]:
     """(path to run, dims changed): the file itself, or — when it declares graph dims as 0 or -1, which ONNX
     Runtime reads as static — a copy in `directory` (default: a new temporary folder) with them symbolic
-    (graph.edit.symbolic_unknown_dims), external data kept beside it."""
+    (graph.edit.symbolic_unknown_dims), external data kept beside it. A temporary folder is removed when the
+    process exits (callers run the copy for as long as they hold the path)."""
+    import atexit
     import copy
+    import shutil
     import tempfile
 
     import onnx
@@ -105,7 +108,10 @@ def runnable_copy(path: str | Path, model, directory: str | Path | None = None) 
         return str(path), []
     full = onnx.load(str(path))
     changed = symbolic_unknown_dims(full)
-    folder = Path(directory or tempfile.mkdtemp(prefix="aibench-symbolic-"))
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="aibench-symbolic-")
+        atexit.register(shutil.rmtree, directory, True)
+    folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{Path(path).stem}.symbolic-dims.onnx"
     external = any(uses_external_data(t) for t in model.graph.initializer)

@@ -107,9 +107,11 @@ class ModelBench:
     effects: list[Effect]
     exports: dict
     phase: dict | None = None  # a decoder phase (Subject.phase): prefill of N tokens, or a decode step after N
+    threads: int | None = None  # the intra-op threads every configuration ran with
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "size": self.size, "phase": self.phase, "exports": self.exports,
+        return {"model": self.model, "size": self.size, "phase": self.phase, "threads": self.threads,
+                "exports": self.exports,
                 "results": [r.to_dict() for r in self.results], "effects": [e.to_dict() for e in self.effects]}
 
 
@@ -205,7 +207,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
         results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])
                    for c in configs]
         benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
-                                  exports[subject.name], subject.phase))
+                                  exports[subject.name], subject.phase, threads))
     return benches
 
 

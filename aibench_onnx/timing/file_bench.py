@@ -59,6 +59,17 @@ def file_subject(paths: list[str], decls: list[str], dims: dict[str, int], input
     return FileSubject(Subject.of_files(name, inputs), graphs, exports, workdir)
 
 
+def file_exports(files: FileSubject, configs: list, batches: list[int]) -> dict[str, dict]:
+    """bench_models' `exported` for the files: each file as a graph, plus the precision variants `configs` time
+    (int8-static calibrated on inputs like the first batch's)."""
+    from aibench_onnx.artifacts.variants import calibration_sets
+    from aibench_onnx.timing.bench import with_variants
+
+    subject = files.subject
+    return {subject.name: with_variants(files.exports, configs, lambda: calibration_sets(
+        lambda seed: subject.arrays(batches[0], seed)), files.workdir / "variants")}
+
+
 def _graph_names(paths: list[str]) -> list[str]:
     """Short, distinct names: each file's stem (label-safe), numbered when two share one."""
     names = []
