@@ -23,11 +23,11 @@ def test_openvino_is_a_registry_entry_timed_only_when_asked():
     assert runtimes_of(["torch"], ["openvino"]) == ["openvino"]
 
 
-def test_one_openvino_configuration_per_graph_and_device_in_its_own_process_group():
+def test_one_openvino_configuration_per_graph_and_device_in_a_process_of_its_runtime():
     configs = plan(["torch", "tf"], ["torch-compile", "ort", "openvino"], ["cpu", "cuda"], ["disabled", "all"], [True])
     openvino = [c for c in configs if c.kind == "openvino"]
     assert [c.label for c in openvino] == ["openvino:torch-graph:cpu", "openvino:tf-graph:cpu"]  # no cuda device
-    assert {c.process_group for c in openvino} == {"openvino-cpu-torch-graph", "openvino-cpu-tf-graph"}
+    assert {c.process_group for c in openvino} == {"openvino-cpu-graphs"}
     assert all(c.runs_graph and c.opt_level is None for c in openvino)
 
 
@@ -102,7 +102,7 @@ def test_openvino_timing_record_and_its_effect_against_ort(tmp_path):
     assert openvino["status"] == "ok" and openvino["config"]["kind"] == "openvino"
     info = openvino["replicates"][0]["batches"]["1"]["info"]
     assert info["device"] == "CPU" and info["threads"] == 1 and info["inference_precision"] == "f32"
-    assert openvino["replicates"][0]["process"]["group"] == "openvino-cpu-torch-graph"
+    assert openvino["replicates"][0]["process"]["group"] == "openvino-cpu-graphs"
     pairs = {(e["baseline"], e["candidate"]) for e in bench["effects"] if e["kind"] == "runtime"}
     assert (RuntimeConfig.ort("torch", "cpu", "all").label, "openvino:torch-graph:cpu") in pairs
 

@@ -20,6 +20,7 @@ def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> 
         _graph_optimization_level,
         feed_for,
         provider_chain,
+        set_threads,
     )
 
     if ep != "cpu":
@@ -27,7 +28,7 @@ def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> 
     with tempfile.TemporaryDirectory(prefix="aibench-audit-") as tmp:
         options = ort.SessionOptions()
         options.graph_optimization_level = _graph_optimization_level(ort, opt_level)
-        options.intra_op_num_threads = threads
+        set_threads(options, threads)
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(tmp) / "profile")
         options.log_severity_level = 3

@@ -7,7 +7,8 @@ runtime's entry says which modules it needs and how to install it (a missing one
 line), which devices and levels it offers, where its timed call is prepared, where parity runs it over input
 sets (ONNX Runtime has its own parity worker, parity/ort_side.py), and whether a plain run times it (OpenVINO
 is an optional extra: timed when `--runtime` names it). A configuration's process group is the
-kind, device and graph (timing/configs.py), so runtimes never share a timing process.
+kind and device (keys.RuntimeConfig.process_group): every graph of one runtime on one device in one process,
+set up once by the runtime's `process_setup`; runtimes never share a timing process.
 
 A new graph runtime: its adapter package (like `openvino/`) and one entry here.
 """
@@ -35,6 +36,9 @@ class GraphRuntime:
     # "module:function" running a graph over input sets for parity: (path, ep, threads, feeds) -> a run with
     # status, reason, outputs (one dict per set), info, casts; None: the runtime has a parity worker of its own
     runs_sets: str | None = None
+    # "module:function" (threads) -> None, called once in a timing process before its first graph is prepared:
+    # how the runtime's sessions share threads when one process holds several side by side
+    process_setup: str | None = None
 
     def offered(self, eps: list[str]) -> list[str]:
         """The devices of `eps` (once each, in order) this runtime offers."""
@@ -44,7 +48,8 @@ class GraphRuntime:
 GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
     "ort": GraphRuntime("ort", "ONNX Runtime", ("cpu", "cuda", "tensorrt"), ("disabled", "basic", "extended", "all"),
                         ("onnxruntime",), "pip install ./packaging/onnxruntime-gpu-alias (see the README)",
-                        "aibench_onnx.ort.timed:prepare_timed", True),
+                        "aibench_onnx.ort.timed:prepare_timed", True,
+                        process_setup="aibench_onnx.ort.session:share_one_thread_pool"),
     "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
                              False, "aibench_onnx.openvino.runner:run_sets"),
@@ -81,6 +86,13 @@ def _load(reference: str) -> Callable:
 def timed_call(kind: str) -> Callable:
     """The graph runtime's (GraphCall, arrays) -> Prepared, imported (in its timing process)."""
     return _load(GRAPH_RUNTIMES[kind].timed)
+
+
+def setup_timing_process(kind: str, threads: int) -> None:
+    """A graph runtime's once-per-process setup in the timing process of its group (nothing for the others)."""
+    entry = GRAPH_RUNTIMES.get(kind)
+    if entry is not None and entry.process_setup:
+        _load(entry.process_setup)(threads)
 
 
 def sets_runner(kind: str) -> Callable:

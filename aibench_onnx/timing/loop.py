@@ -259,21 +259,33 @@ class Armed:
         same cycle it replaces, if the cycle was redone). Why the re-warm: after the idle gap between two slots
         the first ~20 ms of calls ran 1.25-1.5x slower here (measured: the CPU ramping back up), a ramp that
         would otherwise be part of every slot."""
-        perf = time.perf_counter_ns
+        self.rewarm()
+        samples: list[float] = []
+        started = time.perf_counter()
+        while not samples or time.perf_counter() - started < seconds:
+            samples.append(self.block_time())
+        return self.keep_slot(cycle, samples, time.perf_counter() - started)
+
+    def rewarm(self) -> None:
+        """Unrecorded calls for `rewarm_s` (see sample_slot)."""
         started = time.perf_counter()
         while time.perf_counter() - started < self.config.rewarm_s:
             self.run()
             self.sync()
             self.sampled_calls += 1
-        samples: list[float] = []
-        started = time.perf_counter()
-        while not samples or time.perf_counter() - started < seconds:
-            t0 = perf()
-            for _ in range(self.block):
-                self.run()
-                self.sync()
-            samples.append((perf() - t0) / 1e9 / self.block)
-        self.sampling_s += time.perf_counter() - started
+
+    def block_time(self) -> float:
+        """One block of calls: the mean seconds per call."""
+        perf = time.perf_counter_ns
+        t0 = perf()
+        for _ in range(self.block):
+            self.run()
+            self.sync()
+        return (perf() - t0) / 1e9 / self.block
+
+    def keep_slot(self, cycle: int, samples: list[float], sampling_s: float) -> tuple[Slot, Slot | None]:
+        """`samples` (block means) as this cycle's slot: (the slot, the one of the same cycle it replaces)."""
+        self.sampling_s += sampling_s
         self.sampled_calls += len(samples) * self.block
         slot = Slot(samples)
         replaced = self.cycles.get(cycle)
@@ -295,6 +307,35 @@ class Armed:
         return Measurement(list(self.samples), self.block, self.first_call_s, self.warmup_calls, self.warmup_s,
                            self.settled, self.overhead, self.calibration_calls, self.sampling_s, stopped_by,
                            asdict(self.config), contention, slots)
+
+
+def alternate(armed: dict[str, Armed], seconds: float, cycle: int, rng) -> tuple[dict, dict[str, Exception]]:
+    """Side by side in one process: every callable re-warmed, then one block of each in turn — each pass in an
+    order `rng` shuffles — until every one has sampled `seconds` (at least one block): the two sides of an
+    effect then run in the same stretch of a noisy machine, block by block, where separate slots would see
+    different stretches. Returns (key -> (the cycle's slot, the slot it replaces)), and the exception of each
+    callable that raised (it leaves the alternation; the others go on)."""
+    failed: dict[str, Exception] = {}
+    for key, one in armed.items():
+        try:
+            one.rewarm()
+        except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result
+            failed[key] = exc
+    keys = [key for key in armed if key not in failed]
+    samples: dict[str, list[float]] = {key: [] for key in keys}
+    spent = dict.fromkeys(keys, 0.0)
+    while keys and any(spent[key] < seconds for key in keys):
+        rng.shuffle(keys)
+        for key in list(keys):
+            started = time.perf_counter()
+            try:
+                samples[key].append(armed[key].block_time())
+            except Exception as exc:  # noqa: BLE001
+                failed[key] = exc
+                keys.remove(key)
+                continue
+            spent[key] += time.perf_counter() - started
+    return {key: armed[key].keep_slot(cycle, samples[key], spent[key]) for key in keys}, failed
 
 
 def arm(run: Callable[[], Any], sync: Callable[[], Any] | None = None, config: TimingConfig | None = None) -> Armed:

@@ -27,6 +27,8 @@ SHUFFLE_SEED = 20261129
 VARIANCE_CONTROLS = [
     "replicates in rounds of fresh processes; inside a round, a model's configurations sampled in alternating "
     "slots, shuffled per cycle, each slot alone (the other processes blocked on a pipe)",
+    "every graph of one graph runtime and provider in one process, its configurations alternated block by block "
+    "inside each slot (side by side: exporter, optimizer and precision effects paired within one stretch)",
     "one process per runtime group and round; garbage collected between models",
     "a cycle other processes contaminated is measured again (bounded) and says so",
     "the parent's progress display redraws only when a result arrives",
@@ -221,19 +223,28 @@ class InterleavedRound:
         return record, found
 
     def _slots(self, cycle: int, keys: dict[int, list[str]], workers: list, redo: str) -> None:
-        order = [(index, key) for index, found in keys.items() for key in found]
+        """One cycle: each process's turn in a shuffled order. A process with one key samples it for a slot; one
+        with several (one graph runtime: every graph, level and precision of the model) alternates them block
+        by block for a slot each (timing.loop.alternate), so its effects are paired inside one stretch."""
+        order = [index for index, found in keys.items() if found]
         self.rng.shuffle(order)
-        for index, key in order:
-            if not workers[index].alive or key not in keys[index]:
+        for index in order:
+            if not workers[index].alive or not keys[index]:
                 continue
-            command = {"do": "slot", "key": key, "seconds": self.settings.timing.slot_s, "cycle": cycle}
-            reply = workers[index].call({**command, **({"redo": redo} if redo else {})}, self.timeout_s)
+            seconds, extra = self.settings.timing.slot_s, {"redo": redo} if redo else {}
+            if len(keys[index]) == 1:
+                command = {"do": "slot", "key": keys[index][0], "seconds": seconds, "cycle": cycle, **extra}
+            else:
+                command = {"do": "alternate", "keys": list(keys[index]), "seconds": seconds, "cycle": cycle, **extra}
+            reply = workers[index].call(command, self.timeout_s)
             if reply is None:
                 self._died(index, workers[index])
-            elif "failed" in reply:  # the configuration failed mid-way: its keys leave the cycle
-                self._report(index, reply["failed"])
-                job = reply["failed"]["job_id"]
-                keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != job]
+                continue
+            failed = reply.get("failed")
+            for result in [failed] if isinstance(failed, dict) else failed or []:
+                # a configuration that failed mid-way: its keys leave the model's cycles
+                self._report(index, result)
+                keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != result["job_id"]]
 
     def _report(self, index: int, result: dict) -> None:
         item = next(i for i in self.units[index] if i.job_id == result["job_id"])

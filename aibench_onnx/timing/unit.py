@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import os
+import random
 import resource
 import sys
 import time
@@ -116,10 +117,15 @@ def serve(request: dict, receive, reply) -> None:
 
     settings = TimingSettings.from_dict(request)
     items = [TimingItem.from_request({"round": request["round"], **entry}) for entry in request["items"]]
+    if items and items[0].config.runs_graph:
+        from aibench_onnx.runtimes import setup_timing_process
+
+        setup_timing_process(items[0].config.kind, settings.threads)
     meter = EnergyMeter(settings.device)
     live: dict[str, _Live] = {}  # key "job_id#batch" -> its item
     armed_order = 0
     waiting = IdleMeter(receive)
+    rng = random.Random(request["round"])  # the order of each alternation pass (timing.loop.alternate)
     reply({"status": Status.OK, "threads": threads, "startup_s": round(time.perf_counter() - _STARTED, 3)})
     while (command := waiting.receive()) is not None:
         if command["do"] == "arm":
@@ -150,6 +156,8 @@ def serve(request: dict, receive, reply) -> None:
                 for key in [k for k, e in live.items() if e is entry]:
                     del live[key]
                 reply({"failed": _finish(entry, meter)})
+        elif command["do"] == "alternate":
+            reply(_alternate(command, live, meter, rng))
         elif command["do"] == "release":
             released = list({id(e): e for e in live.values() if e.item.subject.name == command["model"]}.values())
             for key in [k for k, e in live.items() if e.item.subject.name == command["model"]]:
@@ -158,6 +166,43 @@ def serve(request: dict, receive, reply) -> None:
                    "idle": waiting.to_dict()})
             del released
             gc.collect()  # the model's sessions and thread pools go before the next model is armed
+
+
+def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
+    """`alternate {keys, seconds, cycle}`: this process's keys of one model sampled side by side, block by block
+    (timing.loop.alternate), each for `seconds`. Energy: the span's joules shared by sampling time (one
+    reading per block would cost more than it measures). Reply: each key's slot median, the results of
+    configurations that failed mid-way, and the settle time."""
+    from aibench_onnx.timing.loop import alternate
+
+    keys = [key for key in command["keys"] if key in live]
+    batches = {key: live[key].batches[int(key.rsplit("#", 1)[1])] for key in keys}
+    reading = meter.start()
+    slots, raised = alternate({key: batch.armed for key, batch in batches.items()}, command["seconds"],
+                              command["cycle"], rng)
+    energy = meter.stop(reading, sum(len(slot.samples_s) * batches[key].armed.block for key, (slot, _) in slots.items()))
+    total_s = sum(sum(slot.samples_s) * batches[key].armed.block for key, (slot, _) in slots.items()) or 1.0
+    medians = {}
+    for key, (slot, replaced) in slots.items():
+        batch = batches[key]
+        calls = len(slot.samples_s) * batch.armed.block
+        share = sum(slot.samples_s) * batch.armed.block / total_s
+        batch.energy.add({**energy, "calls": calls, **({"joules_total": energy["joules_total"] * share}
+                                                        if energy.get("available") else {})})
+        if replaced is not None:
+            batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
+                                     "cause": command.get("redo", "")})
+        medians[key] = slot.median_s
+    failed = []
+    for key, exc in raised.items():
+        entry = live.get(key)
+        if entry is None:  # another batch of the same configuration failed first
+            continue
+        _fail(entry, exc)
+        for other in [k for k, e in live.items() if e is entry]:
+            del live[other]
+        failed.append(_finish(entry, meter))
+    return {"medians": medians, "failed": failed, "settled_s": settle()}
 
 
 def _arm(item, settings, position: int) -> _Live:
