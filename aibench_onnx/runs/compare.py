@@ -21,6 +21,7 @@ from aibench_onnx.runs.store import (
     timed_batches,
 )
 from aibench_onnx.status import Status
+from aibench_onnx.timing.multiplicity import BENJAMINI_HOCHBERG, HOLM, benjamini_hochberg, holm, p_above
 from aibench_onnx.timing.processes import across_processes, compare_replicates
 
 GATE = re.compile(r"^(median):(\d+(?:\.\d+)?)%$")
@@ -144,10 +145,14 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
     if not common and not common_parity:
         raise UserError(f"{base_dir} and {new_dir} have no configuration in common")
     rows, failures = [], []
-    for key in common:
-        # two runs: processes are independent across them (Welch), never paired by round
-        estimate = compare_replicates(base[key], new[key], paired=False)
-        if not estimate.significant:
+    # two runs: processes are independent across them (Welch), never paired by round
+    estimates = [compare_replicates(base[key], new[key], paired=False) for key in common]
+    # the verdict column is a discovery list (Benjamini-Hochberg); the gate one decision (Holm): timing/multiplicity
+    discovered = benjamini_hochberg([e.p_value for e in estimates])
+    gate_p = [p_above(e.ratio, *e.standard_error(), gate) for e in estimates] if gate is not None else []
+    gate_failed = holm(gate_p) if gate is not None else [False] * len(estimates)
+    for index, (key, estimate) in enumerate(zip(common, estimates)):
+        if not (estimate.significant and discovered[index]):
             verdict = "no significant change"
         else:
             verdict = "slower" if estimate.ratio > 1 else "faster"
@@ -155,12 +160,14 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
                "base_median_s": across_processes(base[key]).median_s, "new_median_s": across_processes(new[key]).median_s,
                "ratio": estimate.ratio, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
                "p_value": estimate.p_value, "mde": estimate.mde, "processes": estimate.processes,
-               "method": estimate.method, "verdict": verdict}
+               "method": estimate.method, "verdict": verdict,
+               **({"gate_p_value": gate_p[index]} if gate is not None else {})}
         rows.append(row)
-        # the gate fails only on a slowdown the CI places above the threshold, not one that merely may be
-        if gate is not None and verdict == "slower" and estimate.ci_low > 1 + gate:
+        # the gate fails on a slowdown beyond the threshold that survives Holm over every configuration compared
+        if gate_failed[index]:
             failures.append(f"{key[0]}/{key[1]} batch {key[2]}: median {estimate.ratio:.3f}x "
-                            f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}%")
+                            f"(CI {estimate.ci_low:.3f}-{estimate.ci_high:.3f}) exceeds +{100 * gate:g}% "
+                            f"(p {gate_p[index]:.2g}, Holm over {len(estimates)} configurations)")
     parity_regressions = [f"{'/'.join(key if key[-1] != 'fp32' else key[:-1])}: {parity_base[key]} -> {parity_new[key]}"
                           for key in common_parity
                           if parity_base[key] == Status.PASSED and parity_new[key] != Status.PASSED]
@@ -169,4 +176,4 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
             "environment_differences": _environment_differences(base_side.environment, new_side.environment),
             "hardware_differences": hardware_differences(base_side.fingerprints, new_side.fingerprints),
             "only_in_base": len(set(base) - set(new)), "only_in_new": len(set(new) - set(base)),
-            "gate": gate, "gate_failures": failures}
+            "gate": gate, "gate_failures": failures, "gate_method": HOLM, "verdict_method": BENJAMINI_HOCHBERG}

@@ -18,6 +18,7 @@ from aibench_onnx.runs.store import (
 )
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 from aibench_onnx.timing.bench import aggregate, model_effects
+from aibench_onnx.timing.effects import control_discoveries
 
 
 def build_report(run_dir: str | Path) -> dict:
@@ -166,8 +167,9 @@ def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: d
                 unreliable.add(entry["measurement"]["summary"], entry.get("remeasured", []))
     warnings += unreliable.lines(int(settings.get("threads") or 0))
     # the bench's own effects of each model's results, as `aibench bench` computes them
-    effects = {model: [e.to_dict() for e in model_effects(model_results, settings.get("device", "cpu"))]
-               for model, model_results in results.items()}
+    found = {model: model_effects(model_results, settings.get("device", "cpu")) for model, model_results in results.items()}
+    control_discoveries([effect for model_found in found.values() for effect in model_found])  # one family: the run
+    effects = {model: [e.to_dict() for e in model_found] for model, model_found in found.items()}
     return latency, effects, results
 
 

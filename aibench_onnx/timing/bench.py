@@ -15,7 +15,7 @@ from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import Subject
-from aibench_onnx.timing.effects import Effect, compute_effects
+from aibench_onnx.timing.effects import Effect, compute_effects, control_discoveries
 from aibench_onnx.timing.loop import TimingConfig
 from aibench_onnx.timing.processes import across_processes
 from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
@@ -208,6 +208,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
                    for c in configs]
         benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
                                   exports[subject.name], subject.phase, threads))
+    control_discoveries([effect for bench in benches for effect in bench.effects])  # one family: the bench
     return benches
 
 

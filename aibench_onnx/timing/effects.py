@@ -35,6 +35,7 @@ class Effect:
     processes: list[int] | None = None  # [baseline, candidate]
     method: str = ""  # how processes were counted (timing/processes.py)
     round_level_mde: float | None = None  # what pairing whole processes by round alone could have detected
+    family: int = 1  # effects judged together (Benjamini-Hochberg over them, timing/multiplicity.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,6 +43,22 @@ class Effect:
 
 Samples = dict[int, dict[int, list[float]]]  # batch -> round -> per-call seconds of the process of that round
 SlotMedians = dict[int, Slots]  # batch -> round -> cycle -> slot median (interleaved rounds)
+
+
+NOT_DISCOVERED = "no significant difference"
+
+
+def control_discoveries(effects: list[Effect]) -> list[Effect]:
+    """The verdicts of effects reported together, under Benjamini-Hochberg (false discovery rate 5 %): an
+    effect significant alone but not among the discoveries of its family reads "no significant difference"."""
+    from aibench_onnx.timing.multiplicity import benjamini_hochberg
+
+    discovered = benjamini_hochberg([effect.p_value for effect in effects])
+    for effect, kept in zip(effects, discovered):
+        effect.family = len(effects)
+        if not kept:
+            effect.verdict = NOT_DISCOVERED
+    return effects
 
 
 def _unique(values) -> list:

@@ -104,6 +104,17 @@ class Comparison:
     processes: list[int]  # [baseline, candidate]
     method: str  # "paired by round", "Welch over process medians", or ONE_PROCESS
     significant: bool
+    log_se: float | None = None  # standard error of log(ratio) (t methods); None: read from the CI
+    df: float | None = None  # its degrees of freedom
+
+    def standard_error(self) -> tuple[float, float]:
+        """(standard error of log ratio, degrees of freedom): the t method's own, else the CI's half width over
+        the normal quantile (within one process: order statistics or a bootstrap)."""
+        if self.log_se is not None and self.df is not None:
+            return self.log_se, self.df
+        if not (self.ci_low > 0 and self.ci_high > 0):
+            return float("inf"), float("inf")
+        return (math.log(self.ci_high) - math.log(self.ci_low)) / (2 * 1.959964), float("inf")
 
     @property
     def verdict(self) -> str:
@@ -174,7 +185,7 @@ def _t_comparison(estimate: float, error: float, df: float, processes: list[int]
     floor = math.log1p(max(mde, PRACTICAL_FLOOR))
     significant = abs(estimate) > half and abs(estimate) > floor
     return Comparison(math.exp(estimate), math.exp(estimate - half), math.exp(estimate + half), p_value, mde,
-                      processes, method, significant)
+                      processes, method, significant, error, df)
 
 
 def _one_round(baseline: Slots, candidate: Slots, round_index: int) -> Comparison:
