@@ -103,3 +103,24 @@ def test_effects_reported_together_keep_only_their_discoveries():
     control_discoveries(effects)
     assert effects[0].verdict == "no significant difference"  # significant alone, not among 11
     assert effects[-1].verdict == "3.00x slower" and all(e.family == 11 for e in effects)
+
+
+def test_alternation_samples_every_callable_in_one_stretch_and_lets_a_failing_one_go():
+    import random
+
+    from aibench_onnx.timing.loop import TimingConfig, alternate, arm
+
+    config = TimingConfig(warmup_calls=2, warmup_s=0.0, warmup_max_s=0.05, rewarm_s=0.001, max_block_s=0.001)
+    broken = {"now": False}
+
+    def breaks():
+        if broken["now"]:
+            raise RuntimeError("kernel failed")
+
+    armed = {"a": arm(lambda: sum(range(200)), config=config), "b": arm(breaks, config=config)}
+    slots, failed = alternate(armed, 0.02, 0, random.Random(0))
+    assert set(slots) == {"a", "b"} and not failed and all(slot.samples_s for slot, _ in slots.values())
+    broken["now"] = True
+    slots, failed = alternate(armed, 0.02, 0, random.Random(0))
+    assert set(slots) == {"a"} and str(failed["b"]) == "kernel failed"
+    assert slots["a"][1] is not None  # the redone cycle replaced the first one's slot

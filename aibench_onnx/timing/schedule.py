@@ -240,8 +240,7 @@ class InterleavedRound:
             if reply is None:
                 self._died(index, workers[index])
                 continue
-            failed = reply.get("failed")
-            for result in [failed] if isinstance(failed, dict) else failed or []:
+            for result in reply.get("failed", []):
                 # a configuration that failed mid-way: its keys leave the model's cycles
                 self._report(index, result)
                 keys[index] = [k for k in keys[index] if k.rsplit("#", 1)[0] != result["job_id"]]

@@ -12,6 +12,9 @@ another runtime. Request: round, group, threads, device, timing, batches, tf32, 
 - `slot {key, seconds, cycle, redo?}`: sample that key for `seconds` in that cycle; the reply (the slot's
   median) comes once this process's threads are quiet. `redo` (why) when the parent measures a contaminated
   cycle again: the new slot replaces that cycle's, and the replaced one is recorded with the cause.
+- `alternate {keys, seconds, cycle, redo?}`: several keys of this process sampled side by side, block by block,
+  for a slot each (timing.loop.alternate). Reply: each key's slot median. A slot or an alternation in which a
+  configuration failed replies `failed`: the list of its results.
 - `release {model, contention}`: the model's results (with the contention the parent judged over its cycles) — per item the record a configuration always had (status, batches
   with their measurement, info, cold costs, energy; now with its slots) — and its sessions are freed.
 """
@@ -146,16 +149,14 @@ def serve(request: dict, receive, reply) -> None:
                 reading, calls_before = meter.start(), batch.armed.sampled_calls
                 slot, replaced = batch.armed.sample_slot(command["seconds"], command["cycle"])
                 batch.energy.add(meter.stop(reading, batch.armed.sampled_calls - calls_before))
-                if replaced is not None:
-                    batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
-                                             "cause": command.get("redo", "")})
+                _record_replaced(batch, replaced, command)
                 settled_s = settle()
                 reply({"median_s": slot.median_s, "settled_s": settled_s})
             except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result; the others go on
                 _fail(entry, exc)
                 for key in [k for k, e in live.items() if e is entry]:
                     del live[key]
-                reply({"failed": _finish(entry, meter)})
+                reply({"failed": [_finish(entry, meter)]})
         elif command["do"] == "alternate":
             reply(_alternate(command, live, meter, rng))
         elif command["do"] == "release":
@@ -166,6 +167,13 @@ def serve(request: dict, receive, reply) -> None:
                    "idle": waiting.to_dict()})
             del released
             gc.collect()  # the model's sessions and thread pools go before the next model is armed
+
+
+def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
+    """A redone cycle's slot replaced an earlier one (timing.loop.Armed.keep_slot): keep what it was and why."""
+    if replaced is not None:
+        batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
+                                 "cause": command.get("redo", "")})
 
 
 def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
@@ -189,9 +197,7 @@ def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
         share = sum(slot.samples_s) * batch.armed.block / total_s
         batch.energy.add({**energy, "calls": calls, **({"joules_total": energy["joules_total"] * share}
                                                         if energy.get("available") else {})})
-        if replaced is not None:
-            batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
-                                     "cause": command.get("redo", "")})
+        _record_replaced(batch, replaced, command)
         medians[key] = slot.median_s
     failed = []
     for key, exc in raised.items():
