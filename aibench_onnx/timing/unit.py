@@ -177,26 +177,27 @@ def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
 
 
 def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
-    """`alternate {keys, seconds, cycle}`: this process's keys of one model sampled side by side, block by block
-    (timing.loop.alternate), each for `seconds`. Energy: the span's joules shared by sampling time (one
-    reading per block would cost more than it measures). Reply: each key's slot median, the results of
+    """`alternate {keys, seconds, cycle}`: this process's keys of one model sampled side by side, turn by turn
+    (timing.loop.alternate), each for `seconds`. Energy: the span's joules shared by each key's calls times
+    its median call, the unrecorded calls counted (one reading per block would cost more than it measures). Reply: each key's slot median, the results of
     configurations that failed mid-way, and the settle time."""
     from aibench_onnx.timing.loop import alternate
 
     keys = [key for key in command["keys"] if key in live]
     batches = {key: live[key].batches[int(key.rsplit("#", 1)[1])] for key in keys}
+    calls_before = {key: batch.armed.sampled_calls for key, batch in batches.items()}
     reading = meter.start()
     slots, raised = alternate({key: batch.armed for key, batch in batches.items()}, command["seconds"],
                               command["cycle"], rng)
-    energy = meter.stop(reading, sum(len(slot.samples_s) * batches[key].armed.block for key, (slot, _) in slots.items()))
-    total_s = sum(sum(slot.samples_s) * batches[key].armed.block for key, (slot, _) in slots.items()) or 1.0
+    calls = {key: batches[key].armed.sampled_calls - calls_before[key] for key in slots}  # unrecorded ones too
+    energy = meter.stop(reading, sum(calls.values()))
+    busy_s = {key: calls[key] * slot.median_s for key, (slot, _) in slots.items()}
+    total_s = sum(busy_s.values()) or 1.0
     medians = {}
     for key, (slot, replaced) in slots.items():
         batch = batches[key]
-        calls = len(slot.samples_s) * batch.armed.block
-        share = sum(slot.samples_s) * batch.armed.block / total_s
-        batch.energy.add({**energy, "calls": calls, **({"joules_total": energy["joules_total"] * share}
-                                                        if energy.get("available") else {})})
+        batch.energy.add({**energy, "calls": calls[key], **({"joules_total": energy["joules_total"] * busy_s[key] / total_s}
+                                                            if energy.get("available") else {})})
         _record_replaced(batch, replaced, command)
         medians[key] = slot.median_s
     failed = []
