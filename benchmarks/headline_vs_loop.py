@@ -5,19 +5,24 @@ Each round, in a shuffled order: `aibench bench FILE --repeats 1` (ORT CPU, leve
 no IO binding, as the bare loop) and a fresh process timing `session.run` in a bare `perf_counter` loop for
 `--seconds`. Prints each side's median over rounds, its spread between processes, and the ratio.
 
-    python benchmarks/headline_vs_loop.py model.onnx --input "x:float32[1,3,224,224]" --rounds 3 --threads 2
+    python benchmarks/headline_vs_loop.py model.onnx --input "x:float32[1,3,224,224]" --rounds 10 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from scipy.stats import t as student_t
+
+t_quantile = student_t.ppf
 
 BARE_LOOP = r"""
 import sys, time, numpy as np, onnxruntime as ort
@@ -64,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file")
     parser.add_argument("--input", required=True, help="NAME:float32[d1,d2,...] (one float input)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3.0, help="the bare loop's sampling per process")
     args = parser.parse_args()
@@ -80,9 +85,13 @@ def main() -> None:
         spread = (max(values) - min(values)) / statistics.median(values)
         print(f"{side}: median {statistics.median(values) * 1e3:.3f} ms over {len(values)} processes "
               f"(spread {100 * spread:.1f}%): {', '.join(f'{v * 1e3:.3f}' for v in values)}")
-    ratio = statistics.geometric_mean(medians["aibench"]) / statistics.geometric_mean(medians["bare loop"])
-    print(f"aibench / bare loop: {ratio:.3f}")
-
+    # paired by round (the two sides of a round ran back to back): the mean log ratio and its t interval
+    logs = [math.log(a / b) for a, b in zip(medians["aibench"], medians["bare loop"])]
+    mean = statistics.fmean(logs)
+    half = (t_quantile(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+            if len(logs) > 1 else float("inf"))
+    print(f"aibench / bare loop: {math.exp(mean):.3f} (95% CI {math.exp(mean - half):.3f}-{math.exp(mean + half):.3f}, "
+          f"paired over {len(logs)} rounds)")
 
 if __name__ == "__main__":
     main()
