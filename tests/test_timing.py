@@ -1,6 +1,7 @@
 """The measurement loop on synthetic callables of known cost: properties, never wall-clock thresholds on
 the machine's speed (ratios and self-consistency within one run)."""
 
+import time
 from dataclasses import asdict
 
 import numpy as np
@@ -10,6 +11,7 @@ from helpers import spin
 from aibench_onnx.timing.loop import (
     Measurement,
     TimingConfig,
+    arm,
     measure,
     measure_overhead,
 )
@@ -150,3 +152,41 @@ def test_overhead_beyond_the_bound_is_flagged_but_does_not_make_a_median_unrelia
     assert summary["overhead_fraction"] == pytest.approx(0.01)
     assert any(flag.startswith("timer overhead 1%") for flag in summary["flags"]), summary["flags"]
     assert summary["reliable"] is True
+
+
+def _spin_with_pauses(seconds: float, pause_s: float, every: int):
+    """Busy for `seconds` per call; every `every`-th call also sleeps `pause_s`: wall time the process did not
+    run, as when the machine preempts it."""
+    busy, calls = spin(seconds), [0]
+
+    def run():
+        calls[0] += 1
+        busy()
+        if calls[0] % every == 0:
+            time.sleep(pause_s)
+    return run
+
+
+def test_the_second_clock_leaves_preempted_blocks_out_and_keeps_a_share_that_is_the_callables_nature():
+    """A block whose CPU time falls well under its wall time (here: a sleep inside 1 call in 60) is left out of
+    the slot and re-measured, so the median is the busy cost; a callable that always sleeps part of each call
+    has a low share by nature, and none of its blocks is called preempted."""
+    config = TimingConfig(min_time_s=0.2, warmup_s=0.05, warmup_max_s=0.5, slot_s=0.1)
+    paused = arm(_spin_with_pauses(200e-6, 2e-3, 60), config=config)
+    for cycle in range(3):
+        paused.sample_slot(config.slot_s, cycle)
+    measured = paused.measurement("slots")
+    assert measured.preempted_blocks >= 5 and measured.share_varies_slots == 0
+    assert max(measured.samples_s) < 2e-3 / paused.block  # no block with a pause in it is kept
+    assert 150e-6 < measured.median < 400e-6 and measured.cpu_share > 0.8
+    assert any(flag.startswith("preempted") for flag in measured.summary()["flags"])
+
+    def half_asleep():
+        spin(100e-6)()
+        time.sleep(100e-6)
+    natural = arm(half_asleep, config=config)
+    for cycle in range(3):
+        natural.sample_slot(config.slot_s, cycle)
+    measured = natural.measurement("slots")
+    assert measured.cpu_share < 0.8
+    assert measured.preempted_blocks <= 0.05 * measured.n

@@ -33,6 +33,11 @@ NOISY_IQR_FRACTION = 0.10
 # Blocks are sized for twice the overhead bound: calls often run faster after calibration (frequency
 # boost, warmer caches), and a block sized exactly at the bound would then exceed it (seen in CI: 1.3x).
 CALIBRATION_MARGIN = 2.0
+# the second clock (Armed.take_block): a block whose process CPU time / wall time falls under this share of the
+# median block's was preempted; more than MAX_PREEMPTED_FRACTION of a slot's blocks under it is the
+# configuration's nature (an oversubscribed pool, a device wait), not preemption, and they all stay
+PREEMPTED_SHARE = 0.75
+MAX_PREEMPTED_FRACTION = 0.10
 
 
 @dataclass
@@ -80,6 +85,9 @@ class Measurement:
     config: dict = field(default_factory=dict)
     contention: dict | None = None  # timing.contention.Contention over the sampling; None where unreadable
     slots: list[dict] = field(default_factory=list)  # interleaved: per slot its cycle, median and sample range
+    cpu_share: float | None = None  # the median block's process CPU time / wall time (the second clock)
+    preempted_blocks: int = 0  # blocks left out for a CPU share under PREEMPTED_SHARE of the median
+    share_varies_slots: int = 0  # slots where too many blocks fell under it to call them preempted
 
     @property
     def n(self) -> int:
@@ -137,6 +145,12 @@ class Measurement:
             # informational: at these sizes the overhead is far below the ±1 % CI target
             flags.append(f"timer overhead {100 * self.overhead_fraction:.2g}% of a block "
                          f"(> {100 * max_overhead:g}%): calls sped up after calibration")
+        if self.preempted_blocks:
+            flags.append(f"preempted: {self.preempted_blocks} blocks got under {100 * PREEMPTED_SHARE:.0f}% of the "
+                         f"median CPU share (their wall time was not this process's work): left out, re-measured")
+        if self.share_varies_slots:
+            flags.append(f"CPU share varies by nature in {self.share_varies_slots} slots (over "
+                         f"{100 * MAX_PREEMPTED_FRACTION:.0f}% of blocks under the median's share): all blocks kept")
         if self.contention and self.contention["contaminated"]:
             flags.append(f"contaminated: {self.contention['cause']}")
         stalls = quantum_stalls(self.samples_s, self.block_size)
@@ -227,6 +241,15 @@ def _calibrate_block(run, sync, overhead: float, config: TimingConfig) -> tuple[
 
 
 @dataclass
+class _Taken:
+    """A slot's blocks so far: each one's mean seconds per call and its CPU share (see Armed.take_block)."""
+
+    samples: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    kept_s: float = 0.0  # wall seconds of the blocks not (provisionally) preempted
+
+
+@dataclass
 class Slot:
     """One slot's samples (interleaved rounds)."""
 
@@ -257,18 +280,23 @@ class Armed:
     cycles: dict[int, Slot] = field(default_factory=dict)  # interleaved: a redone cycle replaces its slot
     sampling_s: float = 0.0
     sampled_calls: int = 0  # in slots, replaced ones included (energy is divided by this)
+    shares: list[float] = field(default_factory=list)  # every block's CPU time / wall time
+    share_reference: float | None = None  # their median, once there are enough
+    preempted_blocks: int = 0
+    share_varies_slots: int = 0
 
     def sample_slot(self, seconds: float, cycle: int) -> tuple[Slot, Slot | None]:
-        """Calls for `rewarm_s`, unrecorded, then blocks for `seconds` (at least one): (the slot, the slot of the
-        same cycle it replaces, if the cycle was redone). Why the re-warm: after the idle gap between two slots
-        the first ~20 ms of calls ran 1.25-1.5x slower here (measured: the CPU ramping back up), a ramp that
-        would otherwise be part of every slot."""
+        """Calls for `rewarm_s`, unrecorded, then blocks until the kept ones (not preempted) fill `seconds` (at
+        least one; at most twice `seconds` in all): (the slot, the slot of the same cycle it replaces, if the
+        cycle was redone). Why the re-warm: after the idle gap between two slots the first ~20 ms of calls ran
+        1.25-1.5x slower here (measured: the CPU ramping back up), a ramp that would otherwise be part of every
+        slot."""
         self.rewarm()
-        samples: list[float] = []
+        taken = _Taken()
         started = time.perf_counter()
-        while not samples or time.perf_counter() - started < seconds:
-            samples.append(self.block_time())
-        return self.keep_slot(cycle, samples, time.perf_counter() - started)
+        while not taken.samples or (taken.kept_s < seconds and time.perf_counter() - started < 2 * seconds):
+            self.take_block(taken)
+        return self.keep_slot(cycle, taken, time.perf_counter() - started)
 
     def rewarm(self) -> None:
         """Unrecorded calls for `rewarm_s` (see sample_slot)."""
@@ -278,9 +306,9 @@ class Armed:
             self.sync()
             self.sampled_calls += 1
 
-    def turn(self, samples: list[float]) -> float:
+    def turn(self, taken: _Taken) -> None:
         """One turn side by side (see `alternate`): unrecorded calls for `switch_warm_s` (at least one), then
-        blocks appended to `samples` for `turn_s` (at least one). Returns the seconds spent in timed blocks."""
+        blocks into `taken` until its kept ones grew by `turn_s` (at least one; at most twice `turn_s`)."""
         started = time.perf_counter()
         while True:
             self.run()
@@ -288,27 +316,50 @@ class Armed:
             self.sampled_calls += 1
             if time.perf_counter() - started >= self.config.switch_warm_s:
                 break
-        started = time.perf_counter()
+        started, kept_before = time.perf_counter(), taken.kept_s
         while True:
-            samples.append(self.block_time())
-            spent = time.perf_counter() - started
-            if spent >= self.config.turn_s:
-                return spent
+            self.take_block(taken)
+            if taken.kept_s - kept_before >= self.config.turn_s or time.perf_counter() - started >= 2 * self.config.turn_s:
+                return
 
-    def block_time(self) -> float:
-        """One block of calls: the mean seconds per call."""
-        perf = time.perf_counter_ns
-        t0 = perf()
+    def take_block(self, taken: _Taken) -> None:
+        """One block of calls on both clocks into `taken`: its mean wall seconds per call and its share, the
+        process's CPU time over its wall time. A share under PREEMPTED_SHARE of the median block's means the
+        wall clock counted time this process was not running (Google Benchmark reports both clocks for this
+        reason); such a block does not count towards the slot's time (it is re-measured) and keep_slot leaves
+        it out."""
+        cpu_0, wall_0 = time.process_time_ns(), time.perf_counter_ns()
         for _ in range(self.block):
             self.run()
             self.sync()
-        return (perf() - t0) / 1e9 / self.block
+        wall_1, cpu_1 = time.perf_counter_ns(), time.process_time_ns()
+        wall = (wall_1 - wall_0) / 1e9
+        share = (cpu_1 - cpu_0) / max(wall_1 - wall_0, 1)
+        self.shares.append(share)
+        if len(self.shares) in (8, 32) or len(self.shares) % 256 == 0:  # a provisional reference, refreshed
+            self.share_reference = float(np.median(self.shares[-1024:]))
+        taken.samples.append(wall / self.block)
+        taken.shares.append(share)
+        if self.share_reference is None or share >= PREEMPTED_SHARE * self.share_reference:
+            taken.kept_s += wall
 
-    def keep_slot(self, cycle: int, samples: list[float], sampling_s: float) -> tuple[Slot, Slot | None]:
-        """`samples` (block means) as this cycle's slot: (the slot, the one of the same cycle it replaces)."""
+    def keep_slot(self, cycle: int, taken: _Taken, sampling_s: float) -> tuple[Slot, Slot | None]:
+        """The slot's blocks (means per call) as this cycle's slot, the preempted ones left out against the
+        median share of every block so far: (the slot, the one of the same cycle it replaces). When over
+        MAX_PREEMPTED_FRACTION of the slot's blocks fall under it, a share that low that often is how this
+        configuration runs, not a preemption, and all stay."""
+        self.share_reference = float(np.median(self.shares[-1024:]))
+        floor = PREEMPTED_SHARE * self.share_reference
+        kept = [wall for wall, share in zip(taken.samples, taken.shares) if share >= floor]
+        preempted = len(taken.samples) - len(kept)
+        if not kept or preempted > MAX_PREEMPTED_FRACTION * len(taken.samples):
+            kept = taken.samples
+            self.share_varies_slots += preempted > 0
+        else:
+            self.preempted_blocks += preempted
         self.sampling_s += sampling_s
-        self.sampled_calls += len(samples) * self.block
-        slot = Slot(samples)
+        self.sampled_calls += len(taken.samples) * self.block
+        slot = Slot(kept)
         replaced = self.cycles.get(cycle)
         self.cycles[cycle] = slot
         return slot, replaced
@@ -327,7 +378,9 @@ class Armed:
             contention = summarise(self.windows).to_dict()
         return Measurement(list(self.samples), self.block, self.first_call_s, self.warmup_calls, self.warmup_s,
                            self.settled, self.overhead, self.calibration_calls, self.sampling_s, stopped_by,
-                           asdict(self.config), contention, slots)
+                           asdict(self.config), contention, slots,
+                           float(np.median(self.shares)) if self.shares else None, self.preempted_blocks,
+                           self.share_varies_slots)
 
 
 def alternate(armed: dict[str, Armed], seconds: float, cycle: int, rng) -> tuple[dict, dict[str, Exception]]:
@@ -347,17 +400,17 @@ def alternate(armed: dict[str, Armed], seconds: float, cycle: int, rng) -> tuple
         except Exception as exc:  # noqa: BLE001 - one configuration's failure is its result
             failed[key] = exc
     keys = [key for key in armed if key not in failed]
-    samples: dict[str, list[float]] = {key: [] for key in keys}
-    spent = dict.fromkeys(keys, 0.0)
-    while keys and any(spent[key] < seconds for key in keys):
+    taken = {key: _Taken() for key in keys}
+    while keys and any(taken[key].kept_s < seconds for key in keys):
         rng.shuffle(keys)
         for key in list(keys):
             try:
-                spent[key] += armed[key].turn(samples[key])
+                armed[key].turn(taken[key])
             except Exception as exc:  # noqa: BLE001
                 failed[key] = exc
                 keys.remove(key)
-    return {key: armed[key].keep_slot(cycle, samples[key], spent[key]) for key in keys}, failed
+    return {key: armed[key].keep_slot(cycle, taken[key], sum(taken[key].samples) * armed[key].block)
+            for key in keys}, failed
 
 
 def arm(run: Callable[[], Any], sync: Callable[[], Any] | None = None, config: TimingConfig | None = None) -> Armed:

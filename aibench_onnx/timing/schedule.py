@@ -27,8 +27,12 @@ SHUFFLE_SEED = 20261129
 VARIANCE_CONTROLS = [
     "replicates in rounds of fresh processes; inside a round, a model's configurations sampled in alternating "
     "slots, shuffled per cycle, each slot alone (the other processes blocked on a pipe)",
-    "every graph of one graph runtime and provider in one process, its configurations alternated block by block "
-    "inside each slot (side by side: exporter, optimizer and precision effects paired within one stretch)",
+    "every graph of one graph runtime and provider in one process, its configurations alternated turn by turn "
+    "inside each slot (side by side: exporter, optimizer and precision effects paired within one stretch); each "
+    "turn starts with 1 ms of unrecorded calls (the caches refilled after the other session ran)",
+    "ONNX Runtime: one intra-op thread pool per timing process, shared by its sessions (no idle pool spinning)",
+    "two clocks: a block whose process CPU time falls under 75% of the median block's share of its wall time "
+    "was preempted; it is left out and re-measured",
     "one process per runtime group and round; garbage collected between models",
     "a cycle other processes contaminated is measured again (bounded) and says so",
     "the parent's progress display redraws only when a result arrives",
