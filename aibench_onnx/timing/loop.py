@@ -308,18 +308,22 @@ class Armed:
 
     def turn(self, taken: _Taken) -> None:
         """One turn side by side (see `alternate`): unrecorded calls for `switch_warm_s` (at least one), then
-        blocks into `taken` until its kept ones grew by `turn_s` (at least one; at most twice `turn_s`)."""
+        blocks into `taken` until its kept ones grew by `turn_s` or three times the warm-up, whichever is longer
+        (at least one block; at most twice that)."""
         started = time.perf_counter()
         while True:
             self.run()
             self.sync()
             self.sampled_calls += 1
-            if time.perf_counter() - started >= self.config.switch_warm_s:
+            warm_s = time.perf_counter() - started
+            if warm_s >= self.config.switch_warm_s:
                 break
+        # calls far longer than the warm-up target: time 3x the warm-up, so it costs a quarter of the turn
+        turn_s = max(self.config.turn_s, 3 * warm_s)
         started, kept_before = time.perf_counter(), taken.kept_s
         while True:
             self.take_block(taken)
-            if taken.kept_s - kept_before >= self.config.turn_s or time.perf_counter() - started >= 2 * self.config.turn_s:
+            if taken.kept_s - kept_before >= turn_s or time.perf_counter() - started >= 2 * turn_s:
                 return
 
     def take_block(self, taken: _Taken) -> None:
