@@ -179,8 +179,8 @@ def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
 def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
     """`alternate {keys, seconds, cycle}`: this process's keys of one model sampled side by side, turn by turn
     (timing.loop.alternate), each for `seconds`. Energy: the span's joules shared by each key's calls times
-    its median call, the unrecorded calls counted (one reading per block would cost more than it measures). Reply: each key's slot median, the results of
-    configurations that failed mid-way, and the settle time."""
+    its median call, the unrecorded calls counted (one reading per block would cost more than it measures).
+    Reply: each key's slot median, the results of configurations that failed mid-way, and the settle time."""
     from aibench_onnx.timing.loop import alternate
 
     keys = [key for key in command["keys"] if key in live]
@@ -196,8 +196,8 @@ def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
     medians = {}
     for key, (slot, replaced) in slots.items():
         batch = batches[key]
-        batch.energy.add({**energy, "calls": calls[key], **({"joules_total": energy["joules_total"] * busy_s[key] / total_s}
-                                                            if energy.get("available") else {})})
+        joules = {"joules_total": energy["joules_total"] * busy_s[key] / total_s} if energy.get("available") else {}
+        batch.energy.add({**energy, "calls": calls[key], **joules})
         _record_replaced(batch, replaced, command)
         medians[key] = slot.median_s
     failed = []
