@@ -70,7 +70,9 @@ def test_redundant_transpose_pairs_are_what_the_difference_is_made_of(tmp_path):
                      [value("x", [1, 512, 256])], [value("y", None)], [("w", weight)])
     found = explain_two(tmp_path, base, candidate, {"x": RNG.standard_normal((1, 512, 256)).astype(np.float32)})
     assert found.attribution.measured_difference_us > 0
-    assert planted_share(found, {"Transpose"}) >= PLANTED_SHARE, found.line()
+    # eight more nodes: dispatching them is part of their cost (in CI the time outside the nodes went from 9
+    # to 69 µs, 10 % of the difference, leaving Transpose alone at 77 %)
+    assert planted_share(found, {"Transpose"}, dispatch=True) >= PLANTED_SHARE, found.line()
     assert found.attribution.top()[0].group == "Transpose"
     assert "Transpose" in found.line() and "0 → 8 nodes" in found.line()
 
