@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import statistics
 import time
 
 import numpy as np
-from scipy.stats import t as student_t
+from headline_vs_loop import paired_ratio  # this folder is on sys.path when a benchmark runs as a script
 
 from aibench_onnx.ort.session import set_threads, share_one_thread_pool
 from aibench_onnx.timing.loop import TimingConfig, arm
@@ -64,10 +63,8 @@ def main() -> None:
         found = {side: armed.sample_slot(config.slot_s, cycle)[0].median_s if side == "aibench"
                  else bare_slot(run, config.slot_s) for side in sides}
         logs.append(math.log(found["aibench"] / found["bare"]))
-    mean = statistics.fmean(logs)
-    half = student_t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
-    print(f"block size {armed.block}; aibench / bare loop, same session: {math.exp(mean):.4f} "
-          f"(95% CI {math.exp(mean - half):.4f}-{math.exp(mean + half):.4f}, {len(logs)} pairs of 0.1-s slots)")
+    print(f"block size {armed.block}; aibench / bare loop, same session: {paired_ratio(logs)}, "
+          f"{len(logs)} pairs of 0.1-s slots")
 
 
 if __name__ == "__main__":

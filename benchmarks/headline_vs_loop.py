@@ -22,8 +22,6 @@ from pathlib import Path
 
 from scipy.stats import t as student_t
 
-t_quantile = student_t.ppf
-
 BARE_LOOP = r"""
 import sys, time, numpy as np, onnxruntime as ort
 path, threads, seconds, shapes = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
@@ -85,13 +83,18 @@ def main() -> None:
         spread = (max(values) - min(values)) / statistics.median(values)
         print(f"{side}: median {statistics.median(values) * 1e3:.3f} ms over {len(values)} processes "
               f"(spread {100 * spread:.1f}%): {', '.join(f'{v * 1e3:.3f}' for v in values)}")
-    # paired by round (the two sides of a round ran back to back): the mean log ratio and its t interval
+    # paired by round (the two sides of a round ran back to back)
     logs = [math.log(a / b) for a, b in zip(medians["aibench"], medians["bare loop"])]
+    print(f"aibench / bare loop: {paired_ratio(logs)}, paired over {len(logs)} rounds")
+
+
+def paired_ratio(logs: list[float]) -> str:
+    """The geometric-mean ratio of paired log ratios with its t interval (95 %), as printed."""
     mean = statistics.fmean(logs)
-    half = (t_quantile(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    half = (student_t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
             if len(logs) > 1 else float("inf"))
-    print(f"aibench / bare loop: {math.exp(mean):.3f} (95% CI {math.exp(mean - half):.3f}-{math.exp(mean + half):.3f}, "
-          f"paired over {len(logs)} rounds)")
+    return f"{math.exp(mean):.4f} (95% CI {math.exp(mean - half):.4f}-{math.exp(mean + half):.4f})"
+
 
 if __name__ == "__main__":
     main()

@@ -300,24 +300,24 @@ class Armed:
 
     def rewarm(self) -> None:
         """Unrecorded calls for `rewarm_s` (see sample_slot)."""
-        started = time.perf_counter()
-        while time.perf_counter() - started < self.config.rewarm_s:
-            self.run()
-            self.sync()
-            self.sampled_calls += 1
+        self.unrecorded(self.config.rewarm_s)
 
-    def turn(self, taken: _Taken) -> None:
-        """One turn side by side (see `alternate`): unrecorded calls for `switch_warm_s` (at least one), then
-        blocks into `taken` until its kept ones grew by `turn_s` or three times the warm-up, whichever is longer
-        (at least one block; at most twice that)."""
+    def unrecorded(self, seconds: float) -> float:
+        """Calls, not recorded, until `seconds` have passed (at least one); the seconds they took."""
         started = time.perf_counter()
         while True:
             self.run()
             self.sync()
             self.sampled_calls += 1
-            warm_s = time.perf_counter() - started
-            if warm_s >= self.config.switch_warm_s:
-                break
+            spent = time.perf_counter() - started
+            if spent >= seconds:
+                return spent
+
+    def turn(self, taken: _Taken) -> None:
+        """One turn side by side (see `alternate`): unrecorded calls for `switch_warm_s` (at least one), then
+        blocks into `taken` until its kept ones grew by `turn_s` or three times the warm-up, whichever is longer
+        (at least one block; at most twice that)."""
+        warm_s = self.unrecorded(self.config.switch_warm_s)
         # calls far longer than the warm-up target: time 3x the warm-up, so it costs a quarter of the turn
         turn_s = max(self.config.turn_s, 3 * warm_s)
         started, kept_before = time.perf_counter(), taken.kept_s

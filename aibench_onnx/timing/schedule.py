@@ -228,8 +228,8 @@ class InterleavedRound:
 
     def _slots(self, cycle: int, keys: dict[int, list[str]], workers: list, redo: str) -> None:
         """One cycle: each process's turn in a shuffled order. A process with one key samples it for a slot; one
-        with several (one graph runtime: every graph, level and precision of the model) alternates them block
-        by block for a slot each (timing.loop.alternate), so its effects are paired inside one stretch."""
+        with several (one graph runtime: every graph, level and precision of the model) alternates them turn
+        by turn for a slot each (timing.loop.alternate), so its effects are paired inside one stretch."""
         order = [index for index, found in keys.items() if found]
         self.rng.shuffle(order)
         for index in order:

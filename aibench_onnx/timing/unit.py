@@ -12,7 +12,7 @@ another runtime. Request: round, group, threads, device, timing, batches, tf32, 
 - `slot {key, seconds, cycle, redo?}`: sample that key for `seconds` in that cycle; the reply (the slot's
   median) comes once this process's threads are quiet. `redo` (why) when the parent measures a contaminated
   cycle again: the new slot replaces that cycle's, and the replaced one is recorded with the cause.
-- `alternate {keys, seconds, cycle, redo?}`: several keys of this process sampled side by side, block by block,
+- `alternate {keys, seconds, cycle, redo?}`: several keys of this process sampled side by side, turn by turn,
   for a slot each (timing.loop.alternate). Reply: each key's slot median. A slot or an alternation in which a
   configuration failed replies `failed`: the list of its results.
 - `release {model, contention}`: the model's results (with the contention the parent judged over its cycles) — per item the record a configuration always had (status, batches
