@@ -175,9 +175,9 @@ def build_jax(params, dims):
     class ConvBN(nnx.Module):
         def __init__(self, prefix_conv, prefix_bn, c_in, c_out, kernel, stride):
             pad = kernel // 2
-            self.conv = nnx.Conv(c_in, c_out, (kernel, kernel), strides=stride, padding=((pad, pad), (pad, pad)),
-                                 use_bias=False, rngs=jax_fw.rngs())
-            self.bn = nnx.BatchNorm(c_out, use_running_average=True, epsilon=BN_EPS, rngs=jax_fw.rngs())
+            self.conv = jax_fw.blank(nnx.Conv, c_in, c_out, (kernel, kernel), strides=stride, padding=((pad, pad), (pad, pad)),
+                                 use_bias=False)
+            self.bn = jax_fw.blank(nnx.BatchNorm, c_out, use_running_average=True, epsilon=BN_EPS)
             jax_fw.load_conv(self.conv, params, prefix_conv)
             jax_fw.load_batchnorm(self.bn, params, prefix_bn)
 
@@ -199,7 +199,7 @@ def build_jax(params, dims):
         def __init__(self):
             self.stem = ConvBN("stem.conv", "stem.bn", dims["channels"], dims["width"], 3, 1)
             self.blocks = nnx.List([BasicBlock(*block) for block in blocks(dims)])
-            self.head = nnx.Linear(stage_widths(dims)[-1], dims["classes"], rngs=jax_fw.rngs())
+            self.head = jax_fw.blank(nnx.Linear, stage_widths(dims)[-1], dims["classes"])
             jax_fw.load_linear(self.head, params, "head")
 
         def __call__(self, image):

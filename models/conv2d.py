@@ -62,7 +62,7 @@ def build_jax(params, dims):
 
     class Conv(nnx.Module):
         def __init__(self):
-            self.conv = nnx.Conv(dims["c_in"], dims["c_out"], (3, 3), padding=((1, 1), (1, 1)), rngs=jax_fw.rngs())
+            self.conv = jax_fw.blank(nnx.Conv, dims["c_in"], dims["c_out"], (3, 3), padding=((1, 1), (1, 1)))
 
         def __call__(self, x):
             return jax_fw.nhwc_to_nchw(self.conv(jax_fw.nchw_to_nhwc(x)))

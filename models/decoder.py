@@ -263,11 +263,11 @@ def build_jax(params, dims):
 
     class Block(nnx.Module):
         def __init__(self, p):
-            self.ln1 = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.ln2 = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.q, self.k, self.v, self.o = (nnx.Linear(d, d, rngs=jax_fw.rngs()) for _ in range(4))
-            self.fc1 = nnx.Linear(d, 4 * d, rngs=jax_fw.rngs())
-            self.fc2 = nnx.Linear(4 * d, d, rngs=jax_fw.rngs())
+            self.ln1 = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.ln2 = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.q, self.k, self.v, self.o = (jax_fw.blank(nnx.Linear, d, d) for _ in range(4))
+            self.fc1 = jax_fw.blank(nnx.Linear, d, 4 * d)
+            self.fc2 = jax_fw.blank(nnx.Linear, 4 * d, d)
             jax_fw.load_layernorm(self.ln1, params, f"{p}.ln1")
             jax_fw.load_layernorm(self.ln2, params, f"{p}.ln2")
             for proj in "qkvo":
@@ -291,10 +291,10 @@ def build_jax(params, dims):
 
     class Decoder(nnx.Module):
         def __init__(self):
-            self.tok_emb = nnx.Embed(dims["vocab"], d, rngs=jax_fw.rngs())
+            self.tok_emb = jax_fw.blank(nnx.Embed, dims["vocab"], d)
             self.blocks = nnx.List([Block(f"l{i}") for i in range(LAYERS)])
-            self.ln_f = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.head = nnx.Linear(d, dims["vocab"], use_bias=False, rngs=jax_fw.rngs())
+            self.ln_f = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.head = jax_fw.blank(nnx.Linear, d, dims["vocab"], use_bias=False)
             jax_fw.load(self.tok_emb.embedding, params["tok_emb"])
             jax_fw.load_layernorm(self.ln_f, params, "ln_f")
             jax_fw.load(self.head.kernel, params["head.w"])

@@ -46,6 +46,6 @@ def build_jax(params, dims):
 
     from aibench_onnx.frameworks import jax_fw
 
-    layer = nnx.LayerNorm(dims["hidden"], epsilon=EPS, rngs=jax_fw.rngs())
+    layer = jax_fw.blank(nnx.LayerNorm, dims["hidden"], epsilon=EPS)
     jax_fw.load_layernorm(layer, params, "ln")
     return layer

@@ -108,8 +108,8 @@ def build_jax(params, dims):
     class LSTMClassifier(nnx.Module):
         def __init__(self):
             sizes = [dims["features"]] + [hidden] * dims["layers"]
-            self.cells = nnx.List([nnx.LSTMCell(i, hidden, rngs=jax_fw.rngs()) for i in sizes[:-1]])
-            self.head = nnx.Linear(hidden, dims["classes"], rngs=jax_fw.rngs())
+            self.cells = nnx.List([jax_fw.blank(nnx.LSTMCell, i, hidden) for i in sizes[:-1]])
+            self.head = jax_fw.blank(nnx.Linear, hidden, dims["classes"])
             for layer, cell in enumerate(self.cells):
                 load_cell(cell, layer)
             jax_fw.load_linear(self.head, params, "head")

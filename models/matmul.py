@@ -55,6 +55,6 @@ def build_jax(params, dims):
 
     from aibench_onnx.frameworks import jax_fw
 
-    layer = nnx.Linear(dims["k"], dims["n"], use_bias=False, rngs=jax_fw.rngs())
+    layer = jax_fw.blank(nnx.Linear, dims["k"], dims["n"], use_bias=False)
     jax_fw.load(layer.kernel, params["w"])
     return layer

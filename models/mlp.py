@@ -75,8 +75,8 @@ def build_jax(params, dims):
     class MLP(nnx.Module):
         def __init__(self):
             widths = layer_widths(dims)
-            self.hidden = nnx.List([nnx.Linear(i, o, rngs=jax_fw.rngs()) for i, o in zip(widths, widths[1:])])
-            self.head = nnx.Linear(widths[-1], dims["classes"], rngs=jax_fw.rngs())
+            self.hidden = nnx.List([jax_fw.blank(nnx.Linear, i, o) for i, o in zip(widths, widths[1:])])
+            self.head = jax_fw.blank(nnx.Linear, widths[-1], dims["classes"])
 
         def __call__(self, x):
             for layer in self.hidden:

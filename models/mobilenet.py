@@ -183,19 +183,19 @@ def build_jax(params, dims):
     from aibench_onnx.frameworks import jax_fw
 
     def bn(prefix, channels):
-        layer = nnx.BatchNorm(channels, use_running_average=True, epsilon=BN_EPS, rngs=jax_fw.rngs())
+        layer = jax_fw.blank(nnx.BatchNorm, channels, use_running_average=True, epsilon=BN_EPS)
         jax_fw.load_batchnorm(layer, params, prefix)
         return layer
 
     class Block(nnx.Module):
         def __init__(self, p, c_in, c_out, stride):
             self.residual = stride == 1 and c_in == c_out
-            self.dw = nnx.Conv(c_in, c_in, (3, 3), strides=stride, padding=((1, 1), (1, 1)),
-                               feature_group_count=c_in, use_bias=False, rngs=jax_fw.rngs())
+            self.dw = jax_fw.blank(nnx.Conv, c_in, c_in, (3, 3), strides=stride, padding=((1, 1), (1, 1)),
+                               feature_group_count=c_in, use_bias=False)
             self.dw_bn = bn(f"{p}.dw_bn", c_in)
-            self.se1 = nnx.Linear(c_in, se_width(c_in), rngs=jax_fw.rngs())
-            self.se2 = nnx.Linear(se_width(c_in), c_in, rngs=jax_fw.rngs())
-            self.pw = nnx.Conv(c_in, c_out, (1, 1), use_bias=False, rngs=jax_fw.rngs())
+            self.se1 = jax_fw.blank(nnx.Linear, c_in, se_width(c_in))
+            self.se2 = jax_fw.blank(nnx.Linear, se_width(c_in), c_in)
+            self.pw = jax_fw.blank(nnx.Conv, c_in, c_out, (1, 1), use_bias=False)
             self.pw_bn = bn(f"{p}.pw_bn", c_out)
             jax_fw.load_conv(self.dw, params, f"{p}.dw")
             jax_fw.load_linear(self.se1, params, f"{p}.se1")
@@ -210,11 +210,11 @@ def build_jax(params, dims):
 
     class MobileNet(nnx.Module):
         def __init__(self):
-            self.stem = nnx.Conv(dims["channels"], dims["width"], (3, 3), strides=2, padding=((1, 1), (1, 1)),
-                                 use_bias=False, rngs=jax_fw.rngs())
+            self.stem = jax_fw.blank(nnx.Conv, dims["channels"], dims["width"], (3, 3), strides=2, padding=((1, 1), (1, 1)),
+                                 use_bias=False)
             self.stem_bn = bn("stem.bn", dims["width"])
             self.blocks = nnx.List([Block(*b) for b in blocks(dims)])
-            self.head = nnx.Linear(last_width(dims), dims["classes"], rngs=jax_fw.rngs())
+            self.head = jax_fw.blank(nnx.Linear, last_width(dims), dims["classes"])
             jax_fw.load_conv(self.stem, params, "stem")
             jax_fw.load_linear(self.head, params, "head")
 

@@ -192,11 +192,11 @@ def build_jax(params, dims):
 
     class EncoderLayer(nnx.Module):
         def __init__(self, p):
-            self.ln1 = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.ln2 = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.attn = nnx.MultiHeadAttention(heads, d, d, d, decode=False, deterministic=True, rngs=jax_fw.rngs())
-            self.fc1 = nnx.Linear(d, 4 * d, rngs=jax_fw.rngs())
-            self.fc2 = nnx.Linear(4 * d, d, rngs=jax_fw.rngs())
+            self.ln1 = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.ln2 = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.attn = jax_fw.blank(nnx.MultiHeadAttention, heads, d, d, d, decode=False, deterministic=True)
+            self.fc1 = jax_fw.blank(nnx.Linear, d, 4 * d)
+            self.fc2 = jax_fw.blank(nnx.Linear, 4 * d, d)
             jax_fw.load_layernorm(self.ln1, params, f"{p}.ln1")
             jax_fw.load_layernorm(self.ln2, params, f"{p}.ln2")
             for proj, layer in (("q", self.attn.query), ("k", self.attn.key), ("v", self.attn.value)):
@@ -214,11 +214,11 @@ def build_jax(params, dims):
 
     class Transformer(nnx.Module):
         def __init__(self):
-            self.tok_emb = nnx.Embed(dims["vocab"], d, rngs=jax_fw.rngs())
+            self.tok_emb = jax_fw.blank(nnx.Embed, dims["vocab"], d)
             self.pos_emb = nnx.Param(jnp.zeros((dims["seq"], d)))
             self.layers = nnx.List([EncoderLayer(f"l{i}") for i in range(dims["layers"])])
-            self.ln_f = nnx.LayerNorm(d, epsilon=LN_EPS, rngs=jax_fw.rngs())
-            self.head = nnx.Linear(d, dims["classes"], rngs=jax_fw.rngs())
+            self.ln_f = jax_fw.blank(nnx.LayerNorm, d, epsilon=LN_EPS)
+            self.head = jax_fw.blank(nnx.Linear, d, dims["classes"])
             jax_fw.load(self.tok_emb.embedding, params["tok_emb"])
             jax_fw.load(self.pos_emb, params["pos_emb"])
             jax_fw.load_layernorm(self.ln_f, params, "ln_f")

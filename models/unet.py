@@ -133,14 +133,14 @@ def build_jax(params, dims):
             for name, k, c_in, c_out in conv_layers(dims):
                 if name == "upconv2":
                     # transpose_kernel=True: gradient-of-conv semantics, as torch and Keras
-                    layer = nnx.ConvTranspose(c_in, c_out, (2, 2), strides=2, padding="VALID",
-                                              transpose_kernel=True, rngs=jax_fw.rngs())
+                    layer = jax_fw.blank(nnx.ConvTranspose, c_in, c_out, (2, 2), strides=2, padding="VALID",
+                                              transpose_kernel=True)
                     jax_fw.load(layer.kernel, params[f"{name}.w"].transpose(0, 1, 3, 2))
                     jax_fw.load(layer.bias, params[f"{name}.b"])
                 else:
                     p = k // 2
-                    layer = nnx.Conv(c_in, c_out, (k, k), strides=2 if name.startswith("down") else 1,
-                                     padding=((p, p), (p, p)), rngs=jax_fw.rngs())
+                    layer = jax_fw.blank(nnx.Conv, c_in, c_out, (k, k), strides=2 if name.startswith("down") else 1,
+                                     padding=((p, p), (p, p)))
                     jax_fw.load_conv(layer, params, name)
                 setattr(self, name, layer)
 
