@@ -18,8 +18,8 @@ def _planned(models=("mlp", "cnn")) -> list[dict]:
              "config": {"label": label}} for model in models for label in (EAGER, GRAPH, OTHER) for r in range(3)]
 
 
-def _effect(baseline: str, candidate: str, mde: float | None, batch: int = 1) -> dict:
-    return {"batch": batch, "kind": "runtime", "baseline": baseline, "candidate": candidate, "mde": mde}
+def _effect(baseline: str, candidate: str, mde: float | None, batch: int = 1, kind: str = "runtime") -> dict:
+    return {"batch": batch, "kind": kind, "baseline": baseline, "candidate": candidate, "mde": mde}
 
 
 def _run_dir(tmp_path, duration_s: float = 1.0):
@@ -95,3 +95,15 @@ def test_the_report_shows_what_the_added_rounds_reached(tmp_path):
     assert report["replicates"]["target_mde"] == 0.5 and load_resolution(run_dir) is not None
     assert report["headline"][-1].startswith("Replicates: ")
     assert np.isfinite(report["replicates"]["effects"])
+
+
+def test_the_line_counts_each_kind_and_names_unresolved_side_by_side_effects_first(tmp_path):
+    run_dir = _run_dir(tmp_path, duration_s=40.0)  # over the budget: no round is added
+    effects = {"mlp": [_effect(EAGER, GRAPH, 0.4), _effect(GRAPH, OTHER, 0.03, kind="exporter")],
+               "cnn": [_effect(EAGER, GRAPH, 0.02), _effect(GRAPH, OTHER, 0.2, kind="exporter")]}
+    found = resolve(run_dir, {"target_mde": 0.1, "budget_s": 30, "max_repeats": 10}, _planned(), lambda _: effects,
+                    Rounds(run_dir))
+    assert found.by_kind == {"runtime": [1, 2], "exporter": [1, 2]}
+    assert "2 of 4 effects resolved to ±10% (runtime 1 of 2, exporter 1 of 2)" in found.line()
+    assert [(u["model"], u["kind"]) for u in found.unresolved] == [("cnn", "exporter"), ("mlp", "runtime")]
+    assert load_resolution(run_dir).by_kind == found.by_kind

@@ -46,7 +46,7 @@ def run(
     ep: str = ep_option(),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="Runtime kinds to time, comma-separated (default: "
                                           "the frameworks' own and ort); openvino also checks every export."),
-    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1,4)."),
+    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "

@@ -124,6 +124,8 @@ def serve(request: dict, receive, reply) -> None:
         from aibench_onnx.runtimes import setup_timing_process
 
         setup_timing_process(items[0].config.kind, settings.threads)
+    elif items:
+        _import_framework(items[0].config.framework)
     meter = EnergyMeter(settings.device)
     live: dict[str, _Live] = {}  # key "job_id#batch" -> its item
     armed_order = 0
@@ -167,6 +169,18 @@ def serve(request: dict, receive, reply) -> None:
                    "idle": waiting.to_dict()})
             del released
             gc.collect()  # the model's sessions and thread pools go before the next model is armed
+
+
+def _import_framework(framework: str) -> None:
+    """Import the framework before saying ready: the round's processes start together, so their imports (TF
+    4-5 s, torch and JAX 2 s here) overlap instead of adding up in the first model's arm phase, which runs
+    one process at a time. A framework that cannot be imported fails at arm, where each item gets its result."""
+    from aibench_onnx.frameworks import adapter
+
+    try:
+        adapter(framework)
+    except Exception:  # noqa: BLE001 - reported per item when it is armed
+        pass
 
 
 def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
