@@ -186,3 +186,23 @@ def test_a_run_written_by_the_previous_version_still_reports_and_compares(tmp_pa
     result = runner.invoke(app, ["report", str(run_dir)])
     assert result.exit_code == 0, result.output
     assert "ort:torch-graph:cpu:all" in result.output
+
+
+def test_several_runs_a_side_pool_their_processes_so_the_ci_counts_how_runs_differ(tmp_path):
+    # every process of a run shares its run's state (here: 1.0 or 1.5 ms) — one run a side cannot know it
+    def run(name, medians):
+        return make_run(tmp_path / name, [bench_record("mlp", "torch-eager", {1: timings(m, seed=i)}, i)
+                                          for i, m in enumerate(medians)])
+
+    fast, slow = run("fast", [1.0e-3, 1.01e-3, 0.99e-3]), run("slow", [1.5e-3, 1.49e-3, 1.51e-3])
+    fast2, slow2 = run("fast2", [1.0e-3, 0.995e-3, 1.005e-3]), run("slow2", [1.5e-3, 1.5e-3, 1.52e-3])
+    alone = runner.invoke(app, ["compare", str(fast), str(slow), "--fail-on", "median:5%"])
+    assert alone.exit_code == 1 and "gate failed" in alone.output
+    target = tmp_path / "pooled.json"
+    pooled = runner.invoke(app, ["compare", f"{fast},{slow}", f"{fast2},{slow2}", "--fail-on", "median:5%",
+                                 "--json", str(target)])
+    assert pooled.exit_code == 0, pooled.output
+    row = json.loads(target.read_text())["rows"][0]
+    assert row["processes"] == [6, 6] and row["ci_low"] < 1 < row["ci_high"]
+    missing = runner.invoke(app, ["compare", f"{fast},{tmp_path / 'nowhere'}", str(slow)])
+    assert missing.exit_code == 2 and "nowhere" in missing.output

@@ -244,8 +244,10 @@ def report(
 @user_errors_exit
 def compare(
     base: str = typer.Argument(..., metavar="BASE", help="A run directory (RUN_DIR@TARGET: one target of a Ray "
-                               "run), or a `bench --json` file."),
-    new: str = typer.Argument(..., metavar="NEW", help="A run directory (RUN_DIR@TARGET), or a `bench --json` file."),
+                               "run), or a `bench --json` file; several joined by commas are one side (their "
+                               "processes pooled: the CI then counts how runs differ)."),
+    new: str = typer.Argument(..., metavar="NEW", help="A run directory (RUN_DIR@TARGET), or a `bench --json` file; "
+                              "several joined by commas are one side."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
                                           "configuration is significantly more than 5 % slower."),
     json_path: Optional[str] = json_option(),

@@ -47,9 +47,36 @@ class Side:
     fingerprints: list[dict] = field(default_factory=list)  # the hardware the records were measured on
 
 
+# Rounds of the second, third ... run of a side are numbered from here on, so no two processes share a key.
+RUN_ROUND_STRIDE = 10_000
+
+
 def load_side(path: str) -> Side:
-    """A run directory, RUN_DIR@TARGET (one target of a Ray run), or a bench JSON file. A Ray run read whole
-    names its models with their targets (mlp@l4), so each target meets itself in the other run."""
+    """A run directory, RUN_DIR@TARGET (one target of a Ray run), a bench JSON file — or several of them joined
+    by commas, whose processes make one side (see `merge_sides`). A Ray run read whole names its models with
+    their targets (mlp@l4), so each target meets itself in the other run."""
+    if "," in path and not Path(path).exists():
+        return merge_sides([_load_one(part) for part in path.split(",") if part])
+    return _load_one(path)
+
+
+def merge_sides(sides: list[Side]) -> Side:
+    """Several runs as one side: every run's processes of a configuration (the CI between the two sides then
+    counts how much runs differ, not only processes of one run: on a VM whose state differs from one run to
+    the next, all processes of a run can share it); a parity cell passes only when it passed in every run."""
+    samples: dict[tuple, dict[int, list[float]]] = {}
+    parity: dict[tuple, str] = {}
+    for index, side in enumerate(sides):
+        for key, rounds in side.samples.items():
+            samples.setdefault(key, {}).update({index * RUN_ROUND_STRIDE + r: found for r, found in rounds.items()})
+        for key, status in side.parity.items():
+            if parity.get(key, Status.PASSED) == Status.PASSED:
+                parity[key] = status
+    prints = {json.dumps(found, sort_keys=True) for side in sides for found in side.fingerprints}
+    return Side(sides[0].environment, samples, parity, [json.loads(text) for text in sorted(prints)])
+
+
+def _load_one(path: str) -> Side:
     if Path(path).is_file():
         return _bench_json(path)
     run_dir, target = _run_and_target(path)
