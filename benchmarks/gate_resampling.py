@@ -18,8 +18,7 @@ import random
 
 import numpy as np
 
-from aibench_onnx.runs.compare import load_side
-from aibench_onnx.timing.multiplicity import holm, p_above
+from aibench_onnx.runs.compare import gate_decision, load_side
 from aibench_onnx.timing.processes import compare_replicates
 
 
@@ -33,15 +32,14 @@ def pooled_processes(run_dirs: list[str]) -> dict[tuple, list[list[float]]]:
 def gate_fails(pooled: dict[tuple, list[list[float]]], per_side: int, rng: random.Random, gate: float,
                planted: tuple | None = None, factor: float = 1.0) -> bool:
     """One random deal of each configuration's processes into two sides; does the gate fail it?"""
-    p_values = []
+    estimates = []
     for key, processes in pooled.items():
         dealt = rng.sample(processes, 2 * per_side)
         base = dict(enumerate(dealt[:per_side]))
         scale = factor if key == planted else 1.0
         new = {index: [s * scale for s in samples] for index, samples in enumerate(dealt[per_side:])}
-        estimate = compare_replicates(base, new, paired=False)
-        p_values.append(p_above(estimate.ratio, *estimate.standard_error(), gate))
-    return any(holm(p_values))
+        estimates.append(compare_replicates(base, new, paired=False))
+    return any(gate_decision(estimates, gate)[1])
 
 
 def main() -> None:
@@ -57,7 +55,6 @@ def main() -> None:
     pooled = pooled_processes(args.runs)
     sizes = [len(processes) for processes in pooled.values()]
     per_side = min(sizes) // 2
-    pooled = {key: processes for key, processes in pooled.items() if len(processes) >= 2 * per_side}
     rng = random.Random(args.seed)
     print(f"{len(pooled)} configurations, {per_side} processes a side (pooled: median {np.median(sizes):.0f})")
     passed = sum(not gate_fails(pooled, per_side, rng, args.gate) for _ in range(args.draws))

@@ -163,6 +163,13 @@ def _environment_differences(base: dict, new: dict) -> list[str]:
     return differences
 
 
+def gate_decision(estimates: list, gate: float) -> tuple[list[float], list[bool]]:
+    """Per configuration compared (timing.processes.Comparison): the one-sided p of "at most +gate" and whether
+    it fails the gate under Holm over all of them."""
+    p_values = [p_above(e.ratio, *e.standard_error(), gate) for e in estimates]
+    return p_values, holm(p_values)
+
+
 def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
     base_side, new_side = load_side(base_dir), load_side(new_dir)
     base, new = base_side.samples, new_side.samples
@@ -176,8 +183,7 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
     estimates = [compare_replicates(base[key], new[key], paired=False) for key in common]
     # the verdict column is a discovery list (Benjamini-Hochberg); the gate one decision (Holm): timing/multiplicity
     discovered = benjamini_hochberg([e.p_value for e in estimates])
-    gate_p = [p_above(e.ratio, *e.standard_error(), gate) for e in estimates] if gate is not None else []
-    gate_failed = holm(gate_p) if gate is not None else [False] * len(estimates)
+    gate_p, gate_failed = gate_decision(estimates, gate) if gate is not None else ([], [False] * len(estimates))
     for index, (key, estimate) in enumerate(zip(common, estimates)):
         if not (estimate.significant and discovered[index]):
             verdict = "no significant change"
