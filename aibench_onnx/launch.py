@@ -1,6 +1,6 @@
 """The one way aibench starts a process (a worker), and what it returns.
 
-The workers are thin `python -m aibench_onnx.workers.NAME REQUEST.json OUT.json` entry points that hand
+A worker is a name in the table of `python -m aibench_onnx.workers NAME REQUEST.json OUT.json`, which hands
 the request to the stage that does the work. `run_worker` starts one in a fresh interpreter and returns a
 WorkerOutcome: ok, failed (the worker reported a failure), crashed (it died) or timeout (killed at its limit).
 
@@ -27,6 +27,7 @@ from typing import Callable
 
 from aibench_onnx.status import Status
 
+WORKER_COMMAND = (sys.executable, "-m", "aibench_onnx.workers")  # then the worker's name (workers/__main__.py)
 _active: set[int] = set()
 _lock = threading.Lock()
 
@@ -69,8 +70,8 @@ def _die_with_parent() -> None:
         pass  # not Linux: workers still end with their own timeout
 
 
-def run_worker(module: str, request: dict, timeout_s: float, request_path: str | Path | None = None) -> WorkerOutcome:
-    """Run worker `module` on `request` in a fresh interpreter. `request_path` keeps the request next to the
+def run_worker(worker: str, request: dict, timeout_s: float, request_path: str | Path | None = None) -> WorkerOutcome:
+    """Run worker `worker` (a name in workers/__main__.WORKERS) on `request` in a fresh interpreter. `request_path` keeps the request next to the
     artifacts it produces (else a temporary file). A document whose status is not "ok" is a failed
     outcome with the document's reason; the document is kept either way."""
     from aibench_onnx.jsonio import json_default
@@ -84,7 +85,7 @@ def run_worker(module: str, request: dict, timeout_s: float, request_path: str |
     try:
         Path(request_path).write_text(json.dumps(request, default=json_default))
         process = subprocess.Popen(
-            [sys.executable, "-m", module, str(request_path), out_path],
+            [*WORKER_COMMAND, worker, str(request_path), out_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
@@ -95,17 +96,17 @@ def run_worker(module: str, request: dict, timeout_s: float, request_path: str |
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            return WorkerOutcome(Status.TIMEOUT, f"{module} did not finish within {timeout_s:.0f} s")
+            return WorkerOutcome(Status.TIMEOUT, f"worker {worker} did not finish within {timeout_s:.0f} s")
         finally:
             with _lock:
                 _active.discard(process.pid)
         text = Path(out_path).read_text(encoding="utf-8")
         if process.returncode != 0 or not text:
             tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return WorkerOutcome(Status.CRASHED, f"{module} exited with {process.returncode}: {tail[0]}")
+            return WorkerOutcome(Status.CRASHED, f"worker {worker} exited with {process.returncode}: {tail[0]}")
         document = json.loads(text)
     except (OSError, ValueError) as exc:
-        return WorkerOutcome(Status.CRASHED, f"{module}: {exc}")
+        return WorkerOutcome(Status.CRASHED, f"worker {worker}: {exc}")
     finally:
         for path in [out_path] + ([request_path] if temporary_request else []):
             try:
@@ -115,7 +116,7 @@ def run_worker(module: str, request: dict, timeout_s: float, request_path: str |
     status = document.get("status", Status.OK) if isinstance(document, dict) else Status.OK
     if status == Status.OK:
         return WorkerOutcome(Status.OK, "", document)
-    return WorkerOutcome(Status.FAILED, document.get("reason", f"{module} reported {status}"), document)
+    return WorkerOutcome(Status.FAILED, document.get("reason", f"worker {worker} reported {status}"), document)
 
 
 def record_progress(request: dict, document: dict) -> None:
@@ -128,13 +129,13 @@ def record_progress(request: dict, document: dict) -> None:
             handle.write(json.dumps(document, default=json_default) + "\n")
 
 
-def run_worker_with_progress(module: str, request: dict, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
+def run_worker_with_progress(worker: str, request: dict, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
     """For a worker that does several items and appends each finished item's document, one JSON line each,
     to request["progress_path"] (which this sets): the outcome, and the documents of the items it finished —
     also when it died, so a crash or a timeout loses only the item that was running."""
     with tempfile.TemporaryDirectory(prefix="aibench-progress-") as tmp:
         progress = Path(tmp) / "done.jsonl"
-        outcome = run_worker(module, {**request, "progress_path": str(progress)}, timeout_s)
+        outcome = run_worker(worker, {**request, "progress_path": str(progress)}, timeout_s)
         finished = []
         for line in progress.read_text().splitlines() if progress.exists() else []:
             try:
@@ -144,16 +145,16 @@ def run_worker_with_progress(module: str, request: dict, timeout_s: float) -> tu
     return outcome, finished
 
 
-def worker_main(argv: list[str], module: str, run: Callable[[dict], dict],
+def worker_main(argv: list[str], worker: str, run: Callable[[dict], dict],
                 failure_status: Callable[[Exception], str] = lambda exc: Status.FAILED,
                 traceback_limit: int = 6) -> int:
-    """Entry point shared by the worker modules: `python -m MODULE REQUEST.json OUT.json`. The request is
+    """Entry point of a one-shot worker: `python -m aibench_onnx.workers NAME REQUEST.json OUT.json`. The request is
     handed to `run`; an exception becomes a document with a status, a one-line reason and the traceback,
     never a crash of the worker (the parent records what the document says)."""
     from aibench_onnx.jsonio import json_default
 
     if len(argv) != 3:
-        print(f"usage: python -m {module} REQUEST.json OUT.json", file=sys.stderr)
+        print(f"usage: python -m aibench_onnx.workers {worker} REQUEST.json OUT.json", file=sys.stderr)
         return 2
     request = json.loads(Path(argv[1]).read_text())
     try:
@@ -180,16 +181,16 @@ def apply_test_hook(job_id: str) -> None:
 
 
 class LiveWorker:
-    """A worker that stays alive between commands: `python -m MODULE REQUEST.json COMMAND_FD REPLY_FD`, one JSON
+    """A worker that stays alive between commands: `python -m aibench_onnx.workers NAME REQUEST.json COMMAND_FD REPLY_FD`, one JSON
     line each way over pipes of its own (not stdout: native libraries print there). Waiting for a command, the
     worker blocks on a read — it sleeps, it does not spin — so a live worker leaves the CPUs to the one that
     measures. Started in its own session like every worker; `call` answers None when it died or did not answer
     in time (then `status` and `reason` say which, and the worker is gone)."""
 
-    def __init__(self, module: str, request: dict) -> None:
+    def __init__(self, worker: str, request: dict) -> None:
         from aibench_onnx.jsonio import json_default
 
-        self.module, self.status, self.reason = module, Status.OK, ""
+        self.worker, self.status, self.reason = worker, Status.OK, ""
         fd, self._request_path = tempfile.mkstemp(prefix="aibench-request-", suffix=".json")
         os.close(fd)
         Path(self._request_path).write_text(json.dumps(request, default=json_default))
@@ -197,7 +198,7 @@ class LiveWorker:
         command_read, self._command_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, self._request_path, str(command_read), str(reply_write)],
+            [*WORKER_COMMAND, worker, self._request_path, str(command_read), str(reply_write)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
             pass_fds=(command_read, reply_write),
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
@@ -229,7 +230,7 @@ class LiveWorker:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reply_read], [], [], left)[0]:
-                self.stop(Status.TIMEOUT, f"{self.module} did not answer '{waiting_for}' within {timeout_s:.0f} s")
+                self.stop(Status.TIMEOUT, f"worker {self.worker} did not answer '{waiting_for}' within {timeout_s:.0f} s")
                 return None
             chunk = os.read(self._reply_read, 1 << 20)
             if not chunk:
@@ -245,7 +246,7 @@ class LiveWorker:
             code = None
         self._stderr.seek(0)
         tail = self._stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        self.stop(Status.CRASHED, f"{self.module} exited with {code}: {tail[0]}")
+        self.stop(Status.CRASHED, f"worker {self.worker} exited with {code}: {tail[0]}")
         return None
 
     def stop(self, status: str = Status.OK, reason: str = "") -> None:
@@ -278,7 +279,7 @@ class LiveWorker:
             pass
 
 
-def live_worker_main(argv: list[str], module: str, serve: Callable[[dict, Callable[[], dict | None],
+def live_worker_main(argv: list[str], worker: str, serve: Callable[[dict, Callable[[], dict | None],
                                                                          Callable[[dict], None]], None]) -> int:
     """Entry point of a live worker (LiveWorker): `serve(request, receive, reply)` answers commands until
     `receive()` gives None (the parent said exit or went away). An exception ends the worker with its reason
@@ -286,7 +287,7 @@ def live_worker_main(argv: list[str], module: str, serve: Callable[[dict, Callab
     from aibench_onnx.jsonio import json_default
 
     if len(argv) != 4:
-        print(f"usage: python -m {module} REQUEST.json COMMAND_FD REPLY_FD", file=sys.stderr)
+        print(f"usage: python -m aibench_onnx.workers {worker} REQUEST.json COMMAND_FD REPLY_FD", file=sys.stderr)
         return 2
     request = json.loads(Path(argv[1]).read_text())
     commands = os.fdopen(int(argv[2]), "r", encoding="utf-8")

@@ -35,7 +35,7 @@ def missing_modules(modules: tuple[str, ...]) -> list[str]:
 def cuda_provider_loads() -> bool:
     from aibench_onnx.launch import run_worker
 
-    probe = run_worker("aibench_onnx.workers.ort_probe", {}, 120).document
+    probe = run_worker("ort_probe", {}, 120).document
     return any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe.get("providers", []))
 
 

@@ -23,7 +23,7 @@ def run_in_ort_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu")
     np.savez(tmp_path / "in.npz", x=X)
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": lvl} for lvl in levels],
                "input_files": [str(tmp_path / "in.npz")], "threads": 1, "output_dir": str(tmp_path)}
-    document = run_worker("aibench_onnx.workers.ort_parity", request, 120, tmp_path / "req.json").document
+    document = run_worker("ort_parity", request, 120, tmp_path / "req.json").document
     assert document["status"] == "ok", document
     return {c["opt_level"]: c for c in document["configs"]}
 

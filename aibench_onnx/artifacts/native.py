@@ -1,5 +1,5 @@
 """A zoo model's reference artifacts: build it in one framework and run it on saved inputs (its native
-outputs) — and export it, when asked — inside the fresh process its worker (workers.native) gives it; and the
+outputs) — and export it, when asked — inside the fresh process its worker (`native`) gives it; and the
 parent's side that asks for them (`native_request`, `run_native_worker`, `export_graphs`, `export_only`).
 Frameworks never share a process: TF, JAX and torch fight over thread pools, and an import may crash.
 
@@ -152,7 +152,7 @@ def native_request(spec, size, framework, input_files, workdir: Path, threads: i
 
 
 def run_native_worker(request: dict, workdir: Path) -> dict:
-    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
+    outcome = run_worker("native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
     if outcome.died:
         return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}
     return outcome.document

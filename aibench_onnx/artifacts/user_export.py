@@ -29,7 +29,7 @@ def export_in_worker(user, out_dir: Path, opset: int, timeout_s: float = 1800,
     for stale in out_dir.glob("test_data_set_*"):  # an earlier model's reference sets in a reused -o folder
         shutil.rmtree(stale, ignore_errors=True)
     request = {"user": user.to_dict(), "out_dir": str(out_dir), "opset": opset, "precisions": list(precisions)}
-    outcome = run_worker("aibench_onnx.workers.user_model", request, timeout_s, out_dir / "user_model_request.json")
+    outcome = run_worker("user_model", request, timeout_s, out_dir / "user_model_request.json")
     document = outcome.document
     if outcome.died:
         return {"status": outcome.status, "reason": f"the model's process died: {outcome.reason}"}

@@ -44,6 +44,14 @@ def build_variant(onnx_path: str, precision: str, calibration_files: list[str], 
     raise ValueError(f"unknown precision {precision!r}")
 
 
+def build_variants(request: dict) -> dict:
+    """The worker `precision_variant`: the variants of request["onnx_path"] for request["precisions"], in a process
+    of its own (int8 needs ONNX Runtime's quantizer)."""
+    return {"status": Status.OK,
+            "variants": {precision: build_variant(request["onnx_path"], precision, request["calibration_files"])
+                         for precision in request["precisions"]}}
+
+
 def load_arrays(path: str) -> dict[str, np.ndarray]:
     with np.load(path) as saved:
         return {name: saved[name] for name in saved.files}
@@ -74,7 +82,7 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
         return {}
     workdir.mkdir(parents=True, exist_ok=True)
     files = write_calibration(calibration, workdir) if "int8-static" in reduced else []
-    outcome = run_worker("aibench_onnx.workers.precision_variant",
+    outcome = run_worker("precision_variant",
                          {"onnx_path": onnx_path, "precisions": reduced, "calibration_files": files}, timeout_s,
                          workdir / "precision_request.json")
     if not outcome.ok:

@@ -56,7 +56,7 @@ def package_versions() -> dict[str, dict | None]:
 def onnxruntime_info() -> dict:
     """Distribution forensics (metadata + hashes) plus the provider probe (subprocess)."""
     install = inspect_ort_install().to_dict()
-    outcome = run_worker("aibench_onnx.workers.ort_probe", {}, PROBE_TIMEOUT_S)
+    outcome = run_worker("ort_probe", {}, PROBE_TIMEOUT_S)
     probe = outcome.document if outcome.ok else {"probe_failed": outcome.reason}  # the env schema's name
     warnings = list(install.pop("warnings"))
     if probe.get("probe_failed"):
@@ -76,7 +76,7 @@ def framework_devices() -> dict[str, dict]:
     wanted = [fw for fw in FRAMEWORKS.values() if installed.get(fw.package)]
     results = {fw.package: {"ok": False, "error": "not installed"} for fw in FRAMEWORKS.values() if fw not in wanted}
     with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
-        futures = {fw.package: pool.submit(run_worker, "aibench_onnx.workers.framework_probe", {"framework": fw.name},
+        futures = {fw.package: pool.submit(run_worker, "framework_probe", {"framework": fw.name},
                                            PROBE_TIMEOUT_S)
                    for fw in wanted}
         for package, future in futures.items():

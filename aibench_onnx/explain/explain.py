@@ -144,7 +144,7 @@ class Profiler:
         key = ("torch-eager", tuple(sorted((k, str(v)) for k, v in request.items())))
         if key not in self.others:
             self.workdir.mkdir(parents=True, exist_ok=True)
-            outcome = run_worker("aibench_onnx.workers.native_profile", {**request, "threads": self.threads}, 900,
+            outcome = run_worker("native_profile", {**request, "threads": self.threads}, 900,
                                  self.workdir / f"native-{len(self.others)}.json")
             if not outcome.ok:
                 raise RuntimeError(f"torch profiler: {outcome.reason}")

@@ -126,3 +126,19 @@ def resolve_frameworks(names: list[str] | None) -> list[str]:
     if unknown:
         raise UserError(f"unknown framework {', '.join(map(repr, unknown))}; valid: {', '.join(FRAMEWORKS)}")
     return list(dict.fromkeys(names))
+
+
+def probe_framework(request: dict) -> dict:
+    """The worker `framework_probe`: import one framework (request["framework"]) and report the devices it sees.
+    Each framework gets its own process: importing TensorFlow, JAX and PyTorch together makes them fight over
+    thread pools and GPU memory, and an import can crash the interpreter."""
+    import time
+    import traceback
+
+    started = time.perf_counter()
+    try:
+        document = {"ok": True, **adapter(request["framework"]).probe_devices()}
+    except Exception as exc:  # noqa: BLE001 - an import failure is the finding
+        document = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=4)}
+    document["import_and_probe_s"] = round(time.perf_counter() - started, 2)
+    return document

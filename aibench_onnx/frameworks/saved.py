@@ -321,7 +321,7 @@ def read_signature(artifact: SavedArtifact, trust_code: bool = False, timeout_s:
 
     if artifact.kind == "hf-folder":
         return _hf_inputs(artifact)
-    outcome = run_worker("aibench_onnx.workers.saved_signature", {"path": artifact.path, "kind": artifact.kind,
+    outcome = run_worker("saved_signature", {"path": artifact.path, "kind": artifact.kind,
                                                                   "trust_code": trust_code}, timeout_s)
     document = outcome.document or {}
     if document.get("status") == USER_ERROR:

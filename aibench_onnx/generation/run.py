@@ -93,7 +93,7 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
     request = {"subject": subject.to_dict(), "graph": graph, "out_dir": str(workdir), "threads": settings.threads,
                "opset": settings.opset, "batch": settings.batch, "prompt": settings.prompt,
                "new_tokens": settings.new_tokens, "seed": settings.seed, "export": export}
-    outcome = run_worker("aibench_onnx.workers.generation_native", request, WORKER_TIMEOUT_S,
+    outcome = run_worker("generation_native", request, WORKER_TIMEOUT_S,
                          workdir / "native_request.json")
     native = outcome.document
     if outcome.died:
@@ -113,7 +113,7 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
     ort_request = {"graph": result.export["path"], "reference": native["reference"], "io": native["io"],
                    "tolerance": native["tolerance"], "eps": list(settings.eps), "levels": list(settings.levels),
                    "threads": settings.threads, "native_faults": [f.name for f in result.native.as_native]}
-    outcome = run_worker("aibench_onnx.workers.generation_ort", ort_request, WORKER_TIMEOUT_S,
+    outcome = run_worker("generation_ort", ort_request, WORKER_TIMEOUT_S,
                          workdir / "ort_request.json")
     if outcome.died or outcome.document.get("status") != Status.OK:
         result.status = Status.FAILED if not outcome.died else outcome.status

@@ -1,4 +1,4 @@
-"""Does each ONNX Runtime execution provider really load? Run in a subprocess (workers.ort_probe).
+"""Does each ONNX Runtime execution provider really load? Run in a subprocess (the worker ort_probe).
 
 `get_available_providers()` lists what the build was compiled with, not what can load: the CUDA provider
 is listed even when libcudart or cuDNN are missing, and ORT then quietly falls back to CPU. The only

@@ -75,7 +75,7 @@ def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list
         return FrameworkRun(framework, Status.UNAVAILABLE, problem, expected_param_count=expected), []
     request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
                "input_files": input_files, "output_dir": str(workdir)}
-    outcome = run_worker("aibench_onnx.workers.native", request, WORKER_TIMEOUT_S, workdir / f"{framework}_request.json")
+    outcome = run_worker("native", request, WORKER_TIMEOUT_S, workdir / f"{framework}_request.json")
     if not outcome.ok:
         reason = f"worker crashed: {outcome.reason}" if outcome.died else outcome.reason
         return FrameworkRun(framework, Status.FAILED, reason, expected_param_count=expected), []

@@ -22,7 +22,7 @@ def locate_export_difference(user: dict, record: dict, cells: list[ParityCell], 
     first = differing[0]
     failing_set = first.failing_sets[0] if first.failing_sets else 0
     row = next(o for o in first.outputs if not o.passed)
-    outcome = run_worker("aibench_onnx.workers.export_difference",
+    outcome = run_worker("export_difference",
                          {"user": user, "test_data": record["test_data"][failing_set], "atol": row.atol,
                           "rtol": row.rtol, "opset": opset, "output_names": record.get("output_names")},
                          timeout_s, Path(record["path"]).parent / "export_difference_request.json")

@@ -1,4 +1,4 @@
-"""The ONNX Runtime side of zoo parity, run in a process of its own (workers.ort_parity): one exported file,
+"""The ONNX Runtime side of zoo parity, run in a process of its own (the worker ort_parity): one exported file,
 every requested (provider, optimization level), every input set; outputs saved as .npz for the comparison.
 
 ORT never shares a process with the framework that exported the graph, so neither one's threads, memory

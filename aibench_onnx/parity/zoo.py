@@ -189,7 +189,7 @@ def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind:
         return cells
     request = {"runtime": kind, "onnx_path": record["path"], "eps": eps, "input_files": job.input_files,
                "threads": job.threads, "output_dir": str(job.workdir)}
-    outcome = run_worker("aibench_onnx.workers.graph_parity", request, WORKER_TIMEOUT_S,
+    outcome = run_worker("graph_parity", request, WORKER_TIMEOUT_S,
                          job.workdir / f"{kind}_request.json")
     results = {r["ep"]: r for r in outcome.document.get("configs", [])} if outcome.ok else {}
     for cell in cells:
@@ -311,7 +311,7 @@ def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, 
     request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
                "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32,
                "precisions": list(precisions), "calibration_files": calibration_files or []}
-    outcome = run_worker("aibench_onnx.workers.ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
+    outcome = run_worker("ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
     if not outcome.ok:
         return {"reason": outcome.reason or "ORT worker failed"}
     found: dict = {(c.get("precision", FP32), c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}

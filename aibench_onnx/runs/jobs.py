@@ -66,7 +66,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
     request["graph_runtimes"] = job.get("graph_runtimes", ["ort"])
     request.update(user=job["user"], opset=job["opset"], timeout_s=settings["timeout_s"])  # an export difference
-    outcome = run_worker("aibench_onnx.workers.user_parity", {**request, "export": export}, settings["timeout_s"],
+    outcome = run_worker("user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
     if not outcome.ok:
         return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
@@ -100,7 +100,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
         return
     requests = [{**found.native_request, "job_id": job["job_id"]} for job, found in prepared]
     # `timeout_s` is per job: the process that does several gets the sum of theirs
-    outcome, documents = run_worker_with_progress("aibench_onnx.workers.native", {"requests": requests},
+    outcome, documents = run_worker_with_progress("native", {"requests": requests},
                                                   settings["timeout_s"] * len(requests))
     if outcome.ok:
         documents = outcome.document["documents"]

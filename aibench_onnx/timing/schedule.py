@@ -153,7 +153,7 @@ class InterleavedRound:
         for unit in self.units:
             request = {**self.settings.to_dict(), "round": self.round, "group": unit[0].config.process_group,
                        "items": [item.request() for item in unit]}
-            workers.append(LiveWorker("aibench_onnx.workers.timing", request))
+            workers.append(LiveWorker("timing", request))
         self.process = [{"round": self.round, "group": unit[0].config.process_group, "items": len(unit),
                          "processes_in_round": len(self.units)} for unit in self.units]
         try:

@@ -1,5 +1,5 @@
-"""The entry points of the processes aibench starts: `python -m aibench_onnx.workers.NAME REQUEST.json OUT.json`.
+"""The processes aibench starts, by name: `python -m aibench_onnx.workers NAME ...` (the table in __main__).
 
-Each module hands its request to the stage that does the work; nothing imports these modules (they are
-started by name through aibench_onnx.launch), so they sit at the top of the layers, beside the CLI.
+Nothing imports this package's entry point (workers are started by name through aibench_onnx.launch), so it
+sits at the top of the layers, beside the CLI.
 """
