@@ -1,5 +1,5 @@
 """A user's framework model's artifacts: built, run and exported in the framework's own process
-(workers/user_model.py -> `build_and_export` here), with its reference test data and, when asked, the
+(the worker user_model -> `build_and_export` here), with its reference test data and, when asked, the
 framework's own reduced-precision runs and int8-static's calibration sets; and the parent's side that asks
 for them, as check, bench and run all need."""
 

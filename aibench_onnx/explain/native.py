@@ -1,7 +1,7 @@
 """The native side of a native-vs-graph effect, where the framework allows (and the operator families that
 let two runtimes' vocabularies — aten, ONNX, OpenVINO's layers — be compared): PyTorch eager's operators from
 torch.profiler (self CPU time per aten operator, median call of the profiled calls), in a torch process of its
-own (workers/native_profile.py), on exactly the call the timing measures (the adapter's prepare_timed).
+own (the worker native_profile), on exactly the call the timing measures (the adapter's prepare_timed).
 
 The two sides speak different vocabularies (aten::addmm against Gemm), so both are grouped into operator
 families (matrix products, convolution, normalization, ...) for the split. What the other frameworks give:

@@ -299,7 +299,7 @@ def causal_lm(artifact: SavedArtifact) -> bool:
 
 
 def signature_document(request: dict) -> dict:
-    """The worker's job (workers/saved_signature.py): the artifact's signature inputs as JSON."""
+    """The worker's job (the worker saved_signature): the artifact's signature inputs as JSON."""
     from dataclasses import asdict
 
     from aibench_onnx.status import USER_ERROR
