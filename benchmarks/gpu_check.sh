@@ -56,7 +56,7 @@ step_bench() {
   for model in cnn transformer; do
     timeout 500 aibench bench "$model" -f torch,jax --runtime torch-eager,torch-compile,jax-jit,ort \
       --device cuda --ep cuda --opt-level disabled,all --io-binding both --cuda-graph both --batch 1,8 \
-      --repeats 2 --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
+      --repeats 2 --min-time 0.2 --timeout 150 -o /tmp/bench --json "$OUT/bench_$model.json" 2>&1 \
       | tee "$OUT/bench_$model.txt"
   done
 }
@@ -67,7 +67,7 @@ step_aa() {
   for model in cnn transformer; do
     for runtime in ort torch-eager torch-compile; do
       timeout 300 aibench noise "$model" -f torch --runtime "$runtime" --ep cuda --device cuda --batch 8 \
-        --processes 8 --repeats 3 --min-time 0.2 --max-time 1 --json "$OUT/noise_${model}_$runtime.json" 2>&1 \
+        --processes 8 --repeats 3 --min-time 0.2 --json "$OUT/noise_${model}_$runtime.json" 2>&1 \
         | tee "$OUT/noise_${model}_$runtime.txt"
     done
   done
@@ -80,7 +80,7 @@ step_precision() {
     --seeds 2 --precision fp32,fp16,bf16,int8-dynamic,int8-static -o /tmp/prec --json "$OUT/precision_parity.json" 2>&1 \
     | tee "$OUT/precision_parity.txt"
   timeout 500 aibench bench cnn transformer mobilenet -f torch --size small --runtime ort --ep cuda --opt-level all \
-    --precision fp32,fp16,bf16,int8-dynamic --batch 1,8 --repeats 2 --min-time 0.2 --max-time 1 --timeout 150 \
+    --precision fp32,fp16,bf16,int8-dynamic --batch 1,8 --repeats 2 --min-time 0.2 --timeout 150 \
     -o /tmp/prec-bench --json "$OUT/precision_bench.json" 2>&1 | tee "$OUT/precision_bench.txt"
 }
 
@@ -91,7 +91,7 @@ step_exporters() {
     --ep cuda,tensorrt --opt-level all --seeds 2 -o /tmp/exp --json "$OUT/exporters_parity.json" 2>&1 \
     | tee "$OUT/exporters_parity.txt"
   timeout 400 aibench bench cnn transformer lstm -f torch --exporter torch-dynamo,torch-script --size small \
-    --runtime ort --ep cuda --opt-level all --batch 1,8 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 \
+    --runtime ort --ep cuda --opt-level all --batch 1,8 --repeats 3 --min-time 0.2 --timeout 150 \
     -o /tmp/exp-bench --json "$OUT/exporters_bench.json" 2>&1 | tee "$OUT/exporters_bench.txt"
 }
 
@@ -100,7 +100,7 @@ step_exporters() {
 # them; say so when it does not), the attribution, and the fusion ledgers of the CUDA graphs.
 step_explain() {
   timeout 400 aibench bench lstm layernorm attention -f torch,tf,jax --size small --runtime ort --ep cuda \
-    --opt-level disabled,all --batch 1 --repeats 3 --min-time 0.2 --max-time 1 --timeout 150 -o /tmp/explain-bench \
+    --opt-level disabled,all --batch 1 --repeats 3 --min-time 0.2 --timeout 150 -o /tmp/explain-bench \
     --json "$OUT/explain_bench.json" 2>&1 | tail -40 | tee "$OUT/explain_bench.txt"
   timeout 300 aibench explain "$OUT/explain_bench.json" --json "$OUT/explain.json" 2>&1 | tee "$OUT/explain.txt"
 }
@@ -111,7 +111,7 @@ step_decoder() {
   timeout 300 aibench generate decoder --ep cpu,cuda --opt-level all -o /tmp/generate --json "$OUT/generate.json" \
     --format markdown 2>&1 | tee "$OUT/generate.md"
   timeout 500 aibench bench decoder -f torch,jax --runtime torch-eager,jax-jit,ort --device cuda --ep cuda \
-    --opt-level all --prompt 16,128 --new-tokens 32 --batch 1,4 --repeats 2 --min-time 0.2 --max-time 1 \
+    --opt-level all --prompt 16,128 --new-tokens 32 --batch 1,4 --repeats 2 --min-time 0.2 \
     --timeout 150 -o /tmp/bench-decoder --json "$OUT/bench_decoder.json" 2>&1 | tee "$OUT/bench_decoder.txt"
 }
 

@@ -34,7 +34,7 @@ def measure(out: Path, framework: str, size: str, repeats: int, ep: str, parity_
         return
     aibench("bench", "-f", framework, "--size", size, "--runtime", "ort", "--ep", ep, "--opt-level", "all",
             "--precision", BENCH_PRECISIONS[ep], "--batch", "1,8", "--repeats", str(repeats), "--min-time", "0.5",
-            "--max-time", "2", "-o", str(out / "bench"), "--json", str(out / "bench.json"))
+            "-o", str(out / "bench"), "--json", str(out / "bench.json"))
 
 
 def _num(value, spec: str) -> str:

@@ -133,3 +133,50 @@ def test_piped_output_gets_wide_tables_unless_columns_is_set(monkeypatch):
     assert make_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal
     monkeypatch.setenv("COLUMNS", "100")
     assert make_console().width == 100
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["generate", "--batch", "1,4"], "--batch '1,4': this command takes one value"),
+    (["generate", "--prompt", "x"], "--prompt 'x': expected comma-separated positive integers"),
+    (["run", "--threads", "1,2"], "--threads '1,2': this command takes one count (bench sweeps several)"),
+    (["noise", "--batch", "0"], "--batch '0': expected comma-separated positive integers"),
+    (["export", "mlp"], "export needs the model's framework"),
+])
+def test_an_option_declared_once_is_parsed_the_same_by_every_command(argv, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, argv)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and expected in lines[0], result.output
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_every_shared_flag_is_declared_once_and_shows_in_its_group():
+    import ast
+    from pathlib import Path
+
+    import aibench_onnx.cli as cli
+
+    flags_in_signatures = []
+    for path in Path(cli.__file__).parent.glob("*.py"):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if isinstance(function, ast.FunctionDef):
+                for default in function.args.defaults:
+                    if isinstance(default, ast.Call) and getattr(default.func, "attr", "") == "Option":
+                        flags_in_signatures += [(a.value, function.name) for a in default.args
+                                                if isinstance(a, ast.Constant) and str(a.value).startswith("--")]
+    by_flag: dict[str, set[str]] = {}
+    for flag, command in flags_in_signatures:
+        by_flag.setdefault(flag, set()).add(command)
+    assert {flag: commands for flag, commands in by_flag.items() if len(commands) > 1} == {}
+    text = runner.invoke(app, ["bench", "--help"], env={"COLUMNS": "200"}).output
+    assert "Timing" in text and "Runtimes, providers and precision" in text and "x:float32[batch,16]" in text
+
+
+def test_a_full_run_times_every_kind_its_frameworks_can_and_a_quick_run_its_first_look():
+    from aibench_onnx.cli.runs import timed_runtimes
+    from aibench_onnx.runs.run import FULL, QUICK
+
+    full = timed_runtimes(None, FULL, ["torch", "jax"])  # it was a TypeError: FULL names no kinds
+    assert {"torch-eager", "torch-compile", "jax-jit", "ort"} <= set(full) and "tf-xla" not in full
+    assert timed_runtimes(None, QUICK, ["torch"]) == ["torch-eager", "ort"]
+    assert timed_runtimes("ort", FULL, ["torch"]) == ["ort"]

@@ -288,7 +288,7 @@ def test_precision_variants_are_ort_configurations_with_their_own_labels():
 def test_bench_times_each_variant_and_reports_the_precision_effect(tmp_path):
     result = runner.invoke(app, ["bench", "mlp", "-f", "torch", "--size", "tiny", "--runtime", "ort", "--opt-level",
                                  "all", "--precision", "fp32,fp16,int8-dynamic,int8-static", "--batch", "1,4",
-                                 "--repeats", "2", "--min-time", "0.02", "--max-time", "0.05",
+                                 "--repeats", "2", "--min-time", "0.02",
                                  "-o", str(tmp_path / "bench"), "--json", str(tmp_path / "b.json")])
     assert result.exit_code == 0, result.output
     (bench,) = json.loads((tmp_path / "b.json").read_text())["results"]

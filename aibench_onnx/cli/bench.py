@@ -7,30 +7,23 @@ from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
-    TF32_HELP,
     choose,
     chosen_graphs,
-    ep_option,
-    exporter_option,
-    json_option,
     make_console,
-    opt_level_option,
     output_dir,
     parse_batches,
     parse_eps,
     parse_levels,
     parse_precisions,
     parse_thread_counts,
-    precision_option,
     progress_bar,
     split_csv,
-    threads_option,
-    trust_code_option,
     warn_if_busy,
 )
-from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps
+from aibench_onnx.cli.user_models import parse_dim_sweeps
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
@@ -42,49 +35,34 @@ def bench(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all), "
                                                       "one pkg.module:factory of your own with --framework, or "
                                                       "ONNX files (two or more: the same function, compared)."),
-    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", "--framework",
-                                             help="Comma-separated: torch,tf,jax (your own model: its one framework)."),
-    exporter: Optional[str] = exporter_option(),
-    inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
-    inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
-    call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
-    dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE or a sweep NAME=S1,S2,... of a symbolic "
-                                            "dimension of your model (e.g. seq=16,128,512); repeatable."),
-    runtime: Optional[str] = typer.Option(
-        None, "--runtime", help="Comma-separated runtime kinds: torch-eager, torch-compile, tf-eager, tf-function, "
-        "tf-xla, jax-jit, ort, openvino (default: all of the chosen frameworks' kinds and ort; openvino needs "
-        "aibench-onnx[openvino])."),
-    ep: str = ep_option(),
-    opt_level: str = opt_level_option(),
-    io_binding: str = typer.Option("on", "--io-binding", help="ORT IO binding: on, off or both."),
-    cuda_graph: str = typer.Option("off", "--cuda-graph", help="ORT CUDA graph replay (cuda EP with IO "
-                                   "binding): off, on or both."),
-    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP),
-    precision: str = precision_option(
-        "ORT graphs to time: the export and its variants, as `parity --precision` builds them; "
-        "the effects table gains fp32 -> variant precision effects."),
-    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes, comma-separated (default 1,8; ONNX "
-                                        "files: their inputs' dynamic first axes, default 1)."),
-    prompt: str = typer.Option("16,128", "--prompt", help="Decoders: prompt lengths, comma-separated — each one's "
-                               "prefill (time to first token) and decode steps after it (time per output token)."),
-    new_tokens: int = typer.Option(32, "--new-tokens", min=2, max=4096, help="Decoders: tokens a generation makes; "
-                                   "a decode step is timed with the cache at its start and at its end."),
-    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
-    device: str = typer.Option("cpu", "--device", help="Device for native runtimes: cpu or cuda."),
-    threads: Optional[str] = threads_option(sweep=True),
-    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Sampling seconds per batch and process, in "
-                                   "slots of 0.1 s alternating with the model's other configurations (3 at least)."),
-    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Kept for scripts: the cap of one "
-                                   "uninterrupted measurement, which interleaved rounds no longer make; not below "
-                                   "--min-time."),
-    repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="Processes per configuration (replicates, "
-                                "run in interleaved rounds); CIs and effects count the variance between them."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per configuration before its timing "
-                                  "process is killed (a process timing several gets the sum of theirs)."),
-    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/bench-<time>)."),
-    trust_code: bool = trust_code_option(),
-    json_path: Optional[str] = json_option(),
+    frameworks: options.Frameworks = None,
+    exporter: options.Exporter = None,
+    size: options.Size = None,
+    opset: options.Opset = None,
+    trust_code: options.TrustCode = False,
+    inputs: options.Input = None,
+    inputs_from: options.InputsFrom = None,
+    call_args: options.CallArg = None,
+    dim: options.Dim = None,
+    runtime: options.Runtime = None,
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "disabled,all",
+    io_binding: str = typer.Option("on", "--io-binding", rich_help_panel=options.RUNTIMES,
+                                   help="ORT IO binding: on, off or both."),
+    cuda_graph: str = typer.Option("off", "--cuda-graph", rich_help_panel=options.RUNTIMES,
+                                   help="ORT CUDA graph replay (cuda EP with IO binding): off, on or both."),
+    tf32: options.Tf32 = False,
+    device: options.Device = "cpu",
+    precision: options.Precision = "fp32",
+    threads: options.Threads = None,
+    batch: options.Batch = None,
+    repeats: options.Repeats = 3,
+    min_time: options.MinTime = 1.0,
+    timeout: options.Timeout = 900.0,
+    prompt: options.Prompt = "16,128",
+    new_tokens: options.NewTokens = 32,
+    out: options.Out = None,
+    json_path: options.Json = None,
 ) -> None:
     """Time native eager and compiled runtimes and ONNX Runtime (per provider and optimization level) with one
     method, each configuration in R fresh processes (interleaved rounds), and split the differences into
@@ -141,14 +119,14 @@ def bench(
     if precisions != ("fp32",) and "ort" not in runtimes:
         raise UserError("--precision chooses ORT graphs; add ort to --runtime")
     batches = parse_batches(batch or "1,8") if files is None else _file_batches(files, batch)
-    if max_time < min_time:
-        raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
+    if new_tokens < 2:
+        raise UserError(f"--new-tokens {new_tokens}: bench times a decode step at the cache's start and end, 2 at least")
     for spec in specs:
         check_size(spec, size or spec.default_size)
     if json_path is not None:
         check_writable(json_path)
     out_dir = files.workdir if files is not None else output_dir(out, "bench")
-    timing = {"min_time_s": min_time, "max_time_s": max_time}
+    timing = {"min_time_s": min_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
     exported: dict[str, dict] = {}  # a user's model: exported once here, for every point of its sweep

@@ -8,25 +8,20 @@ from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     default_threads,
-    ep_option,
-    error_stat_option,
-    json_option,
     make_console,
-    opt_level_option,
     output_dir,
     parse_eps,
     parse_error_stats,
     parse_graph_runtimes,
     parse_levels,
     parse_precisions,
-    precision_option,
-    threads_option,
-    trust_code_option,
+    parse_threads,
 )
-from aibench_onnx.cli.user_models import CALL_ARG_HELP, INPUT_HELP, INPUTS_HELP, parse_dim_sweeps, single_dims
+from aibench_onnx.cli.user_models import parse_dim_sweeps, single_dims
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import Status, exit_code
 
@@ -37,29 +32,24 @@ def check(
     target: str = typer.Argument(..., metavar="MODEL", help="model.onnx; pkg.module:factory with --framework; or a "
                                  "saved model's path: a Hugging Face folder, .keras/.h5, a SavedModel folder, .pt2, "
                                  "TorchScript .pt/.jit."),
-    test_data: Optional[list[str]] = typer.Option(None, "--test-data", help="A test_data_set_N directory "
-                                                  "(input_K.pb / output_K.pb); repeatable."),
-    ep: str = ep_option(),
-    runtime: str = typer.Option("ort", "--runtime", help="Graph runtimes to run the file on, comma-separated: ort "
-                                "(always), openvino (its CPU device; needs aibench-onnx[openvino])."),
-    opt_level: str = opt_level_option(),
-    dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic dimension; repeatable."),
-    framework: Optional[str] = typer.Option(None, "--framework", help="torch, tf or jax: MODEL is pkg.module:factory "
-                                            "(this imports and runs your code)."),
-    inputs: Optional[list[str]] = typer.Option(None, "--input", help=INPUT_HELP),
-    inputs_from: Optional[str] = typer.Option(None, "--inputs", metavar="SOURCE", help=INPUTS_HELP),
-    call_args: Optional[list[str]] = typer.Option(None, "--call-arg", help=CALL_ARG_HELP),
-    precision: str = precision_option(
-        "Graphs to check: the file itself and variants of it, each judged against the same "
-        "reference with its precision's verdict."),
-    error_stat: Optional[list[str]] = error_stat_option(),
-    bench: bool = typer.Option(False, "--bench", help="Also time the file on each runtime x provider x level as "
-                               "`aibench bench FILE` does (3 processes each, interleaved; effects with CIs)."),
-    threads: Optional[int] = threads_option(),
-    out: Optional[str] = typer.Option(None, "-o", "--out",
-                                      help="Where a framework model's export and precision variants go."),
-    json_path: Optional[str] = json_option(),
-    trust_code: bool = trust_code_option(),
+    test_data: Optional[list[str]] = typer.Option(None, "--test-data", rich_help_panel=options.INPUTS,
+                                                  help="A test_data_set_N directory (input_K.pb / output_K.pb); "
+                                                  "repeatable."),
+    framework: options.Frameworks = None,
+    trust_code: options.TrustCode = False,
+    inputs: options.Input = None,
+    inputs_from: options.InputsFrom = None,
+    call_args: options.CallArg = None,
+    dim: options.Dim = None,
+    runtime: options.Runtime = "ort",
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "disabled,all",
+    precision: options.Precision = "fp32",
+    error_stat: options.ErrorStat = None,
+    threads: options.Threads = None,
+    bench: options.Bench = False,
+    out: options.Out = None,
+    json_path: options.Json = None,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
     """Check a model you brought: load and validate it, compare ONNX Runtime on every provider x level with a
@@ -80,7 +70,7 @@ def check(
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
-    threads = threads or default_threads()
+    threads = parse_threads(threads) or default_threads()
     out_dir = functools.cache(lambda: output_dir(out, "check"))  # created when something is written there
     export = None  # a framework model's export record, kept in the JSON
     try:

@@ -95,11 +95,6 @@ def progress_bar(console):
     return Progress(*columns, console=console, transient=True, auto_refresh=False)
 
 
-ERROR_STAT_HELP = ("The statistic a reduced-precision verdict uses, [OUTPUT:]STAT: max, median, mean, pNN (a "
-                   "quantile, e.g. p99) or signal (cosine and SQNR only); with OUTPUT: for that output only; "
-                   "repeatable. Default: each precision's own (fp16 p99, int8 signal).")
-
-
 def parse_error_stats(values: list[str] | None) -> dict[str, str]:
     """--error-stat values -> output name ("" for every output) -> statistic, each checked (one line, exit 2)."""
     from aibench_onnx.zoo.precision import JUDGEMENTS
@@ -115,62 +110,27 @@ def parse_error_stats(values: list[str] | None) -> dict[str, str]:
     return statistics
 
 
-# Options several commands take, each declared once (one flag, one default, one help text) with its parser.
-def ep_option():
-    import typer
-
-    return typer.Option("cpu", "--ep", help="ONNX Runtime execution providers, comma-separated: cpu, cuda, tensorrt.")
-
-
-def opt_level_option():
-    import typer
-
-    return typer.Option("disabled,all", "--opt-level", help="ONNX Runtime graph optimization levels, comma-separated: "
-                        "disabled, basic, extended, all.")
+def parse_threads(text: Optional[str]) -> Optional[int]:
+    """--threads N of a command that takes one count; None when not given (the command's default)."""
+    if text is None:
+        return None
+    counts = parse_batches(text, "--threads")
+    if len(counts) > 1:
+        raise UserError(f"--threads {text!r}: this command takes one count (bench sweeps several)")
+    return counts[0]
 
 
-def threads_option(sweep: bool = False):
-    """--threads N; `sweep`: also N1,N2,... (bench: each count a run of its own, parsed by parse_thread_counts)."""
-    import typer
-
-    if sweep:
-        return typer.Option(None, "--threads", help="Intra-op threads for every runtime, or counts to sweep, "
-                            "comma-separated (e.g. 1,2; default: physical cores).")
-    return typer.Option(None, "--threads", min=1, help="Intra-op threads for every runtime (default: physical cores).")
+def parse_one(text: str, option: str) -> int:
+    """--batch 4 / --prompt 16 of a command that takes one positive integer."""
+    values = parse_batches(text, option)
+    if len(values) > 1:
+        raise UserError(f"{option} {text!r}: this command takes one value")
+    return values[0]
 
 
 def parse_thread_counts(text: Optional[str]) -> list[int]:
     """--threads 1,2 -> [1, 2]; none given -> [physical cores]."""
     return parse_batches(text, "--threads") if text else [default_threads()]
-
-
-def trust_code_option():
-    import typer
-
-    return typer.Option(False, "--trust-artifact-code", help="Let a saved model run code of its own while it loads "
-                        "(Keras Lambda layers outside safe mode, Hugging Face remote code). Off: such an artifact "
-                        "is refused.")
-
-
-def json_option():
-    import typer
-
-    return typer.Option(None, "--json", metavar="PATH", help=JSON_HELP)
-
-
-def error_stat_option():
-    import typer
-
-    return typer.Option(None, "--error-stat", help=ERROR_STAT_HELP)
-
-
-def precision_option(purpose: str):
-    """`--precision`; `purpose` says what the command does with the variants."""
-    import typer
-
-    return typer.Option("fp32", "--precision", help=f"{purpose} Comma-separated: fp32 (the export itself), fp16, bf16 "
-                        "(converted after export), int8-dynamic, int8-static (ONNX Runtime's quantizer, calibrated on "
-                        "inputs no judged set uses).")
 
 
 def parse_eps(text: Optional[str]) -> list[str]:
@@ -202,26 +162,11 @@ def parse_graph_runtimes(text: Optional[str]) -> tuple[str, ...]:
     return runtimes
 
 
-def exporter_option():
-    """`--exporter`, declared once for every command that exports zoo models (parity, bench, run)."""
-    import typer
-
-    return typer.Option(None, "--exporter", help=(
-        "Exporters, comma-separated: torch-dynamo (torch's default), torch-script (torch.onnx's deprecated "
-        "TorchScript exporter), tf2onnx, jax2onnx. A framework with none named uses its default; two for one "
-        "framework give an exporter effect on the same weights."))
-
-
 def chosen_graphs(frameworks: Optional[str], exporters: Optional[str]) -> list[str]:
     """The graphs to export and run (framework names, and `torch-script` for a second torch exporter)."""
     from aibench_onnx.frameworks import resolve_frameworks, resolve_graphs
 
     return resolve_graphs(resolve_frameworks(split_csv(frameworks)), split_csv(exporters))
-
-
-JSON_HELP = "Also write the result as JSON to this path; '-' writes only JSON to stdout."
-TF32_HELP = ("Let ORT's CUDA provider compute float32 matmul/conv in TF32 (ORT's own default); off unless "
-             "given, since TF32 rounding (~1e-3 relative) would hide or fake graph differences.")
 
 
 def render_and_write(document: dict, json_path: str | None, render) -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Optional
 
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import json_option, render_and_write
+from aibench_onnx.cli import options
+from aibench_onnx.cli.common import render_and_write
 
 
 @app.command()
 @user_errors_exit
 def env(
-    json_path: Optional[str] = json_option(),
+    json_path: options.Json = None,
     frameworks: bool = typer.Option(
         False, "--frameworks", help="Also import torch, tensorflow and jax (each in its own process) "
         "and list the devices each sees. Takes seconds."

@@ -10,7 +10,8 @@ from typing import Optional
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import default_threads, json_option, make_console, threads_option
+from aibench_onnx.cli import options
+from aibench_onnx.cli.common import default_threads, make_console, parse_threads
 from aibench_onnx.errors import UserError
 
 
@@ -21,12 +22,12 @@ def explain(
                                  help="A run directory, a bench JSON, or an ONNX file (the baseline with OTHER)."),
     other: Optional[str] = typer.Argument(None, metavar="[OTHER]",
                                           help="A second ONNX file of the same function: the candidate."),
-    ep: str = typer.Option("cpu", "--ep", help="ONNX Runtime execution provider (files)."),
-    opt_level: str = typer.Option("all", "--opt-level", help="Graph optimization level (two files)."),
-    dim: Optional[list[str]] = typer.Option(None, "--dim", help="NAME=SIZE for a symbolic input dimension (files)."),
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "all",
+    dim: options.Dim = None,
     every: bool = typer.Option(False, "--all", help="Explain every effect, not only significant ones (runs)."),
-    threads: Optional[int] = threads_option(),
-    json_path: Optional[str] = json_option(),
+    threads: options.Threads = None,
+    json_path: options.Json = None,
 ) -> None:
     """Split an effect into operator types and source modules, list the optimizer's fusions on each side, and
     rate each operator type against this machine's measured peaks. A run keeps it as explain.json, which
@@ -39,7 +40,7 @@ def explain(
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
-    threads = threads or default_threads()
+    threads = parse_threads(threads) or default_threads()
     (ep,) = _one(parse_eps(ep), "--ep")
     (level,) = _one(parse_levels(opt_level), "--opt-level")
     dims = single_dims(parse_dim_sweeps(dim), "explain")

@@ -8,20 +8,18 @@ from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     chosen_graphs,
     default_threads,
-    ep_option,
-    exporter_option,
-    json_option,
     make_console,
-    opt_level_option,
     output_dir,
     parse_eps,
     parse_levels,
+    parse_one,
+    parse_threads,
     progress_bar,
-    threads_option,
 )
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
@@ -37,29 +35,27 @@ def generate(
         None, metavar="[MODELS]...",
         help="Zoo decoders (default: decoder), or pkg.module:factory returning a Hugging Face causal LM "
              "(a *ForCausalLM or GPT2LMHeadModel; exported by torch.onnx)."),
-    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks",
-                                             help="Zoo decoders: comma-separated torch,tf,jax (default: all)."),
-    exporter: Optional[str] = exporter_option(),
-    ep: str = ep_option(),
-    opt_level: str = opt_level_option(),
-    size: Optional[str] = typer.Option(None, "--size", help="Zoo decoders' size variant (default: small)."),
-    batch: int = typer.Option(4, "--batch", min=1, max=64, help="Prompts per batch (rows after the first are "
-                              "left-padded to different lengths)."),
-    prompt: int = typer.Option(16, "--prompt", min=1, max=4096, help="Prompt length in tokens."),
-    new_tokens: int = typer.Option(32, "--new-tokens", min=1, max=4096, help="Tokens to generate greedily."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random prompts."),
-    threads: Optional[int] = threads_option(),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/generate-<time>)."),
-    form: str = typer.Option("terminal", "--format", help="terminal, markdown or html (tables to stdout)."),
-    bench: bool = typer.Option(False, "--bench", help="Also time each decoder by phase: TTFT (prefill) and TPOT (a "
-                               "decode step, cache bound on the device) natively and on ONNX Runtime, with effects."),
-    bench_prompt: str = typer.Option("16,128", "--bench-prompt", help="--bench: prompt lengths, comma-separated."),
-    bench_batch: str = typer.Option("1,4", "--bench-batch", help="--bench: batch sizes, comma-separated."),
-    runtime: Optional[str] = typer.Option(None, "--runtime", help="--bench: runtime kinds, comma-separated (default: "
-                                          "each exporter's framework's eager and compiled kinds, and ort)."),
-    repeats: int = typer.Option(3, "--repeats", min=1, max=50, help="--bench: processes per configuration."),
-    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="--bench: sampling seconds per batch and process."),
-    json_path: Optional[str] = json_option(),
+    frameworks: options.Frameworks = None,
+    exporter: options.Exporter = None,
+    size: options.Size = None,
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "disabled,all",
+    threads: options.Threads = None,
+    batch: options.Batch = "4",
+    prompt: options.Prompt = "16",
+    new_tokens: options.NewTokens = 32,
+    seed: int = typer.Option(0, "--seed", rich_help_panel=options.DECODERS, help="Seed of the random prompts."),
+    bench: options.Bench = False,
+    bench_prompt: str = typer.Option("16,128", "--bench-prompt", rich_help_panel=options.TIMING,
+                                     help="--bench: prompt lengths, comma-separated."),
+    bench_batch: str = typer.Option("1,4", "--bench-batch", rich_help_panel=options.TIMING,
+                                    help="--bench: batch sizes, comma-separated."),
+    runtime: options.Runtime = None,
+    repeats: options.Repeats = 3,
+    min_time: options.MinTime = 1.0,
+    out: options.Out = None,
+    form: options.Format = "terminal",
+    json_path: options.Json = None,
 ) -> None:
     """Check decoders over a greedy generation: the export (past and present key/values as graph inputs and
     outputs) on ONNX Runtime against the native model — prefill and decode logits judged apart, the cache
@@ -76,7 +72,10 @@ def generate(
     if json_path is not None:
         check_writable(json_path)
     subjects = _subjects(targets or ["decoder"], size, frameworks, exporter)
-    threads = threads or default_threads()
+    threads = parse_threads(threads) or default_threads()
+    batch, prompt = parse_one(batch, "--batch"), parse_one(prompt, "--prompt")
+    if batch > 64:
+        raise UserError(f"--batch {batch}: at most 64 prompts a batch")
     settings = GenerationSettings(batch, prompt, new_tokens, seed, tuple(parse_eps(ep)), tuple(parse_levels(opt_level)),
                                   threads, DEFAULT_OPSET)
     console = make_console(stderr=json_path == STDOUT or form != "terminal")

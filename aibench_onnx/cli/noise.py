@@ -3,17 +3,18 @@ this machine gives at the current settings, so a CI gate can be set to what it c
 
 from __future__ import annotations
 
-from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     choose,
     default_threads,
-    json_option,
     make_console,
     output_dir,
+    parse_one,
+    parse_threads,
     progress_bar,
 )
 from aibench_onnx.errors import ExitCode, UserError
@@ -23,21 +24,21 @@ from aibench_onnx.errors import ExitCode, UserError
 @user_errors_exit
 def noise(
     model_name: str = typer.Argument("mlp", metavar="MODEL", help="Zoo model (default mlp)."),
-    framework: str = typer.Option("torch", "-f", "--framework", help="The native framework, or whose graph ORT runs."),
-    runtime: str = typer.Option("ort", "--runtime", help="Runtime kind: ort, torch-eager, jax-jit, ..."),
-    ep: str = typer.Option("cpu", "--ep", help="ORT execution provider."),
-    opt_level: str = typer.Option("all", "--opt-level", help="ORT graph optimization level."),
-    batch: int = typer.Option(1, "--batch", min=1, help="Batch size."),
-    device: str = typer.Option("cpu", "--device", help="Device for a native runtime: cpu or cuda."),
-    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
-    processes: int = typer.Option(12, "--processes", min=4, max=100, help="Fresh processes to measure it in."),
-    repeats: int = typer.Option(3, "--repeats", min=1, help="Processes a side, as `run`/`bench --repeats`."),
-    min_time: float = typer.Option(1.0, "--min-time", min=0.01, help="Minimum sampling seconds per process."),
-    max_time: float = typer.Option(10.0, "--max-time", min=0.05, help="Sampling time cap per process."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds before a process is killed."),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory."),
-    json_path: Optional[str] = json_option(),
+    framework: options.Frameworks = "torch",
+    size: options.Size = None,
+    runtime: options.Runtime = "ort",
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "all",
+    device: options.Device = "cpu",
+    threads: options.Threads = None,
+    batch: options.Batch = "1",
+    processes: int = typer.Option(12, "--processes", min=4, max=100, rich_help_panel=options.TIMING,
+                                  help="Fresh processes to measure it in."),
+    repeats: options.Repeats = 3,
+    min_time: options.MinTime = 1.0,
+    timeout: options.Timeout = 900.0,
+    out: options.Out = None,
+    json_path: options.Json = None,
 ) -> None:
     """Measure one configuration in many fresh processes and report how often two groups of R of them would be
     called different (false positives) and the smallest difference R processes a side can detect."""
@@ -63,15 +64,15 @@ def noise(
     check_size(spec, size or spec.default_size)
     if processes < 2 * repeats:
         raise UserError(f"--processes {processes} cannot be split into two groups of --repeats {repeats}")
-    if max_time < min_time:
-        raise UserError(f"--max-time {max_time:g} is below --min-time {min_time:g}")
+    batch = parse_one(batch, "--batch")
+    threads = parse_threads(threads)
     configs = plan([framework], [runtime], [ep], [opt_level], [True])
     if not configs:
         raise UserError(f"{runtime} is not a runtime of {framework}")
     if json_path is not None:
         check_writable(json_path)
     console = make_console(stderr=json_path == STDOUT)
-    timing = {"min_time_s": min_time, "max_time_s": max_time}
+    timing = {"min_time_s": min_time}
     with progress_bar(console) as progress:
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
         (bench,) = bench_models([_one_subject(spec, size)], configs, [batch], threads or default_threads(), timing,

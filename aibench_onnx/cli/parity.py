@@ -7,26 +7,19 @@ from typing import Optional
 import typer
 
 from aibench_onnx.cli.app import app, user_errors_exit
-from aibench_onnx.cli.common import (
-    PARITY_SCHEMA_VERSION,
-    TF32_HELP,
+from aibench_onnx.cli import options
+from aibench_onnx.cli.common import (    PARITY_SCHEMA_VERSION,
     chosen_graphs,
     default_threads,
-    ep_option,
-    error_stat_option,
-    exporter_option,
-    json_option,
     make_console,
-    opt_level_option,
     output_dir,
     parse_eps,
     parse_error_stats,
     parse_graph_runtimes,
     parse_levels,
     parse_precisions,
-    precision_option,
+    parse_threads,
     progress_bar,
-    threads_option,
 )
 from aibench_onnx.errors import UserError
 from aibench_onnx.status import exit_code
@@ -36,24 +29,24 @@ from aibench_onnx.status import exit_code
 @user_errors_exit
 def parity(
     model_names: Optional[list[str]] = typer.Argument(None, metavar="[MODELS]...", help="Zoo models (default: all)."),
-    frameworks: Optional[str] = typer.Option(None, "-f", "--frameworks", help="Comma-separated: torch,tf,jax."),
-    exporter: Optional[str] = exporter_option(),
-    runtime: str = typer.Option("ort", "--runtime", help="Graph runtimes to check each export on, comma-separated: "
-                                "ort (always), openvino (its CPU device; needs aibench-onnx[openvino])."),
-    ep: str = ep_option(),
-    opt_level: str = opt_level_option(),
-    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: each model's default, small)."),
-    seeds: int = typer.Option(3, "--seeds", min=1, max=100, help="Random input sets (edge cases come on top)."),
-    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
-    threads: Optional[int] = threads_option(),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="Artifact directory (default aibench-runs/parity-<time>)."),
+    frameworks: options.Frameworks = None,
+    exporter: options.Exporter = None,
+    size: options.Size = None,
+    opset: options.Opset = None,
+    seeds: int = typer.Option(3, "--seeds", min=1, max=100, rich_help_panel=options.INPUTS,
+                              help="Random input sets (edge cases come on top)."),
     across_frameworks: bool = typer.Option(
         False, "--across-frameworks",
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
-    tf32: bool = typer.Option(False, "--tf32", help=TF32_HELP + " Judged with TF32 tolerances (rtol 1e-3, atol 1e-4)."),
-    precision: str = precision_option("Graphs to judge against the fp32 native outputs."),
-    error_stat: Optional[list[str]] = error_stat_option(),
-    json_path: Optional[str] = json_option(),
+    runtime: options.Runtime = "ort",
+    ep: options.Ep = "cpu",
+    opt_level: options.OptLevel = "disabled,all",
+    tf32: options.Tf32 = False,
+    precision: options.Precision = "fp32",
+    error_stat: options.ErrorStat = None,
+    threads: options.Threads = None,
+    out: options.Out = None,
+    json_path: options.Json = None,
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
     (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
@@ -79,7 +72,7 @@ def parity(
         raise UserError("--precision judges exported graphs; --across-frameworks compares native runs")
     if json_path is not None:
         check_writable(json_path)
-    threads = threads or default_threads()
+    threads = parse_threads(threads) or default_threads()
     console = make_console(stderr=json_path == STDOUT)
     if across_frameworks:
         if len(chosen) < 2:

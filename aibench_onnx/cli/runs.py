@@ -6,25 +6,21 @@ from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     choose,
     chosen_graphs,
     default_threads,
-    ep_option,
-    error_stat_option,
-    exporter_option,
-    json_option,
     make_console,
     parse_batches,
     parse_eps,
     parse_error_stats,
     parse_percent,
     parse_precisions,
-    precision_option,
+    parse_threads,
     progress_bar,
     split_csv,
-    threads_option,
     warn_if_busy,
 )
 from aibench_onnx.errors import ExitCode, UserError
@@ -41,16 +37,16 @@ def run(
     user_models: Optional[str] = typer.Option(None, "--user-models", metavar="FILE.toml", help="Your own models, "
                                               "one [[model]] table each (target, framework, inputs or inputs_from, "
                                               "call_args, dims): see the README."),
-    frameworks: Optional[str] = typer.Option(None, "--frameworks", "-f", help="Comma-separated: torch,tf,jax."),
-    exporter: Optional[str] = exporter_option(),
-    ep: str = ep_option(),
-    runtime: Optional[str] = typer.Option(None, "--runtime", help="Runtime kinds to time, comma-separated (default: "
-                                          "the frameworks' own and ort); openvino also checks every export."),
-    batch: Optional[str] = typer.Option(None, "--batch", help="Batch sizes (default 1,8; quick 1)."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Parent directory of the run (default aibench-runs)."),
+    frameworks: options.Frameworks = None,
+    exporter: options.Exporter = None,
+    runtime: options.Runtime = None,
+    ep: options.Ep = "cpu",
+    precision: options.Precision = "fp32",
+    error_stat: options.ErrorStat = None,
+    threads: options.Threads = None,
+    batch: options.Batch = None,
     resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Run only the jobs RUN_DIR lacks."),
-    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, max=50, help="Processes per timing "
-                                          "configuration, in interleaved rounds (default 3; full run 5)."),
+    repeats: options.Repeats = None,
     target_mde: Optional[str] = typer.Option(None, "--target-mde", metavar="PCT", help="Add rounds for effects whose "
                                              "detectable effect is still above PCT (default 5%; quick 10%; none "
                                              "with an explicit --repeats; 0 adds none), within --budget."),
@@ -58,19 +54,17 @@ def run(
                                            "rounds (default 1200; quick 60)."),
     max_repeats: Optional[int] = typer.Option(None, "--max-repeats", min=1, max=50, help="At most this many "
                                               "rounds in all, added ones included (default 10; quick 6)."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds per job before its process is killed "
-                                  "(a process doing several jobs gets the sum of theirs)."),
-    threads: Optional[int] = threads_option(),
-    precision: str = precision_option("Also judge and time the exports' reduced-precision variants."),
-    error_stat: Optional[list[str]] = error_stat_option(),
+    timeout: options.Timeout = 900.0,
     executor: str = typer.Option("local", "--executor", help="Where jobs run: local (this machine) or ray (a Ray "
                                  "cluster: every job on every target; needs aibench-onnx[ray])."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (auto: the one `ray start` "
                                           "began here; default: start a one-node cluster here)."),
     targets: Optional[str] = typer.Option(None, "--targets", help="Ray targets, comma-separated: custom resources "
                                           "their nodes declare (default: each live node is a target)."),
-    html: Optional[str] = typer.Option(None, "--html", metavar="FILE", help="Also write the HTML report to FILE."),
-    markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE",
+    out: options.Out = None,
+    html: Optional[str] = typer.Option(None, "--html", metavar="FILE", rich_help_panel=options.OUTPUT,
+                                       help="Also write the HTML report to FILE."),
+    markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE", rich_help_panel=options.OUTPUT,
                                                 help="Also write the Markdown report to FILE."),
 ) -> None:
     """Run the whole comparison — parity and timing for models x frameworks x providers — as jobs in fresh
@@ -85,6 +79,7 @@ def run(
     from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
     from aibench_onnx.zoo.registry import resolve_models
 
+    thread_count = parse_threads(threads)  # options first: a bad one is said before anything is written
     console = make_console()
     for target in (html, markdown_path):
         if target is not None:
@@ -128,10 +123,7 @@ def run(
                 target_envs = target_environments(found)
             ray_settings = {"executor": "ray", "address": address, "targets": [t.name for t in found],
                             "target_specs": [t.to_dict() for t in found]}
-        from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
-
-        kinds = choose(split_csv(runtime), ALL_RUNTIMES, mode["runtimes"], "runtime")
-        runtimes = runtimes_of(sorted(set(chosen) | {u.framework for u in users}), kinds)
+        runtimes = timed_runtimes(runtime, mode, sorted(set(chosen) | {u.framework for u in users}))
         parent = Path(out or "aibench-runs")
         run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
         try:
@@ -150,7 +142,7 @@ def run(
                                    else 0.0 if repeats else mode["target_mde"]),
                     "budget_s": mode["budget_s"] if budget is None else budget,
                     "max_repeats": max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
-                    "threads": threads or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
+                    "threads": thread_count or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
     settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
     jobs = plan_jobs(settings, specs)
     if not resume:
@@ -227,11 +219,20 @@ def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> dic
     return report
 
 
+def timed_runtimes(text: Optional[str], mode: dict, graphs: list[str]) -> list[str]:
+    """The runtime kinds a run times: --runtime's, else the mode's (quick: a first look), else (a full run)
+    every kind the chosen frameworks' graphs can time."""
+    from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
+
+    kinds = choose(split_csv(text), ALL_RUNTIMES, mode["runtimes"] or [], "runtime") or None
+    return runtimes_of(graphs, kinds)
+
+
 @app.command()
 @user_errors_exit
 def report(
     run_dir: str = typer.Argument(..., metavar="RUN_DIR"),
-    fmt: str = typer.Option("terminal", "--format", help="terminal, markdown or html."),
+    fmt: options.Format = "terminal",
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to FILE (markdown, html)."),
 ) -> None:
     """Report a run: environment, parity matrix, latency and effects, export statistics, warnings."""
@@ -250,7 +251,7 @@ def compare(
                               "several joined by commas are one side."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Gate, e.g. median:5% — exit 1 when a "
                                           "configuration is significantly more than 5 % slower."),
-    json_path: Optional[str] = json_option(),
+    json_path: options.Json = None,
 ) -> None:
     """Compare two runs: per configuration faster / slower / no significant change, parity regressions,
     environment differences; exit 1 when the gate (or parity) fails."""

@@ -12,14 +12,6 @@ from aibench_onnx.errors import ExitCode, UserError
 from aibench_onnx.graph.input_decl import parse_dim_sweeps, single_dims  # noqa: F401 - shared by the commands
 from aibench_onnx.status import Status
 
-INPUT_HELP = ("NAME:DTYPE[dims][@LOW..HIGH | =V] of an input, e.g. x:float32[batch,16], "
-              "input_ids:int64[batch,seq]@0..30521 or sr:int64[]=16000 (a fixed value); repeatable. A framework "
-              "model: the first axis is the batch, named axes are exported dynamic. An ONNX file: the input's "
-              "shape, overriding the declared one (a static dim must match).")
-INPUTS_HELP = ("Input values from pkg.module:make_inputs (called as make_inputs(batch=, seed=, **dims), returning "
-               "{name: numpy array}), a .npz file or a test_data_set directory (input_N.pb; an ONNX file's "
-               "output_N.pb become the reference).")
-CALL_ARG_HELP = "NAME=VALUE passed to every call of the model, e.g. deterministic=true or use_cache=false; repeatable."
 
 
 def parse_call_args(values: Optional[list[str]]) -> dict:

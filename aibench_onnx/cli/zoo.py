@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
 
 import typer
 
+from aibench_onnx.cli import options
 from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import (
     chosen_graphs,
     default_threads,
-    exporter_option,
-    json_option,
     make_console,
     output_dir,
     render_and_write,
@@ -23,7 +21,7 @@ from aibench_onnx.status import Status
 @app.command()
 @user_errors_exit
 def models(
-    json_path: Optional[str] = json_option(),
+    json_path: options.Json = None,
 ) -> None:
     """List the model zoo: sizes, inputs, parameter counts, frameworks. Imports no framework."""
 
@@ -41,12 +39,12 @@ def models(
 @user_errors_exit
 def export(
     model_name: str = typer.Argument(..., metavar="MODEL", help="Zoo model."),
-    framework: str = typer.Option(..., "-f", "--framework", help="torch, tf or jax."),
-    exporter: Optional[str] = exporter_option(),
-    size: Optional[str] = typer.Option(None, "--size", help="Size variant (default: the model's default)."),
-    opset: Optional[int] = typer.Option(None, "--opset", min=7, max=30, help="ONNX opset (default 18)."),
-    out: Optional[str] = typer.Option(None, "-o", "--out", help="Directory for model.onnx and export.json."),
-    json_path: Optional[str] = json_option(),
+    framework: options.Frameworks = None,
+    exporter: options.Exporter = None,
+    size: options.Size = None,
+    opset: options.Opset = None,
+    out: options.Out = None,
+    json_path: options.Json = None,
 ) -> None:
     """Export one zoo model to ONNX with its framework's exporter (or the one --exporter names) and print the
     export record."""
@@ -57,6 +55,8 @@ def export(
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.zoo.registry import check_size, get_spec
 
+    if not framework:
+        raise UserError("export needs the model's framework: -f torch, tf or jax")
     spec = get_spec(model_name)
     graphs = chosen_graphs(framework, exporter)
     if len(graphs) != 1:
