@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-ORT_RUNTIME = "ort"
+# The optimization-level words a graph runtime's label may carry after its device (ort/session.OPT_LEVELS
+# are these): how from_label tells `…:cpu:all` (a level) from `…:cpu:fp16` (a precision, no level).
+LEVEL_WORDS = ("disabled", "basic", "extended", "all")
+FLAG_WORDS = ("cuda-graph", "no-iobinding")
 
 
 @dataclass(frozen=True)
@@ -22,9 +25,9 @@ class RuntimeConfig:
     kind: str
     framework: str  # the native framework, or the graph a graph runtime runs (a framework name, or torch-script)
     ep: str | None = None  # a graph runtime's provider or device; None: a native runtime kind
-    opt_level: str | None = None  # ORT's graph optimization level; None for runtimes without levels
+    opt_level: str | None = None  # the graph optimization level; None for runtimes without levels
     io_binding: bool = True
-    cuda_graph: bool = False  # ORT CUDA EP only: replay one captured CUDA graph per call
+    cuda_graph: bool = False  # CUDA provider with IO binding only: replay one captured CUDA graph per call
     precision: str = "fp32"  # the graph (fp32) or one of its reduced-precision variants
 
     @classmethod
@@ -32,16 +35,10 @@ class RuntimeConfig:
         return cls(kind, framework)
 
     @classmethod
-    def ort(cls, graph: str, ep: str, level: str, io_binding: bool = True, cuda_graph: bool = False,
-            precision: str = "fp32") -> RuntimeConfig:
-        return cls(ORT_RUNTIME, graph, ep, level, io_binding, cuda_graph, precision)
-
-    @classmethod
-    def graph_runtime(cls, kind: str, graph: str, ep: str, level: str | None = None,
-                      precision: str = "fp32") -> RuntimeConfig:
-        """A graph runtime's configuration: ORT's at `level`; one without levels (OpenVINO) on its device."""
-        return cls.ort(graph, ep, level, precision=precision) if kind == ORT_RUNTIME else cls(kind, graph, ep,
-                                                                                            precision=precision)
+    def graph_runtime(cls, kind: str, graph: str, ep: str, level: str | None = None, io_binding: bool = True,
+                      cuda_graph: bool = False, precision: str = "fp32") -> RuntimeConfig:
+        """A graph runtime running `graph` on `ep`: at `level` where the runtime has levels (None where not)."""
+        return cls(kind, graph, ep, level, io_binding, cuda_graph, precision)
 
     @property
     def runs_graph(self) -> bool:
@@ -96,8 +93,8 @@ class RuntimeConfig:
         if ":" not in label:
             return cls.native(label, framework)
         kind, graph, ep, *rest = label.split(":")
-        level = rest.pop(0) if kind == ORT_RUNTIME and rest else None
-        precision = next((part for part in rest if part not in ("cuda-graph", "no-iobinding")), "fp32")
+        level = rest.pop(0) if rest and rest[0] in LEVEL_WORDS else None
+        precision = next((part for part in rest if part not in FLAG_WORDS), "fp32")
         return cls(kind, graph.removesuffix("-graph"), ep, level, "no-iobinding" not in rest, "cuda-graph" in rest,
                    precision)
 

@@ -1,5 +1,6 @@
 """`aibench bench`: every runtime kind on a tiny model yields a complete record; effects and bad input."""
 
+import functools
 import json
 
 import pytest
@@ -108,10 +109,10 @@ def test_cuda_graph_refuses_a_provider_it_cannot_use(tmp_path):
 
 
 def ort_label(graph: str, ep: str, level: str, **options) -> str:
-    return RuntimeConfig.ort(graph, ep, level, **options).label
+    return RuntimeConfig.graph_runtime("ort", graph, ep, level, **options).label
 
 
-ort_config = RuntimeConfig.ort
+ort_config = functools.partial(RuntimeConfig.graph_runtime, "ort")
 
 
 def test_io_binding_and_cuda_graph_effects_and_native_effects_on_the_native_device():

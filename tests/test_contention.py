@@ -41,7 +41,7 @@ def test_a_planted_background_load_is_detected_named_and_remeasured(background_l
     process per CPU: every cycle is contaminated, measured again up to the bound, and the records say why."""
     graph = save(linear_graph(np.eye(16, dtype=np.float32), np.zeros(16, np.float32)), tmp_path / "mlp.onnx")
     subject = Subject.of_zoo("mlp", "tiny")
-    items = [TimingItem(f"mlp/{level}/r0", subject, RuntimeConfig.ort("torch", "cpu", level), 0, graph)
+    items = [TimingItem(f"mlp/{level}/r0", subject, RuntimeConfig.graph_runtime("ort", "torch", "cpu", level), 0, graph)
              for level in ("disabled", "all")]
     settings = TimingSettings(len(os.sched_getaffinity(0)), (1,), TimingConfig(min_time_s=0.25, slot_s=0.05,
                                                                                 warmup_s=0.05, warmup_max_s=0.2))

@@ -26,7 +26,7 @@ def test_timing_jobs_go_round_by_round_one_group_per_runtime_process():
     from aibench_onnx.runs.ray_executor import timing_rounds
 
     eager = RuntimeConfig.native("torch-eager", "torch").to_dict()
-    ort = RuntimeConfig.ort("torch", "cpu", "all").to_dict()
+    ort = RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").to_dict()
     jobs = [job(f"bench/{c['kind']}/r{r}", "bench", config=c, round=r) for r in (1, 0) for c in (eager, ort)]
     rounds = timing_rounds(jobs + [job("parity/mlp/torch")])
     assert [[[j["job_id"] for j in group] for group in groups] for groups in rounds] == [

@@ -36,7 +36,7 @@ def test_graphs_chosen_per_framework_with_one_line_errors():
 def test_a_second_torch_graph_gets_ort_configurations_and_an_exporter_effect_but_no_second_native_run():
     graphs = ["torch", "torch-script"]
     configs = plan(graphs, runtimes_of(graphs), ["cpu"], ["all"], [True])
-    dynamo, script = RuntimeConfig.ort("torch", "cpu", "all").label, RuntimeConfig.ort("torch-script", "cpu", "all").label
+    dynamo, script = RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").label, RuntimeConfig.graph_runtime("ort", "torch-script", "cpu", "all").label
     assert [c.label for c in configs] == ["torch-eager", "torch-compile", dynamo, script]
     samples = {c: {1: {r: [1e-3 * (1 + 0.01 * r)] * 20 for r in range(3)}} for c in configs}
     effects = compute_effects(configs, samples)

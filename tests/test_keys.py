@@ -8,9 +8,9 @@ import pytest
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.timing.configs import plan
 
-CONFIGS = [RuntimeConfig.native("torch-eager", "torch"), RuntimeConfig.ort("torch", "cpu", "all"),
-           RuntimeConfig.ort("torch-script", "cuda", "disabled", io_binding=False, precision="fp16"),
-           RuntimeConfig.ort("jax", "cuda", "all", cuda_graph=True),
+CONFIGS = [RuntimeConfig.native("torch-eager", "torch"), RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all"),
+           RuntimeConfig.graph_runtime("ort", "torch-script", "cuda", "disabled", io_binding=False, precision="fp16"),
+           RuntimeConfig.graph_runtime("ort", "jax", "cuda", "all", cuda_graph=True),
            RuntimeConfig.graph_runtime("openvino", "tf", "cpu"),
            RuntimeConfig.graph_runtime("openvino", "torch", "cpu", precision="int8-static")]
 
@@ -31,9 +31,9 @@ def test_labels_are_those_earlier_versions_wrote():
 def test_a_stored_record_of_an_earlier_version_reads_as_the_same_key():
     stored = {"label": "ort:torch-graph:cpu:all", "kind": "ort", "framework": "torch", "ep": "cpu",
               "opt_level": "all", "io_binding": True, "cuda_graph": False}  # before precisions: no field
-    assert RuntimeConfig.from_dict(stored) == RuntimeConfig.ort("torch", "cpu", "all")
+    assert RuntimeConfig.from_dict(stored) == RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all")
     partial = {"label": "ort:jax-graph:cpu:all", "kind": "ort", "framework": "jax"}
-    assert RuntimeConfig.from_dict(partial) == RuntimeConfig.ort("jax", "cpu", "all")
+    assert RuntimeConfig.from_dict(partial) == RuntimeConfig.graph_runtime("ort", "jax", "cpu", "all")
 
 
 def test_keys_are_hashable_and_plans_are_unique_by_key():

@@ -65,3 +65,28 @@ def test_a_new_subpackage_must_be_given_its_layer(tmp_path):
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "newstage" in result.stdout + result.stderr
+
+
+def runtime_names_outside_its_packages(package: Path) -> list[str]:
+    """Where code outside ort/ and runtimes/ names ONNX Runtime's kind (the string "ort"): such code should ask
+    the runtime registry what a runtime can do instead (runtimes.REFERENCE, is_reference, the entry's fields)."""
+    import ast
+
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith(("ort/", "runtimes/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value == "ort":
+                found.append(f"{relative}:{node.lineno}")
+    return found
+
+
+def test_no_module_outside_the_runtime_packages_names_onnx_runtimes_kind(tmp_path):
+    assert runtime_names_outside_its_packages(ROOT / "aibench_onnx") == []
+    tree = installed_layout(tmp_path)
+    path = tree / "aibench_onnx" / "timing" / "effects.py"
+    path.write_text(path.read_text() + '\n\ndef _planted(kind):\n    return kind == "ort"\n')
+    assert runtime_names_outside_its_packages(tree / "aibench_onnx") == [
+        f"timing/effects.py:{len(path.read_text().splitlines())}"]

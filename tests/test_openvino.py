@@ -32,11 +32,11 @@ def test_one_openvino_configuration_per_graph_and_device_in_a_process_of_its_run
 
 
 def test_effects_compare_ort_with_openvino_on_the_same_graph_and_the_compiled_runtime_with_openvino():
-    configs = [RuntimeConfig.native("torch-compile", "torch"), RuntimeConfig.ort("torch", "cpu", "disabled"),
-               RuntimeConfig.ort("torch", "cpu", "all"), RuntimeConfig.graph_runtime("openvino", "torch", "cpu")]
+    configs = [RuntimeConfig.native("torch-compile", "torch"), RuntimeConfig.graph_runtime("ort", "torch", "cpu", "disabled"),
+               RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all"), RuntimeConfig.graph_runtime("openvino", "torch", "cpu")]
     samples = {config: {1: {r: [1e-3] * 20 for r in range(3)}} for config in configs}
     pairs = {(e.baseline, e.candidate) for e in compute_effects(configs, samples)}
-    assert (RuntimeConfig.ort("torch", "cpu", "all").label, "openvino:torch-graph:cpu") in pairs
+    assert (RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").label, "openvino:torch-graph:cpu") in pairs
     assert ("torch-compile", "openvino:torch-graph:cpu") in pairs
 
 
@@ -104,7 +104,7 @@ def test_openvino_timing_record_and_its_effect_against_ort(tmp_path):
     assert info["device"] == "CPU" and info["threads"] == 1 and info["inference_precision"] == "f32"
     assert openvino["replicates"][0]["process"]["group"] == "openvino-cpu-graphs"
     pairs = {(e["baseline"], e["candidate"]) for e in bench["effects"] if e["kind"] == "runtime"}
-    assert (RuntimeConfig.ort("torch", "cpu", "all").label, "openvino:torch-graph:cpu") in pairs
+    assert (RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").label, "openvino:torch-graph:cpu") in pairs
 
 
 @pytest.mark.openvino
@@ -121,7 +121,7 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
     cells = [row for row in report["parity"] if row.get("runtime") == "openvino"]
     assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [
         ("matmul", "cpu", "default", "passed")]
-    assert any(e["baseline"] == RuntimeConfig.ort("torch", "cpu", "all").label and e["candidate"] == "openvino:torch-graph:cpu"
+    assert any(e["baseline"] == RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").label and e["candidate"] == "openvino:torch-graph:cpu"
                for e in report["effects"]["matmul"])
 
 

@@ -73,7 +73,7 @@ def bench(
     from aibench_onnx.frameworks.saved import is_saved_model
     from aibench_onnx.timing.file_bench import looks_like_file
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
+    from aibench_onnx.runtimes import ALL_RUNTIMES, REFERENCE, runtimes_of
     from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_models
@@ -98,9 +98,10 @@ def bench(
         specs = resolve_models(model_names)
         chosen = chosen_graphs(frameworks, exporter)
     if files is not None:
-        from aibench_onnx.runtimes import GRAPH_RUNTIMES
+        from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE
 
-        runtimes = choose(split_csv(runtime), list(GRAPH_RUNTIMES), ["ort"], "runtime (ONNX files run on graph runtimes)")
+        runtimes = choose(split_csv(runtime), list(GRAPH_RUNTIMES), [REFERENCE],
+                          "runtime (ONNX files run on graph runtimes)")
     else:
         runtimes = choose(split_csv(runtime), ALL_RUNTIMES, runtimes_of(chosen), "runtime")
     eps = parse_eps(ep)
@@ -116,8 +117,8 @@ def bench(
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")
 
     precisions = parse_precisions(precision)
-    if precisions != ("fp32",) and "ort" not in runtimes:
-        raise UserError("--precision chooses ORT graphs; add ort to --runtime")
+    if precisions != ("fp32",) and REFERENCE not in runtimes:
+        raise UserError(f"--precision chooses graphs of the reference runtime; add {REFERENCE} to --runtime")
     batches = parse_batches(batch or "1,8") if files is None else _file_batches(files, batch)
     if new_tokens < 2:
         raise UserError(f"--new-tokens {new_tokens}: bench times a decode step at the cache's start and end, 2 at least")

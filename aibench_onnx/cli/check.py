@@ -41,7 +41,7 @@ def check(
     inputs_from: options.InputsFrom = None,
     call_args: options.CallArg = None,
     dim: options.Dim = None,
-    runtime: options.Runtime = "ort",
+    runtime: options.Runtime = None,
     ep: options.Ep = "cpu",
     opt_level: options.OptLevel = "disabled,all",
     precision: options.Precision = "fp32",

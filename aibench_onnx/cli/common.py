@@ -152,13 +152,13 @@ def parse_precisions(text: Optional[str]) -> tuple[str, ...]:
 
 
 def parse_graph_runtimes(text: Optional[str]) -> tuple[str, ...]:
-    """`--runtime` of the commands that check graphs (parity, check): ORT always, others added."""
-    from aibench_onnx.keys import ORT_RUNTIME
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES
+    """`--runtime` of the commands that check graphs (parity, check): the reference runtime always, others added."""
+    from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE
 
-    runtimes = tuple(choose(split_csv(text), list(GRAPH_RUNTIMES), [ORT_RUNTIME], "runtime"))
-    if ORT_RUNTIME not in runtimes:
-        raise UserError("ONNX Runtime is always checked: --runtime adds others (ort,openvino)")
+    runtimes = tuple(choose(split_csv(text), list(GRAPH_RUNTIMES), [REFERENCE], "runtime"))
+    if REFERENCE not in runtimes:
+        raise UserError(f"{GRAPH_RUNTIMES[REFERENCE].title} is always checked: --runtime adds others "
+                        f"({','.join(GRAPH_RUNTIMES)})")
     return runtimes
 
 

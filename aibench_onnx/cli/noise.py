@@ -26,7 +26,7 @@ def noise(
     model_name: str = typer.Argument("mlp", metavar="MODEL", help="Zoo model (default mlp)."),
     framework: options.Frameworks = "torch",
     size: options.Size = None,
-    runtime: options.Runtime = "ort",
+    runtime: options.Runtime = None,
     ep: options.Ep = "cpu",
     opt_level: options.OptLevel = "all",
     device: options.Device = "cpu",
@@ -48,7 +48,7 @@ def noise(
     from aibench_onnx.frameworks import resolve_frameworks
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
-    from aibench_onnx.runtimes import ALL_RUNTIMES
+    from aibench_onnx.runtimes import ALL_RUNTIMES, REFERENCE
     from aibench_onnx.status import Status
     from aibench_onnx.timing.bench import bench_models
     from aibench_onnx.timing.configs import plan
@@ -57,7 +57,7 @@ def noise(
 
     spec = get_spec(model_name)
     (framework,) = resolve_frameworks([framework])
-    (runtime,) = choose([runtime], ALL_RUNTIMES, ["ort"], "runtime")
+    (runtime,) = choose([runtime or REFERENCE], ALL_RUNTIMES, [REFERENCE], "runtime")
     (ep,) = choose([ep], list(EXECUTION_PROVIDERS), ["cpu"], "execution provider")
     (opt_level,) = choose([opt_level], list(OPT_LEVELS), ["all"], "optimization level")
     (device,) = choose([device], ["cpu", "cuda"], ["cpu"], "device")

@@ -38,7 +38,7 @@ def parity(
     across_frameworks: bool = typer.Option(
         False, "--across-frameworks",
         help="Instead: compare the native frameworks with each other (TF and JAX against PyTorch)."),
-    runtime: options.Runtime = "ort",
+    runtime: options.Runtime = None,
     ep: options.Ep = "cpu",
     opt_level: options.OptLevel = "disabled,all",
     tf32: options.Tf32 = False,
@@ -106,9 +106,12 @@ def parity(
 
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
                     tf32: bool = False, precisions: tuple[str, ...] = ("fp32",),
-                    error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] = ("ort",)) -> list:
+                    error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] | None = None) -> list:
     from aibench_onnx.parity.zoo import export_and_check
     from aibench_onnx.report.styles import status_markup
+    from aibench_onnx.runtimes import REFERENCE, is_reference
+
+    runtimes = runtimes or (REFERENCE,)
 
     results = []
     with progress_bar(console) as progress:
@@ -119,7 +122,7 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
                 result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
                                           threads, out_dir, opset, tf32, precisions, error_stats, runtimes)
                 verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}"
-                                     f"{'' if c.runtime == 'ort' else c.runtime + ' '}{c.ep}/{c.opt_level} "
+                                     f"{'' if is_reference(c.runtime) else c.runtime + ' '}{c.ep}/{c.opt_level} "
                                      f"{status_markup(c.status)}" for c in result.cells)
                 progress.console.print(f"{spec.name} / {framework}: {verdicts}")
                 results.append(result)

@@ -27,9 +27,10 @@ from aibench_onnx.explain.graph_map import (
     with_node_names,
 )
 from aibench_onnx.explain.latency import side_by_side, timed_call
-from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.ort.profile import profile_graph
 from aibench_onnx.profiles import GraphProfile
+from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE, is_reference
 from aibench_onnx.subjects import Subject
 
 EXPLAIN_SCHEMA_VERSION = 1
@@ -168,7 +169,7 @@ def explain_pair(subject: str, kind: str, baseline: tuple[str, str, str, str], c
         sides.append((label, *profiler.side(path, ep, level, feed)))
     (base_label, base, base_sources, base_ledger), (cand_label, cand, cand_sources, cand_ledger) = sides
     # the two sides' timed calls again, side by side in alternating blocks: what the difference is taken on
-    latencies = side_by_side([timed_call(ORT_RUNTIME, path, ep, level, profiler.threads, feed)
+    latencies = side_by_side([timed_call(REFERENCE, path, ep, level, profiler.threads, feed)
                               for _, path, ep, level in (baseline, candidate)])
     base, cand = (replace(profile, latency_us=latency) for profile, latency in zip((base, cand), latencies))
     found = attribute(kind, base_label, cand_label, base, cand, base_sources, cand_sources)
@@ -200,7 +201,7 @@ def explain_effects(subject: Subject, effects: list[dict], graph_path: Callable[
             continue
         try:
             feed = subject.arrays(effect["batch"])  # the inputs the timing used (seed 0)
-            if base.kind == cand.kind == ORT_RUNTIME:
+            if base.kind == cand.kind == REFERENCE:  # one vocabulary: node by node, fusions on each side
                 found.append(explain_pair(name, effect["kind"], (base.label, paths[0], base.ep, base.opt_level),
                                           (cand.label, paths[1], cand.ep, cand.opt_level), feed, profiler, effect))
             else:
@@ -222,7 +223,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
     started = time.perf_counter()
     profiles, ledgers, rates, notes, calls = {}, {}, {}, [], {}
     for config, path in zip((base, cand), paths):
-        if config.kind == ORT_RUNTIME:
+        if is_reference(config.kind):
             profile, _, ledger = profiler.side(path, config.ep, config.opt_level, feed)
             ledgers.update({config.label: ledger.to_dict()} if ledger is not None else {})
             rates[config.label] = profiler.rates(profile)
@@ -250,7 +251,7 @@ def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig) -> str:
     if not (base.io_binding and cand.io_binding) or base.cuda_graph or cand.cuda_graph:
         return "IO binding and CUDA graph replay change what is around the nodes, not the nodes: nothing to split"
     for config in (base, cand):
-        if config.runs_graph and config.kind not in (ORT_RUNTIME, "openvino"):
+        if config.runs_graph and not GRAPH_RUNTIMES[config.kind].profiled:
             return f"{config.kind} is not profiled yet"
         if not config.runs_graph and config.kind != "torch-eager":
             return (f"{config.label} runs compiled kernels (XLA, Inductor) or TF ops: no per-operator table "

@@ -45,7 +45,7 @@ class GenerationCheck:
     """One runtime's generation verdict. Path errors are None where not measured (the native reference is
     not compared with itself)."""
 
-    runtime: str  # "native" (the framework) or a graph runtime ("ort")
+    runtime: str  # "native" (the framework) or the graph runtime that generated (runtimes: its entry generates)
     ep: str = ""
     level: str = ""
     status: str = Status.OK

@@ -4,8 +4,12 @@ optimization level, judged against the native reference and against itself (gene
 from __future__ import annotations
 
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
+from aibench_onnx.runtimes import GRAPH_RUNTIMES
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO
+
+# The graph runtime this process drives (ONNX Runtime's sessions): the registry entry that says it generates.
+(GENERATING,) = [kind for kind, entry in GRAPH_RUNTIMES.items() if entry.generates]
 
 
 def ort_step(session, casts: set[str]):
@@ -34,7 +38,7 @@ def run_ort_generation(request: dict) -> dict:
     checks = []
     for ep in request["eps"]:
         for level in request["levels"]:
-            result = GenerationCheck("ort", ep, level)
+            result = GenerationCheck(GENERATING, ep, level)
             try:
                 session, info = create_session(request["graph"], ep, level, request["threads"])
             except EpUnavailable as exc:

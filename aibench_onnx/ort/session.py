@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aibench_onnx.capture import captured_stderr_fd
+from aibench_onnx.keys import LEVEL_WORDS
 
 EXECUTION_PROVIDERS = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
 }
-OPT_LEVELS = ("disabled", "basic", "extended", "all")
+OPT_LEVELS = LEVEL_WORDS  # the words labels carry (keys.RuntimeConfig.from_label reads them)
 
 
 class EpUnavailable(Exception):

@@ -21,6 +21,7 @@ from aibench_onnx.ort.session import missing_kernel
 from aibench_onnx.parity.cell import ParityCell, assign_blame
 from aibench_onnx.parity.engine import compare_outputs, merge
 from aibench_onnx.parity.precision import inherent_error, judge
+from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE, is_reference, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
 
@@ -76,7 +77,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
-               runtimes: tuple[str, ...] = ("ort",), subject: tuple[str, str, str, str] | None = None,
+               runtimes: tuple[str, ...] = (REFERENCE,), subject: tuple[str, str, str, str] | None = None,
                decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".") -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
@@ -157,7 +158,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
             else:
                 _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
             cells.append(cell)
-    for kind in (kind for kind in runtimes if kind != "ort"):
+    for kind in other_graph_runtimes(runtimes):
         found = _other_runtime_cells(str(path), kind, [ep for ep, _ in configs], threads, feeds, expected)
         cells += [cell for cell, _ in found]
         actual.update({(kind, cell.ep, cell.opt_level): outputs for cell, outputs in found if outputs})
@@ -165,7 +166,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
         for cell in cells:
-            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32 and cell.runtime == "ort":
+            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32 and is_reference(cell.runtime):
                 first = cell.failing_sets[0] if cell.failing_sets else 0
                 cell.divergence = _localize(str(path), feeds[first], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored" and first > 0:
@@ -222,13 +223,12 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
                          threads: int) -> None:
     from aibench_onnx.ort.execute import run_on_provider
     from aibench_onnx.parity.adjudicate import adjudicate
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
     third = None
     # ORT CPU unoptimized's own cell is adjudicated by another runtime that ran the graph (OpenVINO), if any
     other = next(((key, outputs) for key, outputs in actual.items() if len(key) == 3 and outputs), None)
     for cell in cells:
-        key = (cell.ep, cell.opt_level) if cell.runtime == "ort" else (cell.runtime, cell.ep, cell.opt_level)
+        key = (cell.ep, cell.opt_level) if is_reference(cell.runtime) else (cell.runtime, cell.ep, cell.opt_level)
         if cell.status != Status.FAILED or not actual.get(key):
             continue
         own = key == ("cpu", "disabled")
@@ -236,7 +236,7 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
             third = actual.get(("cpu", "disabled")) or run_on_provider(path, "cpu", "disabled", threads, feeds).outputs
         if own and other is not None:
             (kind, ep, _), outputs = other
-            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], outputs, "ONNX Runtime",
+            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], outputs, GRAPH_RUNTIMES[REFERENCE].title,
                                            f"{GRAPH_RUNTIMES[kind].title} {ep}")
         else:
             cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], None if own else third,
@@ -284,7 +284,7 @@ def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, fee
     """The file on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
     are, with its outputs; missing, unavailable with the line that installs it."""
     from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES, missing_runtime, sets_runner
+    from aibench_onnx.runtimes import missing_runtime, sets_runner
 
     devices, missing = GRAPH_RUNTIMES[kind].offered(eps), missing_runtime(kind)
     if missing:
@@ -332,7 +332,7 @@ def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list
     from aibench_onnx.ort.session import ort_runner
     from aibench_onnx.parity.localize import first_divergence, reference_evaluator_runner
 
-    cpu_disabled = next((c for c in cells if c.runtime == "ort" and c.precision == FP32 and c.ep == "cpu"
+    cpu_disabled = next((c for c in cells if is_reference(c.runtime) and c.precision == FP32 and c.ep == "cpu"
                          and c.opt_level == "disabled"), None)
     if cell is cpu_disabled or (cpu_disabled is not None and cpu_disabled.status == Status.FAILED):
         # ORT's unoptimized CPU run is wrong too: node by node it would agree with the failing cell

@@ -9,6 +9,7 @@ from pathlib import Path
 from aibench_onnx.parity.cell import ParityCell
 from aibench_onnx.parity.export_difference import locate_export_difference
 from aibench_onnx.parity.zoo import ExportParity
+from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32
 
@@ -30,7 +31,7 @@ def user_parity(request: dict) -> dict:
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
                          native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
-                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", ["ort"])),
+                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", [REFERENCE])),
                          subject=common)
     for cell in checked.cells:  # the check's cells: named after the user's model, blame assigned
         if cell.divergence and cell.divergence.get("found"):

@@ -31,6 +31,7 @@ from aibench_onnx.parity.precision import (
     judge,
     locate_precision_error,
 )
+from aibench_onnx.runtimes import REFERENCE, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
 from aibench_onnx.zoo.precision import FP32, is_reduced
@@ -54,14 +55,14 @@ class ExportParity:
 
 
 def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
-           precisions: tuple[str, ...] = (FP32,), runtimes: tuple[str, ...] = ("ort",)) -> list[ParityCell]:
+           precisions: tuple[str, ...] = (FP32,), runtimes: tuple[str, ...] = (REFERENCE,)) -> list[ParityCell]:
     """Every cell of the job with one status and reason (nothing could run): ORT's per precision x provider x
     level, and each other graph runtime's per device it offers."""
     return [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, tf32=tf32 and ep == "cuda",
                        precision=precision)
             for precision in precisions for ep, level in configs] + \
         [ParityCell(spec.name, size, framework, exporter, ep, level, status, reason, runtime=kind)
-         for kind in runtimes if kind != "ort" for ep, level in _other_configs(kind, configs)]
+         for kind in other_graph_runtimes(runtimes) for ep, level in _other_configs(kind, configs)]
 
 
 def _other_configs(kind: str, configs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -90,14 +91,14 @@ class PreparedParity:
     precisions: tuple[str, ...] = (FP32,)
     calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
     error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
-    runtimes: tuple[str, ...] = ("ort",)  # graph runtimes to check; others than ORT: fp32, on the eps they offer
+    runtimes: tuple[str, ...] = (REFERENCE,)  # graph runtimes to check; others than the reference: fp32, on the eps they offer
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
                    threads: int, out_dir: Path, opset: int, tf32: bool = False,
                    precisions: tuple[str, ...] = (FP32,),
                    error_stats: dict[str, str] | None = None,
-                   runtimes: tuple[str, ...] = ("ort",)) -> PreparedParity | ExportParity:
+                   runtimes: tuple[str, ...] = (REFERENCE,)) -> PreparedParity | ExportParity:
     """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
     process's request; an ExportParity at once when the framework is not installed. `error_stats`: the
     verdict statistic of reduced-precision cells per output name ("" for every output)."""
@@ -167,7 +168,7 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
                                         job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
-    for kind in (kind for kind in job.runtimes if kind != "ort"):
+    for kind in other_graph_runtimes(job.runtimes):
         cells += _other_runtime_cells(job, native, exporter, kind)
     assign_blame(cells)
     return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
@@ -241,7 +242,7 @@ def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
 def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
                      seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False,
                      precisions: tuple[str, ...] = (FP32,), error_stats: dict[str, str] | None = None,
-                     runtimes: tuple[str, ...] = ("ort",)) -> ExportParity:
+                     runtimes: tuple[str, ...] = (REFERENCE,)) -> ExportParity:
     """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
     outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants,
     judged with `error_stats` (output -> verdict statistic) where given. `runtimes`: ORT and the other graph

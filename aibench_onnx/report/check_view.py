@@ -64,7 +64,7 @@ def render_check(result, console: Console, name: str | None = None, framework: s
             verdict += f"\n{escape(divergence['note'])}"
         if cell.timing:
             verdict += f"\nmedian {cell.timing['median_s'] * 1e3:.4g} ms (n={cell.timing['n']})"
-        ep = cell.ep if cell.runtime == "ort" else f"{cell.runtime} {cell.ep}"
+        ep = cell.ep if cell.runtime == result.cells[0].runtime else f"{cell.runtime} {cell.ep}"  # reference: first
         table.add_row(ep, cell.opt_level, sci(cell.max_abs), sci(cell.min_passing_atol), placement, verdict)
     console.print(table)
     name = name or Path(result.path).stem

@@ -56,7 +56,9 @@ def audit_notes(audit: dict | None) -> list[str]:
 
 def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native)") -> Table:
     """One row per model x framework x provider x level (ParityCell.to_dict() or the run report's rows); a graph
-    runtime other than ONNX Runtime names itself in the EP column (`openvino cpu`)."""
+    runtime other than the reference (ONNX Runtime, whose cells come first) names itself in the EP column
+    (`openvino cpu`)."""
+    reference = next((cell["runtime"] for cell in cells if cell.get("runtime")), "")
     table = Table(title, ["model", "framework", "exporter", "EP", "opt", "max abs err", "max rel err",
                           "min passing atol", "verdict"], status_column=8)
     for cell in cells:
@@ -66,8 +68,9 @@ def parity_table(cells: list[dict], title: str = "Parity (ONNX Runtime vs native
             notes.append(cast_note(cell["input_casts"]))
         notes += audit_notes(cell.get("audit"))
         verdict = LABELS.get(status, status) + "".join(f"\n{note}" for note in notes if note)
-        runtime = cell.get("runtime") or "ort"  # runs from before other graph runtimes: ORT
-        ep = ("" if runtime == "ort" else f"{runtime} ") + cell["ep"] + (" +tf32" if cell.get("tf32") else "")
+        # parity lists the reference runtime's cells first; runs from before other graph runtimes name none
+        runtime = cell.get("runtime") or reference
+        ep = ("" if runtime == reference else f"{runtime} ") + cell["ep"] + (" +tf32" if cell.get("tf32") else "")
         table.add([cell["model"], cell["framework"], cell.get("exporter", ""), ep, cell["opt_level"],
                    sci(cell.get("max_abs")), sci(cell.get("max_rel")), sci(cell.get("min_passing_atol")), verdict],
                   status)

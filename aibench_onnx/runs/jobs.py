@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status, overall
 
 
@@ -64,7 +65,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
-    request["graph_runtimes"] = job.get("graph_runtimes", ["ort"])
+    request["graph_runtimes"] = job.get("graph_runtimes", [REFERENCE])
     request.update(user=job["user"], opset=job["opset"], timeout_s=settings["timeout_s"])  # an export difference
     outcome = run_worker("user_parity", {**request, "export": export}, settings["timeout_s"],
                          out_dir / "parity_request.json")
@@ -91,7 +92,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
         found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
                                job["seeds"], job["threads"], run_dir, job["opset"],
                                precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"),
-                               runtimes=tuple(job.get("graph_runtimes", ["ort"])))
+                               runtimes=tuple(job.get("graph_runtimes", [REFERENCE])))
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:

@@ -20,7 +20,7 @@ from aibench_onnx.runs.store import (
     load_records,
     write_run_file,
 )
-from aibench_onnx.runtimes import runs_graph
+from aibench_onnx.runtimes import REFERENCE, default_graph_runtimes, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import USER_SIZE, Subject
 from aibench_onnx.timing.configs import plan as plan_configs
@@ -34,7 +34,7 @@ from aibench_onnx.timing.configs import plan as plan_configs
 QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1], "repeats": 3,
          "generation": {"batch": 2, "prompt": 8, "new_tokens": 16}, "phases": {"prompts": [16], "new_tokens": 32},
          "target_mde": 0.10, "budget_s": 30.0, "max_repeats": 5,
-         "runtimes": ["torch-eager", "tf-function", "jax-jit", "ort"],
+         "runtimes": ["torch-eager", "tf-function", "jax-jit", *default_graph_runtimes()],
          # each configuration in 3 processes, each sampled in 4 slots of 50 ms between the model's other
          # configurations (a 15-ms re-warm before each)
          "timing": {"min_time_s": 0.2, "slot_s": 0.05, "rewarm_s": 0.015, "warmup_s": 0.05, "warmup_max_s": 0.2}}
@@ -49,8 +49,8 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
     jobs = []
     common = {"threads": settings["threads"], "opset": settings["opset"], "run_dir": settings["run_dir"]}
     precisions = tuple(settings.get("precisions", ["fp32"]))  # runs from before precisions: fp32 only
-    # ORT checks every export; other graph runtimes timed in this run (OpenVINO) check it too
-    graph_runtimes = ["ort"] + [kind for kind in settings["runtimes"] if runs_graph(kind) and kind != "ort"]
+    # the reference runtime checks every export; other graph runtimes timed in this run (OpenVINO) check it too
+    graph_runtimes = [REFERENCE, *other_graph_runtimes(settings["runtimes"])]
     for spec in specs:
         size = settings["size"] or spec.default_size
         for framework in settings["frameworks"]:

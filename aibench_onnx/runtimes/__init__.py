@@ -10,7 +10,9 @@ is an optional extra: timed when `--runtime` names it). A configuration's proces
 kind and device (keys.RuntimeConfig.process_group): every graph of one runtime on one device in one process,
 set up once by the runtime's `process_setup`; runtimes never share a timing process.
 
-A new graph runtime: its adapter package (like `openvino/`) and one entry here.
+Code asks the registry what a runtime can do (the entry's fields; REFERENCE, is_reference, has_levels,
+other_graph_runtimes), never compares a kind with a runtime's name: a new graph runtime is its adapter package
+(like `openvino/`) and one entry here (tests/test_layers.py plants a comparison by name and sees it refused).
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ class GraphRuntime:
     # "module:function" (threads) -> None, called once in a timing process before its first graph is prepared:
     # how the runtime's sessions share threads when one process holds several side by side
     process_setup: str | None = None
+    # The reference graph runtime (one entry): every export is checked on it, always (a graph's other runtimes
+    # are added to it); it runs the reduced-precision variants, has IO binding and CUDA-graph replay, its own
+    # parity worker with localization, and the effects compare every other graph runtime with it.
+    reference: bool = False
+    profiled: bool = False  # explain reads a per-node profile of it (ort/profile.py, openvino/profile.py)
+    generates: bool = False  # a decoder's generation runs on it with its key/value cache (generation/)
+
+    @property
+    def has_levels(self) -> bool:
+        return self.levels != ("default",)
 
     def offered(self, eps: list[str]) -> list[str]:
         """The devices of `eps` (once each, in order) this runtime offers."""
@@ -49,23 +61,50 @@ GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
     "ort": GraphRuntime("ort", "ONNX Runtime", ("cpu", "cuda", "tensorrt"), ("disabled", "basic", "extended", "all"),
                         ("onnxruntime",), "pip install ./packaging/onnxruntime-gpu-alias (see the README)",
                         "aibench_onnx.ort.timed:prepare_timed", True,
-                        process_setup="aibench_onnx.ort.session:share_one_thread_pool"),
+                        process_setup="aibench_onnx.ort.session:share_one_thread_pool", reference=True,
+                        profiled=True, generates=True),
     "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
-                             False, "aibench_onnx.openvino.runner:run_sets"),
+                             False, "aibench_onnx.openvino.runner:run_sets", profiled=True),
 }
 ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + list(GRAPH_RUNTIMES)
+# The kind of the reference graph runtime: code asks for it by this name, never by the runtime's own.
+REFERENCE: str = next(kind for kind, entry in GRAPH_RUNTIMES.items() if entry.reference)
 
 
 def runs_graph(kind: str) -> bool:
     return kind in GRAPH_RUNTIMES
 
 
+def is_reference(kind: str) -> bool:
+    return kind == REFERENCE
+
+
+def other_graph_runtimes(kinds) -> list[str]:
+    """The graph runtimes among `kinds` other than the reference (once each, in order)."""
+    return [kind for kind in dict.fromkeys(kinds) if runs_graph(kind) and not is_reference(kind)]
+
+
+def has_levels(kind: str) -> bool:
+    """A graph runtime whose optimization level is chosen (ORT's); the others run at their one default."""
+    return kind in GRAPH_RUNTIMES and GRAPH_RUNTIMES[kind].has_levels
+
+
+def top_level(kind: str, levels) -> str:
+    """The most optimized of `levels` for graph runtime `kind`."""
+    return max(levels, key=GRAPH_RUNTIMES[kind].levels.index)
+
+
+def default_graph_runtimes() -> list[str]:
+    """The graph runtimes a run times without --runtime."""
+    return [kind for kind, entry in GRAPH_RUNTIMES.items() if entry.by_default]
+
+
 def runtimes_of(frameworks: list[str], kinds: list[str] | None = None) -> list[str]:
     """The runtime kinds (of `kinds`, default the ones timed by default) that the chosen frameworks or graphs
     can time: their own native kinds, and the graph runtimes, which run any of their graphs."""
     chosen = {framework_of(name) for name in frameworks}  # graph names count for their framework
-    default = list(NATIVE_RUNTIMES) + [kind for kind, entry in GRAPH_RUNTIMES.items() if entry.by_default]
+    default = list(NATIVE_RUNTIMES) + default_graph_runtimes()
     return [kind for kind in kinds or default if runs_graph(kind) or NATIVE_RUNTIMES[kind] in chosen]
 
 

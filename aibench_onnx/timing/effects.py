@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from aibench_onnx.frameworks import FRAMEWORKS, framework_of
-from aibench_onnx.keys import ORT_RUNTIME, RuntimeConfig
-from aibench_onnx.runtimes import GRAPH_RUNTIMES
+from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.runtimes import REFERENCE, other_graph_runtimes, top_level
 from aibench_onnx.timing.processes import Slots, compare_interleaved, compare_replicates
 
 
@@ -71,17 +71,20 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
     plan order (the first graph is the exporter effects' reference); `samples`: those that were measured.
     Only pairs that both ran appear; pairs are compared by their interleaved slots where `slots` has them
     (timing/processes.compare_interleaved), else round by round on process medians. Native
-    runtimes are compared with ORT on the provider of their own device (cuda for --device cuda). Other
-    runtimes of the same graphs (OpenVINO) are compared with ORT at its highest level timed, on each
-    provider they share, and with the native compiled runtimes."""
-    ort_configs = [c for c in configs if c.kind == ORT_RUNTIME]
-    if not ort_configs:
+    runtimes are compared with the reference graph runtime (ORT) on the provider of their own device (cuda for
+    --device cuda). Other runtimes of the same graphs (OpenVINO) are compared with the reference at its highest
+    level timed, on each provider they share, and with the native compiled runtimes."""
+    reference_configs = [c for c in configs if c.kind == REFERENCE]
+    if not reference_configs:
         return []
-    frameworks = _unique(c.framework for c in ort_configs)
-    eps, levels = _unique(c.ep for c in ort_configs), _unique(c.opt_level for c in ort_configs)
-    precisions = _unique(c.precision for c in ort_configs)
-    graph_runtimes = _unique(c.kind for c in configs if c.runs_graph and c.kind != ORT_RUNTIME)
-    ort, native = RuntimeConfig.ort, RuntimeConfig.native
+    frameworks = _unique(c.framework for c in reference_configs)
+    eps, levels = _unique(c.ep for c in reference_configs), _unique(c.opt_level for c in reference_configs)
+    precisions = _unique(c.precision for c in reference_configs)
+    graph_runtimes = other_graph_runtimes(c.kind for c in configs)
+    native = RuntimeConfig.native
+
+    def ref(graph: str, ep: str, level: str, **options) -> RuntimeConfig:  # the reference runtime's configuration
+        return RuntimeConfig.graph_runtime(REFERENCE, graph, ep, level, **options)
     effects: list[Effect] = []
 
     def add(kind: str, baseline: RuntimeConfig, candidate: RuntimeConfig) -> None:
@@ -98,36 +101,36 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
     for ep in eps:
         for level in levels:
             for framework in frameworks[1:]:
-                add("exporter", ort(reference, ep, level), ort(framework, ep, level))
+                add("exporter", ref(reference, ep, level), ref(framework, ep, level))
     native_ep = "cuda" if native_device == "cuda" else "cpu"
     for framework in frameworks:
         own = FRAMEWORKS.get(framework_of(framework))  # None: a user's ONNX file, with no native model
         for ep in eps:
             if "disabled" in levels and "all" in levels:
-                add("optimizer", ort(framework, ep, "disabled"), ort(framework, ep, "all"))
+                add("optimizer", ref(framework, ep, "disabled"), ref(framework, ep, "all"))
             for level in levels:
-                add("runtime", ort(framework, ep, level, io_binding=False), ort(framework, ep, level))
-                add("runtime", ort(framework, ep, level), ort(framework, ep, level, cuda_graph=True))
+                add("runtime", ref(framework, ep, level, io_binding=False), ref(framework, ep, level))
+                add("runtime", ref(framework, ep, level), ref(framework, ep, level, cuda_graph=True))
                 for precision in precisions:
                     if precision != "fp32":
-                        add("precision", ort(framework, ep, level), ort(framework, ep, level, precision=precision))
+                        add("precision", ref(framework, ep, level), ref(framework, ep, level, precision=precision))
         if own is not None and own.eager:
             # eager vs the unoptimized graph isolates the runtime; without a `disabled` run, the `all` one
             add("runtime", native(own.eager, own.name),
-                ort(framework, native_ep, "disabled" if "disabled" in levels else "all"))
+                ref(framework, native_ep, "disabled" if "disabled" in levels else "all"))
         compiled_kinds = own.compiled if own is not None else ()
         if "all" in levels:
             for compiled in compiled_kinds:
-                add("runtime", native(compiled, own.name), ort(framework, native_ep, "all"))
+                add("runtime", native(compiled, own.name), ref(framework, native_ep, "all"))
         for level in levels:
             if "cpu" in eps and "cuda" in eps:
-                add("runtime", ort(framework, "cpu", level), ort(framework, "cuda", level))
+                add("runtime", ref(framework, "cpu", level), ref(framework, "cuda", level))
             if "cuda" in eps and "tensorrt" in eps:
-                add("runtime", ort(framework, "cuda", level), ort(framework, "tensorrt", level))
-        top = max(levels, key=GRAPH_RUNTIMES[ORT_RUNTIME].levels.index)  # ORT at its most optimized level timed
+                add("runtime", ref(framework, "cuda", level), ref(framework, "tensorrt", level))
+        top = top_level(REFERENCE, levels)  # the reference at its most optimized level timed
         for kind in graph_runtimes:
             for ep in eps:
-                add("runtime", ort(framework, ep, top), RuntimeConfig.graph_runtime(kind, framework, ep))
+                add("runtime", ref(framework, ep, top), RuntimeConfig.graph_runtime(kind, framework, ep))
             for compiled in compiled_kinds:
                 add("runtime", native(compiled, own.name), RuntimeConfig.graph_runtime(kind, framework, native_ep))
     return effects
