@@ -30,7 +30,7 @@ from aibench_onnx.explain.latency import side_by_side, timed_call
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.ort.profile import profile_graph
 from aibench_onnx.profiles import GraphProfile
-from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE, is_reference
+from aibench_onnx.runtimes import REFERENCE, is_reference, profiled
 from aibench_onnx.subjects import Subject
 
 EXPLAIN_SCHEMA_VERSION = 1
@@ -110,7 +110,7 @@ class Profiler:
     workdir: Path
     profiles: dict[tuple, tuple[GraphProfile, dict[str, str], FusionLedger | None]] = field(default_factory=dict)
     peaks: dict | None = None
-    others: dict[tuple, GraphProfile] = field(default_factory=dict)  # OpenVINO's and torch eager's profiles
+    others: dict[tuple, GraphProfile] = field(default_factory=dict)  # other graph runtimes' and torch eager's
 
     def side(self, path: str, ep: str, level: str, feed: dict[str, np.ndarray]):
         """(profile, node name -> source, fusion ledger) of `path` on `ep` at `level`."""
@@ -129,13 +129,13 @@ class Profiler:
             self.profiles[key] = (profile, sources, ledger)
         return self.profiles[key]
 
-    def openvino(self, path: str, ep: str, feed: dict[str, np.ndarray]) -> GraphProfile:
-        """OpenVINO's per-layer profile of `path` on `ep`."""
-        from aibench_onnx.openvino.profile import profile_openvino
+    def other_runtime(self, kind: str, path: str, ep: str, feed: dict[str, np.ndarray]) -> GraphProfile:
+        """Another graph runtime's per-node (per-layer) profile of `path` on `ep`, by its registry entry."""
+        from aibench_onnx.runtimes import profiler
 
-        key = ("openvino", str(path), ep, tuple((k, v.shape) for k, v in feed.items()))
+        key = (kind, str(path), ep, tuple((k, v.shape) for k, v in feed.items()))
         if key not in self.others:
-            self.others[key] = profile_openvino(path, ep, self.threads, feed)
+            self.others[key] = profiler(kind)(path, ep, self.threads, feed)
         return self.others[key]
 
     def torch_eager(self, request: dict) -> GraphProfile:
@@ -228,7 +228,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
             ledgers.update({config.label: ledger.to_dict()} if ledger is not None else {})
             rates[config.label] = profiler.rates(profile)
         elif config.runs_graph:
-            profile = profiler.openvino(path, config.ep, feed)
+            profile = profiler.other_runtime(config.kind, path, config.ep, feed)
         else:
             profile = profiler.torch_eager(native)
             notes.append(f"{config.label}'s latency was measured in its own process, not side by side")
@@ -251,7 +251,7 @@ def _why_not(kind: str, base: RuntimeConfig, cand: RuntimeConfig) -> str:
     if not (base.io_binding and cand.io_binding) or base.cuda_graph or cand.cuda_graph:
         return "IO binding and CUDA graph replay change what is around the nodes, not the nodes: nothing to split"
     for config in (base, cand):
-        if config.runs_graph and not GRAPH_RUNTIMES[config.kind].profiled:
+        if config.runs_graph and not profiled(config.kind):
             return f"{config.kind} is not profiled yet"
         if not config.runs_graph and config.kind != "torch-eager":
             return (f"{config.label} runs compiled kernels (XLA, Inductor) or TF ops: no per-operator table "

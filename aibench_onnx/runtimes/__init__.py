@@ -45,7 +45,9 @@ class GraphRuntime:
     # are added to it); it runs the reduced-precision variants, has IO binding and CUDA-graph replay, its own
     # parity worker with localization, and the effects compare every other graph runtime with it.
     reference: bool = False
-    profiled: bool = False  # explain reads a per-node profile of it (ort/profile.py, openvino/profile.py)
+    # "module:function" (path, ep, threads, feed) -> GraphProfile: a per-node profile explain reads (the
+    # reference's own, with the optimizer's fusions, is ort/profile.py); None: not profiled yet
+    profile: str | None = None
     generates: bool = False  # a decoder's generation runs on it with its key/value cache (generation/)
 
     @property
@@ -62,10 +64,11 @@ GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
                         ("onnxruntime",), "pip install ./packaging/onnxruntime-gpu-alias (see the README)",
                         "aibench_onnx.ort.timed:prepare_timed", True,
                         process_setup="aibench_onnx.ort.session:share_one_thread_pool", reference=True,
-                        profiled=True, generates=True),
+                        generates=True),
     "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
-                             False, "aibench_onnx.openvino.runner:run_sets", profiled=True),
+                             False, "aibench_onnx.openvino.runner:run_sets",
+                             profile="aibench_onnx.openvino.profile:profile_openvino"),
 }
 ALL_RUNTIMES: list[str] = list(NATIVE_RUNTIMES) + list(GRAPH_RUNTIMES)
 # The kind of the reference graph runtime: code asks for it by this name, never by the runtime's own.
@@ -132,6 +135,17 @@ def setup_timing_process(kind: str, threads: int) -> None:
     entry = GRAPH_RUNTIMES.get(kind)
     if entry is not None and entry.process_setup:
         _load(entry.process_setup)(threads)
+
+
+def profiled(kind: str) -> bool:
+    """Explain can split graph runtime `kind`'s time per node (the reference always)."""
+    entry = GRAPH_RUNTIMES.get(kind)
+    return entry is not None and (entry.reference or entry.profile is not None)
+
+
+def profiler(kind: str) -> Callable:
+    """A graph runtime's (path, ep, threads, feed) -> GraphProfile, imported."""
+    return _load(GRAPH_RUNTIMES[kind].profile)
 
 
 def sets_runner(kind: str) -> Callable:
