@@ -8,6 +8,7 @@ from run_fixtures import bench_record, make_run, timings
 
 from aibench_onnx.runs.adaptive import REPLICATES_FILE, load_resolution, next_round_jobs, resolve, unresolved_effects
 from aibench_onnx.runs.report import build_report
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import append_record, load_run
 
 EAGER, GRAPH, OTHER = "torch-eager", "ort:torch-graph:cpu:all", "ort:jax-graph:cpu:all"
@@ -59,7 +60,7 @@ def test_rounds_stop_when_the_target_is_reached_and_the_plan_records_them(tmp_pa
     run_dir = _run_dir(tmp_path)
     answers = iter([{"mlp": [_effect(GRAPH, OTHER, 0.3)]}, {"mlp": [_effect(GRAPH, OTHER, 0.04)]}])
     rounds = Rounds(run_dir)
-    found = resolve(run_dir, {"target_mde": 0.05, "budget_s": 600, "max_repeats": 10}, _planned(),
+    found = resolve(run_dir, RunSettings(target_mde=0.05, budget_s=600, max_repeats=10), _planned(),
                     lambda _: next(answers), rounds)
     assert found.stopped_by == "target reached" and found.added_rounds == [3] and found.rounds == 4
     assert found.resolved == found.effects == 1 and found.unresolved == []
@@ -71,7 +72,7 @@ def test_rounds_stop_when_the_target_is_reached_and_the_plan_records_them(tmp_pa
 def test_rounds_stop_at_the_budget_and_say_what_was_not_reached(tmp_path):
     run_dir = _run_dir(tmp_path, duration_s=40.0)  # a round of the unresolved effects took 40 s last time
     rounds = Rounds(run_dir)
-    found = resolve(run_dir, {"target_mde": 0.05, "budget_s": 30, "max_repeats": 10}, _planned(),
+    found = resolve(run_dir, RunSettings(target_mde=0.05, budget_s=30, max_repeats=10), _planned(),
                     lambda _: {"mlp": [_effect(GRAPH, OTHER, 0.3)]}, rounds)
     assert rounds.rounds == [] and found.stopped_by == "time budget of 30 s for extra rounds reached"
     assert found.unresolved[0]["candidate"] == OTHER and found.resolved == 0
@@ -81,7 +82,7 @@ def test_rounds_stop_at_the_budget_and_say_what_was_not_reached(tmp_path):
 def test_rounds_stop_at_the_round_cap(tmp_path):
     run_dir = _run_dir(tmp_path)
     rounds = Rounds(run_dir)
-    found = resolve(run_dir, {"target_mde": 0.05, "budget_s": 600, "max_repeats": 5}, _planned(),
+    found = resolve(run_dir, RunSettings(target_mde=0.05, budget_s=600, max_repeats=5), _planned(),
                     lambda _: {"mlp": [_effect(GRAPH, OTHER, 0.3)]}, rounds)
     assert len(rounds.rounds) == 2 and found.added_rounds == [3, 4]
     assert found.stopped_by == "round cap of 5 reached"
@@ -89,7 +90,7 @@ def test_rounds_stop_at_the_round_cap(tmp_path):
 
 def test_the_report_shows_what_the_added_rounds_reached(tmp_path):
     run_dir = _run_dir(tmp_path)
-    resolve(run_dir, {"target_mde": 0.5, "budget_s": 0, "max_repeats": 3}, _planned(),
+    resolve(run_dir, RunSettings(target_mde=0.5, budget_s=0, max_repeats=3), _planned(),
             lambda found: build_report(found)["effects"], Rounds(run_dir))
     report = build_report(run_dir)
     assert report["replicates"]["target_mde"] == 0.5 and load_resolution(run_dir) is not None
@@ -101,7 +102,7 @@ def test_the_line_counts_each_kind_and_names_unresolved_side_by_side_effects_fir
     run_dir = _run_dir(tmp_path, duration_s=40.0)  # over the budget: no round is added
     effects = {"mlp": [_effect(EAGER, GRAPH, 0.4), _effect(GRAPH, OTHER, 0.03, kind="exporter")],
                "cnn": [_effect(EAGER, GRAPH, 0.02), _effect(GRAPH, OTHER, 0.2, kind="exporter")]}
-    found = resolve(run_dir, {"target_mde": 0.1, "budget_s": 30, "max_repeats": 10}, _planned(), lambda _: effects,
+    found = resolve(run_dir, RunSettings(target_mde=0.1, budget_s=30, max_repeats=10), _planned(), lambda _: effects,
                     Rounds(run_dir))
     assert found.by_kind == {"runtime": [1, 2], "exporter": [1, 2]}
     assert "2 of 4 effects resolved to ±10% (runtime 1 of 2, exporter 1 of 2)" in found.line()

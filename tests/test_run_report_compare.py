@@ -206,3 +206,17 @@ def test_several_runs_a_side_pool_their_processes_so_the_ci_counts_how_runs_diff
     assert row["processes"] == [6, 6] and row["ci_low"] < 1 < row["ci_high"]
     missing = runner.invoke(app, ["compare", f"{fast},{tmp_path / 'nowhere'}", str(slow)])
     assert missing.exit_code == 2 and "nowhere" in missing.output
+
+
+def test_run_settings_are_one_typed_record_read_back_from_old_runs_with_their_defaults():
+    from pathlib import Path
+
+    from aibench_onnx.runs.settings import RunSettings
+    from aibench_onnx.runs.store import load_run
+
+    old = load_run(Path(__file__).parent / "data" / "run-stop17-quick-matmul")["settings"]  # written by stop 17, before typed settings
+    settings = RunSettings.from_dict(old)
+    assert settings.frameworks == ("torch",) and settings.batches == (1, 4) and settings.repeats == 2
+    assert settings.executor == "local" and settings.phases is None and settings.timing["min_time_s"] == 0.1
+    assert RunSettings.from_dict(settings.to_dict()) == settings  # what run.json holds reads back equal
+    assert RunSettings.from_dict({"frameworks": ["jax"], "a key a later version adds": 1}).frameworks == ("jax",)

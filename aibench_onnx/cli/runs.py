@@ -75,6 +75,7 @@ def run(
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.report.styles import status_colour
     from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
+    from aibench_onnx.runs.settings import RunSettings
     from aibench_onnx.runs.store import load_run
     from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
     from aibench_onnx.zoo.registry import resolve_models
@@ -94,10 +95,10 @@ def run(
     target_envs = None
     if resume:
         run_dir = Path(resume)
-        settings = load_run(run_dir)["settings"]
-        specs = resolve_models(settings["models"]) if settings["models"] else []
-        if settings.get("executor") == "ray":
-            settings["address"] = address or settings.get("address")
+        settings = RunSettings.from_dict(load_run(run_dir)["settings"])
+        specs = resolve_models(list(settings.models)) if settings.models else []
+        if settings.executor == "ray":
+            settings = settings.with_changes(address=address or settings.address)
     else:
         mode = QUICK if quick else FULL
         users = []
@@ -110,7 +111,7 @@ def run(
         chosen = chosen_graphs(frameworks, exporter)
         eps = parse_eps(ep)
 
-        precisions = list(parse_precisions(precision))
+        precisions = parse_precisions(precision)
         error_stats = parse_error_stats(error_stat)
         batches = parse_batches(batch) if batch else mode["batches"]
         ray_settings = {}
@@ -121,8 +122,8 @@ def run(
             found = resolve_targets(split_csv(targets))
             with console.status(f"collecting the environment of {len(found)} targets..."):
                 target_envs = target_environments(found)
-            ray_settings = {"executor": "ray", "address": address, "targets": [t.name for t in found],
-                            "target_specs": [t.to_dict() for t in found]}
+            ray_settings = {"executor": "ray", "address": address, "targets": tuple(t.name for t in found),
+                            "target_specs": tuple(t.to_dict() for t in found)}
         runtimes = timed_runtimes(runtime, mode, sorted(set(chosen) | {u.framework for u in users}))
         parent = Path(out or "aibench-runs")
         run_dir = parent / f"run-{dt.datetime.now():%Y%m%d-%H%M%S}{'-quick' if quick else ''}"
@@ -130,20 +131,21 @@ def run(
             run_dir.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
             raise UserError(f"run directory {run_dir}: cannot create ({exc.strerror or exc})") from None
-        settings = {"quick": quick, "models": [s.name for s in specs], "user_models": [u.to_dict() for u in users],
-                    "frameworks": chosen, "eps": eps, "precisions": precisions,
-                    "error_stats": error_stats,
-                    "size": mode["size"], "seeds": mode["seeds"], "opt_levels": mode["opt_levels"],
-                    "generation": mode["generation"], "phases": mode["phases"],
-                    "batches": batches, "runtimes": runtimes, "timing": mode["timing"], "timeout_s": timeout,
-                    "repeats": repeats or mode["repeats"], "variance_controls": VARIANCE_CONTROLS,
-                    # an explicit --repeats fixes the design: rounds are added only when --target-mde asks too
-                    "target_mde": (parse_percent(target_mde, "--target-mde") if target_mde is not None
-                                   else 0.0 if repeats else mode["target_mde"]),
-                    "budget_s": mode["budget_s"] if budget is None else budget,
-                    "max_repeats": max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
-                    "threads": thread_count or default_threads(), "opset": DEFAULT_OPSET, **ray_settings}
-    settings["run_dir"] = str(run_dir.resolve())  # also on --resume: the run may have been moved
+        settings = RunSettings(
+            quick=quick, models=tuple(s.name for s in specs), user_models=tuple(u.to_dict() for u in users),
+            frameworks=tuple(chosen), eps=tuple(eps), precisions=precisions, error_stats=error_stats,
+            size=mode["size"], seeds=mode["seeds"], opt_levels=tuple(mode["opt_levels"]),
+            generation=mode["generation"], phases=mode["phases"], batches=tuple(batches), runtimes=tuple(runtimes),
+            timing=mode["timing"], timeout_s=timeout, repeats=repeats or mode["repeats"],
+            variance_controls=tuple(VARIANCE_CONTROLS),
+            # an explicit --repeats fixes the design: rounds are added only when --target-mde asks too
+            target_mde=(parse_percent(target_mde, "--target-mde") if target_mde is not None
+                        else 0.0 if repeats else mode["target_mde"]),
+            budget_s=mode["budget_s"] if budget is None else budget,
+            max_repeats=max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
+            threads=thread_count or default_threads(), opset=DEFAULT_OPSET, **ray_settings)
+    # also on --resume: the run may have been moved, and this call's --timeout holds for what it runs
+    settings = settings.with_changes(run_dir=str(run_dir.resolve()), timeout_s=timeout)
     jobs = plan_jobs(settings, specs)
     if not resume:
         from aibench_onnx.env.collect import collect_environment
@@ -153,7 +155,7 @@ def run(
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {problem}")
     console.print(f"run directory: {run_dir} — {len(todo)} of {len(jobs)} jobs to run")
-    warn_if_busy(console, settings["threads"])
+    warn_if_busy(console, settings.threads)
     with progress_bar(console) as progress:
         task = progress.add_task("aibench run", total=len(todo))
 
@@ -166,11 +168,11 @@ def run(
 
         def run_round(extra: list[dict]) -> None:
             progress.update(task, total=progress.tasks[task].total + len(extra))
-            run_jobs(run_dir, extra, {**settings, "timeout_s": timeout}, on_record)
+            run_jobs(run_dir, extra, settings, on_record)
 
         try:
-            run_jobs(run_dir, todo, {**settings, "timeout_s": timeout}, on_record)
-            if settings.get("target_mde"):
+            run_jobs(run_dir, todo, settings, on_record)
+            if settings.target_mde:
                 from aibench_onnx.runs.adaptive import resolve
                 from aibench_onnx.runs.report import build_report
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import add_jobs, latest_records, load_records
 
 REPLICATES_FILE = "replicates.json"
@@ -110,11 +111,11 @@ def round_seconds(run_dir: Path, jobs: list[dict]) -> float:
     return sum(by_model.values())
 
 
-def resolve(run_dir: Path, settings: dict, planned: list[dict], effects_of: Callable[[Path], dict],
+def resolve(run_dir: Path, settings: RunSettings, planned: list[dict], effects_of: Callable[[Path], dict],
             run_round: Callable[[list[dict]], None]) -> Resolution:
     """Add rounds for unresolved effects (see the module docstring). `effects_of(run_dir)`: model -> its effects
     as the report computes them; `run_round(jobs)`: runs one round's jobs and records them."""
-    resolution = Resolution(settings["target_mde"], settings.get("budget_s", 0.0), settings.get("max_repeats", 10))
+    resolution = Resolution(settings.target_mde, settings.budget_s, settings.max_repeats)
     rounds = max((job.get("round", 0) for job in planned if job["kind"] == "bench"), default=-1) + 1
     rounds = max(rounds, _recorded_rounds(run_dir))
     started = time.monotonic()
@@ -127,7 +128,7 @@ def resolve(run_dir: Path, settings: dict, planned: list[dict], effects_of: Call
         if not resolution.unresolved:
             resolution.stopped_by = "target reached"
             break
-        if settings.get("executor") == "ray":
+        if settings.executor == "ray":
             resolution.stopped_by = "not available: a Ray run keeps its planned rounds"
             break
         if rounds >= resolution.max_repeats:

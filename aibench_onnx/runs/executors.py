@@ -14,12 +14,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Protocol
 
+from aibench_onnx.runs.settings import RunSettings
+
 EXECUTORS = ("local", "ray")
 PARITY_WORKERS = 2
 
 
 class Executor(Protocol):
-    def run(self, run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None: ...
+    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None: ...
 
     def stop(self) -> None:
         """Ctrl-C: end what runs now (its jobs get no record, so --resume runs them again)."""
@@ -29,7 +31,7 @@ class LocalExecutor:
     def __init__(self):
         self._pool: ThreadPoolExecutor | None = None
 
-    def run(self, run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
+    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
         run_local(run_dir, jobs, settings, finish, self._started)
 
     def _started(self, pool: ThreadPoolExecutor) -> None:
@@ -43,7 +45,7 @@ class LocalExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_local(run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None],
+def run_local(run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None],
               started: Callable[[ThreadPoolExecutor], None] = lambda pool: None) -> None:
     """The jobs on this machine (also what a Ray task runs on its node): parity first, a framework at a time
     and two frameworks at once, then timing round by round, alone."""
@@ -54,7 +56,7 @@ def run_local(run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[
     order = sorted(parity, key=lambda fw: (fw != "jax", -len(parity[fw])))
     pool = ThreadPoolExecutor(max_workers=PARITY_WORKERS)
     started(pool)  # Ctrl-C: the caller's stop() kills the workers and drops the pool without waiting
-    running = {pool.submit(run_parity_jobs, parity[fw], {**settings, "run_dir": str(run_dir)}, finish)
+    running = {pool.submit(run_parity_jobs, parity[fw], settings.with_changes(run_dir=str(run_dir)), finish)
                for fw in order}
     while running:
         done, running = wait(running, return_when=FIRST_COMPLETED)

@@ -18,6 +18,7 @@ from aibench_onnx.explain.explain import (
     significant,
 )
 from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import EXPLAIN_FILE, latest_records, load_bench_document, load_records, load_run
 from aibench_onnx.subjects import Subject
 
@@ -39,7 +40,7 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
 
     run_dir = Path(run_dir)
     report = build_report(run_dir)
-    settings = report["settings"]
+    settings = RunSettings.from_dict(report["settings"])
     graphs: dict[str, dict[str, dict]] = {}  # model -> graph (or graph/precision) -> export record
     for record in latest_records(load_records(run_dir)[0]).values():
         result = record.get("result") or {}
@@ -49,9 +50,9 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
     from aibench_onnx.runs.run import phase_subjects
 
-    document = _explain(report["effects"], graphs, _subjects(settings.get("size"), settings.get("user_models", []),
+    document = _explain(report["effects"], graphs, _subjects(settings.size, list(settings.user_models),
                                                              phases=phase_subjects(settings)),
-                        threads or settings.get("threads", 1), run_dir / "explain", every, on_model)
+                        threads or settings.threads or 1, run_dir / "explain", every, on_model)
     (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
     return document
 

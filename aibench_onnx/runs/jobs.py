@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status, overall
 
@@ -22,7 +23,7 @@ def job_record(job: dict, started: float, **fields) -> dict:
             "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
 
 
-def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
+def run_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> None:
     """The run's parity jobs of one framework: the zoo's, then users' own models (each in processes of its
     own). Every job ends as one record, passed to `finish`, as soon as its comparison is done."""
     _run_zoo_parity_jobs([job for job in jobs if job["kind"] == "parity" and not job.get("user")], settings, finish)
@@ -34,7 +35,7 @@ def run_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
             finish(_generation_record(job, settings))
 
 
-def _generation_record(job: dict, settings: dict) -> dict:
+def _generation_record(job: dict, settings: RunSettings) -> dict:
     """A decoder's generation check (generation.run): the native reference and the export in the framework's
     process, ONNX Runtime's checks in another; artifacts under <run>/<model>/<graph>/generation."""
     from aibench_onnx.generation.run import GenerationSettings, check_generation
@@ -44,11 +45,11 @@ def _generation_record(job: dict, settings: dict) -> dict:
     generation = GenerationSettings(job["batch"], job["prompt"], job["new_tokens"], 0, tuple(job["eps"]),
                                     tuple(job["opt_levels"]), job["threads"], job["opset"])
     result = check_generation(Subject.of_zoo(job["model"], job["size"]), job["framework"], generation,
-                              Path(settings["run_dir"]) / "generation", _parity_export(Path(settings["run_dir"]), job))
+                              Path(settings.run_dir) / "generation", _parity_export(Path(settings.run_dir), job))
     return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
 
 
-def _user_parity_record(job: dict, settings: dict) -> dict:
+def _user_parity_record(job: dict, settings: RunSettings) -> dict:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
     then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
@@ -58,16 +59,16 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     from aibench_onnx.launch import run_worker
 
     started = time.time()
-    out_dir = Path(settings["run_dir"]) / job["model"] / job["framework"]
+    out_dir = Path(settings.run_dir) / job["model"] / job["framework"]
     precisions = tuple(job.get("precisions", ["fp32"]))
-    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings["timeout_s"], precisions)
+    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings.timeout_s, precisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
     request["graph_runtimes"] = job.get("graph_runtimes", [REFERENCE])
-    request.update(user=job["user"], opset=job["opset"], timeout_s=settings["timeout_s"])  # an export difference
-    outcome = run_worker("user_parity", {**request, "export": export}, settings["timeout_s"],
+    request.update(user=job["user"], opset=job["opset"], timeout_s=settings.timeout_s)  # an export difference
+    outcome = run_worker("user_parity", {**request, "export": export}, settings.timeout_s,
                          out_dir / "parity_request.json")
     if not outcome.ok:
         return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
@@ -76,7 +77,7 @@ def _user_parity_record(job: dict, settings: dict) -> dict:
     return job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
 
 
-def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
+def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> None:
     """Every zoo model's native run and export in one process of the framework (imported once), then ORT per
     model in processes of its own."""
     if not jobs:
@@ -85,7 +86,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     from aibench_onnx.parity.zoo import ExportParity, finish_parity, prepare_parity
     from aibench_onnx.zoo.registry import get_spec
 
-    run_dir = Path(settings["run_dir"])
+    run_dir = Path(settings.run_dir)
     started = time.time()
     prepared = []
     for job in jobs:
@@ -102,7 +103,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: dict, finish) -> None:
     requests = [{**found.native_request, "job_id": job["job_id"]} for job, found in prepared]
     # `timeout_s` is per job: the process that does several gets the sum of theirs
     outcome, documents = run_worker_with_progress("native", {"requests": requests},
-                                                  settings["timeout_s"] * len(requests))
+                                                  settings.timeout_s * len(requests))
     if outcome.ok:
         documents = outcome.document["documents"]
     for index, (job, found) in enumerate(prepared):
@@ -161,7 +162,7 @@ def _variant(run_dir: Path, subject, config, export: dict, cache: dict) -> dict:
     return cache[key]
 
 
-def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> None:
+def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings, finish) -> None:
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
     from aibench_onnx.keys import RuntimeConfig
@@ -183,7 +184,7 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
 
     for job in jobs:
         config, subject = RuntimeConfig.from_dict(job["config"]), Subject.from_dict(job)
-        export = (resolve_export(run_dir, subject, config.framework, settings["opset"], settings["threads"],
+        export = (resolve_export(run_dir, subject, config.framework, settings.opset, settings.threads,
                                  exports) if config.runs_graph else {})
         if config.runs_graph and config.precision != "fp32":
             export = _variant(run_dir, subject, config, export, variants)
@@ -193,9 +194,9 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: dict, finish) -> 
                                 "batches": {}, "round": job["round"]}, None, 0.0))
             continue
         items.append(TimingItem(job["job_id"], subject, config, job["round"], export.get("path")))
-    common = TimingSettings(settings["threads"], tuple(settings["batches"]), TimingConfig(**settings["timing"]),
-                            settings.get("device", "cpu"), settings.get("tf32", False),
+    common = TimingSettings(settings.threads, tuple(settings.batches), TimingConfig(**settings.timing),
+                            settings.device, settings.tf32,
                             str(run_dir / "bench" / "trt-cache"))
-    run_items(items, common, settings["timeout_s"],
+    run_items(items, common, settings.timeout_s,
               lambda item, result, process: finish(record(by_id[item.job_id], result, process,
                                                           result.get("wall_s", 0.0))))

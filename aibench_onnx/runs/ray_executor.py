@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.targets import (
     NODE_RESOURCE,
     Target,
@@ -43,9 +44,9 @@ class RayExecutor:
         self._submitted: list = []
         self._stopping = threading.Event()
 
-    def run(self, run_dir: Path, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
-        connect(settings.get("address"))
-        targets = [still_there(Target(**t)) for t in settings["target_specs"]]
+    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+        connect(settings.address)
+        targets = [still_there(Target(**t)) for t in settings.target_specs]
         # not `with`: on Ctrl-C the lanes must not be waited for; stop() cancels their tasks
         lanes = ThreadPoolExecutor(max_workers=max(len(targets), 1))
         try:
@@ -66,11 +67,11 @@ class RayExecutor:
             except Exception:  # noqa: BLE001 - already finished or gone
                 pass
 
-    def _run_target(self, target: Target, jobs: list[dict], settings: dict, finish: Callable[[dict], None]) -> None:
+    def _run_target(self, target: Target, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
         """One target's lane: its parity tasks (a framework each, in parallel), then its timing tasks round by
         round — a round's processes all end before the next round starts, as in a local run (a target with
         several nodes measures a round's processes side by side, each node alone)."""
-        settings = {**settings, "run_dir": node_dir(settings["run_dir"], target.name)}
+        settings = settings.with_changes(run_dir=node_dir(settings.run_dir, target.name))
         from aibench_onnx.runs.executors import parity_by_framework
 
         self._run_tasks(target, [(group, PARITY_SHARE) for group in parity_by_framework(jobs).values()], settings,
@@ -80,7 +81,7 @@ class RayExecutor:
                 return
             self._run_tasks(target, [(group, 1.0) for group in round_groups], settings, finish)
 
-    def _run_tasks(self, target: Target, groups: list[tuple[list[dict], float]], settings: dict,
+    def _run_tasks(self, target: Target, groups: list[tuple[list[dict], float]], settings: RunSettings,
                    finish: Callable[[dict], None]) -> None:
         if not groups:
             return
@@ -89,7 +90,7 @@ class RayExecutor:
                            for group, share in groups]:
                 future.result()
 
-    def _run_group(self, target: Target, group: list[dict], share: float, settings: dict,
+    def _run_group(self, target: Target, group: list[dict], share: float, settings: RunSettings,
                    finish: Callable[[dict], None]) -> None:
         """One task's jobs; on a lost node or worker, `lost` records and one more try for what is left."""
         from ray.exceptions import RayError
@@ -117,7 +118,7 @@ class RayExecutor:
                 if not remaining:
                     return
 
-    def _stream(self, target: Target, jobs: list[dict], share: float, settings: dict) -> Iterator[dict]:
+    def _stream(self, target: Target, jobs: list[dict], share: float, settings: RunSettings) -> Iterator[dict]:
         import ray
 
         # max_retries=0: Ray would rerun a task whose worker died by itself, silently; aibench records the
@@ -167,21 +168,21 @@ def lost_record(job: dict, started: float, reason: str) -> dict:
     return job_record(job, started, status=Status.LOST, reason=reason, target=job.get("target"))
 
 
-def _node_task(jobs: list[dict], settings: dict, target: str) -> Iterator[dict]:
+def _node_task(jobs: list[dict], settings: RunSettings, target: str) -> Iterator[dict]:
     """On the node: the jobs as a local run does them (runs/executors.run_local), each record stamped with the
     target and the node (id, host, hardware fingerprint) and yielded the moment it is made."""
     from aibench_onnx.runs.executors import run_local
 
     like_a_local_process()
     node = node_identity()
-    Path(settings["run_dir"]).mkdir(parents=True, exist_ok=True)
-    _die_once_if_asked(jobs, Path(settings["run_dir"]))
+    Path(settings.run_dir).mkdir(parents=True, exist_ok=True)
+    _die_once_if_asked(jobs, Path(settings.run_dir))
     records: queue.Queue = queue.Queue()
     done = object()
 
     def work() -> None:
         try:
-            run_local(Path(settings["run_dir"]), jobs, settings, records.put)
+            run_local(Path(settings.run_dir), jobs, settings, records.put)
         except BaseException as exc:  # noqa: BLE001 - raised again in the generator, where Ray sees it
             records.put(exc)
         finally:

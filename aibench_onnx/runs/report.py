@@ -10,6 +10,7 @@ from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.adaptive import load_resolution
 from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.run import phase_subjects
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
     latest_records,
     load_explanations,
@@ -47,14 +48,15 @@ def build_report(run_dir: str | Path) -> dict:
         elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
     warnings += low_priority_targets(latest.values())
-    latency, effects, results = _timing(replicates, run["settings"], warnings)
+    settings = RunSettings.from_dict(run["settings"])
+    latency, effects, results = _timing(replicates, settings, warnings)
     report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
-            "targets": run.get("targets", {}), "hardware": hardware_effects(results, run["settings"].get("targets", [])),
-            "why": load_explanations(run_dir), "generation": generation, "phases": {name: s.phase for name, s in phase_subjects(run["settings"]).items()}}
+            "targets": run.get("targets", {}), "hardware": hardware_effects(results, list(settings.targets)),
+            "why": load_explanations(run_dir), "generation": generation, "phases": {name: s.phase for name, s in phase_subjects(settings).items()}}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
     report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
@@ -148,7 +150,7 @@ def hardware_effects(results: dict[str, list], targets: list[str]) -> dict[str, 
     return found
 
 
-def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: dict,
+def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: RunSettings,
             warnings: list) -> tuple[dict, dict, dict]:
     """Latency rows and effects per model (per model@target in a Ray run), and the aggregated results, from
     every process's result of every configuration."""
@@ -165,9 +167,9 @@ def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: d
             unreliable.cpus = max(unreliable.cpus, ((replicate.get("process") or {}).get("threads") or {}).get("cpus") or 0)
             for batch, entry in replicate.get("batches", {}).items():
                 unreliable.add(entry["measurement"]["summary"], entry.get("remeasured", []))
-    warnings += unreliable.lines(int(settings.get("threads") or 0))
+    warnings += unreliable.lines(int(settings.threads or 0))
     # the bench's own effects of each model's results, as `aibench bench` computes them
-    found = {model: model_effects(model_results, settings.get("device", "cpu")) for model, model_results in results.items()}
+    found = {model: model_effects(model_results, settings.device) for model, model_results in results.items()}
     control_discoveries([effect for model_found in found.values() for effect in model_found])  # one family: the run
     effects = {model: [e.to_dict() for e in model_found] for model, model_found in found.items()}
     return latency, effects, results

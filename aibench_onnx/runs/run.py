@@ -20,6 +20,7 @@ from aibench_onnx.runs.store import (
     load_records,
     write_run_file,
 )
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runtimes import REFERENCE, default_graph_runtimes, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import USER_SIZE, Subject
@@ -44,41 +45,39 @@ FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": 
         "runtimes": None, "timing": {"min_time_s": 1.0}}
 
 
-def plan_jobs(settings: dict, specs) -> list[dict]:
+def plan_jobs(settings: RunSettings, specs) -> list[dict]:
     """Every job of the run, in execution order, each with a stable id (resume matches on it)."""
     jobs = []
-    common = {"threads": settings["threads"], "opset": settings["opset"], "run_dir": settings["run_dir"]}
-    precisions = tuple(settings.get("precisions", ["fp32"]))  # runs from before precisions: fp32 only
+    common = {"threads": settings.threads, "opset": settings.opset, "run_dir": settings.run_dir}
+    precisions = settings.precisions
     # the reference runtime checks every export; other graph runtimes timed in this run (OpenVINO) check it too
-    graph_runtimes = [REFERENCE, *other_graph_runtimes(settings["runtimes"])]
+    graph_runtimes = [REFERENCE, *other_graph_runtimes(settings.runtimes)]
+    eps, levels = list(settings.eps), list(settings.opt_levels)
     for spec in specs:
-        size = settings["size"] or spec.default_size
-        for framework in settings["frameworks"]:
+        size = settings.size or spec.default_size
+        for framework in settings.frameworks:
             jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
-                         "size": size, "framework": framework, "eps": settings["eps"],
-                         "opt_levels": settings["opt_levels"], "seeds": settings["seeds"], "precisions": precisions,
-                         "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
-    generation = settings.get("generation")  # runs from before decoders: none
+                         "size": size, "framework": framework, "eps": eps, "opt_levels": levels,
+                         "seeds": settings.seeds, "precisions": list(precisions), "error_stats": settings.error_stats,
+                         "graph_runtimes": graph_runtimes})
     for spec in specs:
-        if spec.decoder is not None and generation:
-            size = settings["size"] or spec.default_size
+        if spec.decoder is not None and settings.generation:  # runs from before decoders: none
+            size = settings.size or spec.default_size
             jobs += [{**common, "job_id": f"generation/{spec.name}/{framework}", "kind": "generation",
-                      "model": spec.name, "size": size, "framework": framework, "eps": settings["eps"],
-                      "opt_levels": settings["opt_levels"], **generation} for framework in settings["frameworks"]]
-    users = settings.get("user_models", [])  # users' own models: each with its one framework
-    for user in users:
+                      "model": spec.name, "size": size, "framework": framework, "eps": eps, "opt_levels": levels,
+                      **settings.generation} for framework in settings.frameworks]
+    for user in settings.user_models:  # users' own models: each with its one framework
         jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
                      "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
-                     "eps": settings["eps"], "opt_levels": settings["opt_levels"], "precisions": precisions,
-                     "error_stats": settings.get("error_stats", {}), "graph_runtimes": graph_runtimes})
-    configs = plan_configs(settings["frameworks"], settings["runtimes"], settings["eps"], settings["opt_levels"], [True],
-                           (False,), precisions)
+                     "eps": eps, "opt_levels": levels, "precisions": list(precisions),
+                     "error_stats": settings.error_stats, "graph_runtimes": graph_runtimes})
+    configs = plan_configs(list(settings.frameworks), list(settings.runtimes), eps, levels, [True], (False,),
+                           precisions)
     subjects = [(subject, configs) for subject in timed_subjects(specs, settings)]
-    subjects += [(Subject.of_user(user, size=USER_SIZE), plan_configs([user["framework"]], settings["runtimes"],
-                                                                      settings["eps"], settings["opt_levels"], [True],
-                                                                      (False,), precisions))
-                 for user in users]
-    for round_index in range(settings.get("repeats", 1)):  # a run from before replicates had one process each
+    subjects += [(Subject.of_user(user, size=USER_SIZE), plan_configs([user["framework"]], list(settings.runtimes),
+                                                                      eps, levels, [True], (False,), precisions))
+                 for user in settings.user_models]
+    for round_index in range(settings.repeats):  # a run from before replicates had one process each
         for subject, model_configs in subjects:
             described = subject.to_dict()
             for config in model_configs:
@@ -86,40 +85,40 @@ def plan_jobs(settings: dict, specs) -> list[dict]:
                              "kind": "bench", "model": subject.name, "size": subject.size,
                              "framework": config.framework, "config": config.to_dict(), "round": round_index,
                              **{k: v for k, v in described.items() if k not in ("name", "size") and v}})
-    if settings.get("targets"):  # a Ray run: every job on every target
+    if settings.targets:  # a Ray run: every job on every target
         from aibench_onnx.runs.targets import for_targets
 
-        jobs = for_targets(jobs, settings["targets"])
+        jobs = for_targets(jobs, list(settings.targets))
     return jobs
 
 
-def timed_subjects(specs, settings: dict) -> list:
-    """The run's zoo subjects to time: each model, a decoder by its phases (settings["phases"])."""
+def timed_subjects(specs, settings: RunSettings) -> list:
+    """The run's zoo subjects to time: each model, a decoder by its phases (settings.phases)."""
     from aibench_onnx.timing.bench import zoo_subjects
 
-    phases = settings.get("phases") or {}
-    if not phases:  # runs from before decoders were timed by phase
-        return [Subject.of_zoo(spec.name, settings.get("size")) for spec in specs]
-    return zoo_subjects(specs, settings.get("size"), tuple(phases["prompts"]), phases["new_tokens"])
+    if not settings.phases:  # runs from before decoders were timed by phase
+        return [Subject.of_zoo(spec.name, settings.size) for spec in specs]
+    return zoo_subjects(specs, settings.size, tuple(settings.phases["prompts"]), settings.phases["new_tokens"])
 
 
-def phase_subjects(settings: dict) -> dict:
+def phase_subjects(settings: RunSettings | dict) -> dict:
     """name -> Subject of each decoder phase a run's settings time (none in runs from before decoder phases)."""
     from aibench_onnx.zoo.registry import MODELS, get_spec
 
-    if not settings.get("phases"):
+    settings = RunSettings.from_dict(settings)
+    if not settings.phases:
         return {}
-    specs = [get_spec(name) for name in settings.get("models", []) if name in MODELS]
+    specs = [get_spec(name) for name in settings.models if name in MODELS]
     return {s.name: s for s in timed_subjects(specs, settings) if s.phase}
 
 
-def start_run(run_dir: Path, settings: dict, jobs: list[dict], environment: dict,
+def start_run(run_dir: Path, settings: RunSettings, jobs: list[dict], environment: dict,
               targets: dict[str, dict] | None = None) -> None:
     """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(run_dir, {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                             "settings": settings, "environment": environment, "jobs": [j["job_id"] for j in jobs],
-                             **({"targets": targets} if targets else {})})
+                             "settings": settings.to_dict(), "environment": environment,
+                             "jobs": [j["job_id"] for j in jobs], **({"targets": targets} if targets else {})})
 
 
 def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]]:
@@ -130,7 +129,7 @@ def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]
     return [job for job in jobs if job["job_id"] not in done], problems
 
 
-def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
+def run_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings,
              on_record: Callable[[dict], None] | None = None) -> None:
     """Run `jobs` on the run's executor (here, or on a Ray cluster: runs/executors.py), appending each record
     to results.jsonl as it ends. Ctrl-C stops what runs and keeps what finished."""
@@ -154,11 +153,11 @@ def run_jobs(run_dir: Path, jobs: list[dict], settings: dict,
         raise
 
 
-def executor_for(settings: dict):
+def executor_for(settings: RunSettings):
     """The executor the settings ask for (runs.executors.Executor): local, or Ray (imported only then)."""
     from aibench_onnx.runs.executors import LocalExecutor
 
-    if settings.get("executor", "local") == "ray":
+    if settings.executor == "ray":
         from aibench_onnx.runs.ray_executor import RayExecutor
 
         return RayExecutor()
