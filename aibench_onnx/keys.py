@@ -98,3 +98,11 @@ class RuntimeConfig:
         return cls(kind, graph.removesuffix("-graph"), ep, level, "no-iobinding" not in rest, "cuda-graph" in rest,
                    precision)
 
+
+
+def effect_sides(document: dict) -> tuple[RuntimeConfig, RuntimeConfig]:
+    """The typed (baseline, candidate) of an effect's document (timing.effects.Effect.to_dict); in documents
+    written before effects carried typed sides, read from their labels."""
+    base, cand = (RuntimeConfig.from_dict(document.get(f"{side}_config") or {"label": document[side]})
+                  for side in ("baseline", "candidate"))
+    return base, cand

@@ -27,7 +27,7 @@ from aibench_onnx.explain.graph_map import (
     with_node_names,
 )
 from aibench_onnx.explain.latency import side_by_side, timed_call
-from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.keys import RuntimeConfig, effect_sides
 from aibench_onnx.ort.profile import profile_graph
 from aibench_onnx.profiles import GraphProfile
 from aibench_onnx.runtimes import REFERENCE, is_reference, profiled
@@ -190,7 +190,7 @@ def explain_effects(subject: Subject, effects: list[dict], graph_path: Callable[
     for effect in effects:
         if not (every or significant(effect)):
             continue
-        base, cand = RuntimeConfig.from_label(effect["baseline"]), RuntimeConfig.from_label(effect["candidate"])
+        base, cand = effect_sides(effect)
         name = f"{subject.name} b{effect['batch']}"
         reason = _why_not(effect["kind"], base, cand)
         paths = tuple(graph_path(c) if c.runs_graph else "native" for c in (base, cand)) if not reason else ()

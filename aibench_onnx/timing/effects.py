@@ -36,9 +36,15 @@ class Effect:
     method: str = ""  # how processes were counted (timing/processes.py)
     round_level_mde: float | None = None  # what pairing whole processes by round alone could have detected
     family: int = 1  # effects judged together (Benjamini-Hochberg over them, timing/multiplicity.py)
+    # the two sides as typed keys (`baseline`, `candidate` are their labels, for display): readers take these,
+    # never parse a label back (keys.effect_sides; documents from before them: their labels)
+    baseline_config: RuntimeConfig | None = None
+    candidate_config: RuntimeConfig | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        configs = {"baseline_config": self.baseline_config, "candidate_config": self.candidate_config}
+        return {**{k: v for k, v in asdict(self).items() if k not in configs},
+                **{k: c.to_dict() if c is not None else None for k, c in configs.items()}}
 
 
 Samples = dict[int, dict[int, list[float]]]  # batch -> round -> per-call seconds of the process of that round
@@ -95,7 +101,7 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
             found = found or by_round
             effects.append(Effect(batch, kind, baseline.label, candidate.label, found.ratio, found.ci_low,
                                   found.ci_high, found.p_value, found.verdict, found.mde, found.processes,
-                                  found.method, by_round.mde))
+                                  found.method, by_round.mde, baseline_config=baseline, candidate_config=candidate))
 
     reference = frameworks[0]
     for ep in eps:
