@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.frameworks import FRAMEWORKS
-from aibench_onnx.parity.zoo import export_and_check
+from aibench_onnx.parity.zoo import export_and_check_models
 from aibench_onnx.zoo.registry import MODELS, get_spec
 
 runner = CliRunner()
@@ -49,13 +49,30 @@ def _framework_param(fw):
     return pytest.param(fw, marks=getattr(pytest.mark, fw))
 
 
+@pytest.fixture(scope="module")
+def zoo_parity(tmp_path_factory):
+    """framework -> (model -> its ExportParity, the directory): every zoo model of one framework exported in one
+    process of it, as `aibench parity` and `aibench run` do — computed once, when a test first asks for it."""
+    out, found = tmp_path_factory.mktemp("zoo-parity"), {}
+
+    def of(framework: str) -> tuple[dict, object]:
+        if framework not in found:
+            results = export_and_check_models([get_spec(name) for name in MODELS], "tiny", [framework], ["cpu"],
+                                              ["disabled", "all"], seeds=2, threads=1, out_dir=out,
+                                              opset=DEFAULT_OPSET, precisions=PRECISIONS)
+            found[framework] = {result.model: result for result in results}
+        return found[framework], out
+
+    return of
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", [_framework_param(fw) for fw in FRAMEWORKS])
 @pytest.mark.parametrize("name", list(MODELS))
-def test_zoo_export_matches_onnxruntime_cpu(name, framework, tmp_path):
+def test_zoo_export_matches_onnxruntime_cpu(name, framework, zoo_parity):
     spec = get_spec(name)
-    result = export_and_check(spec, "tiny", framework, ["cpu"], ["disabled", "all"], seeds=2, threads=1,
-                              out_dir=tmp_path, opset=DEFAULT_OPSET, precisions=PRECISIONS)
+    results, tmp_path = zoo_parity(framework)
+    result = results[name]
     record = result.export
     assert record is not None and record["opset"] == DEFAULT_OPSET and record["export_s"] > 0
     if (name, framework) in EXPECTED_EXPORT_FAILURES:

@@ -107,28 +107,23 @@ def parity(
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
                     tf32: bool = False, precisions: tuple[str, ...] = ("fp32",),
                     error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] | None = None) -> list:
-    from aibench_onnx.parity.zoo import export_and_check
+    from aibench_onnx.parity.zoo import export_and_check_models
     from aibench_onnx.report.styles import status_markup
     from aibench_onnx.runtimes import REFERENCE, is_reference
 
-    runtimes = runtimes or (REFERENCE,)
-
-    results = []
     with progress_bar(console) as progress:
         task = progress.add_task("ONNX parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            for framework in frameworks:
-                progress.update(task, description=f"{spec.name} / {framework}")
-                result = export_and_check(spec, size or spec.default_size, framework, eps, levels, seeds,
-                                          threads, out_dir, opset, tf32, precisions, error_stats, runtimes)
-                verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}"
-                                     f"{'' if is_reference(c.runtime) else c.runtime + ' '}{c.ep}/{c.opt_level} "
-                                     f"{status_markup(c.status)}" for c in result.cells)
-                progress.console.print(f"{spec.name} / {framework}: {verdicts}")
-                results.append(result)
-                progress.advance(task)
-                progress.refresh()
-    return results
+
+        def show(result) -> None:
+            verdicts = ", ".join(f"{'' if c.precision == 'fp32' else c.precision + ' '}"
+                                 f"{'' if is_reference(c.runtime) else c.runtime + ' '}{c.ep}/{c.opt_level} "
+                                 f"{status_markup(c.status)}" for c in result.cells)
+            progress.console.print(f"{result.model} / {result.framework}: {verdicts}")
+            progress.advance(task)
+            progress.refresh()
+
+        return export_and_check_models(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, tf32,
+                                       precisions, error_stats, runtimes or (REFERENCE,), on_result=show)
 
 
 def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:

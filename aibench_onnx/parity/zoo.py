@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, native_request, run_native_worker
+from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, native_request
 from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.launch import run_worker
@@ -239,19 +240,65 @@ def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
         cell.reason = f"listed as a known {cell.precision} failure but passed: remove the entry"
 
 
-def export_and_check(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str],
-                     seeds: int, threads: int, out_dir: Path, opset: int, tf32: bool = False,
-                     precisions: tuple[str, ...] = (FP32,), error_stats: dict[str, str] | None = None,
-                     runtimes: tuple[str, ...] = (REFERENCE,)) -> ExportParity:
-    """One model x framework, start to end. `tf32`: let the CUDA provider use TF32 and judge its float32
-    outputs with TF32 tolerances. `precisions`: the export itself (fp32) and its reduced-precision variants,
-    judged with `error_stats` (output -> verdict statistic) where given. `runtimes`: ORT and the other graph
-    runtimes to check the export on (OpenVINO)."""
-    job = prepare_parity(spec, size, framework, eps, opt_levels, seeds, threads, out_dir, opset, tf32, precisions,
-                         error_stats, runtimes)
-    if isinstance(job, ExportParity):
-        return job
-    return finish_parity(job, run_native_worker(job.native_request, job.workdir))
+@dataclass
+class Lost:
+    """A model whose framework process died (or timed out) before it reached it: it shares that fate."""
+
+    status: str
+    reason: str
+
+
+def check_in_one_process(prepared: list[PreparedParity], timeout_s: float,
+                         ids: list[str] | None = None) -> Iterator[ExportParity | Lost]:
+    """Several models of one framework: their native runs and exports in one process of the framework (imported
+    once, not once a model), then each model's graph runtimes in processes of their own. Yields each model's
+    result in order as it is finished; a model the framework's process did not reach is Lost with its reason.
+    `timeout_s` is per model (the process gets the sum); `ids`: each model's job id (tests' crash hooks)."""
+    from aibench_onnx.launch import run_worker_with_progress
+
+    if not prepared:
+        return
+    requests = [{**job.native_request, "job_id": (ids or [""] * len(prepared))[i]} for i, job in enumerate(prepared)]
+    outcome, documents = run_worker_with_progress("native", {"requests": requests}, timeout_s * len(prepared))
+    if outcome.ok:
+        documents = outcome.document["documents"]
+    for index, job in enumerate(prepared):
+        if index >= len(documents):
+            yield Lost(outcome.status if outcome.died else Status.FAILED, outcome.reason)
+        else:
+            yield finish_parity(job, documents[index])
+
+
+def export_and_check_models(specs: list[ModelSpec], size: str | None, frameworks: list[str], eps: list[str],
+                            opt_levels: list[str], seeds: int, threads: int, out_dir: Path, opset: int,
+                            tf32: bool = False, precisions: tuple[str, ...] = (FP32,),
+                            error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] = (REFERENCE,),
+                            on_result: Callable[[ExportParity], None] | None = None) -> list[ExportParity]:
+    """Every model x framework (`size` None: each model's default), each framework's models exported in one
+    process of it (check_in_one_process); the results model by model, in the order of `specs` x `frameworks`.
+    `on_result` sees each as it is finished."""
+    found: dict[tuple[str, str], ExportParity] = {}
+    for framework in frameworks:
+        prepared = []
+        for spec in specs:
+            job = prepare_parity(spec, size or spec.default_size, framework, eps, opt_levels, seeds, threads,
+                                 out_dir, opset, tf32, precisions, error_stats, runtimes)
+            if isinstance(job, ExportParity):  # the framework is not installed
+                found[(spec.name, framework)] = job
+                if on_result:
+                    on_result(job)
+            else:
+                prepared.append(job)
+        for job, result in zip(prepared, check_in_one_process(prepared, WORKER_TIMEOUT_S)):
+            if isinstance(result, Lost):
+                configs = [(ep, level) for ep in eps for level in opt_levels]
+                result = ExportParity(job.spec.name, job.size, framework, None,
+                                      _cells(job.spec, job.size, framework, "", configs, result.status,
+                                             f"{framework}'s process: {result.reason}", tf32, precisions, runtimes))
+            found[(job.spec.name, framework)] = result
+            if on_result:
+                on_result(result)
+    return [found[(spec.name, framework)] for spec in specs for framework in frameworks]
 
 
 def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: bool = False) -> Tolerance:

@@ -82,8 +82,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
     model in processes of its own."""
     if not jobs:
         return
-    from aibench_onnx.launch import run_worker_with_progress
-    from aibench_onnx.parity.zoo import ExportParity, finish_parity, prepare_parity
+    from aibench_onnx.parity.zoo import ExportParity, Lost, check_in_one_process, prepare_parity
     from aibench_onnx.zoo.registry import get_spec
 
     run_dir = Path(settings.run_dir)
@@ -100,18 +99,12 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
             prepared.append((job, found))
     if not prepared:
         return
-    requests = [{**found.native_request, "job_id": job["job_id"]} for job, found in prepared]
-    # `timeout_s` is per job: the process that does several gets the sum of theirs
-    outcome, documents = run_worker_with_progress("native", {"requests": requests},
-                                                  settings.timeout_s * len(requests))
-    if outcome.ok:
-        documents = outcome.document["documents"]
-    for index, (job, found) in enumerate(prepared):
-        if index >= len(documents):  # the framework's process died here: this job and the rest share its fate
-            finish(job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
-                               reason=outcome.reason))
+    results = check_in_one_process([found for _, found in prepared], settings.timeout_s,
+                                   [job["job_id"] for job, _ in prepared])
+    for (job, _), result in zip(prepared, results):
+        if isinstance(result, Lost):  # the framework's process died before this job: it shares that fate
+            finish(job_record(job, started, status=result.status, reason=result.reason))
             continue
-        result = finish_parity(found, documents[index])
         finish(job_record(job, started, status=overall(c.status for c in result.cells), result=result.to_dict()))
         started = time.time()
 
