@@ -74,7 +74,8 @@ def run(
 
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.report.styles import status_colour
-    from aibench_onnx.runs.run import FULL, QUICK, pending_jobs, plan_jobs, run_jobs, start_run
+    from aibench_onnx.runs.driver import execute_run
+    from aibench_onnx.runs.run import FULL, QUICK
     from aibench_onnx.runs.settings import RunSettings
     from aibench_onnx.runs.store import load_run
     from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
@@ -146,18 +147,16 @@ def run(
             threads=thread_count or default_threads(), opset=DEFAULT_OPSET, **ray_settings)
     # also on --resume: the run may have been moved, and this call's --timeout holds for what it runs
     settings = settings.with_changes(run_dir=str(run_dir.resolve()), timeout_s=timeout)
-    jobs = plan_jobs(settings, specs)
-    if not resume:
-        from aibench_onnx.env.collect import collect_environment
-
-        start_run(run_dir, settings, jobs, collect_environment(), target_envs)
-    todo, problems = pending_jobs(run_dir, jobs)
-    for problem in problems:
-        console.print(f"[yellow]warning[/yellow] {problem}")
-    console.print(f"run directory: {run_dir} — {len(todo)} of {len(jobs)} jobs to run")
-    warn_if_busy(console, settings.threads)
     with progress_bar(console) as progress:
-        task = progress.add_task("aibench run", total=len(todo))
+        task = progress.add_task("aibench run", total=0)
+
+        def on_planned(todo: int, planned: int, problems: list[str]) -> None:
+            for problem in problems:
+                progress.console.print(f"[yellow]warning[/yellow] {problem}")
+            progress.console.print(f"run directory: {run_dir} — {todo} of {planned} jobs to run")
+            warn_if_busy(progress.console, settings.threads)
+            progress.update(task, total=todo)
+            progress.refresh()
 
         def on_record(record: dict) -> None:
             progress.advance(task)
@@ -166,17 +165,11 @@ def run(
             progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
                                    f"({record['duration_s']:.1f} s)", highlight=False)
 
-        def run_round(extra: list[dict]) -> None:
-            progress.update(task, total=progress.tasks[task].total + len(extra))
-            run_jobs(run_dir, extra, settings, on_record)
+        def on_added(jobs: int) -> None:
+            progress.update(task, total=progress.tasks[task].total + jobs)
 
         try:
-            run_jobs(run_dir, todo, settings, on_record)
-            if settings.target_mde:
-                from aibench_onnx.runs.adaptive import resolve
-                from aibench_onnx.runs.report import build_report
-
-                resolve(run_dir, settings, jobs, lambda found: build_report(found)["effects"], run_round)
+            execute_run(run_dir, settings, specs, None if resume else target_envs, on_planned, on_record, on_added)
         except KeyboardInterrupt:
             raise UserError(f"interrupted; finished jobs are kept — resume with: aibench run --resume {run_dir}",
                             ExitCode.INTERRUPTED) from None
