@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from aibench_onnx.cli import app
 from aibench_onnx.frameworks import FRAMEWORKS
 from aibench_onnx.parity import across
-from aibench_onnx.parity.across import agree_across_frameworks
+from aibench_onnx.parity.across import agree_across_frameworks, agree_across_frameworks_many
 from aibench_onnx.zoo.registry import MODELS, get_spec
 from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, ModelSpec, TensorSpec, Tolerance
 
@@ -88,11 +88,11 @@ def test_missing_framework_is_reported_and_the_others_still_run(monkeypatch):
                         lambda fw: "not installed: pip install 'aibench-onnx[tf]'" if fw == "tf" else None)
     real_run = across._run_framework
 
-    def run_without_workers(spec, size, fw, files, workdir, threads):
+    def run_without_workers(specs, sizes, fw, files, workdir, threads):
         if across.missing_framework(fw):
-            return real_run(spec, size, fw, files, workdir, threads)  # the real 'unavailable' path
-        return across.FrameworkRun(fw, "ok", param_count=256, expected_param_count=256), \
-            [{"y": np.ones((2, 8, 16), np.float32)}]
+            return real_run(specs, sizes, fw, files, workdir, threads)  # the real 'unavailable' path
+        return {spec.name: (across.FrameworkRun(fw, "ok", param_count=256, expected_param_count=256),
+                            [{"y": np.ones((2, 8, 16), np.float32)}]) for spec in specs}
 
     monkeypatch.setattr(across, "_run_framework", run_without_workers)
     agreement = agree_across_frameworks(get_spec("matmul"), "tiny", 1, ["torch", "tf", "jax"], threads=1)
@@ -102,10 +102,10 @@ def test_missing_framework_is_reported_and_the_others_still_run(monkeypatch):
 
 
 def test_a_disagreeing_pair_makes_the_command_exit_1(monkeypatch):
-    def fake_run(spec, size, fw, files, workdir, threads):
+    def fake_run(specs, sizes, fw, files, workdir, threads):
         value = 1.0 if fw == "torch" else 1.01  # a planted 1% disagreement
-        return across.FrameworkRun(fw, "ok", param_count=256, expected_param_count=256), \
-            [{"y": np.full((2, 8, 16), value, np.float32)}]
+        return {spec.name: (across.FrameworkRun(fw, "ok", param_count=256, expected_param_count=256),
+                            [{"y": np.full((2, 8, 16), value, np.float32)}]) for spec in specs}
 
     monkeypatch.setattr(across, "_run_framework", fake_run)
     result = runner.invoke(app, ["parity", "--across-frameworks", "matmul", "--size", "tiny", "--seeds", "1"])
@@ -113,16 +113,24 @@ def test_a_disagreeing_pair_makes_the_command_exit_1(monkeypatch):
     assert "FAIL" in result.output
 
 
+@pytest.fixture(scope="module")
+def agreements() -> dict:
+    """model -> its ModelAgreement at tiny: every model in each framework's one process, computed once."""
+    found = agree_across_frameworks_many([get_spec(name) for name in MODELS], "tiny", seeds=2,
+                                         frameworks=list(FRAMEWORKS), threads=1)
+    return {agreement.model: agreement for agreement in found}
+
+
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.tf
 @pytest.mark.jax
 @pytest.mark.parametrize("name", list(MODELS))
-def test_model_agrees_across_frameworks_at_tiny(name):
+def test_model_agrees_across_frameworks_at_tiny(name, agreements):
     """Every model x framework builds, runs, has the spec's output shapes/dtypes and parameter count, and
     agrees with PyTorch on several seeds (each framework in its own process)."""
     spec = get_spec(name)
-    agreement = agree_across_frameworks(spec, "tiny", seeds=2, frameworks=list(FRAMEWORKS), threads=1)
+    agreement = agreements[name]
     for framework, run in agreement.runs.items():
         assert run.status == "ok" and run.reason == "", (framework, run)
         assert run.param_count == spec.expected_native_param_count("tiny", framework)

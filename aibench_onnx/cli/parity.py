@@ -127,17 +127,15 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
 
 
 def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
-    from aibench_onnx.parity.across import agree_across_frameworks
+    from aibench_onnx.parity.across import agree_across_frameworks_many
     from aibench_onnx.report.styles import status_markup
 
-    results = []
     with progress_bar(console) as progress:
-        task = progress.add_task("cross-framework parity", total=len(specs) * len(frameworks))
-        for spec in specs:
-            progress.update(task, description=f"{spec.name}")
-            agreement = agree_across_frameworks(spec, size or spec.default_size, seeds, frameworks, threads,
-                                                on_framework_done=lambda fw: (progress.advance(task), progress.refresh()))
+        task = progress.add_task("cross-framework parity", total=len(frameworks))
+        results = agree_across_frameworks_many(specs, size, seeds, frameworks, threads,
+                                               on_framework_done=lambda fw: (progress.advance(task), progress.refresh()))
+        for agreement in results:
             for pair in agreement.pairs:
-                progress.console.print(f"{spec.name}: {pair.framework} vs {pair.reference} {status_markup(pair.status)}")
-            results.append(agreement)
+                progress.console.print(f"{agreement.model}: {pair.framework} vs {pair.reference} "
+                                       f"{status_markup(pair.status)}")
     return results

@@ -14,7 +14,6 @@ from typing import Callable
 import numpy as np
 
 from aibench_onnx.frameworks import missing_framework
-from aibench_onnx.launch import run_worker
 from aibench_onnx.parity.engine import (
     OutputComparison,
     WorstOverOutputs,
@@ -67,29 +66,43 @@ class ModelAgreement:
                 "runs": {k: asdict(v) for k, v in self.runs.items()}, "pairs": [p.to_dict() for p in self.pairs]}
 
 
-def _run_framework(spec: ModelSpec, size: str, framework: str, input_files: list[str], workdir: Path,
-                   threads: int) -> tuple[FrameworkRun, list[dict[str, np.ndarray]]]:
-    expected = spec.expected_native_param_count(size, framework)
+def _run_framework(specs: list[ModelSpec], sizes: dict[str, str], framework: str, input_files: dict[str, list[str]],
+                   workdir: Path, threads: int) -> dict[str, tuple[FrameworkRun, list[dict[str, np.ndarray]]]]:
+    """Every model in one process of `framework` (imported once): model -> (its run, its outputs per set)."""
+    from aibench_onnx.launch import run_worker_with_progress
+
     problem = missing_framework(framework)
     if problem:
-        return FrameworkRun(framework, Status.UNAVAILABLE, problem, expected_param_count=expected), []
-    request = {"model": spec.name, "size": size, "framework": framework, "threads": threads,
-               "input_files": input_files, "output_dir": str(workdir)}
-    outcome = run_worker("native", request, WORKER_TIMEOUT_S, workdir / f"{framework}_request.json")
-    if not outcome.ok:
-        reason = f"worker crashed: {outcome.reason}" if outcome.died else outcome.reason
-        return FrameworkRun(framework, Status.FAILED, reason, expected_param_count=expected), []
-    result = outcome.document
-    outputs = []
-    for path in result["output_files"]:
-        with np.load(path) as saved:
-            outputs.append({name: saved[name] for name in saved.files})
-    run = FrameworkRun(framework, "ok", param_count=result["param_count"], expected_param_count=expected,
-                       build_s=result["build_s"])
-    if run.param_count != expected:
-        run.reason = f"native parameter count {run.param_count} != expected {expected}"
-    run.reason = run.reason or _check_output_specs(spec, size, outputs)
-    return run, outputs
+        return {spec.name: (FrameworkRun(framework, Status.UNAVAILABLE, problem,
+                                         expected_param_count=spec.expected_native_param_count(sizes[spec.name],
+                                                                                               framework)), [])
+                for spec in specs}
+    requests = [{"model": spec.name, "size": sizes[spec.name], "framework": framework, "threads": threads,
+                 "input_files": input_files[spec.name], "output_dir": str(workdir / spec.name)} for spec in specs]
+    outcome, documents = run_worker_with_progress("native", {"requests": requests}, WORKER_TIMEOUT_S * len(specs))
+    if outcome.ok:
+        documents = outcome.document["documents"]
+    found = {}
+    for index, spec in enumerate(specs):
+        size = sizes[spec.name]
+        expected = spec.expected_native_param_count(size, framework)
+        document = documents[index] if index < len(documents) else None
+        if document is None or document.get("status", Status.OK) != Status.OK:
+            reason = (document or {}).get("reason") or outcome.reason
+            reason = f"worker crashed: {reason}" if document is None and outcome.died else reason
+            found[spec.name] = (FrameworkRun(framework, Status.FAILED, reason, expected_param_count=expected), [])
+            continue
+        outputs = []
+        for path in document["output_files"]:
+            with np.load(path) as saved:
+                outputs.append({name: saved[name] for name in saved.files})
+        run = FrameworkRun(framework, "ok", param_count=document["param_count"], expected_param_count=expected,
+                           build_s=document["build_s"])
+        if run.param_count != expected:
+            run.reason = f"native parameter count {run.param_count} != expected {expected}"
+        run.reason = run.reason or _check_output_specs(spec, size, outputs)
+        found[spec.name] = (run, outputs)
+    return found
 
 
 def _check_output_specs(spec: ModelSpec, size: str, outputs: list[dict[str, np.ndarray]]) -> str:
@@ -109,19 +122,37 @@ def agree_across_frameworks(
     on_framework_done: Callable[[str], None] | None = None,
 ) -> ModelAgreement:
     """Run `spec` in every framework on `seeds` input sets and compare each against the reference."""
-    with tempfile.TemporaryDirectory(prefix=f"aibench-{spec.name}-") as tmp:
+    return agree_across_frameworks_many([spec], size, seeds, frameworks, threads, on_framework_done)[0]
+
+
+def agree_across_frameworks_many(specs: list[ModelSpec], size: str | None, seeds: int, frameworks: list[str],
+                                 threads: int, on_framework_done: Callable[[str], None] | None = None,
+                                 ) -> list[ModelAgreement]:
+    """Every model in every framework (each framework's models in one process of it) on `seeds` input sets,
+    each compared against the reference framework; `size` None: each model's default."""
+    with tempfile.TemporaryDirectory(prefix="aibench-agreement-") as tmp:
         workdir = Path(tmp)
-        input_files = []
-        for seed in range(seeds):
-            path = workdir / f"inputs_{seed}.npz"
-            np.savez(path, **spec.make_inputs(size, EXPORT_BATCH, seed=seed))
-            input_files.append(str(path))
-        runs, outputs = {}, {}
+        input_files: dict[str, list[str]] = {}
+        sizes = {spec.name: size or spec.default_size for spec in specs}
+        for spec in specs:
+            (workdir / spec.name).mkdir()
+            input_files[spec.name] = []
+            for seed in range(seeds):
+                path = workdir / spec.name / f"inputs_{seed}.npz"
+                np.savez(path, **spec.make_inputs(sizes[spec.name], EXPORT_BATCH, seed=seed))
+                input_files[spec.name].append(str(path))
+        found: dict[str, dict] = {}
         for framework in frameworks:
-            runs[framework], outputs[framework] = _run_framework(spec, size, framework, input_files, workdir, threads)
+            found[framework] = _run_framework(specs, sizes, framework, input_files, workdir, threads)
             if on_framework_done:
                 on_framework_done(framework)
+    return [_agreement(spec, sizes[spec.name], seeds, frameworks,
+                       {fw: found[fw][spec.name][0] for fw in frameworks},
+                       {fw: found[fw][spec.name][1] for fw in frameworks}) for spec in specs]
 
+
+def _agreement(spec: ModelSpec, size: str, seeds: int, frameworks: list[str], runs: dict[str, FrameworkRun],
+               outputs: dict[str, list]) -> ModelAgreement:
     available = [fw for fw in frameworks if runs[fw].status == Status.OK]
     reference = "torch" if "torch" in available else (available[0] if available else frameworks[0])
     pairs = []
