@@ -66,6 +66,7 @@ def generate(
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.generation.run import GenerationSettings
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.runs.phases import time_decoder_phases
 
     if form not in FORMATS:
         raise UserError(f"--format {form!r}: expected one of {', '.join(FORMATS)}")
@@ -88,7 +89,8 @@ def generate(
     except UserError as exc:  # the JSON says what failed and keeps the models checked before it
         error = exc
     documents = [r.to_dict() for r in results]
-    timing = _time_phases(subjects, results, timing_plan, settings, out_dir, repeats, min_time, console) \
+    timing = time_decoder_phases(subjects, results, timing_plan, settings, out_dir, repeats, min_time,
+                                 lambda line: console.print(line, highlight=False)) \
         if bench and error is None else []
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -127,39 +129,6 @@ def _timing_plan(bench: bool, prompts: str, batches: str, runtime: str | None, n
         raise UserError(f"unknown runtime {', '.join(map(repr, unknown))}; valid: {', '.join(ALL_RUNTIMES)}")
     return {"prompts": parse_batches(prompts, "--bench-prompt"), "batches": parse_batches(batches, "--bench-batch"),
             "runtimes": kinds, "new_tokens": new_tokens}
-
-
-def _time_phases(subjects: list[tuple], results: list, plan: dict, settings, out_dir, repeats: int, min_time: float,
-                 console) -> list:
-    """Each checked decoder timed by phase (timing.bench over its phases), every exporter's graph of it in one
-    bench, so its exporter effects come out beside the runtime effects. The graphs are the ones just checked."""
-    from aibench_onnx.runtimes import runtimes_of
-    from aibench_onnx.status import Status
-    from aibench_onnx.subjects import Subject
-    from aibench_onnx.timing.bench import bench_models
-    from aibench_onnx.timing.configs import plan as plan_configs
-
-    benches = []
-    for name in dict.fromkeys(subject.name for subject, _ in subjects):
-        checked = [(subject, result) for (subject, _), result in zip(subjects, results) if subject.name == name]
-        exports = {result.graph: result.export for _, result in checked if result.export}
-        if not any(record["status"] == Status.OK for record in exports.values()):
-            continue
-        subject, result = checked[0]
-        if subject.user:
-            io = next(r.io for _, r in checked if r.io)
-            phases = Subject.user_decoder_phases({**subject.user, "decoder": io}, plan["prompts"], plan["new_tokens"])
-        else:
-            phases = Subject.decoder_phases(subject.name, subject.size, plan["prompts"], plan["new_tokens"])
-        graphs = list(exports)
-        configs = plan_configs(graphs, runtimes_of(graphs, plan["runtimes"] or None), list(settings.eps),
-                               list(settings.levels), [True])
-        console.print(f"timing {name} by phase: {len(phases)} phases × {len(configs)} configurations × "
-                      f"{repeats} processes", highlight=False)
-        benches += bench_models(phases, configs, plan["batches"], settings.threads, {"min_time_s": min_time},
-                                out_dir / "timing", "cpu", 900.0, settings.opset, repeats,
-                                exported={p.name: exports for p in phases})
-    return benches
 
 
 def _timing_tables(benches: list, new_tokens: int) -> list:
