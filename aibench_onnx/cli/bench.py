@@ -98,7 +98,7 @@ def bench(
         specs = resolve_models(model_names)
         chosen = chosen_graphs(frameworks, exporter)
     if files is not None:
-        from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE
+        from aibench_onnx.runtimes import GRAPH_RUNTIMES
 
         runtimes = choose(split_csv(runtime), list(GRAPH_RUNTIMES), [REFERENCE],
                           "runtime (ONNX files run on graph runtimes)")
