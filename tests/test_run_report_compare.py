@@ -165,7 +165,7 @@ def test_report_of_a_directory_that_is_not_a_run(tmp_path):
         runner.invoke(app, ["report", str(tmp_path), "--format", "pdf"]))
 
 
-def test_a_run_written_by_the_previous_version_still_reports_and_compares(tmp_path):
+def test_a_run_written_by_the_previous_version_still_reports_compares_and_explains(tmp_path):
     """tests/data/run-stop17-quick-matmul: `aibench run --quick --models matmul -f torch --repeats 2` written by
     the version before the layered rewrite (stop 17): no graph names, runtimes or exporter records of today."""
     from pathlib import Path
@@ -186,6 +186,11 @@ def test_a_run_written_by_the_previous_version_still_reports_and_compares(tmp_pa
     result = runner.invoke(app, ["report", str(run_dir)])
     assert result.exit_code == 0, result.output
     assert "ort:torch-graph:cpu:all" in result.output
+    # and explains: its graphs were written on another machine, so each effect says why it is not split
+    explained = runner.invoke(app, ["explain", str(run_dir), "--all", "--json", str(tmp_path / "why.json")])
+    assert explained.exit_code == 0, explained.output
+    why = json.loads((tmp_path / "why.json").read_text())
+    assert why["explanations"] and all("not on disk" in e["not_explained"] for e in why["explanations"])
 
 
 def test_several_runs_a_side_pool_their_processes_so_the_ci_counts_how_runs_differ(tmp_path):
@@ -214,7 +219,8 @@ def test_run_settings_are_one_typed_record_read_back_from_old_runs_with_their_de
     from aibench_onnx.runs.settings import RunSettings
     from aibench_onnx.runs.store import load_run
 
-    old = load_run(Path(__file__).parent / "data" / "run-stop17-quick-matmul")["settings"]  # written by stop 17, before typed settings
+    # written by stop 17, before typed settings
+    old = load_run(Path(__file__).parent / "data" / "run-stop17-quick-matmul")["settings"]
     settings = RunSettings.from_dict(old)
     assert settings.frameworks == ("torch",) and settings.batches == (1, 4) and settings.repeats == 2
     assert settings.executor == "local" and settings.phases is None and settings.timing["min_time_s"] == 0.1
