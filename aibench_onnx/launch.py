@@ -71,7 +71,8 @@ def _die_with_parent() -> None:
 
 
 def run_worker(worker: str, request: dict, timeout_s: float, request_path: str | Path | None = None) -> WorkerOutcome:
-    """Run worker `worker` (a name in workers/__main__.WORKERS) on `request` in a fresh interpreter. `request_path` keeps the request next to the
+    """Run worker `worker` (a name in workers/__main__.WORKERS) on `request` in a fresh interpreter.
+    `request_path` keeps the request next to the
     artifacts it produces (else a temporary file). A document whose status is not "ok" is a failed
     outcome with the document's reason; the document is kept either way."""
     from aibench_onnx.jsonio import json_default
@@ -181,7 +182,8 @@ def apply_test_hook(job_id: str) -> None:
 
 
 class LiveWorker:
-    """A worker that stays alive between commands: `python -m aibench_onnx.workers NAME REQUEST.json COMMAND_FD REPLY_FD`, one JSON
+    """A worker that stays alive between commands:
+    `python -m aibench_onnx.workers NAME REQUEST.json COMMAND_FD REPLY_FD`, one JSON
     line each way over pipes of its own (not stdout: native libraries print there). Waiting for a command, the
     worker blocks on a read — it sleeps, it does not spin — so a live worker leaves the CPUs to the one that
     measures. Started in its own session like every worker; `call` answers None when it died or did not answer
@@ -230,7 +232,8 @@ class LiveWorker:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reply_read], [], [], left)[0]:
-                self.stop(Status.TIMEOUT, f"worker {self.worker} did not answer '{waiting_for}' within {timeout_s:.0f} s")
+                self.stop(Status.TIMEOUT,
+                          f"worker {self.worker} did not answer '{waiting_for}' within {timeout_s:.0f} s")
                 return None
             chunk = os.read(self._reply_read, 1 << 20)
             if not chunk:

@@ -121,7 +121,8 @@ def bench(
         raise UserError(f"--precision chooses graphs of the reference runtime; add {REFERENCE} to --runtime")
     batches = parse_batches(batch or "1,8") if files is None else _file_batches(files, batch)
     if new_tokens < 2:
-        raise UserError(f"--new-tokens {new_tokens}: bench times a decode step at the cache's start and end, 2 at least")
+        raise UserError(f"--new-tokens {new_tokens}: bench times a decode step at the cache's start and end, "
+                        "2 at least")
     for spec in specs:
         check_size(spec, size or spec.default_size)
     if json_path is not None:

@@ -132,8 +132,9 @@ def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:
 
     with progress_bar(console) as progress:
         task = progress.add_task("cross-framework parity", total=len(frameworks))
-        results = agree_across_frameworks_many(specs, size, seeds, frameworks, threads,
-                                               on_framework_done=lambda fw: (progress.advance(task), progress.refresh()))
+        results = agree_across_frameworks_many(
+            specs, size, seeds, frameworks, threads,
+            on_framework_done=lambda fw: (progress.advance(task), progress.refresh()))
         for agreement in results:
             for pair in agreement.pairs:
                 progress.console.print(f"{agreement.model}: {pair.framework} vs {pair.reference} "

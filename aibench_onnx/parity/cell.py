@@ -38,7 +38,8 @@ class ParityCell(WorstOverOutputs):
     precision: str = FP32  # the graph that ran: the export itself, or its fp16 / int8 variant
     localization: dict | None = None  # a failing reduced-precision cell: where its error enters (precision_profile)
     inherent: dict | None = None  # fp16: the framework's own fp16 run against its fp32 run (what the precision costs)
-    runtime: str = REFERENCE  # the graph runtime that ran it (runtimes.GRAPH_RUNTIMES); its level "default" if it has none
+    # the graph runtime that ran it (runtimes.GRAPH_RUNTIMES); its level "default" if it has none
+    runtime: str = REFERENCE
     divergence: dict | None = None  # a failing cell: the first node whose value differs (parity/localize.py)
     adjudication: dict | None = None  # reference = onnx's evaluator: whom a third executor backs (adjudicate.py)
     failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched

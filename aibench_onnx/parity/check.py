@@ -236,7 +236,8 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
             third = actual.get(("cpu", "disabled")) or run_on_provider(path, "cpu", "disabled", threads, feeds).outputs
         if own and other is not None:
             (kind, ep, _), outputs = other
-            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], outputs, GRAPH_RUNTIMES[REFERENCE].title,
+            cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], outputs,
+                                           GRAPH_RUNTIMES[REFERENCE].title,
                                            f"{GRAPH_RUNTIMES[kind].title} {ep}")
         else:
             cell.adjudication = adjudicate(cell.ep, cell.opt_level, expected, actual[key], None if own else third,

@@ -92,7 +92,8 @@ class PreparedParity:
     precisions: tuple[str, ...] = (FP32,)
     calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
     error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
-    runtimes: tuple[str, ...] = (REFERENCE,)  # graph runtimes to check; others than the reference: fp32, on the eps they offer
+    # graph runtimes to check; others than the reference: fp32, on the eps they offer
+    runtimes: tuple[str, ...] = (REFERENCE,)
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,

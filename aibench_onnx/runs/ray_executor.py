@@ -67,7 +67,8 @@ class RayExecutor:
             except Exception:  # noqa: BLE001 - already finished or gone
                 pass
 
-    def _run_target(self, target: Target, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+    def _run_target(self, target: Target, jobs: list[dict], settings: RunSettings,
+                    finish: Callable[[dict], None]) -> None:
         """One target's lane: its parity tasks (a framework each, in parallel), then its timing tasks round by
         round — a round's processes all end before the next round starts, as in a local run (a target with
         several nodes measures a round's processes side by side, each node alone)."""

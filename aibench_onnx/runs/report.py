@@ -56,7 +56,8 @@ def build_report(run_dir: str | Path) -> dict:
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, list(settings.targets)),
-            "why": load_explanations(run_dir), "generation": generation, "phases": {name: s.phase for name, s in phase_subjects(settings).items()}}
+            "why": load_explanations(run_dir), "generation": generation,
+            "phases": {name: s.phase for name, s in phase_subjects(settings).items()}}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
     report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
