@@ -75,8 +75,8 @@ def generate(
     subjects = _subjects(targets or ["decoder"], size, frameworks, exporter)
     threads = parse_threads(threads) or default_threads()
     batch, prompt = parse_one(batch, "--batch"), parse_one(prompt, "--prompt")
-    if batch > 64:
-        raise UserError(f"--batch {batch}: at most 64 prompts a batch")
+    if batch > 64 or prompt > 4096:
+        raise UserError(f"--batch {batch} --prompt {prompt}: at most 64 prompts a batch of at most 4096 tokens")
     settings = GenerationSettings(batch, prompt, new_tokens, seed, tuple(parse_eps(ep)), tuple(parse_levels(opt_level)),
                                   threads, DEFAULT_OPSET)
     console = make_console(stderr=json_path == STDOUT or form != "terminal")

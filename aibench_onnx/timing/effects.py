@@ -91,6 +91,7 @@ def compute_effects(configs: list[RuntimeConfig], samples: dict[RuntimeConfig, S
 
     def ref(graph: str, ep: str, level: str, **options) -> RuntimeConfig:  # the reference runtime's configuration
         return RuntimeConfig.graph_runtime(REFERENCE, graph, ep, level, **options)
+
     effects: list[Effect] = []
 
     def add(kind: str, baseline: RuntimeConfig, candidate: RuntimeConfig) -> None:
