@@ -58,6 +58,15 @@ def kill_active_workers() -> None:
             pass
 
 
+def load_function(reference: str) -> Callable:
+    """The function `reference` names as "module:function" (a worker's stage, a graph runtime's hook), imported
+    where it is called: naming it by text keeps the caller's process free of the module until then."""
+    import importlib
+
+    module, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: ask Linux to SIGKILL us when the parent dies, so killing `aibench`
     (even with SIGKILL) leaves no orphaned worker writing into the run directory."""

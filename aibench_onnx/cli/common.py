@@ -110,22 +110,17 @@ def parse_error_stats(values: list[str] | None) -> dict[str, str]:
     return statistics
 
 
-def parse_threads(text: Optional[str]) -> Optional[int]:
-    """--threads N of a command that takes one count; None when not given (the command's default)."""
-    if text is None:
-        return None
-    counts = parse_batches(text, "--threads")
-    if len(counts) > 1:
-        raise UserError(f"--threads {text!r}: this command takes one count (bench sweeps several)")
-    return counts[0]
-
-
-def parse_one(text: str, option: str) -> int:
+def parse_one(text: str, option: str, what: str = "value") -> int:
     """--batch 4 / --prompt 16 of a command that takes one positive integer."""
     values = parse_batches(text, option)
     if len(values) > 1:
-        raise UserError(f"{option} {text!r}: this command takes one value")
+        raise UserError(f"{option} {text!r}: this command takes one {what}")
     return values[0]
+
+
+def parse_threads(text: Optional[str]) -> Optional[int]:
+    """--threads N of a command that takes one count; None when not given (the command's default)."""
+    return None if text is None else parse_one(text, "--threads", "count (bench sweeps several)")
 
 
 def parse_thread_counts(text: Optional[str]) -> list[int]:

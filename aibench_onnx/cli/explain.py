@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli import options
+from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli.common import default_threads, make_console, parse_threads
 from aibench_onnx.errors import UserError
 

@@ -6,9 +6,10 @@ from typing import Optional
 
 import typer
 
-from aibench_onnx.cli.app import app, user_errors_exit
 from aibench_onnx.cli import options
-from aibench_onnx.cli.common import (    PARITY_SCHEMA_VERSION,
+from aibench_onnx.cli.app import app, user_errors_exit
+from aibench_onnx.cli.common import (
+    PARITY_SCHEMA_VERSION,
     chosen_graphs,
     default_threads,
     make_console,

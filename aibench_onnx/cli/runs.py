@@ -169,7 +169,7 @@ def run(
             progress.update(task, total=progress.tasks[task].total + jobs)
 
         try:
-            execute_run(run_dir, settings, specs, None if resume else target_envs, on_planned, on_record, on_added)
+            execute_run(run_dir, settings, specs, target_envs, on_planned, on_record, on_added)
         except KeyboardInterrupt:
             raise UserError(f"interrupted; finished jobs are kept — resume with: aibench run --resume {run_dir}",
                             ExitCode.INTERRUPTED) from None
@@ -219,8 +219,8 @@ def timed_runtimes(text: Optional[str], mode: dict, graphs: list[str]) -> list[s
     every kind the chosen frameworks' graphs can time."""
     from aibench_onnx.runtimes import ALL_RUNTIMES, runtimes_of
 
-    kinds = choose(split_csv(text), ALL_RUNTIMES, mode["runtimes"] or [], "runtime") or None
-    return runtimes_of(graphs, kinds)
+    return runtimes_of(graphs, choose(split_csv(text), ALL_RUNTIMES, mode["runtimes"] or runtimes_of(graphs),
+                                      "runtime"))
 
 
 @app.command()

@@ -292,10 +292,10 @@ def export_and_check_models(specs: list[ModelSpec], size: str | None, frameworks
                 prepared.append(job)
         for job, result in zip(prepared, check_in_one_process(prepared, WORKER_TIMEOUT_S)):
             if isinstance(result, Lost):
-                configs = [(ep, level) for ep in eps for level in opt_levels]
                 result = ExportParity(job.spec.name, job.size, framework, None,
-                                      _cells(job.spec, job.size, framework, "", configs, result.status,
-                                             f"{framework}'s process: {result.reason}", tf32, precisions, runtimes))
+                                      _cells(job.spec, job.size, framework, "", job.configs, result.status,
+                                             f"{framework}'s process: {result.reason}", job.tf32, job.precisions,
+                                             job.runtimes))
             found[(job.spec.name, framework)] = result
             if on_result:
                 on_result(result)

@@ -58,7 +58,6 @@ class RunSettings:
             if isinstance(value, list) and str(known[name].type).startswith("tuple"):
                 value = tuple(value)
             given[name] = value
-        given.setdefault("timing", {})
         return cls(**given)
 
     def with_changes(self, **changes) -> RunSettings:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from aibench_onnx.frameworks import NATIVE_RUNTIMES, framework_of
+from aibench_onnx.launch import load_function
 
 
 @dataclass(frozen=True)
@@ -120,21 +121,16 @@ def missing_runtime(kind: str) -> str | None:
     return f"{entry.title} is not installed: {entry.install}" if missing else None
 
 
-def _load(reference: str) -> Callable:
-    module, _, function = reference.partition(":")
-    return getattr(importlib.import_module(module), function)
-
-
 def timed_call(kind: str) -> Callable:
     """The graph runtime's (GraphCall, arrays) -> Prepared, imported (in its timing process)."""
-    return _load(GRAPH_RUNTIMES[kind].timed)
+    return load_function(GRAPH_RUNTIMES[kind].timed)
 
 
 def setup_timing_process(kind: str, threads: int) -> None:
     """A graph runtime's once-per-process setup in the timing process of its group (nothing for the others)."""
     entry = GRAPH_RUNTIMES.get(kind)
     if entry is not None and entry.process_setup:
-        _load(entry.process_setup)(threads)
+        load_function(entry.process_setup)(threads)
 
 
 def profiled(kind: str) -> bool:
@@ -145,7 +141,7 @@ def profiled(kind: str) -> bool:
 
 def profiler(kind: str) -> Callable:
     """A graph runtime's (path, ep, threads, feed) -> GraphProfile, imported."""
-    return _load(GRAPH_RUNTIMES[kind].profile)
+    return load_function(GRAPH_RUNTIMES[kind].profile)
 
 
 def sets_runner(kind: str) -> Callable:
@@ -153,4 +149,4 @@ def sets_runner(kind: str) -> Callable:
     reference = GRAPH_RUNTIMES[kind].runs_sets
     if reference is None:
         raise ValueError(f"{kind} has a parity worker of its own, no runner over input sets")
-    return _load(reference)
+    return load_function(reference)

@@ -9,7 +9,6 @@ the worker's own process, so the parent never imports a framework) and how it is
 
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
 
@@ -22,8 +21,9 @@ class Worker:
     threads_first: bool = False  # set the request's thread count and affinity before the target is imported
 
     def function(self):
-        module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)
+        from aibench_onnx.launch import load_function
+
+        return load_function(self.target)
 
 
 WORKERS: dict[str, Worker] = {
