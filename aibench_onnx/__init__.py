@@ -13,7 +13,7 @@ Python API (imported on first use):
 
 __version__ = "0.1.0"
 
-_LAZY = {"measure": "aibench_onnx.timing.loop", "TimingConfig": "aibench_onnx.timing.loop", "Measurement": "aibench_onnx.timing.loop",
+_LAZY = {"measure": "aibench_onnx.measuring.loop", "TimingConfig": "aibench_onnx.measuring.loop", "Measurement": "aibench_onnx.measuring.loop",
          "check": "aibench_onnx.api"}
 
 

@@ -108,7 +108,7 @@ def test_effects_reported_together_keep_only_their_discoveries():
 def test_alternation_samples_every_callable_in_one_stretch_and_lets_a_failing_one_go():
     import random
 
-    from aibench_onnx.timing.loop import TimingConfig, alternate, arm
+    from aibench_onnx.measuring.loop import TimingConfig, alternate, arm
 
     config = TimingConfig(warmup_calls=2, warmup_s=0.0, warmup_max_s=0.05, rewarm_s=0.001, max_block_s=0.001)
     broken = {"now": False}

@@ -21,7 +21,7 @@ from aibench_onnx.timing.processes import (
     compare_replicates,
 )
 from aibench_onnx.timing.schedule import TimingItem, units
-from aibench_onnx.timing.stats import compare_samples
+from aibench_onnx.measuring.stats import compare_samples
 
 runner = CliRunner()
 

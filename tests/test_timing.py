@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from helpers import spin
 
-from aibench_onnx.timing.loop import (
+from aibench_onnx.measuring.loop import (
     Measurement,
     TimingConfig,
     arm,
     measure,
     measure_overhead,
 )
-from aibench_onnx.timing.stats import (
+from aibench_onnx.measuring.stats import (
     P99_MIN_SAMPLES,
     bootstrap_median_ci,
     compare_samples,

@@ -177,7 +177,7 @@ def render_and_write(document: dict, json_path: str | None, render) -> None:
 def warn_if_busy(console, threads: int) -> None:
     """Before timing: when the timing threads fill every CPU and other processes are using them now, say so
     and what to do (a descheduled timing thread stalls every call for a time slice)."""
-    from aibench_onnx.timing.contention import machine_load, threads_advice
+    from aibench_onnx.measuring.contention import machine_load, threads_advice
 
     advice = threads_advice(threads, machine_load(0.3))
     if advice:

@@ -12,9 +12,7 @@ likewise runs Inductor's fused kernels. Those effects are stated as not explaine
 
 from __future__ import annotations
 
-import statistics
-import time
-
+from aibench_onnx.measuring.loop import TimingConfig, measure
 from aibench_onnx.profiles import WARMUP_RUNS, GraphProfile, NodeTime
 
 PROFILED_CALLS = 30
@@ -68,17 +66,12 @@ def profile_torch(request: dict) -> dict:
     subject = Subject.from_dict(request["subject"])
     arrays = subject.arrays(request["batch"])
     prepared = fw.prepare_timed("torch-eager", subject.build("torch"), list(arrays.values()), "cpu")
-    for _ in range(WARMUP_RUNS):
-        prepared.run()
-    samples = []
-    deadline = time.perf_counter() + 0.5
-    while len(samples) < 30 or time.perf_counter() < deadline:
-        started = time.perf_counter()
-        prepared.run()
-        samples.append(time.perf_counter() - started)
+    # the unprofiled latency with the one loop (sync after every call), as its timing process measures it
+    latency = measure(prepared.run, prepared.sync, TimingConfig(min_time_s=0.5, max_time_s=2.0, min_samples=30,
+                                                                warmup_calls=WARMUP_RUNS))
     operators, profiled_s = profile_operators(prepared.run, PROFILED_CALLS)
     nodes = [NodeTime(op, op, "torch", self_us) for op, self_us in operators]
     profile = GraphProfile(f"torch-eager:{subject.name}", "cpu", "eager",
-                           request["threads"], PROFILED_CALLS, statistics.median(samples) * 1e6,
+                           request["threads"], PROFILED_CALLS, latency.median * 1e6,
                            profiled_s / PROFILED_CALLS * 1e6, nodes)
     return {"status": "ok", "profile": profile.to_dict()}

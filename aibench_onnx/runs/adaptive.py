@@ -55,7 +55,7 @@ def _percent(value: float | None) -> str:
     return "?" if value is None else f"{100 * value:.1f}%"
 
 
-# Effects whose two sides are sessions of one timing process (timing.loop.alternate): these a round resolves
+# Effects whose two sides are sessions of one timing process (measuring.loop.alternate): these a round resolves
 # best, so they are named first among the unresolved.
 SIDE_BY_SIDE_KINDS = ("exporter", "optimizer", "precision")
 

@@ -161,7 +161,7 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings, fini
     from aibench_onnx.keys import RuntimeConfig
     from aibench_onnx.subjects import Subject
     from aibench_onnx.timing.bench import blocked
-    from aibench_onnx.timing.loop import TimingConfig
+    from aibench_onnx.measuring.loop import TimingConfig
     from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 
     exports: dict = {}

@@ -198,7 +198,7 @@ class UnreliableCount:
                 self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
     def lines(self, threads: int) -> list[str]:
-        from aibench_onnx.timing.contention import busy_machine_advice
+        from aibench_onnx.measuring.contention import busy_machine_advice
 
         if not self.unreliable:
             return []

@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from aibench_onnx.timing.stats import bootstrap_median_ci, compare_samples
+from aibench_onnx.measuring.stats import bootstrap_median_ci, compare_samples
 
 CONFIDENCE = 0.95
 POWER = 0.80
@@ -193,7 +193,7 @@ def _one_round(baseline: Slots, candidate: Slots, round_index: int) -> Compariso
     nothing between processes is counted, and the method says so."""
     from scipy.stats import binomtest
 
-    from aibench_onnx.timing.stats import median_ci_order_statistics
+    from aibench_onnx.measuring.stats import median_ci_order_statistics
 
     cycles = sorted(set(baseline[round_index]) & set(candidate[round_index]))
     logs = np.sort([math.log(candidate[round_index][c] / baseline[round_index][c]) for c in cycles])

@@ -19,8 +19,8 @@ from typing import Callable, Iterable
 
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.subjects import Subject
-from aibench_onnx.timing.contention import SpanMeter, Window, describe_window, summarise, wait_for_quiet
-from aibench_onnx.timing.loop import TimingConfig
+from aibench_onnx.measuring.contention import SpanMeter, Window, describe_window, summarise, wait_for_quiet
+from aibench_onnx.measuring.loop import TimingConfig
 
 SHUFFLE_SEED = 20261129
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.
@@ -229,7 +229,7 @@ class InterleavedRound:
     def _slots(self, cycle: int, keys: dict[int, list[str]], workers: list, redo: str) -> None:
         """One cycle: each process's turn in a shuffled order. A process with one key samples it for a slot; one
         with several (one graph runtime: every graph, level and precision of the model) alternates them turn
-        by turn for a slot each (timing.loop.alternate), so its effects are paired inside one stretch."""
+        by turn for a slot each (measuring.loop.alternate), so its effects are paired inside one stretch."""
         order = [index for index, found in keys.items() if found]
         self.rng.shuffle(order)
         for index in order:

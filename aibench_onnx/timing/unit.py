@@ -13,7 +13,7 @@ another runtime. Request: round, group, threads, device, timing, batches, tf32, 
   median) comes once this process's threads are quiet. `redo` (why) when the parent measures a contaminated
   cycle again: the new slot replaces that cycle's, and the replaced one is recorded with the cause.
 - `alternate {keys, seconds, cycle, redo?}`: several keys of this process sampled side by side, turn by turn,
-  for a slot each (timing.loop.alternate). Reply: each key's slot median. A slot or an alternation in which a
+  for a slot each (measuring.loop.alternate). Reply: each key's slot median. A slot or an alternation in which a
   configuration failed replies `failed`: the list of its results.
 - `release {model, contention}`: the model's results (with the contention the parent judged over its cycles) — per item the record a configuration always had (status, batches
   with their measurement, info, cold costs, energy; now with its slots) — and its sessions are freed.
@@ -92,7 +92,7 @@ class IdleMeter:
 
 @dataclass
 class _Batch:
-    armed: object  # timing.loop.Armed
+    armed: object  # measuring.loop.Armed
     info: dict
     cold: dict
     energy: object  # timing.energy.EnergyTally
@@ -130,7 +130,7 @@ def serve(request: dict, receive, reply) -> None:
     live: dict[str, _Live] = {}  # key "job_id#batch" -> its item
     armed_order = 0
     waiting = IdleMeter(receive)
-    rng = random.Random(request["round"])  # the order of each alternation pass (timing.loop.alternate)
+    rng = random.Random(request["round"])  # the order of each alternation pass (measuring.loop.alternate)
     reply({"status": Status.OK, "threads": threads, "startup_s": round(time.perf_counter() - _STARTED, 3)})
     while (command := waiting.receive()) is not None:
         if command["do"] == "arm":
@@ -184,7 +184,7 @@ def _import_framework(framework: str) -> None:
 
 
 def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
-    """A redone cycle's slot replaced an earlier one (timing.loop.Armed.keep_slot): keep what it was and why."""
+    """A redone cycle's slot replaced an earlier one (measuring.loop.Armed.keep_slot): keep what it was and why."""
     if replaced is not None:
         batch.remeasured.append({"cycle": command["cycle"], "median_s": replaced.median_s,
                                  "cause": command.get("redo", "")})
@@ -192,10 +192,10 @@ def _record_replaced(batch: _Batch, replaced, command: dict) -> None:
 
 def _alternate(command: dict, live: dict[str, _Live], meter, rng) -> dict:
     """`alternate {keys, seconds, cycle}`: this process's keys of one model sampled side by side, turn by turn
-    (timing.loop.alternate), each for `seconds`. Energy: the span's joules shared by each key's calls times
+    (measuring.loop.alternate), each for `seconds`. Energy: the span's joules shared by each key's calls times
     its median call, the unrecorded calls counted (one reading per block would cost more than it measures).
     Reply: each key's slot median, the results of configurations that failed mid-way, and the settle time."""
-    from aibench_onnx.timing.loop import alternate
+    from aibench_onnx.measuring.loop import alternate
 
     keys = [key for key in command["keys"] if key in live]
     batches = {key: live[key].batches[int(key.rsplit("#", 1)[1])] for key in keys}
@@ -262,7 +262,7 @@ def _arm_batches(entry: _Live, settings) -> None:
     from aibench_onnx.prepared import GraphCall
     from aibench_onnx.runtimes import timed_call
     from aibench_onnx.timing.energy import EnergyTally
-    from aibench_onnx.timing.loop import arm
+    from aibench_onnx.measuring.loop import arm
 
     config, subject = entry.item.config, entry.item.subject
     if not config.runs_graph:

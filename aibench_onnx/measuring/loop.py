@@ -21,8 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
-from aibench_onnx.timing.contention import Monitor, Window, quantum_stalls, summarise
-from aibench_onnx.timing.stats import (
+from aibench_onnx.measuring.contention import Monitor, Window, quantum_stalls, summarise
+from aibench_onnx.measuring.stats import (
     P90_MIN_SAMPLES,
     P99_MIN_SAMPLES,
     bootstrap_median_ci,
@@ -57,7 +57,7 @@ class TimingConfig:
     # `slot_s`, alternating with the other configurations of its model
     slot_s: float = 0.1
     rewarm_s: float = 0.02  # unrecorded calls at the start of every slot
-    # side by side (timing.loop.alternate): each turn of a callable is `switch_warm_s` of unrecorded calls (at
+    # side by side (measuring.loop.alternate): each turn of a callable is `switch_warm_s` of unrecorded calls (at
     # least one), then blocks for `turn_s` (at least one)
     switch_warm_s: float = 0.001
     turn_s: float = 0.005
@@ -83,7 +83,7 @@ class Measurement:
     total_s: float
     stopped_by: str  # "ci" | "time_cap" | "slots"
     config: dict = field(default_factory=dict)
-    contention: dict | None = None  # timing.contention.Contention over the sampling; None where unreadable
+    contention: dict | None = None  # measuring.contention.Contention over the sampling; None where unreadable
     slots: list[dict] = field(default_factory=list)  # interleaved: per slot its cycle, median and sample range
     cpu_share: float | None = None  # the median block's process CPU time / wall time (the second clock)
     preempted_blocks: int = 0  # blocks left out for a CPU share under PREEMPTED_SHARE of the median
@@ -370,7 +370,7 @@ class Armed:
 
     def measurement(self, stopped_by: str, contention: dict | None = None) -> Measurement:
         """The measurement so far. Interleaved: the kept slot of each cycle, in cycle order, and the contention
-        the parent judged over the cycles (`contention`, timing.contention.Contention as a dict)."""
+        the parent judged over the cycles (`contention`, measuring.contention.Contention as a dict)."""
         slots = []
         if self.cycles:
             self.samples = []
