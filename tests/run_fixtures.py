@@ -42,9 +42,10 @@ def parity_record(model: str, framework: str, status: str, max_abs: float | None
             "result": {"model": model, "size": "tiny", "framework": framework, "export": None, "cells": [cell]}}
 
 
-def make_run(path: Path, records: list[dict], environment: dict | None = None) -> Path:
+def make_run(path: Path, records: list[dict], environment: dict | None = None, **settings_given) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    settings = {"frameworks": ["torch", "jax"], "eps": ["cpu"], "opt_levels": ["all"], "models": ["mlp"]}
+    settings = {"frameworks": ["torch", "jax"], "eps": ["cpu"], "opt_levels": ["all"], "models": ["mlp"],
+                **settings_given}
     write_run_file(path, {"settings": settings, "environment": environment or {}, "jobs": [r["job_id"] for r in records]})
     for record in records:
         append_record(path, record)

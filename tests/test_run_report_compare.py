@@ -34,6 +34,23 @@ def sample_run(tmp_path):
     ])
 
 
+def on_target(record: dict, target: str) -> dict:
+    return {**record, "job_id": f"{record['job_id']}@{target}", "target": target}
+
+
+def test_a_ray_run_keeps_targets_apart_and_compares_the_same_configuration_across_them(tmp_path):
+    """Records of two targets: each target's model is its own table (mlp@a, mlp@b), and the hardware effect
+    pairs the same configuration across targets (planted: b 1.3x slower) — from the records' target field."""
+    records = [on_target(bench_record("mlp", "torch-eager", {1: timings(median, seed=10 * i + r)}, r), target)
+               for i, (target, median) in enumerate((("a", 1e-3), ("b", 1.3e-3))) for r in range(3)]
+    report = build_report(make_run(tmp_path / "ray", records, targets=["a", "b"]))
+    assert set(report["latency"]) == {"mlp@a", "mlp@b"}
+    (effect,) = report["hardware"]["mlp"]
+    assert effect["baseline"] == "torch-eager @ a" and effect["candidate"] == "torch-eager @ b"
+    assert effect["ratio"] == pytest.approx(1.3, rel=0.02)
+    assert report["phases"] == {}
+
+
 def test_compare_reports_a_planted_20_percent_slowdown_and_gates_it(tmp_path):
     base = make_run(tmp_path / "base", [bench_record("mlp", "torch-eager", {1: timings(1e-3, seed=1)})])
     new = make_run(tmp_path / "new", [bench_record("mlp", "torch-eager", {1: timings(1.2e-3, seed=2)})])

@@ -48,10 +48,7 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    from aibench_onnx.runs.run import phase_subjects
-
-    document = _explain(report["effects"], graphs, _subjects(settings.size, list(settings.user_models),
-                                                             phases=phase_subjects(settings)),
+    document = _explain(report["effects"], graphs, _run_subject(report, settings),
                         threads or settings.threads or 1, run_dir / "explain", every, on_model)
     (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
     return document
@@ -69,15 +66,12 @@ def explain_bench(path: str | Path, threads: int | None = None, every: bool = Fa
     phases = {}
     decoders = {m["phase"]["decoder"]: m["size"] for m in document.get("results", []) if m.get("phase")}
     if decoders:  # decoders timed by phase, as bench planned them
-        from aibench_onnx.subjects import Subject
-
         phases = {p.name: p for name, size in decoders.items()
                   for p in Subject.decoder_phases(name, size, settings["prompts"], settings["new_tokens"])}
     if settings.get("files"):  # ONNX files benched together: one subject, their inputs as given
-        from aibench_onnx.subjects import Subject
-
         phases.update({model: Subject.of_files(model, settings["files"]) for model in effects})
-    return _explain(effects, graphs, _subjects(None, users, sizes, phases), threads or settings.get("threads", 1),
+    subjects = _bench_subject(document.get("results", []), _subjects(None, users, sizes, phases))
+    return _explain(effects, graphs, subjects, threads or settings.get("threads", 1),
                     Path(path).parent / (Path(path).stem + "-explain"), every, on_model)
 
 
@@ -103,11 +97,33 @@ def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], subjects: 
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}
 
 
+def _run_subject(report: dict, settings: RunSettings) -> Callable[[str], Subject]:
+    """A timed model's subject, by the report's typed key (its model and Ray target) and the run's plan."""
+    from aibench_onnx.runs.run import run_subjects
+
+    planned = run_subjects(settings)
+
+    def subject(shown: str) -> Subject:
+        key = report["timed"][shown]
+        if key["target"]:
+            raise UserError(f"{shown}: ran on the Ray target {key['target']}; explain it on that machine")
+        # a zoo model its settings do not name (a hand-made run directory): at the run's size
+        return planned.get(key["model"]) or Subject.of_zoo(key["model"], settings.size)
+
+    return subject
+
+
+def _bench_subject(results: list[dict], fallback: Callable[[str], Subject]) -> Callable[[str], Subject]:
+    """A benched model's subject as the bench recorded it; `fallback` for documents written before it did."""
+    recorded = {result["model"]: Subject.from_dict(result["subject"]) for result in results if result.get("subject")}
+    return lambda model: recorded.get(model) or fallback(model)
+
+
 def _subjects(size: str | None, users: list[dict], sizes: dict[str, str] | None = None,
               phases: dict[str, Subject] | None = None) -> Callable[[str], Subject]:
-    """A model's subject by the name a run or bench gave it: a decoder's phase (`phases`, as the run or bench
-    planned them), a user's model (a point of its dims sweep, `name@seq=8,batch=2`), or a zoo model at the
-    run's size."""
+    """A model's subject by the name a bench written before benches recorded subjects gave it: a decoder's
+    phase (`phases`, as the bench planned them), a user's model (a point of its dims sweep,
+    `name@seq=8,batch=2`), or a zoo model at the bench's size."""
     def subject(model: str) -> Subject:
         if model in (phases or {}):
             return phases[model]

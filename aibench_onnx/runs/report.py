@@ -4,6 +4,7 @@ warnings. Renderers (report/run_views.py, report/html_report.py) only format thi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.tables import latency_rows
@@ -43,7 +44,7 @@ def build_report(run_dir: str | Path) -> dict:
             _generation(record, generation, warnings)
         elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
             result = record["result"]
-            key = (on_target(record["model"], record), RuntimeConfig.from_dict(result["config"]))
+            key = (ModelOnTarget(record["model"], record.get("target")), RuntimeConfig.from_dict(result["config"]))
             replicates.setdefault(key, []).append(result)  # in plan order: the effects' reference graph is first
         elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
@@ -57,7 +58,8 @@ def build_report(run_dir: str | Path) -> dict:
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, list(settings.targets)),
             "why": load_explanations(run_dir), "generation": generation,
-            "phases": {name: s.phase for name, s in phase_subjects(settings).items()}}
+            "phases": _phases(settings, results),
+            "timed": {key.shown: key._asdict() for key in results}}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
     report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
@@ -121,46 +123,65 @@ def low_priority_targets(records) -> list[str]:
             f"it) — start the node with RAY_worker_niceness=0" for target, niceness in found.items()]
 
 
+class ModelOnTarget(NamedTuple):
+    """A timed model and the Ray target it ran on (None in a local run): the report's key, kept as two fields."""
+
+    model: str
+    target: str | None
+
+    @property
+    def shown(self) -> str:
+        """As the report names it: with its target in a Ray run (mlp@l4), so targets sit side by side."""
+        return f"{self.model}@{self.target}" if self.target else self.model
+
+
 def on_target(model: str, record: dict) -> str:
-    """A model as the report names it: with its target in a Ray run (mlp@l4), so targets sit side by side."""
-    return f"{model}@{record['target']}" if record.get("target") else model
+    """A record's model as the report names it (ModelOnTarget.shown)."""
+    return ModelOnTarget(model, record.get("target")).shown
 
 
-def hardware_effects(results: dict[str, list], targets: list[str]) -> dict[str, list[dict]]:
+def _phases(settings: RunSettings, results: dict[ModelOnTarget, list]) -> dict[str, dict]:
+    """The decoder phase of each timed model, by the name the report shows (phase@target in a Ray run, whose
+    decoder is then decoder@target too: each target gets its own TTFT/TPOT table)."""
+    planned = {name: subject.phase for name, subject in phase_subjects(settings).items()}
+    return {key.shown: {**planned[key.model], "decoder": ModelOnTarget(planned[key.model]["decoder"], key.target).shown}
+            for key in results if key.model in planned}
+
+
+def hardware_effects(results: dict[ModelOnTarget, list], targets: list[str]) -> dict[str, list[dict]]:
     """model -> the same configuration on each other target against the first: a hardware effect (ratio of
     medians with its CI over processes, Welch: the targets ran side by side, not in shared rounds)."""
     from aibench_onnx.timing.processes import compare_replicates
 
     found: dict[str, list[dict]] = {}
     baseline, *others = targets or [None]
-    for model_key, model_results in results.items():
-        model, _, target = model_key.rpartition("@")
-        if target != baseline or not others:
+    for key, model_results in results.items():
+        if key.target != baseline or not others:
             continue
         base = {r.config: r.samples_by_round() for r in model_results if r.status == Status.OK}
         for other in others:
-            for result in results.get(f"{model}@{other}", []):
+            for result in results.get(ModelOnTarget(key.model, other), []):
                 base_batches = base.get(result.config, {}) if result.status == Status.OK else {}
                 for batch, samples in result.samples_by_round().items():
                     if batch in base_batches:
                         comparison = compare_replicates(base_batches[batch], samples, paired=False)
-                        found.setdefault(model, []).append(
+                        found.setdefault(key.model, []).append(
                             {**comparison.to_dict(), "kind": "hardware", "batch": batch,
                              "baseline": f"{result.config.label} @ {baseline}",
                              "candidate": f"{result.config.label} @ {other}"})
     return found
 
 
-def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: RunSettings,
+def _timing(replicates: dict[tuple[ModelOnTarget, RuntimeConfig], list[dict]], settings: RunSettings,
             warnings: list) -> tuple[dict, dict, dict]:
-    """Latency rows and effects per model (per model@target in a Ray run), and the aggregated results, from
-    every process's result of every configuration."""
+    """Latency rows and effects per model as the report shows it (model@target in a Ray run), and the
+    aggregated results by model and target, from every process's result of every configuration."""
     latency, results = {}, {}
     unreliable = UnreliableCount()
-    for (model, config), found in replicates.items():
+    for (key, config), found in replicates.items():
         result = aggregate(config, [_as_replicate(r) for r in found])
-        label = config.label
-        results.setdefault(model, []).append(result)
+        label, model = config.label, key.shown
+        results.setdefault(key, []).append(result)
         latency.setdefault(model, []).extend(latency_rows(result.to_dict()))
         if result.reason and result.status != Status.KNOWN_FAILURE:
             warnings.append(f"bench {model}/{label}: {result.status} — {result.reason}")
@@ -170,7 +191,7 @@ def _timing(replicates: dict[tuple[str, RuntimeConfig], list[dict]], settings: R
                 unreliable.add(entry["measurement"]["summary"], entry.get("remeasured", []))
     warnings += unreliable.lines(int(settings.threads or 0))
     # the bench's own effects of each model's results, as `aibench bench` computes them
-    found = {model: model_effects(model_results, settings.device) for model, model_results in results.items()}
+    found = {key.shown: model_effects(model_results, settings.device) for key, model_results in results.items()}
     control_discoveries([effect for model_found in found.values() for effect in model_found])  # one family: the run
     effects = {model: [e.to_dict() for e in model_found] for model, model_found in found.items()}
     return latency, effects, results

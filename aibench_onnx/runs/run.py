@@ -101,15 +101,20 @@ def timed_subjects(specs, settings: RunSettings) -> list:
     return zoo_subjects(specs, settings.size, tuple(settings.phases["prompts"]), settings.phases["new_tokens"])
 
 
-def phase_subjects(settings: RunSettings | dict) -> dict:
-    """name -> Subject of each decoder phase a run's settings time (none in runs from before decoder phases)."""
+def run_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
+    """name -> Subject of everything a run's settings time: each zoo model (a decoder by its phases) and each
+    user's model — the subjects plan_jobs plans, by the name its records carry."""
     from aibench_onnx.zoo.registry import MODELS, get_spec
 
     settings = RunSettings.from_dict(settings)
-    if not settings.phases:
-        return {}
     specs = [get_spec(name) for name in settings.models if name in MODELS]
-    return {s.name: s for s in timed_subjects(specs, settings) if s.phase}
+    subjects = timed_subjects(specs, settings) + [Subject.of_user(user, size=USER_SIZE) for user in settings.user_models]
+    return {subject.name: subject for subject in subjects}
+
+
+def phase_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
+    """name -> Subject of each decoder phase a run's settings time (none in runs from before decoder phases)."""
+    return {name: subject for name, subject in run_subjects(settings).items() if subject.phase}
 
 
 def start_run(run_dir: Path, settings: RunSettings, jobs: list[dict], environment: dict,

@@ -108,10 +108,11 @@ class ModelBench:
     exports: dict
     phase: dict | None = None  # a decoder phase (Subject.phase): prefill of N tokens, or a decode step after N
     threads: int | None = None  # the intra-op threads every configuration ran with
+    subject: dict | None = None  # subjects.Subject.to_dict(): what explain rebuilds the model from, by field
 
     def to_dict(self) -> dict:
         return {"model": self.model, "size": self.size, "phase": self.phase, "threads": self.threads,
-                "exports": self.exports,
+                "subject": self.subject, "exports": self.exports,
                 "results": [r.to_dict() for r in self.results], "effects": [e.to_dict() for e in self.effects]}
 
 
@@ -207,7 +208,7 @@ def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches:
         results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])
                    for c in configs]
         benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
-                                  exports[subject.name], subject.phase, threads))
+                                  exports[subject.name], subject.phase, threads, subject.to_dict()))
     control_discoveries([effect for bench in benches for effect in bench.effects])  # one family: the bench
     return benches
 
