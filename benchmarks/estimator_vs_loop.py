@@ -16,8 +16,8 @@ import time
 import numpy as np
 from headline_vs_loop import paired_ratio  # this folder is on sys.path when a benchmark runs as a script
 
-from aibench_onnx.ort.session import set_threads, share_one_thread_pool
 from aibench_onnx.measuring.loop import TimingConfig, arm
+from aibench_onnx.ort.session import set_threads, share_one_thread_pool
 
 
 def bare_slot(run, seconds: float) -> float:

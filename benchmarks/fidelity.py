@@ -29,8 +29,8 @@ def export_graph(model: str, size: str, workdir: Path) -> str:
 
 
 def fidelity(onnx_path: str, feed: dict, rounds: int, threads: int) -> list[float]:
-    from aibench_onnx.ort.session import create_session
     from aibench_onnx.measuring.loop import TimingConfig, measure
+    from aibench_onnx.ort.session import create_session
 
     session, _ = create_session(onnx_path, "cpu", "all", threads)
     ratios = []

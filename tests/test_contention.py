@@ -12,10 +12,10 @@ from helpers import spin
 from onnx_graphs import linear_graph, save
 
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.subjects import Subject
 from aibench_onnx.measuring import contention
 from aibench_onnx.measuring.contention import Window, combined, quantum_stalls, summarise, threads_advice
 from aibench_onnx.measuring.loop import TimingConfig, measure
+from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.schedule import MAX_REDOS, PERSISTENT_AFTER, TimingItem, TimingSettings, run_items
 
 SHORT = TimingConfig(min_time_s=0.3, max_time_s=0.5, warmup_s=0.05, warmup_max_s=0.2)

@@ -9,6 +9,7 @@ from run_fixtures import bench_record, make_run
 from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
+from aibench_onnx.measuring.stats import compare_samples
 from aibench_onnx.runs.run import QUICK
 from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.configs import plan
@@ -21,7 +22,6 @@ from aibench_onnx.timing.processes import (
     compare_replicates,
 )
 from aibench_onnx.timing.schedule import TimingItem, units
-from aibench_onnx.measuring.stats import compare_samples
 
 runner = CliRunner()
 

@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
 from aibench_onnx.measuring.contention import Monitor, Window, quantum_stalls, summarise
 from aibench_onnx.measuring.stats import (
     P90_MIN_SAMPLES,
@@ -28,6 +27,7 @@ from aibench_onnx.measuring.stats import (
     bootstrap_median_ci,
     median_ci_order_statistics,
 )
+from aibench_onnx.prepared import Prepared, no_sync  # noqa: F401 - the loop's input, defined below every runtime
 
 NOISY_IQR_FRACTION = 0.10
 # Blocks are sized for twice the overhead bound: calls often run faster after calibration (frequency

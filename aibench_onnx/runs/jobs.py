@@ -159,9 +159,9 @@ def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings, fini
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
     from aibench_onnx.keys import RuntimeConfig
+    from aibench_onnx.measuring.loop import TimingConfig
     from aibench_onnx.subjects import Subject
     from aibench_onnx.timing.bench import blocked
-    from aibench_onnx.measuring.loop import TimingConfig
     from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 
     exports: dict = {}

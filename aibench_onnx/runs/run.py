@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
     append_record,
     latest_records,
     load_records,
     write_run_file,
 )
-from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runtimes import REFERENCE, default_graph_runtimes, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import USER_SIZE, Subject

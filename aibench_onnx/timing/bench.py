@@ -12,11 +12,11 @@ from aibench_onnx.artifacts.native import export_graphs
 from aibench_onnx.artifacts.variants import subject_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.measuring.loop import TimingConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.effects import Effect, compute_effects, control_discoveries
-from aibench_onnx.measuring.loop import TimingConfig
 from aibench_onnx.timing.processes import across_processes
 from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 from aibench_onnx.zoo.spec import ModelSpec

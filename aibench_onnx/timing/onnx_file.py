@@ -13,8 +13,8 @@ def onnx_timer(timing_config: dict | None = None) -> Callable[[str, str, str, in
     def time_cell(path: str, ep: str, level: str, threads: int, feed: dict, audit: dict | None) -> dict:
         import tempfile
 
-        from aibench_onnx.ort.timed import prepare_ort
         from aibench_onnx.measuring.loop import TimingConfig, measure
+        from aibench_onnx.ort.timed import prepare_ort
 
         with tempfile.TemporaryDirectory(prefix="aibench-trt-cache-") as cache_dir:
             prepared = prepare_ort(path, feed, ep, level, threads, io_binding=True, cache_dir=cache_dir,

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.subjects import Subject
 from aibench_onnx.measuring.contention import SpanMeter, Window, describe_window, summarise, wait_for_quiet
 from aibench_onnx.measuring.loop import TimingConfig
+from aibench_onnx.subjects import Subject
 
 SHUFFLE_SEED = 20261129
 # What aibench does to keep variance out of a measurement; recorded in the settings of every bench and run.

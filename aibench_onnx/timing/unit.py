@@ -259,10 +259,10 @@ def _fail(entry: _Live, exc: Exception) -> None:
 
 def _arm_batches(entry: _Live, settings) -> None:
     from aibench_onnx.frameworks import adapter
+    from aibench_onnx.measuring.loop import arm
     from aibench_onnx.prepared import GraphCall
     from aibench_onnx.runtimes import timed_call
     from aibench_onnx.timing.energy import EnergyTally
-    from aibench_onnx.measuring.loop import arm
 
     config, subject = entry.item.config, entry.item.subject
     if not config.runs_graph:
