@@ -21,7 +21,9 @@ from aibench_onnx.timing.schedule import MAX_REDOS, PERSISTENT_AFTER, TimingItem
 SHORT = TimingConfig(min_time_s=0.3, max_time_s=0.5, warmup_s=0.05, warmup_max_s=0.2)
 BUSY_LOOP = "import time\nend = time.time() + float(__import__('sys').argv[1])\nwhile time.time() < end: pass\n"
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="contention is read from /proc (Linux)")
+# timing: the competition it reads would count a parallel test as a neighbour (README: run alone, after the rest)
+pytestmark = [pytest.mark.timing,
+              pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="contention is read from /proc (Linux)")]
 
 
 @pytest.fixture

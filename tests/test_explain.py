@@ -19,6 +19,8 @@ from aibench_onnx.explain.explain import Profiler, explain_pair
 from aibench_onnx.explain.graph_map import fusion_ledger, node_sources
 from aibench_onnx.keys import RuntimeConfig
 
+# attribution of measured differences: run alone, after the parallel part of the suite (README)
+pytestmark = pytest.mark.timing
 runner = CliRunner()
 RNG = np.random.default_rng(0)
 PLANTED_SHARE = 0.8  # the property: at least 80 % of the measured difference on the planted nodes

@@ -222,6 +222,7 @@ def matmul_chain(extra: bool) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
+@pytest.mark.timing
 def test_bench_of_files_finds_a_planted_op_with_its_ci_and_an_a_a_pair_clean(tmp_path, monkeypatch):
     """`aibench bench a.onnx a_copy.onnx b.onnx`: the same bench machinery as the zoo's (processes, interleaved
     slots, effects with CIs); a vs its byte-identical copy is the A/A, a vs b (one more 512x512 MatMul) the

@@ -22,6 +22,9 @@ from aibench_onnx.measuring.stats import (
     median_ci_order_statistics,
 )
 
+# real loops on this machine: run alone, after the parallel part of the suite (README)
+pytestmark = pytest.mark.timing
+
 FAST = TimingConfig(min_time_s=0.2, max_time_s=1.0, warmup_s=0.05, warmup_max_s=0.5)
 
 

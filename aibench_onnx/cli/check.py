@@ -49,6 +49,7 @@ def check(
     threads: options.Threads = None,
     bench: options.Bench = False,
     out: options.Out = None,
+    repro: options.Repro = None,
     json_path: options.Json = None,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
@@ -95,6 +96,7 @@ def check(
                                 reference_is_model=export is not None, runtimes=runtimes,
                                 subject=(export["name"], "", export.get("graph_name", export["user"]["framework"]),
                                          export.get("exporter", "")) if export else None,
+                                repro_dir=repro,
                                 **({} if export else {"decls": [parse_input(text) for text in inputs or []],
                                                       "inputs_from": inputs_from, "cwd": os.getcwd()}))
             if export is not None:

@@ -134,6 +134,11 @@ Out = Annotated[Optional[str], typer.Option(
          "`export`: where model.onnx and export.json go).")]
 Format = Annotated[str, typer.Option(
     "--format", rich_help_panel=OUTPUT, help="terminal, markdown or html (tables to stdout).")]
+Repro = Annotated[Optional[str], typer.Option(
+    "--repro", metavar="DIR", rich_help_panel=OUTPUT,
+    help="Write a reproduction for each divergence into DIR: the smallest subgraph that still shows it, its inputs "
+         "and expected values, repro.py (numpy + the runtime only; exit 1 while it reproduces) and a README naming "
+         "the tracker it belongs to. Each is run in a fresh process before it is called a reproduction.")]
 Json = Annotated[Optional[str], typer.Option(
     "--json", metavar="PATH", rich_help_panel=OUTPUT,
     help="Also write the result as JSON to this path; '-' writes only JSON to stdout.")]

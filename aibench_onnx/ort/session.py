@@ -45,6 +45,13 @@ def _graph_optimization_level(ort, level: str):
     }[level]
 
 
+def runtime_version() -> str:
+    """ONNX Runtime's version, as a reproduction names it."""
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
 def cuda_options(tf32: bool) -> dict:
     """ORT's CUDA provider computes float32 matmul and conv in TF32 by default (use_tf32=1). Measured on an
     H200: cnn's logits 2.6e-2 off with it, 1.1e-5 without — TF32 rounding would hide (or fake) a graph

@@ -44,6 +44,7 @@ class ParityCell(WorstOverOutputs):
     adjudication: dict | None = None  # reference = onnx's evaluator: whom a third executor backs (adjudicate.py)
     failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched
     timing: dict | None = None  # `check --bench`: the cell's latency
+    repro: dict | None = None  # `check --repro`: the reproduction bundle written for it (parity/repro/bundle.py)
 
     @classmethod
     def of_file(cls, ep: str, opt_level: str, status: str, reason: str = "", **fields) -> ParityCell:

@@ -78,7 +78,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                calibration_note: str = "", native_reduced: dict | None = None,
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
                runtimes: tuple[str, ...] = (REFERENCE,), subject: tuple[str, str, str, str] | None = None,
-               decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".") -> CheckResult:
+               decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".",
+               repro_dir: str | None = None) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
     frameworks/file_inputs.py). `expected` outputs, when given, are the
@@ -92,7 +93,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     consistently but that differs from them is an export difference. `runtimes`: ORT and the other graph
     runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication).
     `subject`: (model, size, graph, exporter) the cells are named after — a framework model exported here;
-    by default the file's name, with no framework nor exporter."""
+    by default the file's name, with no framework nor exporter. `repro_dir`: a reproduction bundle per failing
+    ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph."""
     from aibench_onnx.frameworks.file_inputs import declared_inputs
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
@@ -183,6 +185,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
+    if repro_dir is not None:
+        _reproduce(original, str(path), feeds, cells, reference, threads, Path(repro_dir))
     for cell in cells:
         cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(original).name, "", "", "")
     assign_blame(cells)
@@ -327,19 +331,52 @@ def _judge(cell: ParityCell, feeds: list[dict], expected: list[dict], outputs: l
             cell.reason += f"; {locus}" if locus else ""
 
 
-def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:
-    """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
-    when that is the failing cell itself, with onnx's reference evaluator)."""
+def _node_reference(cell: ParityCell, threads: int, cells: list[ParityCell]):
+    """The runner intermediates are compared with: ORT CPU at level disabled, or, when that is the failing cell
+    itself (or fails too), onnx's reference evaluator. Returns (runner, its name)."""
     from aibench_onnx.ort.session import ort_runner
-    from aibench_onnx.parity.localize import first_divergence, reference_evaluator_runner
+    from aibench_onnx.parity.localize import reference_evaluator_runner
 
     cpu_disabled = next((c for c in cells if is_reference(c.runtime) and c.precision == FP32 and c.ep == "cpu"
                          and c.opt_level == "disabled"), None)
     if cell is cpu_disabled or (cpu_disabled is not None and cpu_disabled.status == Status.FAILED):
         # ORT's unoptimized CPU run is wrong too: node by node it would agree with the failing cell
-        reference_runner = reference_evaluator_runner()
-    else:
-        reference_runner = ort_runner("cpu", "disabled", threads)
+        return reference_evaluator_runner(), "onnx.reference"
+    return ort_runner("cpu", "disabled", threads), "ort-cpu-disabled"
+
+
+def _reproduce(original: str, path: str, feeds: list[dict], cells: list[ParityCell], reference: str, threads: int,
+               directory: Path) -> None:
+    """A reproduction bundle for each localized fp32 ORT divergence and each graph ORT refused to load."""
+    import onnx
+
+    from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity.repro.for_check import reproduce_divergence, reproduce_refusal
+
+    model = onnx.load(path)
+    for cell in cells:
+        if not is_reference(cell.runtime) or cell.precision != FP32:
+            continue
+        if cell.status == Status.CANNOT_RUN:
+            cell.repro = reproduce_refusal(original, model, cell, directory, threads)
+        elif cell.divergence and cell.divergence.get("found"):
+            runner, name = _node_reference(cell, threads, cells)
+            feed = feeds[cell.failing_sets[0] if cell.failing_sets else 0]
+            cell.repro = reproduce_divergence(original, model, feed, cell, runner,
+                                              ort_runner(cell.ep, cell.opt_level, threads),
+                                              reference if name == "onnx.reference" else name, directory)
+        elif cell.divergence is not None:
+            cell.repro = {"reproduced": False, "note": "no node was localized, so there is no subgraph to reduce: "
+                                                       + (cell.divergence.get("note") or "")}
+
+
+def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:
+    """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
+    when that is the failing cell itself, with onnx's reference evaluator)."""
+    from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity.localize import first_divergence
+
+    reference_runner, _ = _node_reference(cell, threads, cells)
     import onnx
 
     full = onnx.load(path)  # with its external data: the bisection saves modified copies in a temporary folder

@@ -20,6 +20,15 @@ def short_path(nodes: list[str], ends: int = 3) -> str:
             + f" ({len(nodes)} nodes)")
 
 
+def repro_line(repro: dict) -> str:
+    """One line on a cell's reproduction bundle: where, how small, whether it reproduced, whose tracker."""
+    if not repro.get("directory"):
+        return f"no reproduction: {repro.get('note', '')}"
+    verdict = "reproduces in a fresh process" if repro["reproduced"] else f"did NOT reproduce ({repro['note']})"
+    return (f"reproduction: {repro['directory']} — {repro['bundle_nodes']} of {repro['full_nodes']} nodes, "
+            f"{repro['bytes'] / 1024:.1f} KiB, {verdict}; file it with {repro['tracker']['project']}")
+
+
 def render_check(result, console: Console, name: str | None = None, framework: str = "onnx") -> None:
     """`name`/`framework`: the model's, for a framework model (default: the file's stem, onnx)."""
     graph = result.graph
@@ -62,6 +71,8 @@ def render_check(result, console: Console, name: str | None = None, framework: s
                 verdict += f"\n{divergence['level_note']}"
         elif divergence:
             verdict += f"\n{escape(divergence['note'])}"
+        if cell.repro:
+            verdict += "\n" + escape(repro_line(cell.repro))
         if cell.timing:
             verdict += f"\nmedian {cell.timing['median_s'] * 1e3:.4g} ms (n={cell.timing['n']})"
         ep = cell.ep if cell.runtime == result.cells[0].runtime else f"{cell.runtime} {cell.ep}"  # reference: first

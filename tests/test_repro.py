@@ -1,0 +1,221 @@
+"""Reproductions (parity/repro/): planted defects reduced to their smallest subgraph, written as a bundle whose
+repro.py runs without aibench in a fresh process — exit 1 while it reproduces, 0 against a corrected subgraph."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from typer.testing import CliRunner
+
+from aibench_onnx.cli import app
+from aibench_onnx.ort.session import ort_runner
+from aibench_onnx.parity.check import check_onnx
+from aibench_onnx.parity.localize import first_divergence
+from aibench_onnx.parity.repro.bundle import Target, bundle, tracker
+from aibench_onnx.parity.repro.reduce import ddmin, reduce_divergence, reduce_refusal
+from aibench_onnx.parity.repro.subgraph import extract
+from aibench_onnx.runtimes import REFERENCE
+from aibench_onnx.status import Status
+from aibench_onnx.zoo.tolerance import Tolerance
+
+runner = CliRunner()
+FLOAT32 = Tolerance(1e-4, 1e-5)
+LONG = 240  # nodes in the long planted graph
+WRONG_AT = 229  # near the end: Tanh contracts a perturbation over many layers, and bisection assumes it persists
+
+
+def run_fresh(directory: Path) -> subprocess.CompletedProcess:
+    """repro.py as a maintainer runs it: a fresh interpreter, isolated, where aibench cannot be imported."""
+    guard = ("import runpy, sys; sys.modules['aibench_onnx'] = None; sys.argv = ['repro.py']; "
+             "runpy.run_path('repro.py', run_name='__main__')")
+    return subprocess.run([sys.executable, "-I", "-c", guard], cwd=directory, capture_output=True, text=True, timeout=120)
+
+
+def long_chain(wrong: bool) -> onnx.ModelProto:
+    """x [2, 16] through LONG nodes (Mul, Add, Tanh repeating); `wrong` edits one weight of node WRONG_AT."""
+    rng = np.random.default_rng(0)
+    nodes, inits, previous = [], [], "x"
+    for i in range(LONG):
+        kind = ("Mul", "Add", "Tanh")[i % 3]
+        if kind == "Tanh":
+            nodes.append(helper.make_node("Tanh", [previous], [f"t{i}"], name=f"n{i}"))
+        else:
+            value = rng.uniform(0.5, 1.5, 16).astype(np.float32)
+            if wrong and i == WRONG_AT:
+                value[5] += 0.25
+            inits.append(numpy_helper.from_array(value, f"c{i}"))
+            nodes.append(helper.make_node(kind, [previous, f"c{i}"], [f"t{i}"], name=f"n{i}"))
+        previous = f"t{i}"
+    nodes.append(helper.make_node("Identity", [previous], ["y"], name="out"))
+    graph = helper.make_graph(nodes, "long", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 16])], initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+FEED = {"x": np.random.default_rng(1).standard_normal((2, 16)).astype(np.float32)}
+
+
+def test_ddmin_finds_a_one_minimal_subset():
+    needed = {3, 11}
+    found = ddmin(list(range(20)), lambda subset: needed <= set(subset))
+    assert set(found) == needed
+    assert ddmin([1, 2, 3], lambda subset: True) == []
+
+
+def test_a_long_graph_with_one_wrong_node_reduces_to_that_node_and_its_repro_runs_without_aibench(tmp_path):
+    clean, wrong = long_chain(False), long_chain(True)
+    reference, target = ort_runner("cpu", "disabled"), ort_runner("cpu", "disabled")
+    found = first_divergence(clean, wrong, FEED, reference, target)
+    assert found.found and found.node == f"n{WRONG_AT}"
+    reduction = reduce_divergence(clean, wrong, FEED, reference, target, WRONG_AT, found.tensor, FLOAT32)
+    assert reduction.reproduces and reduction.node_names == [f"n{WRONG_AT}"] and reduction.full_nodes == LONG + 1
+    assert set(reduction.inputs) == {f"t{WRONG_AT - 1}"}  # fed with the reference's own value of its input
+    made = bundle(tmp_path / "b", reduction, Target(level="disabled"), FLOAT32,
+                  tracker("onnxruntime", "planted"), "a planted weight", ["a test"])
+    assert made.reproduced and made.exit_code == 1 and made.bundle_nodes == 1 and made.full_nodes == LONG + 1
+    assert made.bytes < 20_000 and "REPRODUCES" in made.said
+    script = (tmp_path / "b" / "repro.py").read_text()
+    assert "aibench" not in script and str(tmp_path) not in (tmp_path / "b" / "README.md").read_text()
+    # the same node from the clean graph: the "fixed" runtime computes the expected value
+    onnx.save(extract(clean, reduction.nodes, [found.tensor], reduction.inputs), str(tmp_path / "b" / "model.onnx"))
+    fixed = run_fresh(tmp_path / "b")
+    assert fixed.returncode == 0 and "FIXED" in fixed.stdout, fixed.stdout + fixed.stderr
+
+
+def matmul_divided(length: int = 12) -> onnx.ModelProto:
+    """x -> (Relu, Add) ... -> MatMul(W) -> Div(3) -> (Relu, Add) ...: ORT at level all folds the Div by a
+    constant into the MatMul (MatMulScaleFusion), which rounds differently from dividing afterwards; neither
+    node alone differs."""
+    rng = np.random.default_rng(3)
+    nodes, inits, previous = [], [numpy_helper.from_array(rng.standard_normal((64, 64)).astype(np.float32), "W"),
+                                  numpy_helper.from_array(np.array(3.0, np.float32), "three")], "x"
+    for i in range(length):
+        if i == length // 2:
+            nodes += [helper.make_node("MatMul", [previous, "W"], ["mm"], name="matmul"),
+                      helper.make_node("Div", ["mm", "three"], ["scaled"], name="divide")]
+            previous = "scaled"
+        inits.append(numpy_helper.from_array(rng.uniform(-0.1, 0.1, 64).astype(np.float32), f"b{i}"))
+        nodes += [helper.make_node("Relu", [previous], [f"r{i}"], name=f"relu{i}"),
+                  helper.make_node("Add", [f"r{i}", f"b{i}"], [f"a{i}"], name=f"add{i}")]
+        previous = f"a{i}"
+    graph = helper.make_graph(nodes, "scaled", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 64])],
+                              [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [8, 64])], initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_an_optimizer_effect_that_needs_its_neighbour_grows_to_both_nodes(tmp_path):
+    model = matmul_divided()
+    feed = {"x": np.random.default_rng(4).standard_normal((8, 64)).astype(np.float32)}
+    exact = Tolerance(0.0, 0.0, "bit for bit: the fusion's rounding is the planted effect")
+    divide = [n.name for n in model.graph.node].index("divide")
+    reduction = reduce_divergence(model, model, feed, ort_runner("cpu", "disabled"), ort_runner("cpu", "all"),
+                                  divide, "scaled", exact)
+    assert reduction.reproduces, reduction.note
+    assert reduction.node_names == ["matmul", "divide"]  # the Div alone computes the same bits
+    assert reduction.tries >= 2
+    made = bundle(tmp_path / "b", reduction, Target(level="all"), exact, tracker("onnxruntime", "fusion"),
+                  "MatMul + Div folded", ["a test"])
+    assert made.reproduced, made.said
+    script = tmp_path / "b" / "repro.py"
+    script.write_text(script.read_text().replace("LEVEL = 'all'", "LEVEL = 'disabled'"))  # no fusion: fixed
+    fixed = run_fresh(tmp_path / "b")
+    assert fixed.returncode == 0 and "FIXED" in fixed.stdout, fixed.stdout + fixed.stderr
+
+
+def softmax_opset9(tmp_path: Path) -> Path:
+    """An opset-9 Softmax over a 4-D tensor between Relus: ONNX Runtime follows the spec (the input coerced to
+    2-D at the axis), onnx's reference evaluator normalizes over the axis alone — a runtime/reference
+    disagreement, 1 of 7 nodes."""
+    nodes = [helper.make_node("Relu", ["x"], ["r0"], name="relu0"),
+             helper.make_node("Relu", ["r0"], ["r1"], name="relu1"),
+             helper.make_node("Relu", ["r1"], ["r2"], name="relu2"),
+             helper.make_node("Softmax", ["r2"], ["s"], name="softmax", axis=1),
+             helper.make_node("Relu", ["s"], ["r3"], name="relu3"),
+             helper.make_node("Relu", ["r3"], ["r4"], name="relu4"),
+             helper.make_node("Identity", ["r4"], ["y"], name="out")]
+    graph = helper.make_graph(nodes, "sm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4, 5])])
+    path = tmp_path / "softmax9.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], ir_version=7), str(path))
+    return path
+
+
+def test_a_runtime_reference_disagreement_through_check_and_its_cli(tmp_path):
+    path = softmax_opset9(tmp_path)
+    result = check_onnx(str(path), opt_levels=["disabled", "all"], repro_dir=str(tmp_path / "repros"))
+    by_level = {cell.opt_level: cell for cell in result.cells}
+    assert result.reference == "onnx.reference" and not result.passed
+    repro = by_level["all"].repro
+    assert repro["reproduced"] and repro["bundle_nodes"] == 1 and repro["nodes"] == ["softmax"]
+    assert repro["tracker"]["project"].startswith("onnx")  # ORT unoptimized backs ORT: the evaluator is the odd one
+    directory = Path(repro["directory"])
+    assert directory.parent == tmp_path / "repros" and run_fresh(directory).returncode == 1
+    readme = (directory / "README.md").read_text()
+    assert "onnx/onnx/issues" in readme and "`softmax` (Softmax)" in readme and str(tmp_path) not in readme
+    # corrected: the subgraph at opset 13, where Softmax normalizes over the axis alone, as the evaluator did
+    fixed = onnx.load(str(directory / "model.onnx"))
+    fixed.opset_import[0].version = 13
+    onnx.save(fixed, str(directory / "model.onnx"))
+    assert run_fresh(directory).returncode == 0
+    # the command: the bundle in the table and in the JSON
+    cli = runner.invoke(app, ["check", str(path), "--repro", str(tmp_path / "cli"), "--json", str(tmp_path / "c.json")])
+    assert cli.exit_code == 1, cli.output
+    cells = json.loads((tmp_path / "c.json").read_text())["cells"]
+    assert all(cell["repro"]["reproduced"] for cell in cells) and "reproduces in a fresh process" in cli.output
+
+
+def contradicted_value_info(tmp_path: Path) -> Path:
+    """A 30-node chain whose value_info declares one intermediate int64 where its node makes float: ORT refuses
+    the whole graph (jax2onnx wrote such files)."""
+    nodes = [helper.make_node("Relu" if i % 2 else "Neg", [f"t{i - 1}" if i else "x"], [f"t{i}"], name=f"n{i}")
+             for i in range(30)]
+    graph = helper.make_graph(nodes, "vi", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("t29", TensorProto.FLOAT, [4])],
+                              value_info=[helper.make_tensor_value_info("t17", TensorProto.INT64, [4])])
+    path = tmp_path / "refused.onnx"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    model.producer_name = "jax2onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_graph_ort_refuses_reduces_to_the_node_it_refuses(tmp_path):
+    path = contradicted_value_info(tmp_path)
+    result = check_onnx(str(path), opt_levels=["all"], repro_dir=str(tmp_path / "repros"))
+    (cell,) = [c for c in result.cells if c.runtime == REFERENCE]
+    assert cell.status == Status.CANNOT_RUN
+    repro = cell.repro
+    assert repro["reproduced"] and repro["kind"] == "refusal" and repro["bundle_nodes"] <= 2, repro
+    assert "n17" in repro["nodes"] and repro["tracker"]["project"] == "jax2onnx"  # the checker rejects it too
+    directory = Path(repro["directory"])
+    assert run_fresh(directory).returncode == 1
+    fixed = onnx.load(str(directory / "model.onnx"))
+    for value in [*fixed.graph.value_info, *fixed.graph.output]:
+        if value.name == "t17":
+            value.type.tensor_type.elem_type = TensorProto.FLOAT
+    onnx.save(fixed, str(directory / "model.onnx"))
+    assert run_fresh(directory).returncode == 0
+
+
+def test_reduce_refusal_says_when_the_graph_loads():
+    model = long_chain(False)
+
+    def never(path):
+        return None
+
+    found = reduce_refusal(model, never)
+    assert not found.reproduces and "loads" in found.note
+
+
+@pytest.mark.parametrize("level", ["all"])
+def test_a_divergence_that_no_small_subgraph_shows_is_said_not_bundled(level):
+    """The wrong node's difference is under tolerance alone: nothing reproduces, and the reduction says so."""
+    model = long_chain(False)
+    reduction = reduce_divergence(model, model, FEED, ort_runner("cpu", "disabled"), ort_runner("cpu", level),
+                                  WRONG_AT, f"t{WRONG_AT}", FLOAT32, max_nodes=8)
+    assert not reduction.reproduces and "no subgraph of up to 8 nodes" in reduction.note
