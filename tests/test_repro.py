@@ -219,3 +219,52 @@ def test_a_divergence_that_no_small_subgraph_shows_is_said_not_bundled(level):
     reduction = reduce_divergence(model, model, FEED, ort_runner("cpu", "disabled"), ort_runner("cpu", level),
                                   WRONG_AT, f"t{WRONG_AT}", FLOAT32, max_nodes=8)
     assert not reduction.reproduces and "no subgraph of up to 8 nodes" in reduction.note
+
+
+# --- precision repair (parity/repair.py) ---------------------------------------------------------------------
+
+def sensitive_mlp(tmp_path: Path, outlier: float) -> Path:
+    """x [16, 64] -> MatMul(w1) -> Relu -> MatMul(w2) -> Relu -> MatMul(w3) -> y. w2 holds one weight `outlier`
+    among weights of about 0.15 (on a row no signal reaches): int8's one scale per tensor rounds the rest to a few
+    levels — w2 is the one sensitive layer; w1 and w3 quantize well."""
+    rng = np.random.default_rng(7)
+    weights = {name: rng.normal(0, 0.15, (64, 64)).astype(np.float32) for name in ("w1", "w2", "w3")}
+    weights["w1"][:, 3] = 0.0  # unit 3 is dead (Relu of 0): the outlier it feeds sets w2's scale, adds no signal
+    weights["w2"][3, 5] = outlier
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h1"], name="fc1"),
+             helper.make_node("Relu", ["h1"], ["a1"], name="act1"),
+             helper.make_node("MatMul", ["a1", "w2"], ["h2"], name="fc2"),
+             helper.make_node("Relu", ["h2"], ["a2"], name="act2"),
+             helper.make_node("MatMul", ["a2", "w3"], ["y"], name="fc3")]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [16, 64])],
+                              initializer=[numpy_helper.from_array(w, n) for n, w in weights.items()])
+    path = tmp_path / f"mlp-{outlier:g}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+def test_an_int8_variant_failing_on_one_sensitive_layer_passes_with_that_layer_kept(tmp_path):
+    path = sensitive_mlp(tmp_path, outlier=60.0)
+    result = check_onnx(str(path), opt_levels=["all"], precisions=("fp32", "int8-dynamic"),
+                        variants_dir=str(tmp_path / "variants"), repair=True)
+    (cell,) = [c for c in result.cells if c.precision == "int8-dynamic"]
+    assert cell.status == Status.FAILED, cell.reason
+    repair = cell.repair
+    assert repair["status"] == "repaired", repair
+    assert [k["node"] for k in repair["kept"]] == ["fc2"] and repair["candidates"] == 3
+    assert repair["after"]["status"] == Status.PASSED and repair["after"]["sqnr_db"] > repair["before"]["sqnr_db"]
+    repaired = onnx.load(repair["path"])
+    assert Path(repair["path"]).name == "model.int8-dynamic-repaired.onnx"
+    float_matmuls = [n.name for n in repaired.graph.node if n.op_type == "MatMul"]
+    assert float_matmuls == ["fc2"]  # the other two stay quantized (MatMulInteger)
+    assert sum(n.op_type == "MatMulInteger" for n in repaired.graph.node) == 2
+
+
+def test_a_variant_that_passes_is_left_alone(tmp_path):
+    path = sensitive_mlp(tmp_path, outlier=0.2)
+    result = check_onnx(str(path), opt_levels=["all"], precisions=("fp32", "int8-dynamic"),
+                        variants_dir=str(tmp_path / "variants"), repair=True)
+    (cell,) = [c for c in result.cells if c.precision == "int8-dynamic"]
+    assert cell.status == Status.PASSED and cell.repair is None
+    assert not (tmp_path / "variants" / "model.int8-dynamic-repaired.onnx").exists()

@@ -14,18 +14,19 @@ import numpy as np
 from aibench_onnx.graph.load import model_bytes
 
 
-def convert_to_fp16(source: str | Path, target: str | Path) -> dict:
-    return _convert(source, target, "fp16")
+def convert_to_fp16(source: str | Path, target: str | Path, exclude: tuple[str, ...] = ()) -> dict:
+    """`exclude`: names of nodes kept in fp32 (a precision repair)."""
+    return _convert(source, target, "fp16", exclude)
 
 
-def convert_to_bf16(source: str | Path, target: str | Path) -> dict:
+def convert_to_bf16(source: str | Path, target: str | Path, exclude: tuple[str, ...] = ()) -> dict:
     """The fp16 conversion's graph (the same nodes kept fp32 behind Casts), retyped to bfloat16 with the weights
     taken from the fp32 graph (bf16 has fp32's range: nothing is clamped). ONNX Runtime runs it only where a
     provider has bf16 kernels (its CPU provider has none for MatMul, Add, ...: the CUDA provider does)."""
-    return _convert(source, target, "bf16")
+    return _convert(source, target, "bf16", exclude)
 
 
-def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
+def _convert(source: str | Path, target: str | Path, precision: str, exclude: tuple[str, ...] = ()) -> dict:
     import onnx
     from onnx import TensorProto, numpy_helper
     from onnxconverter_common import float16
@@ -44,7 +45,8 @@ def _convert(source: str | Path, target: str | Path, precision: str) -> dict:
         block_list += _ops_without_bf16(model)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
+        converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list,
+                                                     node_block_list=list(exclude) or None)
     retargeted = _retarget_float_casts(converted.graph)
     rewired = _read_outputs_in_fp16(converted.graph)
     if precision == "bf16":

@@ -15,33 +15,62 @@ CALIBRATION_SETS = 8
 CALIBRATION_SEED = 10_000  # evaluation inputs use seeds from 0: calibration never sees them
 
 
-def build_variant(onnx_path: str, precision: str, calibration_files: list[str], directory: str | None = None) -> dict:
-    """The variant's record: status, path (`directory`, default the fp32 graph's, /model.PRECISION.onnx), what
-    converted and what stayed as it was. Never raises for a graph the converter or quantizer refuses: that
-    is the record's reason."""
-    target = Path(directory or Path(onnx_path).parent) / f"model.{precision}.onnx"
+def build_variant(onnx_path: str, precision: str, calibration_files: list[str], directory: str | None = None,
+                  exclude: tuple[str, ...] = (), suffix: str = "") -> dict:
+    """The variant's record: status, path (`directory`, default the fp32 graph's, /model.PRECISION[suffix].onnx),
+    what converted and what stayed as it was. `exclude`: nodes left in fp32 (a precision repair: names as
+    `variant_nodes` gives them). Never raises for a graph the converter or quantizer refuses: that is the record's
+    reason."""
+    target = Path(directory or Path(onnx_path).parent) / f"model.{precision}{suffix}.onnx"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if precision == "fp16":
             from aibench_onnx.artifacts.fp16 import convert_to_fp16
 
-            return {"status": Status.OK, **convert_to_fp16(onnx_path, target)}
+            return {"status": Status.OK, **convert_to_fp16(onnx_path, target, exclude)}
         if precision == "bf16":
             from aibench_onnx.artifacts.fp16 import convert_to_bf16
 
-            return {"status": Status.OK, **convert_to_bf16(onnx_path, target)}
+            return {"status": Status.OK, **convert_to_bf16(onnx_path, target, exclude)}
         if precision == "int8-dynamic":
             from aibench_onnx.ort.quantize import quantize_int8_dynamic
 
-            return quantize_int8_dynamic(onnx_path, target)
+            return quantize_int8_dynamic(onnx_path, target, exclude)
         if precision == "int8-static":
             from aibench_onnx.ort.quantize import quantize_int8_static
 
-            return quantize_int8_static(onnx_path, target, (load_arrays(f) for f in calibration_files))
+            return quantize_int8_static(onnx_path, target, (load_arrays(f) for f in calibration_files), exclude)
     except Exception as exc:  # noqa: BLE001 - the converter's failure is the result
         return {"precision": precision, "status": Status.FAILED,
                 "reason": f"conversion to {precision} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
     raise ValueError(f"unknown precision {precision!r}")
+
+
+def variant_graph(onnx_path: str, precision: str):
+    """The fp32 graph as the converter sees it (functions inlined; int8: as the quantizer prepares it): the graph
+    whose node and tensor names a variant keeps, and `exclude` names."""
+    import onnx
+
+    if precision.startswith("int8"):
+        from aibench_onnx.ort.quantize import prepared_graph
+
+        return prepared_graph(onnx_path)
+    from aibench_onnx.graph.edit import inline_local_functions
+
+    return inline_local_functions(onnx.load(onnx_path))
+
+
+def variant_nodes(onnx_path: str, precision: str) -> list[tuple[str, str]]:
+    """(name, op type) of the nodes a variant converts and a repair may leave in fp32."""
+    if precision.startswith("int8"):
+        from aibench_onnx.ort.quantize import prepared_nodes
+
+        return prepared_nodes(onnx_path)
+    from onnxconverter_common import float16
+
+    blocked = set(float16.DEFAULT_OP_BLOCK_LIST)
+    return [(node.name, node.op_type) for node in variant_graph(onnx_path, precision).graph.node
+            if node.name and node.op_type not in blocked and node.op_type not in ("Cast", "Constant")]
 
 
 def build_variants(request: dict) -> dict:

@@ -45,6 +45,7 @@ def check(
     ep: options.Ep = "cpu",
     opt_level: options.OptLevel = "disabled,all",
     precision: options.Precision = "fp32",
+    repair: options.Repair = False,
     error_stat: options.ErrorStat = None,
     threads: options.Threads = None,
     bench: options.Bench = False,
@@ -96,7 +97,7 @@ def check(
                                 reference_is_model=export is not None, runtimes=runtimes,
                                 subject=(export["name"], "", export.get("graph_name", export["user"]["framework"]),
                                          export.get("exporter", "")) if export else None,
-                                repro_dir=repro,
+                                repro_dir=repro, repair=repair,
                                 **({} if export else {"decls": [parse_input(text) for text in inputs or []],
                                                       "inputs_from": inputs_from, "cwd": os.getcwd()}))
             if export is not None:

@@ -85,6 +85,11 @@ Precision = Annotated[str, typer.Option(
     help="Graphs to judge or time: fp32 (the export itself) and variants of it — fp16, bf16 (converted after "
          "export), int8-dynamic, int8-static (ONNX Runtime's quantizer, calibrated on inputs no judged set uses) — "
          "each judged against the fp32 reference with its precision's verdict; comma-separated.")]
+Repair = Annotated[bool, typer.Option(
+    "--repair", rich_help_panel=RUNTIMES,
+    help="For each reduced-precision variant that fails its verdict, find the nodes to leave in fp32 (fp16, bf16) or "
+         "unquantized (int8) so that it passes — ranked by the error each adds, added greedily, pruned by delta "
+         "debugging — and write the repaired graph beside the variant (model.PRECISION-repaired.onnx).")]
 ErrorStat = Annotated[Optional[list[str]], typer.Option(
     "--error-stat", rich_help_panel=RUNTIMES,
     help=escape("The statistic a reduced-precision verdict uses, [OUTPUT:]STAT: max, median, mean, pNN (a quantile, "

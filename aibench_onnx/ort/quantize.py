@@ -58,7 +58,21 @@ def _prepared(source: str | Path):
     model = inline_local_functions(onnx.load(str(source)))
     constants_to_initializers(model)
     del model.graph.value_info[:]
+    for index, node in enumerate(model.graph.node):  # the quantizer's exclusions go by name: every node gets one
+        if not node.name:
+            node.name = f"{node.op_type}_{index}"
     return model
+
+
+def prepared_nodes(source: str | Path) -> list[tuple[str, str]]:
+    """(name, op type) of each node the quantizer can turn int8, as it will see them (functions inlined, unnamed
+    nodes named): the names `exclude` takes."""
+    return [(node.name, node.op_type) for node in _prepared(source).graph.node if node.op_type in _QUANTIZABLE]
+
+
+def prepared_graph(source: str | Path):
+    """The graph as the quantizer sees it: what a variant's tensor names refer to."""
+    return _prepared(source)
 
 
 @contextlib.contextmanager
@@ -74,7 +88,8 @@ def _quiet_quantizer():
         root.setLevel(level)
 
 
-def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
+def quantize_int8_dynamic(source: str | Path, target: str | Path, exclude: Iterable[str] = ()) -> dict:
+    """`exclude`: names of nodes (in the prepared graph, `prepared_nodes`) left in float (a precision repair)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = _prepared(source)
@@ -84,7 +99,8 @@ def quantize_int8_dynamic(source: str | Path, target: str | Path) -> dict:
     reduce_range = saturating_int8_cpu() and not any(n.op_type in ("Conv", "ConvTranspose") for n in model.graph.node)
     try:
         with _quiet_quantizer():
-            quantize_dynamic(model, str(target), weight_type=QuantType.QInt8, reduce_range=reduce_range)
+            quantize_dynamic(model, str(target), weight_type=QuantType.QInt8, reduce_range=reduce_range,
+                             nodes_to_exclude=list(exclude))
     except Exception as exc:  # noqa: BLE001 - the quantizer's refusal is the result
         return _refused("int8-dynamic", exc)
     record = _describe(source, target, "int8-dynamic", "onnxruntime.quantization.quantize_dynamic (int8 weights"
@@ -110,8 +126,10 @@ def saturating_int8_cpu() -> bool:
     return "avx2" in flags and not {"avx512_vnni", "avx_vnni"} & set(flags)
 
 
-def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]]) -> dict:
-    """QDQ, int8 activations and weights, MinMax calibration over `calibration` (feeds by input name)."""
+def quantize_int8_static(source: str | Path, target: str | Path, calibration: Iterable[dict[str, np.ndarray]],
+                         exclude: Iterable[str] = ()) -> dict:
+    """QDQ, int8 activations and weights, MinMax calibration over `calibration` (feeds by input name); `exclude`:
+    nodes left in float."""
     from onnx import helper
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -145,7 +163,7 @@ def quantize_int8_static(source: str | Path, target: str | Path, calibration: It
         with _quiet_quantizer():
             quantize_static(model, str(target), Reader(), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=CalibrationMethod.MinMax)
+                            calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude))
     except Exception as exc:  # noqa: BLE001
         return _refused("int8-static", exc)
     record = _describe(source, target, "int8-static", "onnxruntime.quantization.quantize_static (QDQ, MinMax)",

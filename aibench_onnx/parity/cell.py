@@ -45,6 +45,7 @@ class ParityCell(WorstOverOutputs):
     failing_sets: list[int] = field(default_factory=list)  # input sets (0-based) where an output mismatched
     timing: dict | None = None  # `check --bench`: the cell's latency
     repro: dict | None = None  # `check --repro`: the reproduction bundle written for it (parity/repro/bundle.py)
+    repair: dict | None = None  # `check --repair`: the nodes a failing variant keeps in fp32 to pass (parity/repair.py)
 
     @classmethod
     def of_file(cls, ep: str, opt_level: str, status: str, reason: str = "", **fields) -> ParityCell:

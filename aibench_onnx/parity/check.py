@@ -79,7 +79,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
                runtimes: tuple[str, ...] = (REFERENCE,), subject: tuple[str, str, str, str] | None = None,
                decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".",
-               repro_dir: str | None = None) -> CheckResult:
+               repro_dir: str | None = None, repair: bool = False) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
     frameworks/file_inputs.py). `expected` outputs, when given, are the
@@ -94,7 +94,9 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication).
     `subject`: (model, size, graph, exporter) the cells are named after — a framework model exported here;
     by default the file's name, with no framework nor exporter. `repro_dir`: a reproduction bundle per failing
-    ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph."""
+    ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph.
+    `repair`: for each failing reduced-precision variant, the nodes to leave in fp32 so it passes (parity/repair.py),
+    its repaired graph written beside it."""
     from aibench_onnx.frameworks.file_inputs import declared_inputs
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
@@ -159,6 +161,9 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                 actual[(ep, level)] = outputs
             else:
                 _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
+                if repair and cell.status == Status.FAILED:
+                    cell.repair = _repair(cell, str(path), calibration_files or [], variants_dir, feeds, expected,
+                                          judgement_for, threads)
             cells.append(cell)
     for kind in other_graph_runtimes(runtimes):
         found = _other_runtime_cells(str(path), kind, [ep for ep, _ in configs], threads, feeds, expected)
@@ -221,6 +226,20 @@ def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_f
                                                    judgement_for("").min_sqnr_db, threads)
         if cell.localization is not None:
             cell.localization["input_set"] = f"set{failing}"
+
+
+def _repair(cell: ParityCell, fp32_path: str, calibration_files: list[str], variants_dir: str, feeds: list[dict],
+            expected: list[dict], judgement_for: JudgementFor, threads: int) -> dict:
+    """The nodes to leave in fp32 for the failing variant of `cell` to pass, each try judged as the cell was."""
+    from aibench_onnx.parity.repair import repair_variant
+
+    def judge_variant(variant_path: str) -> ParityCell:
+        return _check_cell(variant_path, cell.ep, cell.opt_level, threads, feeds, expected, None, judgement_for,
+                           cell.precision)[0]
+
+    failing = cell.failing_sets[0] if cell.failing_sets else 0
+    return repair_variant(fp32_path, cell.precision, calibration_files, variants_dir, feeds[failing], cell,
+                          judge_variant, cell.ep, cell.opt_level, threads).to_dict()
 
 
 def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds: list[dict], expected: list[dict],

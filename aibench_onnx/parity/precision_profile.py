@@ -23,6 +23,23 @@ def error_profile(reference_model, variant_model, feed: dict, run_reference: Run
                   min_sqnr_db: float | None, per_step: int = 32, worst: int = 5) -> dict:
     """{"first_nonfinite", "first_below", "worst": [...], "compared", "runs", "max_extra_outputs"}; each entry
     names the node, its op type, the tensor, SQNR in dB, max abs error and the path from the inputs."""
+    entries, runs, shared = tensor_errors(reference_model, variant_model, feed, run_reference, run_variant, per_step)
+    first_nonfinite = next((e for e in entries if e["new_nonfinite"]), None)
+    first_below = next((e for e in entries if min_sqnr_db is not None and e["sqnr_db"] is not None
+                        and e["sqnr_db"] < min_sqnr_db), None)
+    ranked = sorted((e for e in entries if e["sqnr_db"] is not None), key=lambda e: e["sqnr_db"])[:worst]
+    for found in (first_nonfinite, first_below):
+        if found is not None:
+            _to_origin(variant_model, found)
+            found["path"] = _path_from_inputs(variant_model, found["order"])
+    return {"first_nonfinite": first_nonfinite, "first_below": first_below, "worst": ranked,
+            "compared": len(entries), "runs": runs, "max_extra_outputs": min(per_step, len(shared))}
+
+
+def tensor_errors(reference_model, variant_model, feed: dict, run_reference: Runner, run_variant: Runner,
+                  per_step: int = 32) -> tuple[list[dict], int, list]:
+    """Every tensor the two graphs share, compared (SQNR, max abs error, new non-finite values), in the
+    variant's topological order; with the number of runs and the shared (node index, tensor) pairs."""
     variant_types, reference_types = _tensor_types(variant_model), _tensor_types(reference_model)
     shared = [c for c in candidate_tensors(variant_model, variant_types) if c[1] in reference_types]
     shared += [(index, output) for index, node in enumerate(variant_model.graph.node) for output in node.output
@@ -41,16 +58,7 @@ def error_profile(reference_model, variant_model, feed: dict, run_reference: Run
                 entries.append(_entry(variant_model, index, name, np.asarray(reference[name], np.float64),
                                       np.asarray(variant[name], np.float64)))
     entries.sort(key=lambda e: e["order"])
-    first_nonfinite = next((e for e in entries if e["new_nonfinite"]), None)
-    first_below = next((e for e in entries if min_sqnr_db is not None and e["sqnr_db"] is not None
-                        and e["sqnr_db"] < min_sqnr_db), None)
-    ranked = sorted((e for e in entries if e["sqnr_db"] is not None), key=lambda e: e["sqnr_db"])[:worst]
-    for found in (first_nonfinite, first_below):
-        if found is not None:
-            _to_origin(variant_model, found)
-            found["path"] = _path_from_inputs(variant_model, found["order"])
-    return {"first_nonfinite": first_nonfinite, "first_below": first_below, "worst": ranked,
-            "compared": len(entries), "runs": runs, "max_extra_outputs": min(per_step, len(shared))}
+    return entries, runs, shared
 
 
 def _to_origin(model, found: dict) -> None:

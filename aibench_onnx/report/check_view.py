@@ -29,6 +29,22 @@ def repro_line(repro: dict) -> str:
             f"{repro['bytes'] / 1024:.1f} KiB, {verdict}; file it with {repro['tracker']['project']}")
 
 
+def repair_line(cell) -> str:
+    """One line on a failing variant's repair: the nodes kept in fp32, the verdict before and after."""
+    repair = cell.repair
+    where = f"{cell.precision} {cell.ep}/{cell.opt_level}"
+    if repair["status"] != "repaired":
+        return f"repair of {where}: {repair['status']} — {repair['note']}"
+    kept = ", ".join(f"{k['node']} ({k['op_type']}{', ' + k['source'] if k['source'] else ''})" for k in repair["kept"])
+
+    def said(verdict: dict) -> str:
+        sqnr = f"SQNR {verdict['sqnr_db']:.1f} dB" if verdict.get("sqnr_db") is not None else verdict["status"]
+        return f"{verdict['status']} ({sqnr})"
+
+    return (f"repair of {where}: keep {kept} in fp32 — {said(repair['before'])} → {said(repair['after'])}; "
+            f"{repair['note']}; {repair['tries']} rebuilds in {repair['seconds']:.1f} s; {repair['path']}")
+
+
 def render_check(result, console: Console, name: str | None = None, framework: str = "onnx") -> None:
     """`name`/`framework`: the model's, for a framework model (default: the file's stem, onnx)."""
     graph = result.graph
@@ -90,3 +106,6 @@ def render_check(result, console: Console, name: str | None = None, framework: s
         console.print(to_rich(precision_table(reduced, {(name, framework): result.variants},
                                               f"Reduced precision vs {reference}")))
         render_variant_summaries(result.variants, console)
+    for cell in result.cells:
+        if cell.repair:
+            console.print(escape(repair_line(cell)), highlight=False)
