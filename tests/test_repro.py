@@ -33,7 +33,8 @@ def run_fresh(directory: Path) -> subprocess.CompletedProcess:
     """repro.py as a maintainer runs it: a fresh interpreter, isolated, where aibench cannot be imported."""
     guard = ("import runpy, sys; sys.modules['aibench_onnx'] = None; sys.argv = ['repro.py']; "
              "runpy.run_path('repro.py', run_name='__main__')")
-    return subprocess.run([sys.executable, "-I", "-c", guard], cwd=directory, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-I", "-c", guard], cwd=directory, capture_output=True, text=True,
+                          timeout=120)
 
 
 def long_chain(wrong: bool) -> onnx.ModelProto:

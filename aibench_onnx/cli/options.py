@@ -97,8 +97,8 @@ ErrorStat = Annotated[Optional[list[str]], typer.Option(
                 "Default: each precision's own (fp16 p99, int8 signal)."))]
 Threads = Annotated[Optional[str], typer.Option(
     "--threads", rich_help_panel=RUNTIMES,
-    help="Intra-op threads for every runtime (default: physical cores); `bench` also takes counts to sweep, "
-         "comma-separated (e.g. 1,2), each a run of its own.")]
+    help="Intra-op threads for every runtime (default: physical cores; `run --quick`: 1); `bench` also takes "
+         "counts to sweep, comma-separated (e.g. 1,2), each a run of its own.")]
 
 # --- timing
 Batch = Annotated[Optional[str], typer.Option(

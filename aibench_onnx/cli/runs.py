@@ -144,7 +144,7 @@ def run(
                         else 0.0 if repeats else mode["target_mde"]),
             budget_s=mode["budget_s"] if budget is None else budget,
             max_repeats=max(max_repeats or mode["max_repeats"], repeats or mode["repeats"]),
-            threads=thread_count or default_threads(), opset=DEFAULT_OPSET, **ray_settings)
+            threads=thread_count or mode["threads"] or default_threads(), opset=DEFAULT_OPSET, **ray_settings)
     # also on --resume: the run may have been moved, and this call's --timeout holds for what it runs
     settings = settings.with_changes(run_dir=str(run_dir.resolve()), timeout_s=timeout)
     with progress_bar(console) as progress:

@@ -38,11 +38,17 @@ QUICK = {"size": "tiny", "seeds": 1, "opt_levels": ["all"], "batches": [1], "rep
          "runtimes": ["torch-eager", "tf-function", "jax-jit", *default_graph_runtimes()],
          # each configuration in 3 processes, each sampled in 4 slots of 50 ms between the model's other
          # configurations (a 15-ms re-warm before each)
-         "timing": {"min_time_s": 0.2, "slot_s": 0.05, "rewarm_s": 0.015, "warmup_s": 0.05, "warmup_max_s": 0.2}}
+         "timing": {"min_time_s": 0.2, "slot_s": 0.05, "rewarm_s": 0.015, "warmup_s": 0.05, "warmup_max_s": 0.2},
+         # one intra-op thread: the tiny models' calls last 5-300 µs, where a second thread's hand-offs are most
+         # of what 2 threads add, and on a 2-vCPU VM whose host gives the second vCPU in phases they made whole
+         # processes and runs bimodal. Measured (issue 28, quick runs on this VM): an A/A compare's median
+         # detectable change 18-74 % at 2 threads, 9.5 % at 1; effects resolved to ±10 % 23-42 of 73 vs 50 of 73.
+         # Thread scaling is the full run's (physical cores), and --threads chooses.
+         "threads": 1}
 FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": [1, 8], "repeats": 5,
         "generation": {"batch": 4, "prompt": 16, "new_tokens": 32}, "phases": {"prompts": [16, 128], "new_tokens": 32},
         "target_mde": 0.05, "budget_s": 1200.0, "max_repeats": 10,
-        "runtimes": None, "timing": {"min_time_s": 1.0}}
+        "runtimes": None, "timing": {"min_time_s": 1.0}, "threads": None}
 
 
 def plan_jobs(settings: RunSettings, specs) -> list[dict]:

@@ -135,8 +135,9 @@ def main() -> int:
     worst = float(np.nanmax(error)) if error.size else 0.0
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        print(f"REPRODUCES: {{TENSOR}}: {{int(bad.sum())}} of {{bad.size}} elements beyond atol {{ATOL}} + rtol {{RTOL}}; "
-              f"max |difference| {{worst:.3g}}; first at {{where}}: {{found[where]!r}} vs expected {{reference[where]!r}}")
+        print(f"REPRODUCES: {{TENSOR}}: {{int(bad.sum())}} of {{bad.size}} elements beyond atol {{ATOL}} + "
+              f"rtol {{RTOL}}; max |difference| {{worst:.3g}}; first at {{where}}: {{found[where]!r}} vs expected "
+              f"{{reference[where]!r}}")
         return 1
     print(f"FIXED: {{TENSOR}} within atol {{ATOL}} + rtol {{RTOL}} (max |difference| {{worst:.3g}})")
     return 0
@@ -229,7 +230,8 @@ def _readme(reduction: Reduction, target: Target, tolerance: Tolerance, who: Tra
     if kind == "divergence":
         lines += ["## What differs", "",
                   f"- tensor `{reduction.tensor}`: max |difference| {reduction.max_abs:.3g} — {reduction.reason}",
-                  f"- tolerance: |actual − expected| ≤ {tolerance.atol} + {tolerance.rtol}·|expected| ({tolerance.reason})",
+                  f"- tolerance: |actual − expected| ≤ {tolerance.atol} + {tolerance.rtol}·|expected| "
+                  f"({tolerance.reason})",
                   f"- runtime: ONNX Runtime {versions['onnxruntime']}, {target.provider}, graph optimization level "
                   f"`{target.level}`, {target.threads} intra-op thread(s)",
                   "- `inputs.npz`: the subgraph's inputs, the reference side's own values of those tensors in the full "
@@ -272,5 +274,5 @@ def bundle(directory: Path, reduction: Reduction, target: Target, tolerance: Tol
     (directory / "bundle.json").write_text(json.dumps({"title": title, "kind": kind, "tracker": asdict(who),
                                                        "nodes": reduction.node_names, "verified_exit": code},
                                                       indent=1))
-    return Reproduction(str(directory), kind, code == 1, code, said, reduction.full_nodes, len(reduction.model.graph.node),
-                        reduction.node_names, round(reduction.seconds, 3), size, asdict(who), note, files)
+    return Reproduction(str(directory), kind, code == 1, code, said, reduction.full_nodes,
+                        len(reduction.model.graph.node), reduction.node_names, round(reduction.seconds, 3), size, asdict(who), note, files)

@@ -53,8 +53,8 @@ def reproduce_divergence(file: str, model, feed: dict, cell: ParityCell, run_ref
     if not reduction.reproduces:
         return {"reproduced": False, "note": reduction.note, "full_nodes": reduction.full_nodes,
                 "reduction_s": round(reduction.seconds, 3)}
-    title = (f"ONNX Runtime {cell.ep}/{cell.opt_level}: {divergence.get('op_type')} `{divergence['node']}` differs from "
-             f"{'onnx.reference' if reference == 'onnx.reference' else 'ORT CPU unoptimized'}")
+    title = (f"ONNX Runtime {cell.ep}/{cell.opt_level}: {divergence.get('op_type')} `{divergence['node']}` differs "
+             f"from {'onnx.reference' if reference == 'onnx.reference' else 'ORT CPU unoptimized'}")
     context = [f"found by `aibench check` on `{Path(file).name}` ({len(names)} nodes); reference: {reference}",
                f"first diverging node in the full graph: `{divergence['node']}` ({divergence.get('op_type')}), "
                f"tensor `{tensor}`",
@@ -97,8 +97,8 @@ def reproduce_refusal(file: str, model, cell: ParityCell, directory: Path, threa
     title = f"ONNX Runtime {cell.ep}/{cell.opt_level} refuses to load a graph"
     context = [f"found by `aibench check` on `{Path(file).name}` ({reduction.full_nodes} nodes; written by "
                f"{(model.producer_name + ' ' + model.producer_version).strip() or 'an unknown producer'})"]
-    made = bundle(directory / bundle_name(file, cell), reduction, Target(_provider(cell.ep), cell.opt_level), Tolerance(0, 0),
-                  who, title, context, kind="refusal")
+    made = bundle(directory / bundle_name(file, cell), reduction, Target(_provider(cell.ep), cell.opt_level),
+                  Tolerance(0, 0), who, title, context, kind="refusal")
     return made.to_dict()
 
 

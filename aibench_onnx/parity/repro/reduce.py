@@ -82,7 +82,8 @@ def ddmin(items: list[Item], fails: Callable[[list[Item]], bool]) -> list[Item]:
 def _with_sources(model, nodes: list[int]) -> list[int]:
     """`nodes` and the input-less nodes (Constant) whose values they read: a constant is part of the graph, not
     something to feed."""
-    made = {out: i for i, node in enumerate(model.graph.node) if not [x for x in node.input if x] for out in node.output}
+    made = {out: i for i, node in enumerate(model.graph.node) if not [x for x in node.input if x]
+            for out in node.output}
     read = {name for i in nodes for name in model.graph.node[i].input}
     return sorted(set(nodes) | {made[name] for name in read if name in made})
 
