@@ -269,3 +269,39 @@ def test_a_variant_that_passes_is_left_alone(tmp_path):
     (cell,) = [c for c in result.cells if c.precision == "int8-dynamic"]
     assert cell.status == Status.PASSED and cell.repair is None
     assert not (tmp_path / "variants" / "model.int8-dynamic-repaired.onnx").exists()
+
+
+# --- the per-node picture (parity/node_data.py) ---------------------------------------------------------------
+
+def _valid_graph_node_data(document: dict, model: onnx.ModelProto) -> None:
+    """Model Explorer's GraphNodeData as its node_data_builder writes it: results by a node's output tensor name,
+    numeric values, a gradient from stop 0 to stop 1 or thresholds with values and colours."""
+    outputs = {name for node in model.graph.node for name in node.output}
+    assert set(document) <= {"name", "results", "gradient", "thresholds"} and document["results"]
+    assert set(document["results"]) <= outputs  # only nodes that exist in the graph
+    assert all(set(r) == {"value"} and isinstance(r["value"], float) for r in document["results"].values())
+    if "gradient" in document:
+        assert [g["stop"] for g in document["gradient"]][::len(document["gradient"]) - 1] == [0, 1]
+    for item in document.get("thresholds", []):
+        assert isinstance(item["value"], (int, float)) and item["bgColor"].startswith("#")
+
+
+def test_node_data_names_the_error_per_node_and_a_repairs_kept_nodes(tmp_path):
+    path = softmax_opset9(tmp_path)
+    result = check_onnx(str(path), opt_levels=["all"], node_data_dir=str(tmp_path / "nd"))
+    (cell,) = result.cells
+    (error_file,) = cell.node_data["files"]
+    document = json.loads(Path(error_file).read_text())
+    _valid_graph_node_data(document, onnx.load(str(path)))
+    results = document["results"]
+    assert results["r2"]["value"] == 0.0 and results["s"]["value"] > 0.01  # the error enters at the Softmax
+    assert "--node_data_paths=" in cell.node_data["open"] and cell.node_data["open"].startswith("model-explorer ")
+
+    mlp = sensitive_mlp(tmp_path, outlier=60.0)
+    repaired = check_onnx(str(mlp), opt_levels=["all"], precisions=("fp32", "int8-dynamic"),
+                          variants_dir=str(tmp_path / "variants"), repair=True, node_data_dir=str(tmp_path / "nd2"))
+    (cell,) = [c for c in repaired.cells if c.precision == "int8-dynamic"]
+    (kept_file,) = cell.node_data["files"]
+    document = json.loads(Path(kept_file).read_text())
+    _valid_graph_node_data(document, onnx.load(str(mlp)))
+    assert document["results"] == {"h2": {"value": 1.0}}  # fc2's output

@@ -51,6 +51,7 @@ def check(
     bench: options.Bench = False,
     out: options.Out = None,
     repro: options.Repro = None,
+    node_data: options.NodeData = None,
     json_path: options.Json = None,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
@@ -97,7 +98,7 @@ def check(
                                 reference_is_model=export is not None, runtimes=runtimes,
                                 subject=(export["name"], "", export.get("graph_name", export["user"]["framework"]),
                                          export.get("exporter", "")) if export else None,
-                                repro_dir=repro, repair=repair,
+                                repro_dir=repro, repair=repair, node_data_dir=node_data,
                                 **({} if export else {"decls": [parse_input(text) for text in inputs or []],
                                                       "inputs_from": inputs_from, "cwd": os.getcwd()}))
             if export is not None:

@@ -144,6 +144,10 @@ Repro = Annotated[Optional[str], typer.Option(
     help="Write a reproduction for each divergence into DIR: the smallest subgraph that still shows it, its inputs "
          "and expected values, repro.py (numpy + the runtime only; exit 1 while it reproduces) and a README naming "
          "the tracker it belongs to. Each is run in a fresh process before it is called a reproduction.")]
+NodeData = Annotated[Optional[str], typer.Option(
+    "--node-data", metavar="DIR", rich_help_panel=OUTPUT,
+    help="Write Model Explorer node-data files into DIR (open them with the ONNX adapter, model-explorer-onnx): "
+         "the error each node's output carries in a failing cell, the nodes a --repair kept in fp32.")]
 Json = Annotated[Optional[str], typer.Option(
     "--json", metavar="PATH", rich_help_panel=OUTPUT,
     help="Also write the result as JSON to this path; '-' writes only JSON to stdout.")]

@@ -46,6 +46,7 @@ class ParityCell(WorstOverOutputs):
     timing: dict | None = None  # `check --bench`: the cell's latency
     repro: dict | None = None  # `check --repro`: the reproduction bundle written for it (parity/repro/bundle.py)
     repair: dict | None = None  # `check --repair`: the nodes a failing variant keeps in fp32 to pass (parity/repair.py)
+    node_data: dict | None = None  # `check --node-data`: Model Explorer files for it and the command opening them
 
     @classmethod
     def of_file(cls, ep: str, opt_level: str, status: str, reason: str = "", **fields) -> ParityCell:

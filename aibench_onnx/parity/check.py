@@ -79,7 +79,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
                runtimes: tuple[str, ...] = (REFERENCE,), subject: tuple[str, str, str, str] | None = None,
                decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".",
-               repro_dir: str | None = None, repair: bool = False) -> CheckResult:
+               repro_dir: str | None = None, repair: bool = False, node_data_dir: str | None = None) -> CheckResult:
     """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
     made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
     frameworks/file_inputs.py). `expected` outputs, when given, are the
@@ -96,7 +96,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     by default the file's name, with no framework nor exporter. `repro_dir`: a reproduction bundle per failing
     ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph.
     `repair`: for each failing reduced-precision variant, the nodes to leave in fp32 so it passes (parity/repair.py),
-    its repaired graph written beside it."""
+    its repaired graph written beside it. `node_data_dir`: Model Explorer node-data files there (parity/node_data.py):
+    each failing fp32 ORT cell's error per node, each repair's kept nodes."""
     from aibench_onnx.frameworks.file_inputs import declared_inputs
     from aibench_onnx.graph.inspect import inspect_onnx
     from aibench_onnx.graph.testdata import read_test_data_set
@@ -192,6 +193,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                                                "another model version, or a looser-precision reference)")
     if repro_dir is not None:
         _reproduce(original, str(path), feeds, cells, reference, threads, Path(repro_dir))
+    if node_data_dir is not None:
+        _node_data(original, str(path), feeds, cells, reference, threads, Path(node_data_dir))
     for cell in cells:
         cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(original).name, "", "", "")
     assign_blame(cells)
@@ -387,6 +390,43 @@ def _reproduce(original: str, path: str, feeds: list[dict], cells: list[ParityCe
         elif cell.divergence is not None:
             cell.repro = {"reproduced": False, "note": "no node was localized, so there is no subgraph to reduce: "
                                                        + (cell.divergence.get("note") or "")}
+
+
+def _node_data(original: str, path: str, feeds: list[dict], cells: list[ParityCell], reference: str, threads: int,
+               directory: Path) -> None:
+    """Model Explorer node-data files: the error each node's output carries in each failing fp32 ORT cell, and the
+    nodes each precision repair kept in fp32. Intermediates are compared with what the verdict was judged
+    against where that has them (onnx's reference evaluator), else with the runner localization uses."""
+    import onnx
+
+    from aibench_onnx.ort.session import ort_runner
+    from aibench_onnx.parity import node_data
+    from aibench_onnx.parity.repro.for_check import bundle_name
+
+    model = onnx.load(path)
+    for cell in cells:
+        written = []
+        if is_reference(cell.runtime) and cell.precision == FP32 and cell.status == Status.FAILED and cell.outputs:
+            reference_runner, reference_name = _node_reference(cell, threads, cells)
+            if reference == "onnx.reference":
+                from aibench_onnx.parity.localize import reference_evaluator_runner
+
+                reference_runner, reference_name = reference_evaluator_runner(), reference
+            feed = feeds[cell.failing_sets[0] if cell.failing_sets else 0]
+            errors = node_data.error_per_node(model, feed, reference_runner,
+                                              ort_runner(cell.ep, cell.opt_level, threads))
+            document = node_data.graph_node_data(f"max |Δ| {cell.ep}/{cell.opt_level} vs {reference_name}", errors,
+                                                 node_data.ERROR_GRADIENT)
+            written.append(node_data.write(directory / f"{bundle_name(original, cell)}-error.json", document))
+        if cell.repair and cell.repair.get("kept"):
+            from aibench_onnx.artifacts.variants import variant_graph
+
+            kept = node_data.kept_nodes(variant_graph(path, cell.precision), [k["node"] for k in cell.repair["kept"]])
+            written.append(node_data.write(directory / f"{bundle_name(original, cell)}-repair.json",
+                                           node_data.graph_node_data(f"kept fp32 by the {cell.precision} repair", kept,
+                                                                     thresholds=[{"value": 1, "bgColor": "#2b83ba"}])))
+        if written:
+            cell.node_data = {"files": written, "open": node_data.open_command(original, written)}
 
 
 def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:

@@ -109,3 +109,7 @@ def render_check(result, console: Console, name: str | None = None, framework: s
     for cell in result.cells:
         if cell.repair:
             console.print(escape(repair_line(cell)), highlight=False)
+    for cell in result.cells:
+        if cell.node_data:
+            console.print(f"node data ({cell.precision} {escape(cell.ep)}/{cell.opt_level}): open with "
+                          f"[bold]{escape(cell.node_data['open'])}[/bold]", highlight=False, soft_wrap=True)
