@@ -45,11 +45,13 @@ def export_program(model, example_inputs, input_names: list[str], output_names: 
     )
 
 
-def program_divergence(program, arrays: list, atol: float, rtol: float) -> dict:
+def program_divergence(program, arrays: list, atol: float, rtol: float, capture_dir: str | None = None) -> dict:
     """The first node of the exported program, in execution order, whose value in the ONNX graph differs from
     the value PyTorch computes for it on `arrays` (outside atol + rtol·|value|; NaN equal to NaN). Values are
     matched by node name, as torch.onnx.verification's intermediate comparison matches them, but every ONNX
-    value comes from one ONNX Runtime CPU session (optimizations off) instead of one session per node."""
+    value comes from one ONNX Runtime CPU session (optimizations off) instead of one session per node.
+    `capture_dir`: keep what a reproduction needs there — the ONNX graph (`model.onnx`) and PyTorch's values of the
+    diverging node, of the nodes it reads and of the graph's inputs, by ONNX value name (`values.npz`)."""
     import tempfile
     from pathlib import Path
 
@@ -90,11 +92,39 @@ def program_divergence(program, arrays: list, atol: float, rtol: float) -> dict:
             continue
         same_shape = expected.shape == actual.shape
         difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64)) if same_shape else None
-        return {"found": True, "node": name, "target": str(node.target), "source": _source_line(node),
-                "max_abs": float(np.nanmax(difference)) if difference is not None and difference.size else None,
-                "shapes": None if same_shape else [list(expected.shape), list(actual.shape)],
-                "position": position + 1, "compared": len(compared)}
+        found = {"found": True, "node": name, "target": str(node.target), "source": _source_line(node),
+                 "max_abs": float(np.nanmax(difference)) if difference is not None and difference.size else None,
+                 "shapes": None if same_shape else [list(expected.shape), list(actual.shape)],
+                 "position": position + 1, "compared": len(compared)}
+        if capture_dir is not None:
+            found["capture"] = _capture(program, compared[:position + 1], computed, arrays, Path(capture_dir))
+        return found
     return {"found": False, "compared": len(compared)}
+
+
+CAPTURE_BYTES = 64 * 2**20  # PyTorch values kept for a reproduction, nearest the diverging node first
+
+
+def _capture(program, names: list[str], computed: dict, arrays: list, directory) -> dict:
+    """The graph and PyTorch's values a reproduction of an export difference is built from: the graph's inputs
+    and the values of the exported program's nodes up to the diverging one (`names`, execution order; the last
+    is the diverging node), nearest first within CAPTURE_BYTES — so the reproduction can start from the nearest
+    PyTorch values rather than the graph's inputs."""
+    import numpy as np
+
+    directory.mkdir(parents=True, exist_ok=True)
+    proto = program.model_proto
+    inputs = [value.name for value in proto.graph.input][:len(arrays)]
+    values = {name: np.asarray(array) for name, array in zip(inputs, arrays)}
+    budget = CAPTURE_BYTES
+    for name in reversed(names):
+        value = computed[name][1]
+        if value.nbytes > budget and name != names[-1]:
+            break
+        values[name], budget = value, budget - value.nbytes
+    (directory / "model.onnx").write_bytes(proto.SerializeToString())
+    np.savez(directory / "values.npz", **values)
+    return {"model": str(directory / "model.onnx"), "values": str(directory / "values.npz"), "inputs": inputs}
 
 
 def _source_line(node) -> str | None:

@@ -4,6 +4,7 @@ the user's factory or a .npz file, symbolic dims exported dynamic and checked at
 Face GPT-2 from a small config, jax2onnx's own Flax NNX example MLP."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,7 +204,8 @@ def test_an_export_difference_is_localized_in_the_exported_program(user_dir):
     with itself node by node — an export difference, said where it lies (the padded rows) and the first node
     of the exported program whose value differs, with the user's source line."""
     result = runner.invoke(app, ["check", "user_models:masked", "--framework", "torch", "--inputs",
-                                 "user_models:make_masked", "--opt-level", "disabled", "--json", "m.json"])
+                                 "user_models:make_masked", "--opt-level", "disabled", "--json", "m.json",
+                                 "--repro", "repros"])
     assert result.exit_code == 1, result.output
     (cell,) = json.loads((user_dir / "m.json").read_text())["cells"]
     assert cell["model"] == "masked" and cell["framework"] == "torch" and cell["status"] == "failed"
@@ -213,6 +215,12 @@ def test_an_export_difference_is_localized_in_the_exported_program(user_dir):
     assert found["found"] and found["node"] == "scaled_dot_product_attention"
     assert found["source"].startswith("user_models.py:") and "scaled_dot_product_attention" in found["source"]
     assert "first node that differs from PyTorch: scaled_dot_product_attention" in cell["reason"]
+    # the reproduction: the attention's ONNX translation alone, fed PyTorch's values, for torch.onnx's tracker
+    repro = cell["repro"]
+    assert repro["reproduced"] and repro["tracker"]["project"].startswith("torch.onnx"), repro
+    assert repro["bundle_nodes"] < repro["full_nodes"] and "scaled_dot_product_attention" in repro["nodes"][-1:][0]
+    readme = (Path(repro["directory"]) / "README.md").read_text()
+    assert "user_models.py:" in readme and str(user_dir) not in readme
 
 
 @pytest.mark.torch

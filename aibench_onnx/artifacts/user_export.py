@@ -187,7 +187,8 @@ def export_difference(request: dict) -> dict:
     """The worker's job when a user's torch model and its dynamo export compute different values while ONNX
     Runtime agrees with itself: export again (the same model, inputs and dynamic axes) and find the first node
     of the exported program whose ONNX value differs from PyTorch's, on the input set that failed. Request:
-    user, test_data (that set's directory), atol, rtol, opset."""
+    user, test_data (that set's directory), atol, rtol, opset; capture_dir (optional): where to keep the graph
+    and PyTorch's values a reproduction needs."""
     from aibench_onnx.exporters.torch_dynamo import export_program, program_divergence
     from aibench_onnx.graph.testdata import read_test_data_set
 
@@ -199,4 +200,5 @@ def export_difference(request: dict) -> dict:
     program = export_program(model, [arrays[n] for n in names], names, request.get("output_names") or None,
                              request["opset"], [axes.get(n, {}) for n in names])
     return {"status": Status.OK,
-            "divergence": program_divergence(program, [feeds[n] for n in names], request["atol"], request["rtol"])}
+            "divergence": program_divergence(program, [feeds[n] for n in names], request["atol"], request["rtol"],
+                                             request.get("capture_dir"))}

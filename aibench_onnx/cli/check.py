@@ -105,7 +105,7 @@ def check(
                 from aibench_onnx.exporters import DEFAULT_OPSET
                 from aibench_onnx.parity.export_difference import locate_export_difference
 
-                locate_export_difference(export["user"], export, result.cells, DEFAULT_OPSET)
+                locate_export_difference(export["user"], export, result.cells, DEFAULT_OPSET, repro_dir=repro)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
