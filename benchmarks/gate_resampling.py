@@ -42,6 +42,18 @@ def gate_fails(pooled: dict[tuple, list[list[float]]], per_side: int, rng: rando
     return any(gate_decision(estimates, gate)[1])
 
 
+def typical_mde(processes: list[list[float]], per_side: int, rng: random.Random, deals: int = 20) -> float | None:
+    """A configuration's median detectable change over A/A deals of its pooled processes (its resolution)."""
+    found = []
+    for _ in range(deals):
+        dealt = rng.sample(processes, 2 * per_side)
+        comparison = compare_replicates(dict(enumerate(dealt[:per_side])), dict(enumerate(dealt[per_side:])),
+                                        paired=False)
+        if comparison.mde is not None:
+            found.append(comparison.mde)
+    return float(np.median(found)) if found else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="two or more A/A run directories")
@@ -61,10 +73,22 @@ def main() -> None:
     print(f"A/A: the gate passes {passed} of {args.draws} deals ({100 * passed / args.draws:.1f} %)")
     if args.plant:
         keys = list(pooled)
-        caught = sum(gate_fails(pooled, per_side, rng, args.gate, rng.choice(keys), args.plant)
-                     for _ in range(args.draws))
+        resolution = {key: typical_mde(pooled[key], per_side, rng) for key in keys}
+        outcomes = []
+        for _ in range(args.draws):
+            planted = rng.choice(keys)
+            outcomes.append((planted, gate_fails(pooled, per_side, rng, args.gate, planted, args.plant)))
+        caught = sum(failed for _, failed in outcomes)
         print(f"planted {args.plant:g}x in one configuration: the gate fails {caught} of {args.draws} deals "
               f"({100 * caught / args.draws:.1f} %)")
+        # a gate cannot see an effect smaller than what the planted configuration's noise lets it resolve
+        for label, inside in (("resolved to ±10 %", lambda m: m is not None and m <= 0.10),
+                              ("not resolved to ±10 %", lambda m: m is None or m > 0.10)):
+            chosen = [failed for key, failed in outcomes if inside(resolution[key])]
+            count = sum(1 for m in resolution.values() if inside(m))
+            if chosen:
+                print(f"  planted in a configuration {label} ({count} of {len(keys)}): caught in {sum(chosen)} of "
+                      f"{len(chosen)} ({100 * sum(chosen) / len(chosen):.1f} %)")
 
 
 if __name__ == "__main__":
