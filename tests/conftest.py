@@ -14,6 +14,13 @@ import pytest
 
 REQUIRE_ENV_VAR = "AIBENCH_REQUIRE_FRAMEWORKS"
 
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment, where a plain pytest run has
+# neither: the CLI would wrap its tables at 80 columns instead of the 160 it gives a pipe or a CI log, and the tests
+# read its output as a user's log would. Every worker runs as the plain run does.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 # marker -> import names that must be importable, and the extra that installs them
 FRAMEWORK_MARKERS: dict[str, tuple[tuple[str, ...], str]] = {
     "torch": (("torch", "onnxscript"), "torch"),
