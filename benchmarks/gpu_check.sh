@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 2, 4, 5, 11, 13, 19, 20 and 22, for a machine with an NVIDIA GPU and no package registry
+# The GPU checks of issues 2, 4, 5, 11, 13, 19, 20, 22 and 30, for a machine with an NVIDIA GPU and no package registry
 # (the device machine): `bash benchmarks/gpu_check.sh STEP...` with steps setup env parity tf32 bench aa precision
-# exporters explain decoder tests.
+# exporters explain decoder repair tests.
 # `setup` installs onnxruntime-gpu (when the machine's onnxruntime has no CUDA provider) from a zstd tar of
 # its wheel's files split into /tmp/parts/part00..part03, jax2onnx from /tmp/parts, and this project
 # (editable, no deps). The device tool carries 64 MiB per call and drops what the next call does not name,
@@ -113,6 +113,19 @@ step_decoder() {
   timeout 500 aibench bench decoder -f torch,jax --runtime torch-eager,jax-jit,ort --device cuda --ep cuda \
     --opt-level all --prompt 16,128 --new-tokens 32 --batch 1,4 --repeats 2 --min-time 0.2 \
     --timeout 150 -o /tmp/bench-decoder --json "$OUT/bench_decoder.json" 2>&1 | tee "$OUT/bench_decoder.txt"
+}
+
+# Precision repair and the per-node picture on the GPU (issue 30): a graph whose fp16 variant overflows in one
+# MatMul on the CUDA provider (ORT's CPU provider computes those fp16 kernels in fp32 and never overflows), repaired
+# by `check --repair`, compared with onnxconverter-common's auto_convert_mixed_precision (which validates on the
+# CPU provider), and fp32 / fp16 / repaired timed as files (processes, CIs).
+step_repair() {
+  timeout 300 python3 benchmarks/fp16_overflow.py /tmp/repair --compare-auto 2>&1 | tee "$OUT/repair_auto.txt"
+  timeout 400 aibench check /tmp/repair/fp16_overflow.onnx --precision fp32,fp16 --ep cuda --opt-level all --repair \
+    --node-data "$OUT/node_data" -o /tmp/repair/out --json "$OUT/repair.json" 2>&1 | tee "$OUT/repair.txt"
+  timeout 400 aibench bench /tmp/repair/fp16_overflow.onnx /tmp/repair/out/variants/model.fp16.onnx \
+    /tmp/repair/out/variants/model.fp16-repaired.onnx --input "x:float32[8,64]" --ep cuda --opt-level all \
+    --repeats 3 --min-time 0.2 -o /tmp/repair/bench --json "$OUT/repair_bench.json" 2>&1 | tee "$OUT/repair_bench.txt"
 }
 
 step_tests() {
