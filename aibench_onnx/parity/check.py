@@ -163,8 +163,8 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
             else:
                 _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
                 if repair and cell.status == Status.FAILED:
-                    cell.repair = _repair(cell, str(path), calibration_files or [], variants_dir, feeds, expected,
-                                          judgement_for, threads)
+                    cell.repair = _repair(cell, str(path), variant["path"], calibration_files or [], variants_dir,
+                                          feeds, expected, judgement_for, threads)
             cells.append(cell)
     for kind in other_graph_runtimes(runtimes):
         found = _other_runtime_cells(str(path), kind, [ep for ep, _ in configs], threads, feeds, expected)
@@ -231,8 +231,8 @@ def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_f
             cell.localization["input_set"] = f"set{failing}"
 
 
-def _repair(cell: ParityCell, fp32_path: str, calibration_files: list[str], variants_dir: str, feeds: list[dict],
-            expected: list[dict], judgement_for: JudgementFor, threads: int) -> dict:
+def _repair(cell: ParityCell, fp32_path: str, variant_path: str, calibration_files: list[str], variants_dir: str,
+            feeds: list[dict], expected: list[dict], judgement_for: JudgementFor, threads: int) -> dict:
     """The nodes to leave in fp32 for the failing variant of `cell` to pass, each try judged as the cell was."""
     from aibench_onnx.parity.repair import repair_variant
 
@@ -241,8 +241,8 @@ def _repair(cell: ParityCell, fp32_path: str, calibration_files: list[str], vari
                            cell.precision)[0]
 
     failing = cell.failing_sets[0] if cell.failing_sets else 0
-    return repair_variant(fp32_path, cell.precision, calibration_files, variants_dir, feeds[failing], cell,
-                          judge_variant, cell.ep, cell.opt_level, threads).to_dict()
+    return repair_variant(fp32_path, variant_path, cell.precision, calibration_files, variants_dir, feeds[failing],
+                          cell, judge_variant, cell.ep, cell.opt_level, threads).to_dict()
 
 
 def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds: list[dict], expected: list[dict],
@@ -385,8 +385,7 @@ def _reproduce(original: str, path: str, feeds: list[dict], cells: list[ParityCe
             runner, name = _node_reference(cell, threads, cells)
             feed = feeds[cell.failing_sets[0] if cell.failing_sets else 0]
             cell.repro = reproduce_divergence(original, model, feed, cell, runner,
-                                              ort_runner(cell.ep, cell.opt_level, threads),
-                                              reference if name == "onnx.reference" else name, directory)
+                                              ort_runner(cell.ep, cell.opt_level, threads), name, directory)
         elif cell.divergence is not None:
             cell.repro = {"reproduced": False, "note": "no node was localized, so there is no subgraph to reduce: "
                                                        + (cell.divergence.get("note") or "")}

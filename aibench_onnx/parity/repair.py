@@ -17,7 +17,6 @@ import math
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from aibench_onnx.parity.cell import ParityCell
@@ -67,11 +66,12 @@ def rank_by_added_error(entries: list[dict], graph, candidates: list[tuple[str, 
     return sorted(ranked, key=lambda r: -r[2])
 
 
-def repair_variant(fp32_path: str, precision: str, calibration_files: list[str], directory: str, feed: dict,
-                   failing: ParityCell, judge_variant: Verdict, ep: str, level: str, threads: int,
+def repair_variant(fp32_path: str, variant_path: str, precision: str, calibration_files: list[str], directory: str,
+                   feed: dict, failing: ParityCell, judge_variant: Verdict, ep: str, level: str, threads: int,
                    max_tries: int = 60) -> Repair:
-    """Find nodes to leave in fp32 so the variant of `fp32_path` passes `judge_variant`; write the repaired
-    variant into `directory`. `feed`: an input set the variant failed (its intermediates rank the nodes)."""
+    """Find nodes to leave in fp32 so the variant of `fp32_path` (the failing one at `variant_path`, judged as
+    `failing`) passes `judge_variant`; write the repaired variant into `directory`. `feed`: an input set the
+    variant failed (its intermediates rank the nodes)."""
     from aibench_onnx.artifacts.variants import build_variant, variant_graph, variant_nodes
     from aibench_onnx.ort.session import ort_runner
     from aibench_onnx.parity.precision_profile import tensor_errors
@@ -92,10 +92,7 @@ def repair_variant(fp32_path: str, precision: str, calibration_files: list[str],
 
     graph = variant_graph(fp32_path, precision)
     with tempfile.TemporaryDirectory(prefix="aibench-repair-") as tmp:
-        full = build_variant(fp32_path, precision, calibration_files, tmp, suffix="-full")
-        reference = Path(tmp) / "fp32-prepared.onnx"
-        onnx.save(graph, str(reference))
-        entries, _, _ = tensor_errors(graph, onnx.load(full["path"]), feed, ort_runner("cpu", "disabled", threads),
+        entries, _, _ = tensor_errors(graph, onnx.load(variant_path), feed, ort_runner("cpu", "disabled", threads),
                                       ort_runner(ep, level, threads))
         ranked = rank_by_added_error(entries, graph, candidates)
         added = {name: db for name, _, db in ranked}

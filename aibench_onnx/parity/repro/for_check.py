@@ -24,7 +24,8 @@ def bundle_name(file: str, cell: ParityCell) -> str:
 
 
 def divergence_tracker(cell: ParityCell, reference: str) -> Tracker:
-    """Whose defect a localized divergence is, from the evidence the check gathered."""
+    """Whose defect a localized divergence is, from the evidence the check gathered. `reference`: what the
+    intermediates were compared with (onnx.reference, or ort-cpu-disabled)."""
     divergence, adjudication = cell.divergence or {}, cell.adjudication or {}
     op = divergence.get("op_type", "?")
     if adjudication.get("points_at") == "reference":
@@ -42,7 +43,8 @@ def divergence_tracker(cell: ParityCell, reference: str) -> Tracker:
 
 def reproduce_divergence(file: str, model, feed: dict, cell: ParityCell, run_reference: Runner, run_target: Runner,
                          reference: str, directory: Path) -> dict:
-    """Reduce the cell's localized divergence to its smallest subgraph, write and verify its bundle."""
+    """Reduce the cell's localized divergence to its smallest subgraph, write and verify its bundle. `reference`:
+    the name of `run_reference` (onnx.reference, or ort-cpu-disabled)."""
     divergence = cell.divergence or {}
     names = [node.name or f"{node.op_type}#{i}" for i, node in enumerate(model.graph.node)]
     index = names.index(divergence["node"])
@@ -55,7 +57,8 @@ def reproduce_divergence(file: str, model, feed: dict, cell: ParityCell, run_ref
                 "reduction_s": round(reduction.seconds, 3)}
     title = (f"ONNX Runtime {cell.ep}/{cell.opt_level}: {divergence.get('op_type')} `{divergence['node']}` differs "
              f"from {'onnx.reference' if reference == 'onnx.reference' else 'ORT CPU unoptimized'}")
-    context = [f"found by `aibench check` on `{Path(file).name}` ({len(names)} nodes); reference: {reference}",
+    context = [f"found by `aibench check` on `{Path(file).name}` ({len(names)} nodes); intermediates compared with "
+               f"{reference}",
                f"first diverging node in the full graph: `{divergence['node']}` ({divergence.get('op_type')}), "
                f"tensor `{tensor}`",
                "path from a graph input: " + " → ".join(f"`{n}`" for n in divergence.get("path", [])[-12:])]
