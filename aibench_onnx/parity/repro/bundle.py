@@ -236,15 +236,25 @@ def _readme(reduction: Reduction, target: Target, tolerance: Tolerance, who: Tra
                   f"`{target.level}`, {target.threads} intra-op thread(s)",
                   "- `inputs.npz`: the subgraph's inputs, the reference side's own values of those tensors in the full "
                   "graph (deterministic inputs); `expected.npz`: the reference's value of the tensor"]
+        computing = [node for node in model.graph.node if node.op_type != "Constant"]
+        if len(computing) > 1:
+            lines.append(f"- the diverging node alone does not show it from the reference's own inputs: it takes these "
+                         f"{len(computing)} nodes together — a rewrite that spans them (a fusion), or rounding "
+                         "accumulated over them, each node within tolerance alone")
     else:
         lines += ["## What fails", "", f"- ONNX Runtime {versions['onnxruntime']} refuses to load the graph: "
                   f"`{refusal_line(reduction.reason)}`"]
     lines += ["", "## Run it", "", "```bash", "pip install numpy onnxruntime==" + versions["onnxruntime"],
               "python repro.py   # exit 1: reproduces; exit 0: fixed", "```", "",
               f"## The subgraph: {len(model.graph.node)} of the full graph's {reduction.full_nodes} nodes", ""]
+    constants = sum(1 for node in model.graph.node if node.op_type == "Constant")
     for node in model.graph.node:
+        if node.op_type == "Constant":
+            continue
         source = source_of(node)
         lines.append(f"- `{node.name or node.op_type}` ({node.op_type})" + (f" — {source}" if source else ""))
+    if constants:
+        lines.append(f"- and {constants} Constant node(s) holding values the others read")
     lines += ["", "## Context", "", *[f"- {line}" for line in context], "",
               "## Versions", "", *[f"- {name}: {value}" for name, value in versions.items()], "",
               f"Reduced by aibench-onnx in {reduction.tries} tries ({reduction.seconds:.1f} s)."]
