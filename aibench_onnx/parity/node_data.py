@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from aibench_onnx.parity.localize import Runner
+from aibench_onnx.parity.repro.reduce import Feed
 
 # white (no error) to red (the largest): Model Explorer interpolates between the stops
 ERROR_GRADIENT = [{"stop": 0, "bgColor": "#ffffff"}, {"stop": 0.5, "bgColor": "#fdae61"},
@@ -39,7 +40,7 @@ def write(path: Path, document: dict) -> str:
     return str(path)
 
 
-def error_per_node(model, feed: dict, run_reference: Runner, run_target: Runner,
+def error_per_node(model, feed: Feed, run_reference: Runner, run_target: Runner,
                    per_step: int = 32) -> dict[str, float]:
     """Each float tensor's max |target - reference| on `feed`, by name (the tensors every node outputs, in
     chunks of `per_step` extra outputs per run: never all at once)."""

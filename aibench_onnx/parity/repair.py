@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from aibench_onnx.parity.cell import ParityCell
+from aibench_onnx.parity.repro.reduce import Feed
 from aibench_onnx.status import Status
 
 Verdict = Callable[[str], ParityCell]  # a variant's path -> its cell, judged as the failing one was
@@ -67,7 +68,7 @@ def rank_by_added_error(entries: list[dict], graph, candidates: list[tuple[str, 
 
 
 def repair_variant(fp32_path: str, variant_path: str, precision: str, calibration_files: list[str], directory: str,
-                   feed: dict, failing: ParityCell, judge_variant: Verdict, ep: str, level: str, threads: int,
+                   feed: Feed, failing: ParityCell, judge_variant: Verdict, ep: str, level: str, threads: int,
                    max_tries: int = 60) -> Repair:
     """Find nodes to leave in fp32 so the variant of `fp32_path` (the failing one at `variant_path`, judged as
     `failing`) passes `judge_variant`; write the repaired variant into `directory`. `feed`: an input set the

@@ -68,7 +68,7 @@ class Reproduction:
     nodes: list[str]
     reduction_s: float
     bytes: int
-    tracker: dict
+    tracker: Tracker
     note: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -285,4 +285,5 @@ def bundle(directory: Path, reduction: Reduction, target: Target, tolerance: Tol
                                                        "nodes": reduction.node_names, "verified_exit": code},
                                                       indent=1))
     return Reproduction(str(directory), kind, code == 1, code, said, reduction.full_nodes,
-                        len(reduction.model.graph.node), reduction.node_names, round(reduction.seconds, 3), size, asdict(who), note, files)
+                        len(reduction.model.graph.node), reduction.node_names, round(reduction.seconds, 3), size,
+                        who, note, files)

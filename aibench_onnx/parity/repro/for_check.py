@@ -10,7 +10,7 @@ from pathlib import Path
 from aibench_onnx.parity.cell import ParityCell
 from aibench_onnx.parity.localize import Runner
 from aibench_onnx.parity.repro.bundle import Target, Tracker, bundle, tracker
-from aibench_onnx.parity.repro.reduce import reduce_divergence, reduce_refusal
+from aibench_onnx.parity.repro.reduce import Feed, reduce_divergence, reduce_refusal
 from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES
 from aibench_onnx.zoo.tolerance import Tolerance
 
@@ -41,7 +41,7 @@ def divergence_tracker(cell: ParityCell, reference: str) -> Tracker:
     return tracker("onnxruntime", why)
 
 
-def reproduce_divergence(file: str, model, feed: dict, cell: ParityCell, run_reference: Runner, run_target: Runner,
+def reproduce_divergence(file: str, model, feed: Feed, cell: ParityCell, run_reference: Runner, run_target: Runner,
                          reference: str, directory: Path) -> dict:
     """Reduce the cell's localized divergence to its smallest subgraph, write and verify its bundle. `reference`:
     the name of `run_reference` (onnx.reference, or ort-cpu-disabled)."""

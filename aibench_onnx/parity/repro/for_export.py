@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.parity.repro.bundle import Target, bundle, tracker
-from aibench_onnx.parity.repro.reduce import reduce_divergence
+from aibench_onnx.parity.repro.reduce import Feed, reduce_divergence
 from aibench_onnx.zoo.tolerance import Tolerance
 
 
@@ -24,7 +24,7 @@ def reproduce_export_difference(found: dict, model_name: str, tolerance: Toleran
     with np.load(capture["values"]) as stored:
         values = {name: stored[name] for name in stored.files}
 
-    def pytorch(path: str, feed: dict, names: list[str]) -> dict:  # the reference: PyTorch's values, by name
+    def pytorch(path: str, feed: Feed, names: list[str]) -> dict:  # the reference: PyTorch's values, by name
         missing = [name for name in names if name not in values]
         if missing:
             raise KeyError(f"no PyTorch value for {missing[0]}")

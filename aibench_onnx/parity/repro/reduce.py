@@ -24,6 +24,7 @@ from aibench_onnx.parity.localize import Runner
 from aibench_onnx.parity.repro.subgraph import ancestors, boundary_inputs, extract, known_values, needed_nodes
 from aibench_onnx.zoo.tolerance import Tolerance
 
+Feed = dict[str, np.ndarray]  # input (or captured tensor) name -> its value
 MAX_NODES = 64  # the window stops growing here: a larger "reproduction" is no longer one a maintainer reads
 Item = TypeVar("Item")
 
@@ -46,11 +47,6 @@ class Reduction:
     seconds: float = 0.0
     note: str = ""
     model: object = None  # the subgraph (onnx.ModelProto) of the target model
-
-    def summary(self) -> dict:
-        return {"reproduces": self.reproduces, "nodes": self.node_names, "full_nodes": self.full_nodes,
-                "tensor": self.tensor, "max_abs": self.max_abs, "reason": self.reason, "tries": self.tries,
-                "seconds": round(self.seconds, 3), "note": self.note}
 
 
 def ddmin(items: list[Item], fails: Callable[[list[Item]], bool]) -> list[Item]:
@@ -92,7 +88,7 @@ class Capture:
     """The reference side's values of named tensors for one feed, computed on demand with as few runs as
     possible (each run exposes the tensors asked for as extra outputs of the full reference graph)."""
 
-    def __init__(self, reference_model, feed: dict, run_reference: Runner, directory: Path):
+    def __init__(self, reference_model, feed: Feed, run_reference: Runner, directory: Path):
         self.model, self.feed, self.run, self.directory = reference_model, feed, run_reference, directory
         self.known = known_values(reference_model)
         self.values: dict[str, np.ndarray] = {name: np.asarray(value) for name, value in feed.items()}
@@ -121,7 +117,7 @@ class Capture:
         return {name: self.values[name] for name in names}
 
 
-def reduce_divergence(reference_model, target_model, feed: dict, run_reference: Runner, run_target: Runner,
+def reduce_divergence(reference_model, target_model, feed: Feed, run_reference: Runner, run_target: Runner,
                       node_index: int, tensor: str, tolerance: Tolerance, max_nodes: int = MAX_NODES) -> Reduction:
     """The smallest subgraph of `target_model` around node `node_index` whose output `tensor`, computed by
     `run_target` from the reference's values of the subgraph's inputs, still differs from the reference's
