@@ -260,6 +260,13 @@ def test_an_int8_variant_failing_on_one_sensitive_layer_passes_with_that_layer_k
     float_matmuls = [n.name for n in repaired.graph.node if n.op_type == "MatMul"]
     assert float_matmuls == ["fc2"]  # the other two stay quantized (MatMulInteger)
     assert sum(n.op_type == "MatMulInteger" for n in repaired.graph.node) == 2
+    # the command: one line under the precision table, the record in the JSON; the variant itself still fails
+    cli = runner.invoke(app, ["check", str(path), "--precision", "fp32,int8-dynamic", "--repair", "--opt-level", "all",
+                              "-o", str(tmp_path / "cli"), "--json", str(tmp_path / "r.json")])
+    assert cli.exit_code == 1, cli.output
+    assert "repair of int8-dynamic cpu/all: keep fc2 (MatMul) in fp32 — failed" in cli.output
+    (found,) = [c for c in json.loads((tmp_path / "r.json").read_text())["cells"] if c["precision"] == "int8-dynamic"]
+    assert found["repair"]["status"] == "repaired" and found["repair"]["kept"][0]["node"] == "fc2"
 
 
 def test_a_variant_that_passes_is_left_alone(tmp_path):
