@@ -19,6 +19,22 @@ def json_default(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
+def check_writable_dir(target: str, option: str) -> None:
+    """Fail early, before any work is done, if the folder `target` (`option`'s value) cannot be made or written:
+    it exists as something else, or what it would be made in is not writable."""
+    path = Path(target)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {target}: exists and is not a directory")
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{option} {target}: {existing} is not a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".aibench.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{option} {target}: cannot write in {existing} ({exc.strerror or exc})") from None
+
+
 def check_writable(target: str) -> None:
     """Fail early, before any work is done, if `target` cannot be written."""
     if target == STDOUT:

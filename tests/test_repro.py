@@ -312,3 +312,15 @@ def test_node_data_names_the_error_per_node_and_a_repairs_kept_nodes(tmp_path):
     document = json.loads(Path(kept_file).read_text())
     _valid_graph_node_data(document, onnx.load(str(mlp)))
     assert document["results"] == {"h2": {"value": 1.0}}  # fc2's output
+
+
+def test_a_repro_or_node_data_folder_that_cannot_be_written_is_one_line_before_any_work(tmp_path):
+    path = softmax_opset9(tmp_path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for option in ("--repro", "--node-data"):
+        result = runner.invoke(app, ["check", str(path), option, str(blocker), "--json", str(tmp_path / "e.json")])
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1 and "exists and is not a directory" in lines[0], result.output
+        document = json.loads((tmp_path / "e.json").read_text())
+        assert document["status"] == "error" and option in document["reason"]

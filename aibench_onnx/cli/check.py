@@ -61,7 +61,7 @@ def check(
 
     from aibench_onnx.frameworks.saved import is_saved_model
     from aibench_onnx.graph.input_decl import parse_input
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
 
     eps = parse_eps(ep)
     runtimes = parse_graph_runtimes(runtime)
@@ -72,6 +72,9 @@ def check(
     error_stats = parse_error_stats(error_stat)
     if json_path is not None:
         check_writable(json_path)
+    for folder, option in ((repro, "--repro"), (node_data, "--node-data")):
+        if folder is not None:
+            check_writable_dir(folder, option)
     console = make_console(stderr=json_path == STDOUT)
     threads = parse_threads(threads) or default_threads()
     out_dir = functools.cache(lambda: output_dir(out, "check"))  # created when something is written there
