@@ -221,6 +221,7 @@ def test_an_export_difference_is_localized_in_the_exported_program(user_dir):
     assert repro["bundle_nodes"] < repro["full_nodes"] and "scaled_dot_product_attention" in repro["nodes"][-1:][0]
     readme = (Path(repro["directory"]) / "README.md").read_text()
     assert "user_models.py:" in readme and str(user_dir) not in readme
+    assert str(user_dir).encode() not in (Path(repro["directory"]) / "model.onnx").read_bytes()  # stack traces cut
 
 
 @pytest.mark.torch

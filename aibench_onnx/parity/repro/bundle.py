@@ -184,6 +184,19 @@ def source_of(node) -> str:
     return "; ".join(found)
 
 
+def _without_local_paths(model):
+    """A copy of `model` whose nodes' metadata (torch.onnx's stack traces) name source files without their folders:
+    a bundle carries no path of the user's machine."""
+    import onnx
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for node in copy.graph.node:
+        for prop in node.metadata_props:
+            prop.value = _without_directories(prop.value)
+    return copy
+
+
 def _without_directories(frame: str) -> str:
     import re
 
@@ -195,7 +208,7 @@ def write_bundle(directory: Path, reduction: Reduction, target: Target, toleranc
     """Write model.onnx, inputs.npz, expected.npz (a divergence), repro.py and README.md into `directory`;
     returns the file names."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = _save_model(reduction.model, directory)
+    files = _save_model(_without_local_paths(reduction.model), directory)
     if kind == "divergence":
         np.savez(directory / "inputs.npz", **reduction.inputs)
         np.savez(directory / "expected.npz", **{reduction.tensor: reduction.expected[reduction.tensor]})

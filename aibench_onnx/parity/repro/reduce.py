@@ -175,7 +175,7 @@ def reduce_divergence(reference_model, target_model, feed: Feed, run_reference: 
 def reduce_refusal(model, refuses: Callable[[str], str | None], max_tries: int = 400) -> Reduction:
     """The smallest set of nodes whose subgraph (with the full graph's value_info kept for the tensors inside)
     the runtime still refuses to load. `refuses(path)` returns the refusal's message, or None when it loads;
-    a reduction keeps the same kind of refusal (its first line up to the first colon)."""
+    a reduction keeps the same kind of refusal (`_refusal_kind`: the status code and the reason's first words)."""
     started = time.perf_counter()
     names = [node.name or f"{node.op_type}#{i}" for i, node in enumerate(model.graph.node)]
     found = Reduction(False, [], [], len(names), "")
