@@ -80,9 +80,9 @@ def plan_jobs(settings: RunSettings, specs) -> list[dict]:
     configs = plan_configs(list(settings.frameworks), list(settings.runtimes), eps, levels, [True], (False,),
                            precisions)
     subjects = [(subject, configs) for subject in timed_subjects(specs, settings)]
-    subjects += [(Subject.of_user(user, size=USER_SIZE), plan_configs([user["framework"]], list(settings.runtimes),
-                                                                      eps, levels, [True], (False,), precisions))
-                 for user in settings.user_models]
+    subjects += [(subject, plan_configs([subject.user["framework"]], list(settings.runtimes), eps, levels, [True],
+                                        (False,), precisions))
+                 for subject in user_subjects(settings)]
     for round_index in range(settings.repeats):  # a run from before replicates had one process each
         for subject, model_configs in subjects:
             described = subject.to_dict()
@@ -107,6 +107,11 @@ def timed_subjects(specs, settings: RunSettings) -> list:
     return zoo_subjects(specs, settings.size, tuple(settings.phases["prompts"]), settings.phases["new_tokens"])
 
 
+def user_subjects(settings: RunSettings) -> list[Subject]:
+    """The users' own models a run times, each a subject at the users' size (its own framework's configs)."""
+    return [Subject.of_user(user, size=USER_SIZE) for user in settings.user_models]
+
+
 def run_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
     """name -> Subject of everything a run's settings time: each zoo model (a decoder by its phases) and each
     user's model — the subjects plan_jobs plans, by the name its records carry."""
@@ -114,7 +119,7 @@ def run_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
 
     settings = RunSettings.from_dict(settings)
     specs = [get_spec(name) for name in settings.models if name in MODELS]
-    subjects = timed_subjects(specs, settings) + [Subject.of_user(user, size=USER_SIZE) for user in settings.user_models]
+    subjects = timed_subjects(specs, settings) + user_subjects(settings)
     return {subject.name: subject for subject in subjects}
 
 
