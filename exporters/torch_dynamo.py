@@ -51,7 +51,7 @@ def program_divergence(program, arrays: list, atol: float, rtol: float, capture_
     matched by node name, as torch.onnx.verification's intermediate comparison matches them, but every ONNX
     value comes from one ONNX Runtime CPU session (optimizations off) instead of one session per node.
     `capture_dir`: keep what a reproduction needs there — the ONNX graph (`model.onnx`) and PyTorch's values of the
-    diverging node, of the nodes it reads and of the graph's inputs, by ONNX value name (`values.npz`)."""
+    graph's inputs and of the nodes up to the diverging one, nearest first, by ONNX value name (`values.npz`)."""
     import tempfile
     from pathlib import Path
 

@@ -35,7 +35,8 @@ def repair_line(cell) -> str:
     where = f"{cell.precision} {cell.ep}/{cell.opt_level}"
     if repair["status"] != "repaired":
         return f"repair of {where}: {repair['status']} — {repair['note']}"
-    kept = ", ".join(f"{k['node']} ({k['op_type']}{', ' + k['source'] if k['source'] else ''})" for k in repair["kept"])
+    kept = ", ".join(f"{k['node']} ({k['op_type']}{', ' + k['source'] if k['source'] else ''})"
+                     for k in repair["kept"])
 
     def said(verdict: dict) -> str:
         sqnr = f"SQNR {verdict['sqnr_db']:.1f} dB" if verdict.get("sqnr_db") is not None else verdict["status"]
