@@ -19,8 +19,9 @@ from aibench_onnx.explain.explain import Profiler, explain_pair
 from aibench_onnx.explain.graph_map import fusion_ledger, node_sources
 from aibench_onnx.keys import RuntimeConfig
 
-# attribution of measured differences: run alone, after the parallel part of the suite (README)
-pytestmark = pytest.mark.timing
+# `timing`: the tests that attribute a measured difference run alone, after the parallel part of the suite
+# (README); the fusion ledger, source names, trace parsing and bad input measure nothing and run in parallel
+TIMING = pytest.mark.timing
 runner = CliRunner()
 RNG = np.random.default_rng(0)
 PLANTED_SHARE = 0.8  # the issue's property: at least 80 % of the measured difference on the planted nodes
@@ -60,6 +61,7 @@ def explain_two(tmp_path, baseline: str, candidate: str, feed: dict, level: str 
                         ("candidate", candidate, "cpu", level), feed, profiler)
 
 
+@TIMING
 def test_redundant_transpose_pairs_are_what_the_difference_is_made_of(tmp_path):
     weight = RNG.standard_normal((256, 256)).astype(np.float32)
     base = save(tmp_path, "plain", [helper.make_node("MatMul", ["x", "w"], ["y"])], [value("x", [1, 512, 256])],
@@ -79,6 +81,7 @@ def test_redundant_transpose_pairs_are_what_the_difference_is_made_of(tmp_path):
     assert "Transpose" in found.line() and "0 → 8 nodes" in found.line()
 
 
+@TIMING
 def test_an_unrolled_recurrence_against_one_rnn_node(tmp_path):
     steps, hidden = 48, 64
     w = RNG.standard_normal((1, hidden, hidden)).astype(np.float32) * 0.1
@@ -109,6 +112,7 @@ def test_an_unrolled_recurrence_against_one_rnn_node(tmp_path):
                for row in found.attribution.by_op_type)
 
 
+@TIMING
 def test_matmul_and_add_against_one_gemm(tmp_path):
     # a thin product with a wide output: the separate Add's extra pass over the output is most of the time
     weight, bias = RNG.standard_normal((8, 256)).astype(np.float32), RNG.standard_normal(256).astype(np.float32)
@@ -123,6 +127,7 @@ def test_matmul_and_add_against_one_gemm(tmp_path):
     assert abs(moved - difference) <= (1 - PLANTED_SHARE) * abs(difference) + 1.0, found.line()
 
 
+@TIMING
 def test_an_unfused_layer_norm_against_the_fused_operator(tmp_path):
     shape = [256, 1024]
     scale, shift = np.ones(1024, np.float32), np.zeros(1024, np.float32)
@@ -218,6 +223,7 @@ def planted_run(tmp_path: Path) -> Path:
     return run_dir
 
 
+@TIMING
 def test_explaining_a_run_keeps_its_measurements_and_gives_the_report_its_why(tmp_path):
     from aibench_onnx.runs.report import build_report
 
@@ -263,6 +269,7 @@ def test_bad_explain_input_is_one_line_exit_2(tmp_path, monkeypatch, argv, expec
     assert len(result.output.strip().splitlines()) == 1
 
 
+@TIMING
 @pytest.mark.slow
 @pytest.mark.torch
 def test_a_bench_json_is_explained_with_the_native_side_where_torch_gives_it(tmp_path):
@@ -322,6 +329,7 @@ def test_operator_families_speak_both_vocabularies_and_costs_count_products():
     assert node_flops(NodeTime("s", "Shape", "cpu", 1.0, [[2]], [[1]], ["int64"])) is None
 
 
+@TIMING
 @pytest.mark.openvino
 def test_ort_against_openvino_on_one_graph_is_split_by_operator_family(tmp_path):
     """A runtime effect between ONNX Runtime and OpenVINO on the same graph: OpenVINO's own layers (its
