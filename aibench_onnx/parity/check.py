@@ -191,10 +191,14 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node; the "
                                                "stored outputs differ from what this graph computes (test data from "
                                                "another model version, or a looser-precision reference)")
-    if repro_dir is not None:
-        _reproduce(original, str(path), feeds, cells, reference, threads, Path(repro_dir))
-    if node_data_dir is not None:
-        _node_data(original, str(path), feeds, cells, reference, threads, Path(node_data_dir))
+    if repro_dir is not None or node_data_dir is not None:
+        import onnx
+
+        full = onnx.load(str(path))  # with its external data, once for both
+        if repro_dir is not None:
+            _reproduce(original, full, feeds, cells, threads, Path(repro_dir))
+        if node_data_dir is not None:
+            _node_data(original, str(path), full, feeds, cells, reference, threads, Path(node_data_dir))
     for cell in cells:
         cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(original).name, "", "", "")
     assign_blame(cells)
@@ -367,15 +371,13 @@ def _node_reference(cell: ParityCell, threads: int, cells: list[ParityCell]):
     return ort_runner("cpu", "disabled", threads), "ort-cpu-disabled"
 
 
-def _reproduce(original: str, path: str, feeds: list[dict], cells: list[ParityCell], reference: str, threads: int,
+def _reproduce(original: str, model, feeds: list[dict], cells: list[ParityCell], threads: int,
                directory: Path) -> None:
-    """A reproduction bundle for each localized fp32 ORT divergence and each graph ORT refused to load."""
-    import onnx
-
+    """A reproduction bundle for each localized fp32 ORT divergence and each graph ORT refused to load (`model`:
+    the checked graph, loaded)."""
     from aibench_onnx.ort.session import ort_runner
     from aibench_onnx.parity.repro.for_check import reproduce_divergence, reproduce_refusal
 
-    model = onnx.load(path)
     for cell in cells:
         if not is_reference(cell.runtime) or cell.precision != FP32:
             continue
@@ -391,18 +393,16 @@ def _reproduce(original: str, path: str, feeds: list[dict], cells: list[ParityCe
                                                        + (cell.divergence.get("note") or "")}
 
 
-def _node_data(original: str, path: str, feeds: list[dict], cells: list[ParityCell], reference: str, threads: int,
-               directory: Path) -> None:
+def _node_data(original: str, path: str, model, feeds: list[dict], cells: list[ParityCell], reference: str,
+               threads: int, directory: Path) -> None:
     """Model Explorer node-data files: the error each node's output carries in each failing fp32 ORT cell, and the
     nodes each precision repair kept in fp32. Intermediates are compared with what the verdict was judged
-    against where that has them (onnx's reference evaluator), else with the runner localization uses."""
-    import onnx
-
+    against where that has them (onnx's reference evaluator), else with the runner localization uses. `model`:
+    the checked graph, loaded."""
     from aibench_onnx.ort.session import ort_runner
     from aibench_onnx.parity import node_data
     from aibench_onnx.parity.repro.for_check import bundle_name
 
-    model = onnx.load(path)
     for cell in cells:
         written = []
         if is_reference(cell.runtime) and cell.precision == FP32 and cell.status == Status.FAILED and cell.outputs:

@@ -43,6 +43,16 @@ class Divergence:
         return asdict(self)
 
 
+def node_label(node, index: int) -> str:
+    """A node's name, or `OpType#index` for an unnamed one: how localization, reductions and precision profiles
+    name nodes (a reduction finds the localized node again by this label)."""
+    return node.name or f"{node.op_type}#{index}"
+
+
+def node_labels(model) -> list[str]:
+    return [node_label(node, index) for index, node in enumerate(model.graph.node)]
+
+
 def _tensor_types(model) -> dict[str, int]:
     import onnx
 
@@ -93,7 +103,7 @@ def _path_from_inputs(model, node_index: int) -> list[str]:
     while current is not None and current not in seen:
         seen.add(current)
         node = model.graph.node[current]
-        chain.append(node.name or f"{node.op_type}#{current}")
+        chain.append(node_label(node, current))
         upstream = [producer[i] for i in node.input if i in producer]
         current = max(upstream) if upstream else None  # follow the latest producer: the main path
     return list(reversed(chain))
@@ -139,7 +149,7 @@ def first_divergence(reference_model, target_model, feed: dict, run_reference: R
     node_index, tensor = candidates[high]
     node = target_model.graph.node[node_index]
     result.found = True
-    result.node, result.op_type, result.node_inputs = node.name or f"{node.op_type}#{node_index}", node.op_type, list(node.input)
+    result.node, result.op_type, result.node_inputs = node_label(node, node_index), node.op_type, list(node.input)
     result.tensor, result.index = tensor, high
     result.max_abs, result.reason = errors.get(high, (None, ""))
     result.path = _path_from_inputs(target_model, node_index)
@@ -168,7 +178,7 @@ def _diverging_graph_output(target_model, reference_model, feed, run_reference, 
     node_index, tensor, row = min(diverging, key=lambda found: found[0])
     node = target_model.graph.node[node_index]
     result.found = True
-    result.node, result.op_type, result.node_inputs = node.name or f"{node.op_type}#{node_index}", node.op_type, list(node.input)
+    result.node, result.op_type, result.node_inputs = node_label(node, node_index), node.op_type, list(node.input)
     result.tensor, result.index, result.max_abs, result.reason = tensor, result.candidates, row.max_abs, row.reason
     result.path = _path_from_inputs(target_model, node_index)
     result.note = f"the first diverging node produces graph output {tensor}; no intermediate tensor before it diverges"

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.parity.engine import sqnr_db
-from aibench_onnx.parity.localize import Runner, _path_from_inputs, _tensor_types, candidate_tensors, with_outputs
+from aibench_onnx.parity.localize import (
+    Runner,
+    _path_from_inputs,
+    _tensor_types,
+    candidate_tensors,
+    node_label,
+    with_outputs,
+)
 
 
 def error_profile(reference_model, variant_model, feed: dict, run_reference: Runner, run_variant: Runner,
@@ -70,7 +77,7 @@ def _to_origin(model, found: dict) -> None:
         index = producer[model.graph.node[index].input[0]]
     if index != found["order"]:
         node = model.graph.node[index]
-        found.update(order=index, node=node.name or f"{node.op_type}#{index}", op_type=node.op_type,
+        found.update(order=index, node=node_label(node, index), op_type=node.op_type,
                      carried_by=found["node"])
 
 
@@ -79,7 +86,7 @@ def _entry(model, index: int, tensor: str, reference: np.ndarray, variant: np.nd
     same_shape = reference.shape == variant.shape
     finite = np.isfinite(reference) & np.isfinite(variant) if same_shape else np.zeros(0, bool)
     new_nonfinite = int((np.isfinite(reference) & ~np.isfinite(variant)).sum()) if same_shape else 0
-    return {"order": index, "node": node.name or f"{node.op_type}#{index}", "op_type": node.op_type, "tensor": tensor,
+    return {"order": index, "node": node_label(node, index), "op_type": node.op_type, "tensor": tensor,
             "new_nonfinite": new_nonfinite,
             "sqnr_db": sqnr_db(reference[finite], variant[finite]) if same_shape and finite.any() else None,
             "max_abs": float(np.abs(reference[finite] - variant[finite]).max()) if same_shape and finite.any() else None}

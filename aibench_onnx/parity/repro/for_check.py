@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from aibench_onnx.parity.cell import ParityCell
-from aibench_onnx.parity.localize import Runner
+from aibench_onnx.parity.localize import Runner, node_labels
 from aibench_onnx.parity.repro.bundle import Target, Tracker, bundle, tracker
 from aibench_onnx.parity.repro.reduce import Feed, reduce_divergence, reduce_refusal
 from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES
@@ -46,7 +46,7 @@ def reproduce_divergence(file: str, model, feed: Feed, cell: ParityCell, run_ref
     """Reduce the cell's localized divergence to its smallest subgraph, write and verify its bundle. `reference`:
     the name of `run_reference` (onnx.reference, or ort-cpu-disabled)."""
     divergence = cell.divergence or {}
-    names = [node.name or f"{node.op_type}#{i}" for i, node in enumerate(model.graph.node)]
+    names = node_labels(model)
     index = names.index(divergence["node"])
     tensor = divergence["tensor"]
     dtype = _dtype_of(model, tensor)

@@ -20,7 +20,7 @@ from typing import Callable, TypeVar
 import numpy as np
 
 from aibench_onnx.parity.engine import compare_output
-from aibench_onnx.parity.localize import Runner
+from aibench_onnx.parity.localize import Runner, node_labels
 from aibench_onnx.parity.repro.subgraph import ancestors, boundary_inputs, extract, known_values, needed_nodes
 from aibench_onnx.zoo.tolerance import Tolerance
 
@@ -123,7 +123,7 @@ def reduce_divergence(reference_model, target_model, feed: Feed, run_reference: 
     `run_target` from the reference's values of the subgraph's inputs, still differs from the reference's
     value beyond `tolerance`."""
     started = time.perf_counter()
-    names = [node.name or f"{node.op_type}#{i}" for i, node in enumerate(target_model.graph.node)]
+    names = node_labels(target_model)
     found = Reduction(False, [], [], len(names), tensor)
     with tempfile.TemporaryDirectory(prefix="aibench-reduce-") as tmp:
         capture = Capture(reference_model, feed, run_reference, Path(tmp))
@@ -177,7 +177,7 @@ def reduce_refusal(model, refuses: Callable[[str], str | None], max_tries: int =
     the runtime still refuses to load. `refuses(path)` returns the refusal's message, or None when it loads;
     a reduction keeps the same kind of refusal (`_refusal_kind`: the status code and the reason's first words)."""
     started = time.perf_counter()
-    names = [node.name or f"{node.op_type}#{i}" for i, node in enumerate(model.graph.node)]
+    names = node_labels(model)
     found = Reduction(False, [], [], len(names), "")
     known = known_values(model)
     with tempfile.TemporaryDirectory(prefix="aibench-reduce-") as tmp:
