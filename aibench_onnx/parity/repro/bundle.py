@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.parity.repro.reduce import Reduction
+from aibench_onnx.parity.repro.reduce import Reduction, refusal_words
 from aibench_onnx.zoo.tolerance import Tolerance
 
 EXTERNAL_DATA_BYTES = 16 * 2**20  # a subgraph above this keeps its weights beside it (model.onnx.data)
@@ -214,7 +214,7 @@ def write_bundle(directory: Path, reduction: Reduction, target: Target, toleranc
         np.savez(directory / "expected.npz", **{reduction.tensor: reduction.expected[reduction.tensor]})
         files += ["inputs.npz", "expected.npz"]
     versions = _versions()
-    refusal = _refusal_words(reduction.reason) if kind == "refusal" else ""
+    refusal = refusal_words(reduction.reason) if kind == "refusal" else ""
     (directory / "repro.py").write_text(SCRIPT.format(
         title=title, ort_version=versions["onnxruntime"], kind=kind, provider=target.provider, level=target.level,
         threads=target.threads, tensor=reduction.tensor, rtol=tolerance.rtol, atol=tolerance.atol, refusal=refusal))
@@ -228,12 +228,6 @@ def refusal_line(message: str) -> str:
 
     line = message.strip().splitlines()[0] if message.strip() else ""
     return re.sub(r"Load model from \S+ failed:", "", line).strip()
-
-
-def _refusal_words(message: str) -> str:
-    """A part of the runtime's refusal that stays when it is reduced (not the temporary path nor line numbers)."""
-    reason = message.rsplit("failed:", 1)[-1] if "failed:" in message else message
-    return reason.strip().split(":")[0].strip() or reason.strip()[:60]
 
 
 def _readme(reduction: Reduction, target: Target, tolerance: Tolerance, who: Tracker, title: str,

@@ -223,8 +223,14 @@ def _refusal_kind(message: str) -> str:
     import re
 
     code = re.search(r"\[ONNXRuntimeError\] : \d+ : (\w+)", message)
+    return f"{code[1] if code else ''}:{refusal_words(message)}"
+
+
+def refusal_words(message: str) -> str:
+    """The first words of a runtime's refusal after the file it loaded ("Type Error"): what stays the same while
+    the graph is reduced (not the temporary path, nor node names, nor line numbers)."""
     reason = message.rsplit("failed:", 1)[-1] if "failed:" in message else message
-    return f"{code[1] if code else ''}:{reason.strip().split(':')[0].strip()}"
+    return reason.strip().split(":")[0].strip() or reason.strip()[:60]
 
 
 def _save(model, path: Path) -> str:
