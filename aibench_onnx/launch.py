@@ -302,6 +302,9 @@ def live_worker_main(argv: list[str], worker: str, serve: Callable[[dict, Callab
         print(f"usage: python -m aibench_onnx.workers {worker} REQUEST.json COMMAND_FD REPLY_FD", file=sys.stderr)
         return 2
     request = json.loads(Path(argv[1]).read_text())
+    # a live worker's request is always LiveWorker's temporary file: gone once read, so a parent killed before
+    # its stop() (a SIGKILLed run, a Ray worker lost) leaves none behind in the temporary folder
+    Path(argv[1]).unlink(missing_ok=True)
     commands = os.fdopen(int(argv[2]), "r", encoding="utf-8")
     replies = os.fdopen(int(argv[3]), "w", encoding="utf-8")
 

@@ -256,6 +256,40 @@ def test_a_graph_no_longer_on_disk_is_not_explained_and_says_why(tmp_path):
     assert "not on disk any more" in entry["not_explained"]
 
 
+def test_node_data_puts_an_effects_time_on_the_exported_graphs_nodes(tmp_path):
+    """`explain --node-data`: one graph at two levels (ORT fuses MatMul+Add into one node at level all) gives one
+    file of the difference per exported node, the fused node's time shared by both nodes it computes; two graphs
+    give one file per side. Only nodes of each graph are named; the top-nodes table and the commands are shown.
+    (Structure only: what the numbers are is the timing tests' concern.)"""
+    weight, bias = RNG.standard_normal((64, 256)).astype(np.float32), RNG.standard_normal(256).astype(np.float32)
+    inputs, outputs, constants = [value("x", [512, 64])], [value("y", None)], [("w", weight), ("b", bias)]
+    unfused = save(tmp_path, "matmul_add", [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+                                            helper.make_node("Add", ["m", "b"], ["y"], name="add")],
+                   inputs, outputs, constants)
+    fused = save(tmp_path, "gemm", [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="gemm")], inputs, outputs,
+                 constants)
+    one = runner.invoke(app, ["explain", unfused, "--node-data", str(tmp_path / "nd1"), "--json",
+                              str(tmp_path / "one.json")])
+    assert one.exit_code == 0, one.output
+    (explanation,) = json.loads((tmp_path / "one.json").read_text())["explanations"]
+    (path,) = explanation["node_data"]["files"]
+    document = json.loads(Path(path).read_text())
+    assert set(document["results"]) == {"m", "y"} and document["thresholds"]  # a difference: colours around zero
+    level_all = explanation["node_times"][explanation["attribution"]["candidate"]]["us"]
+    assert level_all["m"] == level_all["y"] > 0  # the fused node's time, shared by the two nodes it computes
+    assert explanation["node_data"]["open"] == [f"model-explorer {unfused} --extensions=model_explorer_onnx "
+                                                f"--node_data_paths={path}"]
+    assert "top nodes" in one.output and "█" in one.output and "node data for Model Explorer" in one.output
+
+    two = runner.invoke(app, ["explain", fused, unfused, "--opt-level", "disabled", "--node-data",
+                              str(tmp_path / "nd2"), "--json", str(tmp_path / "two.json")])
+    assert two.exit_code == 0, two.output
+    (explanation,) = json.loads((tmp_path / "two.json").read_text())["explanations"]
+    baseline, candidate = (json.loads(Path(p).read_text()) for p in explanation["node_data"]["files"])
+    assert set(baseline["results"]) == {"y"} and set(candidate["results"]) == {"m", "y"}
+    assert "costliest nodes of" in two.output
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["explain", "missing.onnx"], "missing.onnx"),
     (["explain", "nothing-here"], "not a run directory"),

@@ -273,7 +273,7 @@ def test_check_bench_times_the_file_on_the_bench_machinery_and_bench_sweeps_thre
     monkeypatch.chdir(tmp_path)
     onnx.save(matmul_chain(False), str(tmp_path / "a.onnx"))
     checked = runner.invoke(app, ["check", "a.onnx", "--input", "x:float32[4,512]", "--opt-level", "disabled,all",
-                                  "--bench", "--threads", "1", "-o", "out", "--json", "check.json"])
+                                  "--bench", "--threads", "1", "--min-time", "0.3", "-o", "out", "--json", "check.json"])
     assert checked.exit_code == 0, checked.output
     (bench,) = json.loads((tmp_path / "check.json").read_text())["bench"]
     assert [(r["config"]["label"], r["status"], len(r["replicates"])) for r in bench["results"]] == [

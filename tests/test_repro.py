@@ -203,6 +203,53 @@ def test_a_graph_ort_refuses_reduces_to_the_node_it_refuses(tmp_path):
     assert run_fresh(directory).returncode == 0
 
 
+@pytest.mark.torch
+def test_a_zoo_exports_failing_cells_are_localized_and_a_refused_graph_is_reproduced(tmp_path):
+    """`parity --repro`'s path for a zoo model (parity/zoo_localize.py), through the real workers: the torch
+    mlp's export given a value_info that contradicts its graph (what jax2onnx wrote) is refused by ORT and reduced
+    to the node it refuses; with one weight edited instead, ORT agrees with itself node by node — an export
+    difference, said, with no subgraph to bundle."""
+    from aibench_onnx.exporters import DEFAULT_OPSET
+    from aibench_onnx.launch import run_worker
+    from aibench_onnx.parity.zoo import finish_parity, prepare_parity
+    from aibench_onnx.zoo.registry import get_spec
+
+    job = prepare_parity(get_spec("mlp"), "tiny", "torch", ["cpu"], ["disabled", "all"], 1, 1, tmp_path / "out",
+                         DEFAULT_OPSET, repro_dir=tmp_path / "repros")
+    native = run_worker("native", {"requests": [job.native_request]}, 300).document["documents"][0]
+    exported = onnx.load(native["export"]["path"])
+
+    def checked_with(model: onnx.ModelProto, name: str) -> dict:
+        path = Path(native["export"]["path"]).with_name(name)
+        onnx.save(model, str(path))
+        result = finish_parity(job, {**native, "export": {**native["export"], "path": str(path)}})
+        return {cell.opt_level: cell for cell in result.cells}
+
+    refused = onnx.ModelProto.FromString(exported.SerializeToString())
+    middle = refused.graph.node[len(refused.graph.node) // 2]
+    kept = [v for v in refused.graph.value_info if v.name != middle.output[0]]
+    del refused.graph.value_info[:]
+    refused.graph.value_info.extend([*kept, helper.make_tensor_value_info(middle.output[0], TensorProto.INT64, None)])
+    cells = checked_with(refused, "refused.onnx")
+    assert {cell.status for cell in cells.values()} == {Status.FAILED}
+    repro = cells["all"].repro
+    assert repro["reproduced"] and repro["kind"] == "refusal" and repro["bundle_nodes"] <= 2, repro
+    assert middle.name in repro["nodes"] and repro["full_nodes"] == len(exported.graph.node)
+    directory = Path(repro["directory"])
+    assert directory.parent == tmp_path / "repros" / "mlp" / "torch" and run_fresh(directory).returncode == 1
+
+    edited = onnx.ModelProto.FromString(exported.SerializeToString())
+    weight = next(i for i in edited.graph.initializer if len(i.dims) == 2)
+    values = numpy_helper.to_array(weight).copy()
+    values[0, 0] += 2.0
+    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
+    cells = checked_with(edited, "edited.onnx")
+    for cell in cells.values():
+        assert cell.status == Status.FAILED and not cell.divergence["found"], cell.divergence
+        assert "export difference" in cell.divergence["note"] and not cell.repro["reproduced"]
+        assert "no node was localized" in cell.repro["note"]
+
+
 def test_reduce_refusal_says_when_the_graph_loads():
     model = long_chain(False)
 

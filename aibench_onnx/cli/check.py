@@ -49,6 +49,8 @@ def check(
     error_stat: options.ErrorStat = None,
     threads: options.Threads = None,
     bench: options.Bench = False,
+    min_time: options.MinTime = 1.0,
+    repeats: options.Repeats = None,
     out: options.Out = None,
     repro: options.Repro = None,
     node_data: options.NodeData = None,
@@ -72,6 +74,8 @@ def check(
     error_stats = parse_error_stats(error_stat)
     if json_path is not None:
         check_writable(json_path)
+    if not bench and (min_time != 1.0 or repeats is not None):
+        raise UserError("--min-time and --repeats time the checked file: use them with --bench")
     for folder, option in ((repro, "--repro"), (node_data, "--node-data")):
         if folder is not None:
             check_writable_dir(folder, option)
@@ -123,7 +127,7 @@ def check(
         # the file as given (a framework model: its export, fed its first reference set), timed in fp32
         benches = _bench_file(path, [] if export else inputs, {} if export else dims,
                               export["test_data"][0] if export else inputs_from, eps, levels, runtimes, threads,
-                              out_dir() / "bench", console)
+                              out_dir() / "bench", console, min_time, repeats or 3)
     if json_path is not None:
         write_json({"schema_version": 1, "command": "check", **result.to_dict(),
                     **({"export": export} if export else {}),
@@ -133,9 +137,10 @@ def check(
 
 
 def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs_from: str | None, eps: list[str],
-                levels: list[str], runtimes: tuple[str, ...], threads: int, workdir, console) -> list:
+                levels: list[str], runtimes: tuple[str, ...], threads: int, workdir, console, min_time_s: float,
+                repeats: int) -> list:
     """`check --bench`: the checked file through the bench machinery (timing/file_bench.py), each runtime x
-    provider x level with IO binding, 3 processes, printed as `aibench bench` prints it."""
+    provider x level with IO binding, `repeats` processes, printed as `aibench bench` prints it."""
     from aibench_onnx.cli.bench import print_benches
     from aibench_onnx.cli.common import progress_bar
     from aibench_onnx.exporters import DEFAULT_OPSET
@@ -146,10 +151,9 @@ def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs
     files = file_subject([path], list(decls or []), dims, inputs_from, os.getcwd(), workdir)
     configs = plan(files.graphs, list(runtimes), eps, levels, [True], (False,), ("fp32",))
     batches = [files.subject.file["given_batch"]]
-    repeats = 3
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(configs) * repeats)
-        benches = bench_models([files.subject], configs, batches, threads, {"min_time_s": 1.0}, workdir, "cpu",
+        benches = bench_models([files.subject], configs, batches, threads, {"min_time_s": min_time_s}, workdir, "cpu",
                                900.0, DEFAULT_OPSET, repeats, on_result=lambda *_: progress.advance(task),
                                exported=file_exports(files, configs, batches))
     print_benches(benches, console)

@@ -28,17 +28,20 @@ def explain(
     every: bool = typer.Option(False, "--all", help="Explain every effect, not only significant ones (runs)."),
     threads: options.Threads = None,
     json_path: options.Json = None,
+    node_data: options.NodeData = None,
 ) -> None:
     """Split an effect into operator types and source modules, list the optimizer's fusions on each side, and
     rate each operator type against this machine's measured peaks. A run keeps it as explain.json, which
     `aibench report` shows as its "Why" section."""
     from aibench_onnx.cli.common import parse_eps, parse_levels
     from aibench_onnx.cli.user_models import parse_dim_sweeps, single_dims
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
-    from aibench_onnx.runs.explain_run import explain_bench, explain_run, is_run_dir
+    from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
+    from aibench_onnx.runs.explain_run import explain_bench, explain_run, is_run_dir, save_run_explanations
 
     if json_path is not None:
         check_writable(json_path)
+    if node_data is not None:
+        check_writable_dir(node_data, "--node-data")
     console = make_console(stderr=json_path == STDOUT)
     threads = parse_threads(threads) or default_threads()
     (ep,) = _one(parse_eps(ep), "--ep")
@@ -51,10 +54,27 @@ def explain(
             document = explain_run(target, threads, every, lambda model: status.update(f"profiling {model}..."))
         else:
             document = explain_bench(target, threads, every, lambda model: status.update(f"profiling {model}..."))
+    if node_data is not None:
+        _write_node_data(document, Path(node_data))
+        if other is None and is_run_dir(target):  # the run's report lists the files
+            save_run_explanations(target, document)
     if json_path != STDOUT:
         _render(document, console)
     if json_path is not None:
         write_json(document, json_path)
+
+
+def _write_node_data(document: dict, directory: Path) -> None:
+    """Each explanation's per-node time as Model Explorer node-data files (explain/node_time.py), recorded in it."""
+    import re
+
+    from aibench_onnx.explain.node_time import write_node_data
+
+    for index, explanation in enumerate(document["explanations"]):
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{index}-{explanation['subject']}-{explanation.get('kind', '')}")
+        written = write_node_data(explanation, directory, stem)
+        if written is not None:
+            explanation["node_data"] = written
 
 
 def _one(values: list[str], option: str) -> list[str]:

@@ -147,7 +147,8 @@ Repro = Annotated[Optional[str], typer.Option(
 NodeData = Annotated[Optional[str], typer.Option(
     "--node-data", metavar="DIR", rich_help_panel=OUTPUT,
     help="Write Model Explorer node-data files into DIR (open them with the ONNX adapter, model-explorer-onnx): "
-         "the error each node's output carries in a failing cell, the nodes a --repair kept in fp32.")]
+         "the error each node's output carries in a failing cell (check), the nodes a --repair kept in fp32 (check), "
+         "the time an explained effect moved to or from each node (explain).")]
 Json = Annotated[Optional[str], typer.Option(
     "--json", metavar="PATH", rich_help_panel=OUTPUT,
     help="Also write the result as JSON to this path; '-' writes only JSON to stdout.")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -48,13 +49,14 @@ def parity(
     threads: options.Threads = None,
     out: options.Out = None,
     json_path: options.Json = None,
+    repro: options.Repro = None,
 ) -> None:
     """Check numerical parity: each zoo model exported with its framework's exporter and run in ONNX Runtime
     (per provider and optimization level) against the framework's own outputs. Exit 0 all passed, 1 a
     check failed, 3 a requested provider or framework is unavailable."""
 
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
     from aibench_onnx.zoo.registry import check_size, resolve_models
 
     specs = resolve_models(model_names)
@@ -73,6 +75,10 @@ def parity(
         raise UserError("--precision judges exported graphs; --across-frameworks compares native runs")
     if json_path is not None:
         check_writable(json_path)
+    if repro is not None:
+        if across_frameworks:
+            raise UserError("--repro reduces a divergence of an exported graph; --across-frameworks compares native runs")
+        check_writable_dir(repro, "--repro")
     threads = parse_threads(threads) or default_threads()
     console = make_console(stderr=json_path == STDOUT)
     if across_frameworks:
@@ -87,7 +93,7 @@ def parity(
     else:
         out_dir = output_dir(out, "parity")
         results = run_onnx_parity(specs, size, chosen, eps, levels, seeds, threads, out_dir,
-                                   opset or DEFAULT_OPSET, console, tf32, precisions, error_stats, runtimes)
+                                   opset or DEFAULT_OPSET, console, tf32, precisions, error_stats, runtimes, repro)
         from aibench_onnx.report.parity_view import render_parity
 
         render_parity(results, console)
@@ -95,7 +101,7 @@ def parity(
         settings = {"mode": "onnx", "size": size, "seeds": seeds, "frameworks": chosen, "eps": eps,
                     "opt_levels": levels, "opset": opset or DEFAULT_OPSET, "threads": threads, "out": str(out_dir),
                     "tf32": tf32, "precisions": list(precisions), "error_stats": error_stats,
-                    "runtimes": list(runtimes)}
+                    "runtimes": list(runtimes), "repro": repro}
         statuses = [cell.status for r in results for cell in r.cells]
     if json_path is not None:
         from aibench_onnx.env.collect import collect_environment
@@ -107,7 +113,8 @@ def parity(
 
 def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, console,
                     tf32: bool = False, precisions: tuple[str, ...] = ("fp32",),
-                    error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] | None = None) -> list:
+                    error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] | None = None,
+                    repro: str | None = None) -> list:
     from aibench_onnx.parity.zoo import export_and_check_models
     from aibench_onnx.report.styles import status_markup
     from aibench_onnx.runtimes import REFERENCE, is_reference
@@ -124,7 +131,8 @@ def run_onnx_parity(specs, size, frameworks, eps, levels, seeds, threads, out_di
             progress.refresh()
 
         return export_and_check_models(specs, size, frameworks, eps, levels, seeds, threads, out_dir, opset, tf32,
-                                       precisions, error_stats, runtimes or (REFERENCE,), on_result=show)
+                                       precisions, error_stats, runtimes or (REFERENCE,), on_result=show,
+                                       repro_dir=Path(repro).resolve() if repro else None)
 
 
 def run_agreement(specs, size, seeds, frameworks, threads, console) -> list:

@@ -66,6 +66,7 @@ def run(
                                        help="Also write the HTML report to FILE."),
     markdown_path: Optional[str] = typer.Option(None, "--markdown", metavar="FILE", rich_help_panel=options.OUTPUT,
                                                 help="Also write the Markdown report to FILE."),
+    repro: options.Repro = None,
 ) -> None:
     """Run the whole comparison — parity and timing for models x frameworks x providers — as jobs in fresh
     processes, appending each result to RUN_DIR/results.jsonl as it finishes; then print the report."""
@@ -88,6 +89,10 @@ def run(
             from aibench_onnx.jsonio import check_writable
 
             check_writable(target)
+    if repro is not None:
+        from aibench_onnx.jsonio import check_writable_dir
+
+        check_writable_dir(repro, "--repro")
     from aibench_onnx.runs.executors import EXECUTORS
 
     choose([executor], list(EXECUTORS), ["local"], "executor")
@@ -147,6 +152,8 @@ def run(
             threads=thread_count or mode["threads"] or default_threads(), opset=DEFAULT_OPSET, **ray_settings)
     # also on --resume: the run may have been moved, and this call's --timeout holds for what it runs
     settings = settings.with_changes(run_dir=str(run_dir.resolve()), timeout_s=timeout)
+    if repro is not None:  # also on --resume: for the parity jobs still to run
+        settings = settings.with_changes(repro_dir=str(Path(repro).resolve()))
     with progress_bar(console) as progress:
         task = progress.add_task("aibench run", total=0)
 

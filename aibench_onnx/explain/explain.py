@@ -13,20 +13,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from aibench_onnx.explain.attribute import Attribution, attribute
+from aibench_onnx.explain.attribute import Attribution, attribute, split_run
 from aibench_onnx.explain.cost import measure_peaks, rates
 from aibench_onnx.explain.graph_map import (
     FusionLedger,
     fusion_ledger,
     node_sources,
     optimized_sources,
+    origins,
     with_node_names,
 )
 from aibench_onnx.explain.latency import side_by_side, timed_call
+from aibench_onnx.explain.node_time import exported_node_times
 from aibench_onnx.keys import RuntimeConfig, effect_sides
 from aibench_onnx.ort.profile import profile_graph
 from aibench_onnx.profiles import GraphProfile
@@ -47,6 +49,8 @@ class Explanation:
     rates: dict[str, dict]  # side label -> op type -> rates (CPU: against this machine's peaks)
     effect: dict | None = None  # the timed effect this explains (ratio, CI, verdict), when there is one
     wall_s: float = 0.0
+    # side label -> {"graph": its exported graph, "us": {exported node's output tensor: µs}} (node_time.py)
+    node_times: dict[str, dict] = field(default_factory=dict)
 
     def line(self) -> str:
         timed = f" (timed: {self.effect['verdict']})" if self.effect else ""
@@ -87,7 +91,7 @@ class Explanation:
         return {"subject": self.subject, "kind": self.kind, "line": self.line(), "effect": self.effect,
                 "reproduced": not self.reproduction(),
                 "attribution": self.attribution.to_dict(), "ledgers": self.ledgers, "rates": self.rates,
-                "wall_s": self.wall_s}
+                "wall_s": self.wall_s, "node_times": self.node_times}
 
 
 @dataclass
@@ -102,18 +106,27 @@ class NotExplained:
                 "not_explained": self.reason}
 
 
+class Side(NamedTuple):
+    """One profiled configuration of a graph."""
+
+    profile: GraphProfile
+    sources: dict[str, str]  # profiled node name -> the source module it came from
+    ledger: FusionLedger | None  # what the optimizer did (None: ORT could not write the graph it ran)
+    origins: dict[str, list[str]]  # profiled node name -> output tensors of the exported nodes it computes
+
+
 @dataclass
 class Profiler:
     """Profiles of one explain session, each taken once (an effect's sides are often another effect's)."""
 
     threads: int
     workdir: Path
-    profiles: dict[tuple, tuple[GraphProfile, dict[str, str], FusionLedger | None]] = field(default_factory=dict)
+    profiles: dict[tuple, Side] = field(default_factory=dict)
     peaks: dict | None = None
     others: dict[tuple, GraphProfile] = field(default_factory=dict)  # other graph runtimes' and torch eager's
 
-    def side(self, path: str, ep: str, level: str, feed: dict[str, np.ndarray]):
-        """(profile, node name -> source, fusion ledger) of `path` on `ep` at `level`."""
+    def side(self, path: str, ep: str, level: str, feed: dict[str, np.ndarray]) -> Side:
+        """`path` profiled on `ep` at `level`."""
         import onnx
 
         key = (str(path), ep, level, tuple((k, v.shape) for k, v in feed.items()))
@@ -121,12 +134,17 @@ class Profiler:
             folder = self.workdir / f"profile-{len(self.profiles)}"
             profile = profile_graph(path, ep, level, self.threads, feed, folder)
             original = with_node_names(onnx.load(str(path), load_external_data=False))
+            first_output = {node.name: node.output[0] for node in original.graph.node if node.output}
             if profile.optimized_path:
                 optimized = with_node_names(onnx.load(profile.optimized_path, load_external_data=False))
                 sources, ledger = optimized_sources(original, optimized), fusion_ledger(original, optimized, level)
+                computes = origins(original, optimized)
             else:
                 sources, ledger = node_sources(original), None
-            self.profiles[key] = (profile, sources, ledger)
+                computes = {name: [name] for name in first_output}
+            self.profiles[key] = Side(profile, sources, ledger,
+                                      {name: [first_output[n] for n in names if n in first_output]
+                                       for name, names in computes.items()})
         return self.profiles[key]
 
     def other_runtime(self, kind: str, path: str, ep: str, feed: dict[str, np.ndarray]) -> GraphProfile:
@@ -164,18 +182,21 @@ def explain_pair(subject: str, kind: str, baseline: tuple[str, str, str, str], c
                  feed: dict[str, np.ndarray], profiler: Profiler, effect: dict | None = None) -> Explanation:
     """`baseline`, `candidate`: (label, graph path, provider, level)."""
     started = time.perf_counter()
-    sides = []
-    for label, path, ep, level in (baseline, candidate):
-        sides.append((label, *profiler.side(path, ep, level, feed)))
-    (base_label, base, base_sources, base_ledger), (cand_label, cand, cand_sources, cand_ledger) = sides
+    sides = [profiler.side(path, ep, level, feed) for _, path, ep, level in (baseline, candidate)]
+    labels = (baseline[0], candidate[0])
     # the two sides' timed calls again, side by side in alternating blocks: what the difference is taken on
     latencies = side_by_side([timed_call(REFERENCE, path, ep, level, profiler.threads, feed)
                               for _, path, ep, level in (baseline, candidate)])
-    base, cand = (replace(profile, latency_us=latency) for profile, latency in zip((base, cand), latencies))
-    found = attribute(kind, base_label, cand_label, base, cand, base_sources, cand_sources)
-    ledgers = {label: ledger.to_dict() for label, _, _, ledger in sides if ledger is not None}
-    return Explanation(subject, kind, found, ledgers, {base_label: profiler.rates(base), cand_label: profiler.rates(cand)},
-                       effect, round(time.perf_counter() - started, 2))
+    base, cand = (replace(side.profile, latency_us=latency) for side, latency in zip(sides, latencies))
+    found = attribute(kind, *labels, base, cand, sides[0].sources, sides[1].sources)
+    ledgers = {label: side.ledger.to_dict() for label, side in zip(labels, sides) if side.ledger is not None}
+    node_times = {}
+    for label, (_, path, _, _), side, profile in zip(labels, (baseline, candidate), sides, (base, cand)):
+        node_us, _ = split_run(profile)  # as the attribution scales them: the node share of the latency
+        scale = node_us / profile.node_sum_us if profile.node_sum_us else 1.0
+        node_times[label] = {"graph": str(path), "us": exported_node_times(profile, side.origins, scale)}
+    return Explanation(subject, kind, found, ledgers, {labels[0]: profiler.rates(base), labels[1]: profiler.rates(cand)},
+                       effect, round(time.perf_counter() - started, 2), node_times)
 
 
 def significant(effect: dict) -> bool:
@@ -224,7 +245,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
     profiles, ledgers, rates, notes, calls = {}, {}, {}, [], {}
     for config, path in zip((base, cand), paths):
         if is_reference(config.kind):
-            profile, _, ledger = profiler.side(path, config.ep, config.opt_level, feed)
+            profile, _, ledger, _ = profiler.side(path, config.ep, config.opt_level, feed)
             ledgers.update({config.label: ledger.to_dict()} if ledger is not None else {})
             rates[config.label] = profiler.rates(profile)
         elif config.runs_graph:

@@ -96,7 +96,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     by default the file's name, with no framework nor exporter. `repro_dir`: a reproduction bundle per failing
     ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph.
     `repair`: for each failing reduced-precision variant, the nodes to leave in fp32 so it passes (parity/repair.py),
-    its repaired graph written beside it. `node_data_dir`: Model Explorer node-data files there (parity/node_data.py):
+    its repaired graph written beside it. `node_data_dir`: Model Explorer node-data files there (graph/node_data.py):
     each failing fp32 ORT cell's error per node, each repair's kept nodes."""
     from aibench_onnx.frameworks.file_inputs import declared_inputs
     from aibench_onnx.graph.inspect import inspect_onnx
@@ -399,8 +399,9 @@ def _node_data(original: str, path: str, model, feeds: list[dict], cells: list[P
     nodes each precision repair kept in fp32. Intermediates are compared with what the verdict was judged
     against where that has them (onnx's reference evaluator), else with the runner localization uses. `model`:
     the checked graph, loaded."""
+    from aibench_onnx.graph import node_data
     from aibench_onnx.ort.session import ort_runner
-    from aibench_onnx.parity import node_data
+    from aibench_onnx.parity.node_data import error_per_node
     from aibench_onnx.parity.repro.for_check import bundle_name
 
     for cell in cells:
@@ -412,10 +413,10 @@ def _node_data(original: str, path: str, model, feeds: list[dict], cells: list[P
 
                 reference_runner, reference_name = reference_evaluator_runner(), reference
             feed = feeds[cell.failing_sets[0] if cell.failing_sets else 0]
-            errors = node_data.error_per_node(model, feed, reference_runner,
+            errors = error_per_node(model, feed, reference_runner,
                                               ort_runner(cell.ep, cell.opt_level, threads))
             document = node_data.graph_node_data(f"max |Δ| {cell.ep}/{cell.opt_level} vs {reference_name}", errors,
-                                                 node_data.ERROR_GRADIENT)
+                                                 node_data.HEAT_GRADIENT)
             written.append(node_data.write(directory / f"{bundle_name(original, cell)}-error.json", document))
         if cell.repair and cell.repair.get("kept"):
             from aibench_onnx.artifacts.variants import variant_graph

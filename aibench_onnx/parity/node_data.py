@@ -1,43 +1,10 @@
-"""The per-node picture: Model Explorer node-data files (its `node_data_builder` GraphNodeData format) that
-colour an ONNX graph's nodes by a value — the parity error each node's output carries, the nodes a precision
-repair kept in fp32.
-
-A file is `{"name", "results": {KEY: {"value": V}}, "gradient" | "thresholds": [...]}`. A KEY is one of the
-node's output tensor names, which Model Explorer matches against each node's outputs whatever the adapter
-calls the node, so one file serves the ONNX adapter and any other that records tensor names.
-"""
+"""The parity error each node's output carries, as a Model Explorer node-data file's values
+(graph/node_data.py writes them)."""
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
-
 from aibench_onnx.parity.localize import Runner
 from aibench_onnx.parity.repro.reduce import Feed
-
-# white (no error) to red (the largest): Model Explorer interpolates between the stops
-ERROR_GRADIENT = [{"stop": 0, "bgColor": "#ffffff"}, {"stop": 0.5, "bgColor": "#fdae61"},
-                  {"stop": 1, "bgColor": "#d7191c"}]
-OPEN_WITH = "model-explorer {model} --extensions=model_explorer_onnx --node_data_paths={paths}"
-
-
-def graph_node_data(name: str, values: dict[str, float], gradient: list[dict] | None = None,
-                    thresholds: list[dict] | None = None) -> dict:
-    """A GraphNodeData document: `values` by output tensor name (non-finite values left out: JSON has none)."""
-    document: dict = {"name": name, "results": {key: {"value": float(value)} for key, value in values.items()
-                                                if value is not None and math.isfinite(value)}}
-    if gradient:
-        document["gradient"] = gradient
-    if thresholds:
-        document["thresholds"] = thresholds
-    return document
-
-
-def write(path: Path, document: dict) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1))
-    return str(path)
 
 
 def error_per_node(model, feed: Feed, run_reference: Runner, run_target: Runner,
@@ -48,15 +15,3 @@ def error_per_node(model, feed: Feed, run_reference: Runner, run_target: Runner,
 
     entries, _, _ = tensor_errors(model, model, feed, run_reference, run_target, per_step)
     return {entry["tensor"]: entry["max_abs"] for entry in entries if entry["max_abs"] is not None}
-
-
-def kept_nodes(model, names: list[str]) -> dict[str, float]:
-    """1 on the first output of each named node (a repair's fp32 nodes), by output tensor name."""
-    wanted = set(names)
-    return {node.output[0]: 1.0 for node in model.graph.node if node.name in wanted and node.output}
-
-
-def open_command(model_path: str, paths: list[str]) -> str:
-    """The command that opens `model_path` in Model Explorer with these node-data files (the ONNX adapter is
-    `pip install model-explorer-onnx`)."""
-    return OPEN_WITH.format(model=model_path, paths=",".join(paths))

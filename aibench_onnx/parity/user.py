@@ -16,7 +16,8 @@ from aibench_onnx.zoo.precision import FP32
 
 def user_parity(request: dict) -> dict:
     """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads,
-    precisions (the export and its reduced-precision variants, as `check --precision` judges them), error_stats."""
+    precisions (the export and its reduced-precision variants, as `check --precision` judges them), error_stats,
+    repro_dir (a reproduction bundle per failing fp32 ORT cell there, as `check --repro` writes them)."""
     from aibench_onnx.parity.check import check_onnx
 
     record = request["export"]
@@ -32,14 +33,14 @@ def user_parity(request: dict) -> dict:
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
                          native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
                          reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", [REFERENCE])),
-                         subject=common)
+                         subject=common, repro_dir=request.get("repro_dir"))
     for cell in checked.cells:  # the check's cells: named after the user's model, blame assigned
         if cell.divergence and cell.divergence.get("found"):
             cell.reason += f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
         cell.cases = {f"set{i}": {"passed": i not in cell.failing_sets} for i in range(checked.input_sets)}
     if request.get("user") is not None:
         locate_export_difference(request["user"], record, checked.cells, request.get("opset", 18),
-                                 request.get("timeout_s", 600))
+                                 request.get("timeout_s", 600), request.get("repro_dir"))
     return {"status": Status.OK,
             "result": ExportParity(*common[:3], record, checked.cells, checked.variants).to_dict()}
 

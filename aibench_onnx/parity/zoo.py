@@ -32,6 +32,7 @@ from aibench_onnx.parity.precision import (
     judge,
     locate_precision_error,
 )
+from aibench_onnx.parity.zoo_localize import localize_zoo_cells, needs_localizing
 from aibench_onnx.runtimes import REFERENCE, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
@@ -94,16 +95,18 @@ class PreparedParity:
     error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
     # graph runtimes to check; others than the reference: fp32, on the eps they offer
     runtimes: tuple[str, ...] = (REFERENCE,)
+    repro_dir: Path | None = None  # --repro: a reproduction bundle per failing fp32 ORT cell there
 
 
 def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], opt_levels: list[str], seeds: int,
                    threads: int, out_dir: Path, opset: int, tf32: bool = False,
                    precisions: tuple[str, ...] = (FP32,),
                    error_stats: dict[str, str] | None = None,
-                   runtimes: tuple[str, ...] = (REFERENCE,)) -> PreparedParity | ExportParity:
+                   runtimes: tuple[str, ...] = (REFERENCE,), repro_dir: Path | None = None) -> PreparedParity | ExportParity:
     """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
     process's request; an ExportParity at once when the framework is not installed. `error_stats`: the
-    verdict statistic of reduced-precision cells per output name ("" for every output)."""
+    verdict statistic of reduced-precision cells per output name ("" for every output). `repro_dir`: the
+    reproduction bundles of this model's failing fp32 ORT cells go to repro_dir/<model>/<framework>."""
     configs = [(ep, level) for ep in eps for level in opt_levels]
     workdir = out_dir / spec.name / framework
     (workdir / "inputs").mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,8 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
                                            workdir) if "int8-static" in precisions else [])
     return PreparedParity(spec, size, framework, configs, cases, input_files, workdir,
                           native_request(spec, size, framework, input_files, workdir, threads, opset, precisions),
-                          threads, tf32, tuple(precisions), calibration_files, dict(error_stats or {}), tuple(runtimes))
+                          threads, tf32, tuple(precisions), calibration_files, dict(error_stats or {}), tuple(runtimes),
+                          repro_dir and Path(repro_dir) / spec.name / framework)
 
 
 def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
@@ -170,6 +174,10 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
                                         job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
+    if any(needs_localizing(cell) for cell in cells):
+        sets = {case.name: (inputs, outputs) for case, inputs, outputs
+                in zip(job.cases, job.input_files, native["output_files"])}
+        localize_zoo_cells(record["path"], cells, sets, job.threads, job.repro_dir, WORKER_TIMEOUT_S)
     for kind in other_graph_runtimes(job.runtimes):
         cells += _other_runtime_cells(job, native, exporter, kind)
     assign_blame(cells)
@@ -274,16 +282,17 @@ def export_and_check_models(specs: list[ModelSpec], size: str | None, frameworks
                             opt_levels: list[str], seeds: int, threads: int, out_dir: Path, opset: int,
                             tf32: bool = False, precisions: tuple[str, ...] = (FP32,),
                             error_stats: dict[str, str] | None = None, runtimes: tuple[str, ...] = (REFERENCE,),
-                            on_result: Callable[[ExportParity], None] | None = None) -> list[ExportParity]:
+                            on_result: Callable[[ExportParity], None] | None = None,
+                            repro_dir: Path | None = None) -> list[ExportParity]:
     """Every model x framework (`size` None: each model's default), each framework's models exported in one
     process of it (check_in_one_process); the results model by model, in the order of `specs` x `frameworks`.
-    `on_result` sees each as it is finished."""
+    `on_result` sees each as it is finished; `repro_dir`: reproduction bundles of failing fp32 ORT cells there."""
     found: dict[tuple[str, str], ExportParity] = {}
     for framework in frameworks:
         prepared = []
         for spec in specs:
             job = prepare_parity(spec, size or spec.default_size, framework, eps, opt_levels, seeds, threads,
-                                 out_dir, opset, tf32, precisions, error_stats, runtimes)
+                                 out_dir, opset, tf32, precisions, error_stats, runtimes, repro_dir)
             if isinstance(job, ExportParity):  # the framework is not installed
                 found[(spec.name, framework)] = job
                 if on_result:

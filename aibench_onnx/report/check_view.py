@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aibench_onnx.report.numbers import sci
+from aibench_onnx.report.parity_view import repro_line
 from aibench_onnx.report.styles import status_markup
 
 
@@ -18,15 +19,6 @@ def short_path(nodes: list[str], ends: int = 3) -> str:
         return " -> ".join(nodes)
     return (" -> ".join(nodes[:ends]) + f" -> … {len(nodes) - 2 * ends} more … -> " + " -> ".join(nodes[-ends:])
             + f" ({len(nodes)} nodes)")
-
-
-def repro_line(repro: dict) -> str:
-    """One line on a cell's reproduction bundle: where, how small, whether it reproduced, whose tracker."""
-    if not repro.get("directory"):
-        return f"no reproduction: {repro.get('note', '')}"
-    verdict = "reproduces in a fresh process" if repro["reproduced"] else f"did NOT reproduce ({repro['note']})"
-    return (f"reproduction: {repro['directory']} — {repro['bundle_nodes']} of {repro['full_nodes']} nodes, "
-            f"{repro['bytes'] / 1024:.1f} KiB, {verdict}; file it with {repro['tracker']['project']}")
 
 
 def repair_line(cell) -> str:

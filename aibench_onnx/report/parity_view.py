@@ -22,6 +22,19 @@ def render_parity(results: list, console: Console) -> None:
                for finding in r.export["graph"]["suspicious"]]
     for result, finding in flagged:
         console.print(f"[yellow]graph note[/yellow] {result.model}/{result.framework}: {escape(finding)}")
+    for result in results:
+        for cell in (c for c in result.cells if c.repro):
+            console.print(f"{result.model}/{result.framework} {cell.ep}/{cell.opt_level}: "
+                          f"{escape(repro_line(cell.repro))}", highlight=False)
+
+
+def repro_line(repro: dict) -> str:
+    """One line on a cell's reproduction bundle: where, how small, whether it reproduced, whose tracker."""
+    if not repro.get("directory"):
+        return f"no reproduction: {repro.get('note', '')}"
+    verdict = "reproduces in a fresh process" if repro["reproduced"] else f"did NOT reproduce ({repro['note']})"
+    return (f"reproduction: {repro['directory']} — {repro['bundle_nodes']} of {repro['full_nodes']} nodes, "
+            f"{repro['bytes'] / 1024:.1f} KiB, {verdict}; file it with {repro['tracker']['project']}")
 
 
 def render_variant_summaries(variants: dict[str, dict], console: Console, label: str = "") -> None:

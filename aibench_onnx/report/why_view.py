@@ -6,6 +6,7 @@ from __future__ import annotations
 from aibench_onnx.report.tables import Table
 
 TOP_ROWS = 8
+BAR_WIDTH = 24  # characters of the longest bar in the top-nodes table
 
 
 def why_lines(explanations: list[dict]) -> list[str]:
@@ -44,4 +45,48 @@ def why_tables(explanation: dict) -> list[Table]:
         top = sorted(rates.items(), key=lambda item: -item[1]["time_us"])[:3]
         summary.add([side, f"{latency:.1f}", f"{100 * coverage:.0f} % of latency", fusions,
                      "; ".join(f"{op} {r['bound']}" for op, r in top) or "—"])
-    return tables + [summary]
+    return tables + [summary] + top_nodes_tables(explanation, name)
+
+
+def node_time_difference(base: dict, cand: dict) -> dict[str, float]:
+    """Two sides' node times on one graph (explain/node_time.py): µs candidate minus baseline per node."""
+    return {t: round(cand["us"].get(t, 0.0) - base["us"].get(t, 0.0), 3) for t in {**base["us"], **cand["us"]}}
+
+
+def _bar(value: float, largest: float) -> str:
+    return "█" * max(1, round(BAR_WIDTH * abs(value) / largest)) if largest and value else ""
+
+
+def top_nodes_tables(explanation: dict, name: str) -> list[Table]:
+    """The nodes of the exported graph the effect moved the most time to or from (one graph on both sides: the
+    difference per node), or each side's costliest nodes (two graphs), with a bar per node; then the commands
+    that open the node-data files in Model Explorer, when they were written (`explain --node-data`)."""
+    sides = list((explanation.get("node_times") or {}).items())
+    if len(sides) != 2:
+        return []
+    (base_label, base), (cand_label, cand) = sides
+    if base["graph"] == cand["graph"]:
+        difference = node_time_difference(base, cand)
+        rows = sorted(difference.items(), key=lambda item: -abs(item[1]))[:TOP_ROWS]
+        table = Table(f"Why — {name}: top nodes of the exported graph",
+                      ["node output", "difference µs", "bar"], status_column=2)
+        largest = max((abs(v) for _, v in rows), default=0.0)
+        for tensor, value in rows:
+            table.add([tensor, f"{value:+.1f}", _bar(value, largest)], "failed" if value > 0 else "passed")
+        tables = [table]
+    else:
+        tables = []
+        for label, found in ((base_label, base), (cand_label, cand)):
+            rows = sorted(found["us"].items(), key=lambda item: -item[1])[:TOP_ROWS]
+            table = Table(f"Why — {name}: costliest nodes of {label}", ["node output", "µs", "bar"])
+            largest = max((v for _, v in rows), default=0.0)
+            for tensor, value in rows:
+                table.add([tensor, f"{value:.1f}", _bar(value, largest)])
+            tables.append(table)
+    written = explanation.get("node_data")
+    if written:
+        opened = Table(f"Why — {name}: node data for Model Explorer", ["file", "open with"])
+        for path, command in zip(written["files"], written["open"]):  # one command per file
+            opened.add([path, command])
+        tables.append(opened)
+    return tables

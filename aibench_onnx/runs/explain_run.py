@@ -50,8 +50,13 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
     document = _explain(report["effects"], graphs, _run_subject(report, settings),
                         threads or settings.threads or 1, run_dir / "explain", every, on_model)
-    (run_dir / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
+    save_run_explanations(run_dir, document)
     return document
+
+
+def save_run_explanations(run_dir: str | Path, document: dict) -> None:
+    """RUN_DIR/explain.json, which the run's report reads as its "Why"."""
+    (Path(run_dir) / EXPLAIN_FILE).write_text(json.dumps({**document, "run_dir": str(run_dir)}, indent=1))
 
 
 def explain_bench(path: str | Path, threads: int | None = None, every: bool = False,

@@ -68,6 +68,8 @@ def _user_parity_record(job: dict, settings: RunSettings) -> dict:
     request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
     request["graph_runtimes"] = job.get("graph_runtimes", [REFERENCE])
     request.update(user=job["user"], opset=job["opset"], timeout_s=settings.timeout_s)  # an export difference
+    if settings.repro_dir:
+        request["repro_dir"] = str(Path(settings.repro_dir) / job["model"] / job["framework"])
     outcome = run_worker("user_parity", {**request, "export": export}, settings.timeout_s,
                          out_dir / "parity_request.json")
     if not outcome.ok:
@@ -92,7 +94,8 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
         found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
                                job["seeds"], job["threads"], run_dir, job["opset"],
                                precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"),
-                               runtimes=tuple(job.get("graph_runtimes", [REFERENCE])))
+                               runtimes=tuple(job.get("graph_runtimes", [REFERENCE])),
+                               repro_dir=Path(settings.repro_dir) if settings.repro_dir else None)
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
         else:

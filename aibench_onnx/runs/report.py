@@ -92,6 +92,10 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
             label = "/".join([cell["model"], cell["framework"], cell["ep"], cell["opt_level"]]
                              + ([] if precision == "fp32" else [precision]))
             warnings.append(f"parity {label}: {cell['status']} — {cell['reason']}")
+            if cell.get("repro"):
+                from aibench_onnx.report.parity_view import repro_line
+
+                warnings.append(f"parity {label}: {repro_line(cell['repro'])}")
         elif cell["status"] in NOT_AVAILABLE:
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 

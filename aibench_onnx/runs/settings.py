@@ -40,6 +40,7 @@ class RunSettings:
     address: str | None = None  # the Ray cluster
     targets: tuple[str, ...] = ()  # Ray targets: every job on each
     target_specs: tuple[dict, ...] = ()  # runs.targets.Target.to_dict() of each
+    repro_dir: str | None = None  # --repro: a reproduction bundle per failing fp32 ORT cell there (absolute)
     run_dir: str = ""  # where the run is (absolute; set again on --resume: a run may have been moved)
 
     def to_dict(self) -> dict:

@@ -27,6 +27,7 @@ class Worker:
 
 
 WORKERS: dict[str, Worker] = {
+    "check_one_set": Worker("aibench_onnx.parity.zoo_localize:check_one_set"),
     "export_difference": Worker("aibench_onnx.artifacts.user_export:export_difference"),
     "framework_probe": Worker("aibench_onnx.frameworks:probe_framework"),
     "generation_native": Worker("aibench_onnx.generation.native:run_native_generation"),
