@@ -371,3 +371,12 @@ def test_a_repro_or_node_data_folder_that_cannot_be_written_is_one_line_before_a
         assert result.exit_code == 2 and len(lines) == 1 and "exists and is not a directory" in lines[0], result.output
         document = json.loads((tmp_path / "e.json").read_text())
         assert document["status"] == "error" and option in document["reason"]
+    # the other commands that take them: said before any model is built, nothing written
+    for argv in (["parity", "mlp", "--repro", str(blocker)], ["run", "--models", "mlp", "--repro", str(blocker),
+                                                               "-o", str(tmp_path / "runs")],
+                 ["explain", str(path), "--node-data", str(blocker)],
+                 ["parity", "mlp", "--across-frameworks", "--repro", str(tmp_path / "r")]):
+        result = runner.invoke(app, argv)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1, (argv, result.output)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "r").exists()

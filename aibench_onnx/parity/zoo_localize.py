@@ -25,7 +25,8 @@ def localize_zoo_cells(export_path: str, cells: list[ParityCell], sets: dict[str
     from aibench_onnx.launch import run_worker
 
     groups: dict[tuple[str, str], list[ParityCell]] = {}  # (input set, provider) -> its failing cells: one check
-    for cell in (c for c in cells if needs_localizing(c)):
+    # a graph ORT would not run has no node to localize: only a reproduction (--repro) is there to make of it
+    for cell in (c for c in cells if needs_localizing(c) and (c.outputs or directory is not None)):
         failing = next((name for name, found in cell.cases.items() if not found.get("passed", True)), "")
         groups.setdefault((failing if failing in sets else next(iter(sets)), cell.ep), []).append(cell)
     for (failing, ep), group in groups.items():
