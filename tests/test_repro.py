@@ -250,6 +250,65 @@ def test_a_zoo_exports_failing_cells_are_localized_and_a_refused_graph_is_reprod
         assert "no node was localized" in cell.repro["note"]
 
 
+@pytest.mark.torch
+def test_generate_repro_reproduces_a_refused_decoder_and_says_a_cache_fault_is_the_exports(tmp_path):
+    """`generate --repro`'s path (generation/run.py): the tiny torch decoder's export with a contradicting value_info
+    is refused by ORT — reduced on the prefill step to the node it refuses; with its cache ignored (a planted
+    export fault), the first decode step fails and ORT agrees with itself node by node: said, not bundled."""
+    import torch
+
+    from aibench_onnx.artifacts.export import export_model
+    from aibench_onnx.generation.run import GenerationSettings, check_generation
+    from aibench_onnx.subjects import Subject
+    from aibench_onnx.zoo.registry import builder, get_spec
+
+    spec = get_spec("decoder")
+
+    def exported(name: str, plant=None) -> dict:
+        model = builder("decoder", "torch")(spec.make_params("tiny"), spec.sizes["tiny"])
+        if plant is not None:
+            plant(model)
+        example = spec.make_inputs("tiny", 2, seed=0)
+        return export_model(model, spec, "tiny", "torch", list(example.values()), tmp_path / name / "model.onnx", 18,
+                            dynamic=spec.dynamic_axes())
+
+    def ignore_cache(model):  # attention over the new tokens only: the cache silently unused
+        attention = type(model.blocks[0].attn)
+        original = attention.forward
+
+        def forward(self, x, cos, sin, allowed, past_key, past_value):
+            out, key, value = original(self, x, cos, sin, allowed[..., past_key.shape[2]:], past_key[:, :, :0],
+                                       past_value[:, :, :0])
+            return out, torch.cat([past_key, key], dim=2), torch.cat([past_value, value], dim=2)
+
+        for block in model.blocks:
+            block.attn.forward = forward.__get__(block.attn)
+
+    settings = GenerationSettings(2, 6, 4, 0, ("cpu",), ("all",), 1, 18, str(tmp_path / "repros"))
+    refused = exported("refused")
+    graph = onnx.load(refused["path"])
+    middle = graph.graph.node[len(graph.graph.node) // 2]
+    del graph.graph.value_info[:]
+    graph.graph.value_info.append(helper.make_tensor_value_info(middle.output[0], TensorProto.INT64, None))
+    onnx.save(graph, refused["path"])
+    result = check_generation(Subject.of_zoo("decoder", "tiny"), "torch", settings, tmp_path / "out", refused)
+    (check,) = result.checks
+    assert check.status == Status.FAILED and "cannot load" in check.reason
+    assert check.repro["reproduced"] and check.repro["kind"] == "refusal" and check.repro["bundle_nodes"] <= 2
+    assert middle.name in check.repro["nodes"]
+    directory = Path(check.repro["directory"])
+    assert directory.parent == tmp_path / "repros" / "decoder" / "torch" / "prefill"
+    assert run_fresh(directory).returncode == 1
+
+    settings = GenerationSettings(2, 6, 4, 0, ("cpu",), ("all",), 1, 18, str(tmp_path / "repros2"))
+    result = check_generation(Subject.of_zoo("decoder", "tiny"), "torch", settings, tmp_path / "out2",
+                              exported("cache", ignore_cache))
+    (check,) = result.checks
+    assert not check.passed and check.prefill.passed and not check.decode.passed
+    assert not check.divergence["found"] and "export difference" in check.divergence["note"]
+    assert not check.repro["reproduced"] and "no node was localized" in check.repro["note"]
+
+
 def test_reduce_refusal_says_when_the_graph_loads():
     model = long_chain(False)
 

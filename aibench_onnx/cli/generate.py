@@ -4,6 +4,7 @@ on the exported graph."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -56,6 +57,7 @@ def generate(
     out: options.Out = None,
     form: options.Format = "terminal",
     json_path: options.Json = None,
+    repro: options.Repro = None,
 ) -> None:
     """Check decoders over a greedy generation: the export (past and present key/values as graph inputs and
     outputs) on ONNX Runtime against the native model — prefill and decode logits judged apart, the cache
@@ -65,20 +67,22 @@ def generate(
     3 a provider or framework unavailable."""
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.generation.run import GenerationSettings
-    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
+    from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
     from aibench_onnx.runs.phases import time_decoder_phases
 
     if form not in FORMATS:
         raise UserError(f"--format {form!r}: expected one of {', '.join(FORMATS)}")
     if json_path is not None:
         check_writable(json_path)
+    if repro is not None:
+        check_writable_dir(repro, "--repro")
     subjects = _subjects(targets or ["decoder"], size, frameworks, exporter)
     threads = parse_threads(threads) or default_threads()
     batch, prompt = parse_one(batch, "--batch"), parse_one(prompt, "--prompt")
     if batch > 64 or prompt > 4096:
         raise UserError(f"--batch {batch} --prompt {prompt}: at most 64 prompts a batch of at most 4096 tokens")
     settings = GenerationSettings(batch, prompt, new_tokens, seed, tuple(parse_eps(ep)), tuple(parse_levels(opt_level)),
-                                  threads, DEFAULT_OPSET)
+                                  threads, DEFAULT_OPSET, str(Path(repro).resolve()) if repro else None)
     console = make_console(stderr=json_path == STDOUT or form != "terminal")
     out_dir = output_dir(out, "generate")
     timing_plan = _timing_plan(bench, bench_prompt, bench_batch, runtime, new_tokens)

@@ -64,6 +64,9 @@ class GenerationCheck:
     generate_agreement: Agreement | None = None  # the native model: aibench's loop vs the library's generate()
     casts: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # `generate --repro`: the failing step's first diverging node and its reproduction bundle (generation/run.py)
+    divergence: dict | None = None
+    repro: dict | None = None
 
     @property
     def errors(self) -> list[PathError]:
@@ -98,7 +101,8 @@ class GenerationCheck:
                    *(typed(PathError, data[name]) for name in ("prefill", "decode", "cache_contents")),
                    typed(Agreement, data["tokens"]), typed(PathError, data["cache"]), typed(PathError, data["padding"]),
                    [Fault(**f) for f in data["faults"]], [Fault(**f) for f in data.get("as_native", [])],
-                   typed(Agreement, data["generate_agreement"]), data["casts"], data["seconds"])
+                   typed(Agreement, data["generate_agreement"]), data["casts"], data["seconds"],
+                   data.get("divergence"), data.get("repro"))
 
     def to_dict(self) -> dict:
         def plain(value):
@@ -109,7 +113,7 @@ class GenerationCheck:
                 **{name: plain(getattr(self, name)) for name in ("prefill", "decode", "cache_contents", "tokens",
                                                                   "cache", "padding", "generate_agreement")},
                 "faults": [f.to_dict() for f in self.faults], "as_native": [f.to_dict() for f in self.as_native],
-                "casts": self.casts, "seconds": self.seconds}
+                "casts": self.casts, "seconds": self.seconds, "divergence": self.divergence, "repro": self.repro}
 
 
 def check_itself(step: Step, io: DecoderIO, prompts: Prompts, trace: Trace, rtol: float, atol: float,

@@ -25,10 +25,12 @@ class GenerationSettings:
     levels: tuple[str, ...] = ("disabled", "all")
     threads: int = 2
     opset: int = 18
+    repro_dir: str | None = None  # --repro: a reproduction bundle per failing check there
 
     def to_dict(self) -> dict:
         return {"batch": self.batch, "prompt": self.prompt, "new_tokens": self.new_tokens, "seed": self.seed,
-                "eps": list(self.eps), "levels": list(self.levels), "threads": self.threads, "opset": self.opset}
+                "eps": list(self.eps), "levels": list(self.levels), "threads": self.threads, "opset": self.opset,
+                "repro_dir": self.repro_dir}
 
 
 @dataclass
@@ -92,7 +94,8 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
     workdir.mkdir(parents=True, exist_ok=True)
     request = {"subject": subject.to_dict(), "graph": graph, "out_dir": str(workdir), "threads": settings.threads,
                "opset": settings.opset, "batch": settings.batch, "prompt": settings.prompt,
-               "new_tokens": settings.new_tokens, "seed": settings.seed, "export": export}
+               "new_tokens": settings.new_tokens, "seed": settings.seed, "export": export,
+               "repro": settings.repro_dir is not None}
     outcome = run_worker("generation_native", request, WORKER_TIMEOUT_S,
                          workdir / "native_request.json")
     native = outcome.document
@@ -120,4 +123,42 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
         result.reason = f"ONNX Runtime's process: {outcome.document.get('reason') or outcome.reason}"
         return result
     result.checks = [GenerationCheck.from_dict(c) for c in outcome.document["checks"]]
+    if settings.repro_dir is not None and native.get("steps"):
+        _reproduce(result, native["steps"], settings.threads, Path(settings.repro_dir) / subject.name / graph)
     return result
+
+
+def failing_phase(check: GenerationCheck) -> str:
+    """The step a failing check is reproduced on: the prefill when its logits are off or the graph did not run
+    at all, else the first decode step (a cache path's fault shows from there)."""
+    if check.status != Status.OK or (check.prefill is not None and not check.prefill.passed):
+        return "prefill"
+    return "decode"
+
+
+def _reproduce(result: GenerationResult, steps: dict[str, list[str]], threads: int, directory: Path) -> None:
+    """`generate --repro`: each failing check's graph checked on one step — the prefill or the first decode step,
+    fed as the native model was, its every output (logits, presents) against the native model's — localized and
+    reduced as `check --repro` does (the worker check_one_set), the bundles under directory/<phase>."""
+    failing = [c for c in result.checks if not c.passed and c.status in (Status.OK, Status.FAILED)]
+    groups: dict[tuple[str, str], list[GenerationCheck]] = {}
+    for check in failing:
+        groups.setdefault((failing_phase(check), check.ep), []).append(check)
+    for (phase, ep), checks in groups.items():
+        inputs, outputs = steps[phase]
+        levels = ["disabled"] + sorted({c.level for c in checks} - {"disabled"})
+        outcome = run_worker("check_one_set", {"path": result.export["path"], "input_file": inputs,
+                                               "expected_file": outputs, "ep": ep, "opt_levels": levels,
+                                               "threads": threads, "repro_dir": str(directory / phase)},
+                             WORKER_TIMEOUT_S)
+        cells = {c["opt_level"]: c for c in outcome.document.get("cells", [])} if outcome.ok else {}
+        for check in checks:
+            cell = cells.get(check.level)
+            if cell is None:
+                check.repro = {"reproduced": False, "note": f"the {phase} step's check did not finish: {outcome.reason}"}
+                continue
+            check.divergence = cell.get("divergence")
+            check.repro = cell.get("repro") or {
+                "reproduced": False, "note": f"on the {phase} step alone the graph {cell['status']} "
+                                             f"({cell.get('reason') or 'within the default float32 tolerance'}): "
+                                             "what fails needs the whole generation"}

@@ -101,6 +101,16 @@ def render_generation(results: list[dict], console, form: str = "terminal", more
     else:
         for table in tables:
             console.print(to_rich(table))
+    for line in repro_lines(results):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def repro_lines(results: list[dict]) -> list[str]:
+    """One line per failing check that `generate --repro` reproduced (or says why not)."""
+    from aibench_onnx.report.parity_view import repro_line
+
+    return [f"{r['model']}/{r['graph']} {c['ep']}/{c['level']}: {repro_line(c['repro'])}"
+            for r in results for c in r.get("checks", []) if c.get("repro")]
 
 
 # --- timing: time to first token and time per output token ---------------------------------------------------

@@ -43,7 +43,7 @@ def _generation_record(job: dict, settings: RunSettings) -> dict:
 
     started = time.time()
     generation = GenerationSettings(job["batch"], job["prompt"], job["new_tokens"], 0, tuple(job["eps"]),
-                                    tuple(job["opt_levels"]), job["threads"], job["opset"])
+                                    tuple(job["opt_levels"]), job["threads"], job["opset"], settings.repro_dir)
     result = check_generation(Subject.of_zoo(job["model"], job["size"]), job["framework"], generation,
                               Path(settings.run_dir) / "generation", _parity_export(Path(settings.run_dir), job))
     return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
