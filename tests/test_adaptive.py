@@ -6,17 +6,26 @@ import json
 import numpy as np
 from run_fixtures import bench_record, make_run, timings
 
+from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.adaptive import REPLICATES_FILE, load_resolution, next_round_jobs, resolve, unresolved_effects
+from aibench_onnx.runs.job import BenchJob
 from aibench_onnx.runs.report import build_report
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import append_record, load_run
+from aibench_onnx.subjects import Subject
 
 EAGER, GRAPH, OTHER = "torch-eager", "ort:torch-graph:cpu:all", "ort:jax-graph:cpu:all"
 
 
-def _planned(models=("mlp", "cnn")) -> list[dict]:
-    return [{"job_id": f"bench/{model}/{label}/r{r}", "kind": "bench", "model": model, "round": r,
-             "config": {"label": label}} for model in models for label in (EAGER, GRAPH, OTHER) for r in range(3)]
+CONFIGS = {EAGER: RuntimeConfig.native("torch-eager", "torch"),
+           GRAPH: RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all"),
+           OTHER: RuntimeConfig.graph_runtime("ort", "jax", "cpu", "all")}
+
+
+def _planned(models=("mlp", "cnn")) -> list[BenchJob]:
+    return [BenchJob(job_id=f"bench/{model}/{label}/r{r}", model=model, size="tiny", framework=config.framework,
+                     threads=1, opset=18, run_dir="", config=config, round=r, subject=Subject.of_zoo(model, "tiny"))
+            for model in models for label, config in CONFIGS.items() for r in range(3)]
 
 
 def _effect(baseline: str, candidate: str, mde: float | None, batch: int = 1, kind: str = "runtime") -> dict:
@@ -26,7 +35,7 @@ def _effect(baseline: str, candidate: str, mde: float | None, batch: int = 1, ki
 def _run_dir(tmp_path, duration_s: float = 1.0):
     records = []
     for job in _planned():
-        record = bench_record(job["model"], job["config"]["label"], {1: timings(1e-3, seed=len(records))}, job["round"])
+        record = bench_record(job.model, job.config.label, {1: timings(1e-3, seed=len(records))}, job.round)
         records.append({**record, "duration_s": duration_s})
     return make_run(tmp_path / "run", records)
 
@@ -40,7 +49,7 @@ class Rounds:
     def __call__(self, jobs):
         self.rounds.append(jobs)
         for job in jobs:
-            record = bench_record(job["model"], job["config"]["label"], {1: timings(1e-3)}, job["round"])
+            record = bench_record(job.model, job.config.label, {1: timings(1e-3)}, job.round)
             append_record(self.run_dir, record)
 
 
@@ -52,8 +61,8 @@ def test_unresolved_effects_are_those_above_the_target_or_not_estimable():
 
 def test_an_extra_round_measures_both_sides_of_each_unresolved_effect_and_nothing_else():
     jobs = next_round_jobs(_planned(), [{"model": "mlp", "baseline": GRAPH, "candidate": OTHER}], 3)
-    assert [job["job_id"] for job in jobs] == [f"bench/mlp/{GRAPH}/r3", f"bench/mlp/{OTHER}/r3"]
-    assert all(job["round"] == 3 for job in jobs)
+    assert [job.job_id for job in jobs] == [f"bench/mlp/{GRAPH}/r3", f"bench/mlp/{OTHER}/r3"]
+    assert all(job.round == 3 for job in jobs)
 
 
 def test_rounds_stop_when_the_target_is_reached_and_the_plan_records_them(tmp_path):
@@ -64,7 +73,7 @@ def test_rounds_stop_when_the_target_is_reached_and_the_plan_records_them(tmp_pa
                     lambda _: next(answers), rounds)
     assert found.stopped_by == "target reached" and found.added_rounds == [3] and found.rounds == 4
     assert found.resolved == found.effects == 1 and found.unresolved == []
-    assert [job["job_id"] for job in rounds.rounds[0]] == [f"bench/mlp/{GRAPH}/r3", f"bench/mlp/{OTHER}/r3"]
+    assert [job.job_id for job in rounds.rounds[0]] == [f"bench/mlp/{GRAPH}/r3", f"bench/mlp/{OTHER}/r3"]
     assert f"bench/mlp/{OTHER}/r3" in load_run(run_dir)["jobs"]  # the report and --resume count them
     assert json.loads((run_dir / REPLICATES_FILE).read_text())["stopped_by"] == "target reached"
 

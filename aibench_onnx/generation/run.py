@@ -9,6 +9,7 @@ from pathlib import Path
 from aibench_onnx.errors import UserError
 from aibench_onnx.generation.check import GenerationCheck
 from aibench_onnx.launch import run_worker
+from aibench_onnx.requests import OneSetCheck
 from aibench_onnx.status import Status
 
 WORKER_TIMEOUT_S = 1200.0
@@ -147,10 +148,9 @@ def _reproduce(result: GenerationResult, steps: dict[str, list[str]], threads: i
     for (phase, ep), checks in groups.items():
         inputs, outputs = steps[phase]
         levels = ["disabled"] + sorted({c.level for c in checks} - {"disabled"})
-        outcome = run_worker("check_one_set", {"path": result.export["path"], "input_file": inputs,
-                                               "expected_file": outputs, "ep": ep, "opt_levels": levels,
-                                               "threads": threads, "repro_dir": str(directory / phase)},
-                             WORKER_TIMEOUT_S)
+        request = OneSetCheck(result.export["path"], inputs, outputs, ep, tuple(levels), threads,
+                              str(directory / phase))
+        outcome = run_worker("check_one_set", request.to_dict(), WORKER_TIMEOUT_S)
         cells = {c["opt_level"]: c for c in outcome.document.get("cells", [])} if outcome.ok else {}
         for check in checks:
             cell = cells.get(check.level)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aibench_onnx.parity.cell import ParityCell
+from aibench_onnx.requests import OneSetCheck
 from aibench_onnx.runtimes import is_reference
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32
@@ -32,10 +33,9 @@ def localize_zoo_cells(export_path: str, cells: list[ParityCell], sets: dict[str
     for (failing, ep), group in groups.items():
         levels = ["disabled"] + sorted({cell.opt_level for cell in group} - {"disabled"})
         input_file, expected_file = sets[failing]
-        request = {"path": export_path, "input_file": input_file, "expected_file": expected_file, "ep": ep,
-                   "opt_levels": levels, "threads": threads,
-                   "repro_dir": str(directory) if directory is not None else None}
-        outcome = run_worker("check_one_set", request, timeout_s)
+        request = OneSetCheck(export_path, input_file, expected_file, ep, tuple(levels), threads,
+                              str(directory) if directory is not None else None)
+        outcome = run_worker("check_one_set", request.to_dict(), timeout_s)
         checked = {c["opt_level"]: c for c in outcome.document.get("cells", [])} if outcome.ok else {}
         for cell in group:
             found = checked.get(cell.opt_level)
@@ -48,14 +48,14 @@ def localize_zoo_cells(export_path: str, cells: list[ParityCell], sets: dict[str
                                 f"input set {failing}")
 
 
-def check_one_set(request: dict) -> dict:
-    """The worker's job: `check` on the exported graph with one input set and the framework's outputs on it as
-    the reference, on one provider at level disabled and the failing levels."""
+def check_one_set(document: dict) -> dict:
+    """The worker's job (requests.OneSetCheck): `check` on the exported graph with one input set and the
+    framework's outputs on it as the reference, on one provider at level disabled and the failing levels."""
     from aibench_onnx.artifacts.variants import load_arrays
     from aibench_onnx.parity.check import check_onnx
 
-    result = check_onnx(request["path"], eps=[request["ep"]], opt_levels=request["opt_levels"],
-                        threads=request["threads"], inputs=load_arrays(request["input_file"]),
-                        expected=load_arrays(request["expected_file"]), reference_is_model=True,
-                        repro_dir=request.get("repro_dir"))
+    request = OneSetCheck.from_dict(document)
+    result = check_onnx(request.path, eps=[request.ep], opt_levels=list(request.opt_levels), threads=request.threads,
+                        inputs=load_arrays(request.input_file), expected=load_arrays(request.expected_file),
+                        reference_is_model=True, repro_dir=request.repro_dir)
     return {"status": Status.OK, "cells": [cell.to_dict() for cell in result.cells]}

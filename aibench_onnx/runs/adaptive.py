@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.job import BenchJob, Job
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import add_jobs, latest_records, load_records
 
@@ -85,38 +86,38 @@ def resolved_by_kind(effects: dict[str, list[dict]], unresolved: list[dict]) -> 
     return totals
 
 
-def next_round_jobs(planned: list[dict], unresolved: list[dict], round_index: int) -> list[dict]:
+def next_round_jobs(planned: list[Job], unresolved: list[dict], round_index: int) -> list[BenchJob]:
     """The bench jobs of round `round_index` for both configurations of every unresolved effect."""
     wanted = {(u["model"], label) for u in unresolved for label in (u["baseline"], u["candidate"])}
     jobs, seen = [], set()
     for job in planned:
-        if job["kind"] != "bench" or job.get("round") != 0:
+        if not isinstance(job, BenchJob) or job.round != 0:
             continue
-        label = job["config"]["label"]
-        if (job["model"], label) in wanted and (job["model"], label) not in seen:
-            seen.add((job["model"], label))
-            jobs.append({**job, "round": round_index, "job_id": f"bench/{job['model']}/{label}/r{round_index}"})
+        key = (job.model, job.config.label)
+        if key in wanted and key not in seen:
+            seen.add(key)
+            jobs.append(job.in_round(round_index))
     return jobs
 
 
-def round_seconds(run_dir: Path, jobs: list[dict]) -> float:
+def round_seconds(run_dir: Path, jobs: list[BenchJob]) -> float:
     """How long the round of `jobs` took last time: per model, its longest job (a model's configurations are
     measured together), summed."""
     latest = latest_records(load_records(run_dir)[0])
     by_model: dict[str, float] = {}
     for job in jobs:
-        previous = latest.get(job["job_id"].rsplit("/r", 1)[0] + f"/r{job['round'] - 1}")
+        previous = latest.get(job.job_id.rsplit("/r", 1)[0] + f"/r{job.round - 1}")
         if previous:
-            by_model[job["model"]] = max(by_model.get(job["model"], 0.0), previous.get("duration_s", 0.0))
+            by_model[job.model] = max(by_model.get(job.model, 0.0), previous.get("duration_s", 0.0))
     return sum(by_model.values())
 
 
-def resolve(run_dir: Path, settings: RunSettings, planned: list[dict], effects_of: Callable[[Path], dict],
-            run_round: Callable[[list[dict]], None]) -> Resolution:
+def resolve(run_dir: Path, settings: RunSettings, planned: list[Job], effects_of: Callable[[Path], dict],
+            run_round: Callable[[list[BenchJob]], None]) -> Resolution:
     """Add rounds for unresolved effects (see the module docstring). `effects_of(run_dir)`: model -> its effects
     as the report computes them; `run_round(jobs)`: runs one round's jobs and records them."""
     resolution = Resolution(settings.target_mde, settings.budget_s, settings.max_repeats)
-    rounds = max((job.get("round", 0) for job in planned if job["kind"] == "bench"), default=-1) + 1
+    rounds = max((job.round for job in planned if isinstance(job, BenchJob)), default=-1) + 1
     rounds = max(rounds, _recorded_rounds(run_dir))
     started = time.monotonic()
     while True:
@@ -139,7 +140,7 @@ def resolve(run_dir: Path, settings: RunSettings, planned: list[dict], effects_o
         if not jobs or spent + round_seconds(run_dir, jobs) > resolution.budget_s:
             resolution.stopped_by = f"time budget of {resolution.budget_s:.0f} s for extra rounds reached"
             break
-        add_jobs(run_dir, [job["job_id"] for job in jobs])
+        add_jobs(run_dir, [job.job_id for job in jobs])
         run_round(jobs)
         resolution.added_rounds.append(rounds)
         rounds += 1

@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Protocol
 
+from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
 
 EXECUTORS = ("local", "ray")
@@ -21,7 +22,7 @@ PARITY_WORKERS = 2
 
 
 class Executor(Protocol):
-    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None: ...
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None: ...
 
     def stop(self) -> None:
         """Ctrl-C: end what runs now (its jobs get no record, so --resume runs them again)."""
@@ -31,7 +32,7 @@ class LocalExecutor:
     def __init__(self):
         self._pool: ThreadPoolExecutor | None = None
 
-    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None:
         run_local(run_dir, jobs, settings, finish, self._started)
 
     def _started(self, pool: ThreadPoolExecutor) -> None:
@@ -45,7 +46,7 @@ class LocalExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_local(run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None],
+def run_local(run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None],
               started: Callable[[ThreadPoolExecutor], None] = lambda pool: None) -> None:
     """The jobs on this machine (also what a Ray task runs on its node): parity first, a framework at a time
     and two frameworks at once, then timing round by round, alone."""
@@ -63,14 +64,14 @@ def run_local(run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Ca
         for future in done:
             future.result()
     pool.shutdown()
-    run_timing_jobs(run_dir, [job for job in jobs if job["kind"] == "bench"], settings, finish)
+    run_timing_jobs(run_dir, [job for job in jobs if isinstance(job, BenchJob)], settings, finish)
 
 
-def parity_by_framework(jobs: list[dict]) -> dict[str, list[dict]]:
+def parity_by_framework(jobs: list[Job]) -> dict[str, list[Job]]:
     """framework -> its parity jobs (a decoder's generation checks among them): they time nothing, so two
     frameworks' lanes may run side by side."""
-    parity: dict[str, list[dict]] = {}
+    parity: dict[str, list[Job]] = {}
     for job in jobs:
-        if job["kind"] in ("parity", "generation"):
-            parity.setdefault(job["framework"], []).append(job)
+        if isinstance(job, (ParityJob, GenerationJob)):
+            parity.setdefault(job.framework, []).append(job)
     return parity

@@ -11,45 +11,47 @@ import json
 import time
 from pathlib import Path
 
+from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
-from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status, overall
 
 
-def job_record(job: dict, started: float, **fields) -> dict:
+def job_record(job: Job, started: float, **fields) -> dict:
     """A job's record for results.jsonl: what ran, when, and `fields` (status, reason, result, ...)."""
     ended = time.time()
-    return {"job_id": job["job_id"], "kind": job["kind"], "model": job["model"], "framework": job["framework"],
-            "size": job["size"], "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
+    return {"job_id": job.job_id, "kind": job.kind, "model": job.model, "framework": job.framework,
+            "size": job.size, "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
 
 
-def run_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> None:
+def run_parity_jobs(jobs: list[Job], settings: RunSettings, finish) -> None:
     """The run's parity jobs of one framework: the zoo's, then users' own models (each in processes of its
-    own). Every job ends as one record, passed to `finish`, as soon as its comparison is done."""
-    _run_zoo_parity_jobs([job for job in jobs if job["kind"] == "parity" and not job.get("user")], settings, finish)
-    for job in jobs:
-        if job["kind"] == "parity" and job.get("user"):
+    own), then decoders' generation checks. Every job ends as one record, passed to `finish`, as soon as its
+    comparison is done."""
+    parity = [job for job in jobs if isinstance(job, ParityJob)]
+    _run_zoo_parity_jobs([job for job in parity if job.user is None], settings, finish)
+    for job in parity:
+        if job.user is not None:
             finish(_user_parity_record(job, settings))
     for job in jobs:
-        if job["kind"] == "generation":
+        if isinstance(job, GenerationJob):
             finish(_generation_record(job, settings))
 
 
-def _generation_record(job: dict, settings: RunSettings) -> dict:
+def _generation_record(job: GenerationJob, settings: RunSettings) -> dict:
     """A decoder's generation check (generation.run): the native reference and the export in the framework's
     process, ONNX Runtime's checks in another; artifacts under <run>/<model>/<graph>/generation."""
     from aibench_onnx.generation.run import GenerationSettings, check_generation
     from aibench_onnx.subjects import Subject
 
     started = time.time()
-    generation = GenerationSettings(job["batch"], job["prompt"], job["new_tokens"], 0, tuple(job["eps"]),
-                                    tuple(job["opt_levels"]), job["threads"], job["opset"], settings.repro_dir)
-    result = check_generation(Subject.of_zoo(job["model"], job["size"]), job["framework"], generation,
+    generation = GenerationSettings(job.batch, job.prompt, job.new_tokens, 0, job.eps, job.opt_levels, job.threads,
+                                    job.opset, settings.repro_dir)
+    result = check_generation(Subject.of_zoo(job.model, job.size), job.framework, generation,
                               Path(settings.run_dir) / "generation", _parity_export(Path(settings.run_dir), job))
     return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
 
 
-def _user_parity_record(job: dict, settings: RunSettings) -> dict:
+def _user_parity_record(job: ParityJob, settings: RunSettings) -> dict:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
     then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
@@ -59,17 +61,16 @@ def _user_parity_record(job: dict, settings: RunSettings) -> dict:
     from aibench_onnx.launch import run_worker
 
     started = time.time()
-    out_dir = Path(settings.run_dir) / job["model"] / job["framework"]
-    precisions = tuple(job.get("precisions", ["fp32"]))
-    export = export_or_failure(UserModel(**job["user"]), out_dir, job["opset"], settings.timeout_s, precisions)
+    out_dir = Path(settings.run_dir) / job.model / job.framework
+    export = export_or_failure(UserModel(**job.user), out_dir, job.opset, settings.timeout_s, job.precisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
-    request = {key: job[key] for key in ("model", "size", "framework", "eps", "opt_levels", "threads")}
-    request["precisions"], request["error_stats"] = list(precisions), job.get("error_stats", {})
-    request["graph_runtimes"] = job.get("graph_runtimes", [REFERENCE])
-    request.update(user=job["user"], opset=job["opset"], timeout_s=settings.timeout_s)  # an export difference
+    request = {"model": job.model, "size": job.size, "framework": job.framework, "eps": list(job.eps),
+               "opt_levels": list(job.opt_levels), "threads": job.threads, "precisions": list(job.precisions),
+               "error_stats": job.error_stats, "graph_runtimes": list(job.graph_runtimes),
+               "user": job.user, "opset": job.opset, "timeout_s": settings.timeout_s}  # user: an export difference
     if settings.repro_dir:
-        request["repro_dir"] = str(Path(settings.repro_dir) / job["model"] / job["framework"])
+        request["repro_dir"] = str(Path(settings.repro_dir) / job.model / job.framework)
     outcome = run_worker("user_parity", {**request, "export": export}, settings.timeout_s,
                          out_dir / "parity_request.json")
     if not outcome.ok:
@@ -79,7 +80,7 @@ def _user_parity_record(job: dict, settings: RunSettings) -> dict:
     return job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
 
 
-def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> None:
+def _run_zoo_parity_jobs(jobs: list[ParityJob], settings: RunSettings, finish) -> None:
     """Every zoo model's native run and export in one process of the framework (imported once), then ORT per
     model in processes of its own."""
     if not jobs:
@@ -91,10 +92,9 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
     started = time.time()
     prepared = []
     for job in jobs:
-        found = prepare_parity(get_spec(job["model"]), job["size"], job["framework"], job["eps"], job["opt_levels"],
-                               job["seeds"], job["threads"], run_dir, job["opset"],
-                               precisions=tuple(job.get("precisions", ["fp32"])), error_stats=job.get("error_stats"),
-                               runtimes=tuple(job.get("graph_runtimes", [REFERENCE])),
+        found = prepare_parity(get_spec(job.model), job.size, job.framework, list(job.eps), list(job.opt_levels),
+                               job.seeds, job.threads, run_dir, job.opset, precisions=job.precisions,
+                               error_stats=job.error_stats, runtimes=job.graph_runtimes,
                                repro_dir=Path(settings.repro_dir) if settings.repro_dir else None)
         if isinstance(found, ExportParity):  # the framework is not installed
             finish(job_record(job, started, status=overall(c.status for c in found.cells), result=found.to_dict()))
@@ -103,7 +103,7 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
     if not prepared:
         return
     results = check_in_one_process([found for _, found in prepared], settings.timeout_s,
-                                   [job["job_id"] for job, _ in prepared])
+                                   [job.job_id for job, _ in prepared])
     for (job, _), result in zip(prepared, results):
         if isinstance(result, Lost):  # the framework's process died before this job: it shares that fate
             finish(job_record(job, started, status=result.status, reason=result.reason))
@@ -112,16 +112,16 @@ def _run_zoo_parity_jobs(jobs: list[dict], settings: RunSettings, finish) -> Non
         started = time.time()
 
 
-def _parity_export(run_dir: Path, job: dict) -> dict | None:
+def _parity_export(run_dir: Path, job: GenerationJob) -> dict | None:
     """The decoder's graph as this run's parity job exported it (the same artifact key), so a generation job
     checks — and the timing times — the one graph; None when there is none (then the generation job exports)."""
     from aibench_onnx.artifacts.export import artifact_key
 
-    path = run_dir / job["model"] / job["framework"] / "export.json"
+    path = run_dir / job.model / job.framework / "export.json"
     record = json.loads(path.read_text()) if path.exists() else None
     if record is None or record.get("status") != Status.OK or not Path(record["path"]).exists():
         return None
-    same = record.get("artifact_key") == artifact_key(job["model"], job["size"], job["framework"], job["opset"])
+    same = record.get("artifact_key") == artifact_key(job.model, job.size, job.framework, job.opset)
     return record if same else None
 
 
@@ -158,38 +158,36 @@ def _variant(run_dir: Path, subject, config, export: dict, cache: dict) -> dict:
     return cache[key]
 
 
-def run_timing_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings, finish) -> None:
+def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, finish) -> None:
     """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
     by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
-    from aibench_onnx.keys import RuntimeConfig
     from aibench_onnx.measuring.loop import TimingConfig
-    from aibench_onnx.subjects import Subject
     from aibench_onnx.timing.bench import blocked
     from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 
     exports: dict = {}
     variants: dict = {}
-    by_id = {job["job_id"]: job for job in jobs}
+    by_id = {job.job_id: job for job in jobs}
     items = []
 
-    def record(job: dict, result: dict, process: dict | None, wall_s: float) -> dict:
+    def record(job: BenchJob, result: dict, process: dict | None, wall_s: float) -> dict:
         died = result["status"] in (Status.CRASHED, Status.TIMEOUT)  # the process's fate, not the job's verdict
-        return job_record(job, time.time() - wall_s, round=job["round"],
+        return job_record(job, time.time() - wall_s, round=job.round,
                            status=result["status"] if died else overall([result["status"]]),
                            reason=result.get("reason", ""), result={**result, "process": process})
 
     for job in jobs:
-        config, subject = RuntimeConfig.from_dict(job["config"]), Subject.from_dict(job)
+        config, subject = job.config, job.subject
         export = (resolve_export(run_dir, subject, config.framework, settings.opset, settings.threads,
                                  exports) if config.runs_graph else {})
         if config.runs_graph and config.precision != "fp32":
             export = _variant(run_dir, subject, config, export, variants)
         stopped = blocked(subject.known_export_failures, config, {config.export_key(): export})
         if stopped is not None:
-            finish(record(job, {"config": job["config"], "status": stopped.status, "reason": stopped.reason,
-                                "batches": {}, "round": job["round"]}, None, 0.0))
+            finish(record(job, {"config": config.to_dict(), "status": stopped.status, "reason": stopped.reason,
+                                "batches": {}, "round": job.round}, None, 0.0))
             continue
-        items.append(TimingItem(job["job_id"], subject, config, job["round"], export.get("path")))
+        items.append(TimingItem(job.job_id, subject, config, job.round, export.get("path")))
     common = TimingSettings(settings.threads, tuple(settings.batches), TimingConfig(**settings.timing),
                             settings.device, settings.tf32,
                             str(run_dir / "bench" / "trt-cache"))

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
+from aibench_onnx.runs.job import BenchJob, Job
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.targets import (
     NODE_RESOURCE,
@@ -44,13 +45,13 @@ class RayExecutor:
         self._submitted: list = []
         self._stopping = threading.Event()
 
-    def run(self, run_dir: Path, jobs: list[dict], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None:
         connect(settings.address)
         targets = [still_there(Target(**t)) for t in settings.target_specs]
         # not `with`: on Ctrl-C the lanes must not be waited for; stop() cancels their tasks
         lanes = ThreadPoolExecutor(max_workers=max(len(targets), 1))
         try:
-            futures = [lanes.submit(self._run_target, target, [j for j in jobs if j.get("target") == target.name],
+            futures = [lanes.submit(self._run_target, target, [j for j in jobs if j.target == target.name],
                                     settings, finish) for target in targets]
             for future in futures:
                 future.result()
@@ -67,7 +68,7 @@ class RayExecutor:
             except Exception:  # noqa: BLE001 - already finished or gone
                 pass
 
-    def _run_target(self, target: Target, jobs: list[dict], settings: RunSettings,
+    def _run_target(self, target: Target, jobs: list[Job], settings: RunSettings,
                     finish: Callable[[dict], None]) -> None:
         """One target's lane: its parity tasks (a framework each, in parallel), then its timing tasks round by
         round — a round's processes all end before the next round starts, as in a local run (a target with
@@ -82,7 +83,7 @@ class RayExecutor:
                 return
             self._run_tasks(target, [(group, 1.0) for group in round_groups], settings, finish)
 
-    def _run_tasks(self, target: Target, groups: list[tuple[list[dict], float]], settings: RunSettings,
+    def _run_tasks(self, target: Target, groups: list[tuple[list[Job], float]], settings: RunSettings,
                    finish: Callable[[dict], None]) -> None:
         if not groups:
             return
@@ -91,12 +92,12 @@ class RayExecutor:
                            for group, share in groups]:
                 future.result()
 
-    def _run_group(self, target: Target, group: list[dict], share: float, settings: RunSettings,
+    def _run_group(self, target: Target, group: list[Job], share: float, settings: RunSettings,
                    finish: Callable[[dict], None]) -> None:
         """One task's jobs; on a lost node or worker, `lost` records and one more try for what is left."""
         from ray.exceptions import RayError
 
-        remaining = {job["job_id"]: job for job in group}
+        remaining = {job.job_id: job for job in group}
         for attempt in range(RETRIES + 1):
             started = time.time()
             if not target.alive():  # its last node went away: nothing to wait for
@@ -119,7 +120,7 @@ class RayExecutor:
                 if not remaining:
                     return
 
-    def _stream(self, target: Target, jobs: list[dict], share: float, settings: RunSettings) -> Iterator[dict]:
+    def _stream(self, target: Target, jobs: list[Job], share: float, settings: RunSettings) -> Iterator[dict]:
         import ray
 
         # max_retries=0: Ray would rerun a task whose worker died by itself, silently; aibench records the
@@ -150,26 +151,23 @@ def _cancel_when_gone(target: Target, generator, ended: threading.Event, every_s
             return
 
 
-def timing_rounds(jobs: list[dict]) -> list[list[list[dict]]]:
+def timing_rounds(jobs: list[Job]) -> list[list[list[BenchJob]]]:
     """The timing jobs round by round, each round's grouped as the local scheduler groups them into processes
     (one per runtime group), so a node measures a group in one fresh process, as a local run does."""
-    from aibench_onnx.keys import RuntimeConfig
-
-    rounds: dict[int, dict[str, list[dict]]] = {}
+    rounds: dict[int, dict[str, list[BenchJob]]] = {}
     for job in jobs:
-        if job["kind"] == "bench":
-            group = RuntimeConfig.from_dict(job["config"]).process_group
-            rounds.setdefault(job["round"], {}).setdefault(group, []).append(job)
+        if isinstance(job, BenchJob):
+            rounds.setdefault(job.round, {}).setdefault(job.config.process_group, []).append(job)
     return [list(rounds[r].values()) for r in sorted(rounds)]
 
 
-def lost_record(job: dict, started: float, reason: str) -> dict:
+def lost_record(job: Job, started: float, reason: str) -> dict:
     from aibench_onnx.runs.jobs import job_record
 
-    return job_record(job, started, status=Status.LOST, reason=reason, target=job.get("target"))
+    return job_record(job, started, status=Status.LOST, reason=reason, target=job.target)
 
 
-def _node_task(jobs: list[dict], settings: RunSettings, target: str) -> Iterator[dict]:
+def _node_task(jobs: list[Job], settings: RunSettings, target: str) -> Iterator[dict]:
     """On the node: the jobs as a local run does them (runs/executors.run_local), each record stamped with the
     target and the node (id, host, hardware fingerprint) and yielded the moment it is made."""
     from aibench_onnx.runs.executors import run_local
@@ -196,7 +194,7 @@ def _node_task(jobs: list[dict], settings: RunSettings, target: str) -> Iterator
         yield {**item, "target": target, "node": node}
 
 
-def _die_once_if_asked(jobs: list[dict], node_dir: Path) -> None:
+def _die_once_if_asked(jobs: list[Job], node_dir: Path) -> None:
     """AIBENCH_TEST_RAY_HOOK="die:SUBSTRING": the Ray worker running a job whose id contains SUBSTRING exits
     as soon as the job's first process has started (the job surely still running), once per run — as a node
     that goes away mid-job — so tests can prove the job is recorded lost and retried. (A fixed delay raced
@@ -205,7 +203,7 @@ def _die_once_if_asked(jobs: list[dict], node_dir: Path) -> None:
 
     action, _, pattern = os.environ.get("AIBENCH_TEST_RAY_HOOK", "").partition(":")
     marker = node_dir / ".ray-test-hook-fired"
-    if action != "die" or not pattern or not any(pattern in job["job_id"] for job in jobs) or marker.exists():
+    if action != "die" or not pattern or not any(pattern in job.job_id for job in jobs) or marker.exists():
         return
     marker.write_text("")
 

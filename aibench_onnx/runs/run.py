@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
     append_record,
@@ -51,46 +52,43 @@ FULL = {"size": None, "seeds": 3, "opt_levels": ["disabled", "all"], "batches": 
         "runtimes": None, "timing": {"min_time_s": 1.0}, "threads": None}
 
 
-def plan_jobs(settings: RunSettings, specs) -> list[dict]:
+def plan_jobs(settings: RunSettings, specs) -> list[Job]:
     """Every job of the run, in execution order, each with a stable id (resume matches on it)."""
-    jobs = []
+    jobs: list[Job] = []
     common = {"threads": settings.threads, "opset": settings.opset, "run_dir": settings.run_dir}
-    precisions = settings.precisions
+    precisions = tuple(settings.precisions)
     # the reference runtime checks every export; other graph runtimes timed in this run (OpenVINO) check it too
-    graph_runtimes = [REFERENCE, *other_graph_runtimes(settings.runtimes)]
-    eps, levels = list(settings.eps), list(settings.opt_levels)
+    graph_runtimes = (REFERENCE, *other_graph_runtimes(settings.runtimes))
+    eps, levels = tuple(settings.eps), tuple(settings.opt_levels)
     for spec in specs:
         size = settings.size or spec.default_size
         for framework in settings.frameworks:
-            jobs.append({**common, "job_id": f"parity/{spec.name}/{framework}", "kind": "parity", "model": spec.name,
-                         "size": size, "framework": framework, "eps": eps, "opt_levels": levels,
-                         "seeds": settings.seeds, "precisions": list(precisions), "error_stats": settings.error_stats,
-                         "graph_runtimes": graph_runtimes})
+            jobs.append(ParityJob(**common, job_id=f"parity/{spec.name}/{framework}", model=spec.name, size=size,
+                                  framework=framework, eps=eps, opt_levels=levels, seeds=settings.seeds,
+                                  precisions=precisions, error_stats=settings.error_stats,
+                                  graph_runtimes=graph_runtimes))
     for spec in specs:
         if spec.decoder is not None and settings.generation:  # runs from before decoders: none
             size = settings.size or spec.default_size
-            jobs += [{**common, "job_id": f"generation/{spec.name}/{framework}", "kind": "generation",
-                      "model": spec.name, "size": size, "framework": framework, "eps": eps, "opt_levels": levels,
-                      **settings.generation} for framework in settings.frameworks]
+            jobs += [GenerationJob(**common, job_id=f"generation/{spec.name}/{framework}", model=spec.name, size=size,
+                                   framework=framework, eps=eps, opt_levels=levels, **settings.generation)
+                     for framework in settings.frameworks]
     for user in settings.user_models:  # users' own models: each with its one framework
-        jobs.append({**common, "job_id": f"parity/{user['name']}/{user['framework']}", "kind": "parity",
-                     "model": user["name"], "size": USER_SIZE, "framework": user["framework"], "user": user,
-                     "eps": eps, "opt_levels": levels, "precisions": list(precisions),
-                     "error_stats": settings.error_stats, "graph_runtimes": graph_runtimes})
-    configs = plan_configs(list(settings.frameworks), list(settings.runtimes), eps, levels, [True], (False,),
-                           precisions)
+        jobs.append(ParityJob(**common, job_id=f"parity/{user['name']}/{user['framework']}", model=user["name"],
+                              size=USER_SIZE, framework=user["framework"], user=user, eps=eps, opt_levels=levels,
+                              precisions=precisions, error_stats=settings.error_stats, graph_runtimes=graph_runtimes))
+    configs = plan_configs(list(settings.frameworks), list(settings.runtimes), list(eps), list(levels), [True],
+                           (False,), precisions)
     subjects = [(subject, configs) for subject in timed_subjects(specs, settings)]
-    subjects += [(subject, plan_configs([subject.user["framework"]], list(settings.runtimes), eps, levels, [True],
-                                        (False,), precisions))
+    subjects += [(subject, plan_configs([subject.user["framework"]], list(settings.runtimes), list(eps), list(levels),
+                                        [True], (False,), precisions))
                  for subject in user_subjects(settings)]
     for round_index in range(settings.repeats):  # a run from before replicates had one process each
         for subject, model_configs in subjects:
-            described = subject.to_dict()
             for config in model_configs:
-                jobs.append({**common, "job_id": f"bench/{subject.name}/{config.label}/r{round_index}",
-                             "kind": "bench", "model": subject.name, "size": subject.size,
-                             "framework": config.framework, "config": config.to_dict(), "round": round_index,
-                             **{k: v for k, v in described.items() if k not in ("name", "size") and v}})
+                jobs.append(BenchJob(**common, job_id=f"bench/{subject.name}/{config.label}/r{round_index}",
+                                     model=subject.name, size=subject.size, framework=config.framework,
+                                     config=config, round=round_index, subject=subject))
     if settings.targets:  # a Ray run: every job on every target
         from aibench_onnx.runs.targets import for_targets
 
@@ -128,24 +126,24 @@ def phase_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
     return {name: subject for name, subject in run_subjects(settings).items() if subject.phase}
 
 
-def start_run(run_dir: Path, settings: RunSettings, jobs: list[dict], environment: dict,
+def start_run(run_dir: Path, settings: RunSettings, jobs: list[Job], environment: dict,
               targets: dict[str, dict] | None = None) -> None:
     """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(run_dir, {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                              "settings": settings.to_dict(), "environment": environment,
-                             "jobs": [j["job_id"] for j in jobs], **({"targets": targets} if targets else {})})
+                             "jobs": [j.job_id for j in jobs], **({"targets": targets} if targets else {})})
 
 
-def pending_jobs(run_dir: Path, jobs: list[dict]) -> tuple[list[dict], list[str]]:
+def pending_jobs(run_dir: Path, jobs: list[Job]) -> tuple[list[Job], list[str]]:
     """Jobs without a final record. A job recorded as crashed or timed out is final too: resume does not
     repeat it (rerun it with a new run). A lost job (its machine went away) is not."""
     records, problems = load_records(run_dir)
     done = {job_id for job_id, record in latest_records(records).items() if record["status"] != Status.LOST}
-    return [job for job in jobs if job["job_id"] not in done], problems
+    return [job for job in jobs if job.job_id not in done], problems
 
 
-def run_jobs(run_dir: Path, jobs: list[dict], settings: RunSettings,
+def run_jobs(run_dir: Path, jobs: list[Job], settings: RunSettings,
              on_record: Callable[[dict], None] | None = None) -> None:
     """Run `jobs` on the run's executor (here, or on a Ray cluster: runs/executors.py), appending each record
     to results.jsonl as it ends. Ctrl-C stops what runs and keeps what finished."""

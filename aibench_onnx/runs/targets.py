@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.runs.job import Job
 
 NODE_RESOURCE = "aibench_node"
 TARGET_SHARE = 0.001  # what a task asks of its target's resource: only where it may run, not how many at once
@@ -114,9 +115,9 @@ def _describe(node: dict) -> dict:
     return {"node_id": node["NodeID"], "address": node["NodeManagerAddress"]}
 
 
-def for_targets(jobs: list[dict], targets: list[str]) -> list[dict]:
+def for_targets(jobs: list[Job], targets: list[str]) -> list[Job]:
     """Every job on every target; a job's id carries its target (parity/mlp/torch@l4)."""
-    return [{**job, "job_id": f"{job['job_id']}@{target}", "target": target} for target in targets for job in jobs]
+    return [job.on_target(target) for target in targets for job in jobs]
 
 
 def node_dir(run_dir: str, target: str) -> str:
