@@ -177,17 +177,17 @@ def worker_main(argv: list[str], worker: str, run: Callable[[dict], dict],
 
 
 def apply_test_hook(job_id: str) -> None:
-    """AIBENCH_TEST_JOB_HOOK="crash:SUBSTRING" or "hang:SUBSTRING" makes the job whose id contains SUBSTRING
-    abort or hang in its worker, so tests can prove that crashes and timeouts are recorded."""
-    hook = os.environ.get("AIBENCH_TEST_JOB_HOOK", "")
-    action, _, pattern = hook.partition(":")
-    if not pattern or pattern not in job_id:
-        return
-    if action == "crash":
-        os.abort()  # SIGABRT, as a native crash would
-    if action == "hang":
-        while True:
-            time.sleep(60)
+    """AIBENCH_TEST_JOB_HOOK="crash:SUBSTRING" or "hang:SUBSTRING" (several, comma-separated) makes the job whose
+    id contains SUBSTRING abort or hang in its worker, so tests can prove that crashes and timeouts are recorded."""
+    for hook in os.environ.get("AIBENCH_TEST_JOB_HOOK", "").split(","):
+        action, _, pattern = hook.partition(":")
+        if not pattern or pattern not in job_id:
+            continue
+        if action == "crash":
+            os.abort()  # SIGABRT, as a native crash would
+        if action == "hang":
+            while True:
+                time.sleep(60)
 
 
 class LiveWorker:

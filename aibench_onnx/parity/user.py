@@ -4,6 +4,7 @@ cells, so report and compare treat it as they treat a zoo model. ORT runs in a w
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.parity.cell import ParityCell
@@ -14,33 +15,59 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32
 
 
-def user_parity(request: dict) -> dict:
-    """The worker's job: request = model, size, framework, export (the record), eps, opt_levels, threads,
-    precisions (the export and its reduced-precision variants, as `check --precision` judges them), error_stats,
-    repro_dir (a reproduction bundle per failing fp32 ORT cell there, as `check --repro` writes them)."""
+@dataclass(frozen=True)
+class UserParityRequest:
+    """What the worker user_parity checks: a user's model's export (its record) on every provider x level, in each
+    precision (the export and its reduced-precision variants, as `check --precision` judges them)."""
+
+    model: str
+    size: str
+    framework: str
+    export: dict  # the export record (artifacts/user_export.py): the graph, its test data, the native reduced runs
+    eps: tuple[str, ...]
+    opt_levels: tuple[str, ...]
+    threads: int
+    precisions: tuple[str, ...] = (FP32,)
+    error_stats: dict[str, str] = field(default_factory=dict)  # output ("" every output) -> verdict statistic
+    graph_runtimes: tuple[str, ...] = (REFERENCE,)
+    user: dict | None = None  # the user's model (UserModel.to_dict()): an export difference is localized in it
+    opset: int = 18
+    timeout_s: float = 600.0
+    repro_dir: str | None = None  # a reproduction bundle per failing fp32 ORT cell there, as `check --repro`
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UserParityRequest:
+        tuples = ("eps", "opt_levels", "precisions", "graph_runtimes")
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def user_parity(document: dict) -> dict:
+    """The worker's job: a UserParityRequest's check, stated as the run's parity cells."""
     from aibench_onnx.parity.check import check_onnx
 
-    record = request["export"]
-    precisions = tuple(request.get("precisions", [FP32]))
-    common = (request["model"], request["size"], request["framework"], record.get("exporter", ""))
+    request = UserParityRequest.from_dict(document)
+    record = request.export
+    common = (request.model, request.size, request.framework, record.get("exporter", ""))
     if record["status"] != Status.OK:
         cells = [ParityCell(*common, ep, level, Status.EXPORT_FAILED, record.get("reason", ""), precision=precision)
-                 for precision in precisions for ep in request["eps"] for level in request["opt_levels"]]
+                 for precision in request.precisions for ep in request.eps for level in request.opt_levels]
         return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
-    checked = check_onnx(record["path"], record["test_data"], request["eps"], request["opt_levels"],
-                         threads=request["threads"], precisions=precisions,
+    checked = check_onnx(record["path"], record["test_data"], list(request.eps), list(request.opt_levels),
+                         threads=request.threads, precisions=request.precisions,
                          variants_dir=str(Path(record["path"]).parent / "variants"),
                          calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
-                         native_reduced=record.get("reduced"), error_stats=request.get("error_stats"),
-                         reference_is_model=True, runtimes=tuple(request.get("graph_runtimes", [REFERENCE])),
-                         subject=common, repro_dir=request.get("repro_dir"))
+                         native_reduced=record.get("reduced"), error_stats=request.error_stats,
+                         reference_is_model=True, runtimes=request.graph_runtimes, subject=common,
+                         repro_dir=request.repro_dir)
     for cell in checked.cells:  # the check's cells: named after the user's model, blame assigned
         if cell.divergence and cell.divergence.get("found"):
             cell.reason += f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
         cell.cases = {f"set{i}": {"passed": i not in cell.failing_sets} for i in range(checked.input_sets)}
-    if request.get("user") is not None:
-        locate_export_difference(request["user"], record, checked.cells, request.get("opset", 18),
-                                 request.get("timeout_s", 600), request.get("repro_dir"))
+    if request.user is not None:
+        locate_export_difference(request.user, record, checked.cells, request.opset, request.timeout_s,
+                                 request.repro_dir)
     return {"status": Status.OK,
             "result": ExportParity(*common[:3], record, checked.cells, checked.variants).to_dict()}
-

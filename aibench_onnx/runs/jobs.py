@@ -59,20 +59,18 @@ def _user_parity_record(job: ParityJob, settings: RunSettings) -> dict:
     from aibench_onnx.frameworks.user_model import UserModel
     from aibench_onnx.jsonio import json_default
     from aibench_onnx.launch import run_worker
+    from aibench_onnx.parity.user import UserParityRequest
 
     started = time.time()
     out_dir = Path(settings.run_dir) / job.model / job.framework
     export = export_or_failure(UserModel(**job.user), out_dir, job.opset, settings.timeout_s, job.precisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
-    request = {"model": job.model, "size": job.size, "framework": job.framework, "eps": list(job.eps),
-               "opt_levels": list(job.opt_levels), "threads": job.threads, "precisions": list(job.precisions),
-               "error_stats": job.error_stats, "graph_runtimes": list(job.graph_runtimes),
-               "user": job.user, "opset": job.opset, "timeout_s": settings.timeout_s}  # user: an export difference
-    if settings.repro_dir:
-        request["repro_dir"] = str(Path(settings.repro_dir) / job.model / job.framework)
-    outcome = run_worker("user_parity", {**request, "export": export}, settings.timeout_s,
-                         out_dir / "parity_request.json")
+    request = UserParityRequest(job.model, job.size, job.framework, export, job.eps, job.opt_levels, job.threads,
+                                job.precisions, job.error_stats, job.graph_runtimes, job.user, job.opset,
+                                settings.timeout_s,
+                                str(Path(settings.repro_dir) / job.model / job.framework) if settings.repro_dir else None)
+    outcome = run_worker("user_parity", request.to_dict(), settings.timeout_s, out_dir / "parity_request.json")
     if not outcome.ok:
         return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
                            reason=outcome.reason)
