@@ -69,8 +69,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 # The longest test files, longest first (seconds on the 2-core CI, from --durations): pytest-xdist's loadfile
 # mode hands files out in collection order as its workers free up, so a long file collected late (the
-# alphabet put test_user_models_comparator there) runs alone at the end while the other worker idles. Handed
-# out longest first, the two workers finish together. A file not listed keeps its place after these.
+# alphabet put test_user_models_comparator there) runs alone at the end while the other workers idle. Handed
+# out longest first, the workers finish together. A file not listed keeps its place after these.
 LONGEST_FIRST = ("test_generation.py",  # 215
                  "test_user_models_comparator.py",  # 132
                  "test_onnx_parity_zoo.py",  # 128
