@@ -77,7 +77,8 @@ def parity(
         check_writable(json_path)
     if repro is not None:
         if across_frameworks:
-            raise UserError("--repro reduces a divergence of an exported graph; --across-frameworks compares native runs")
+            raise UserError("--repro reduces a divergence of an exported graph; --across-frameworks compares native "
+                            "runs")
         check_writable_dir(repro, "--repro")
     threads = parse_threads(threads) or default_threads()
     console = make_console(stderr=json_path == STDOUT)

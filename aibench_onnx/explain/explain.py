@@ -195,8 +195,8 @@ def explain_pair(subject: str, kind: str, baseline: tuple[str, str, str, str], c
         node_us, _ = split_run(profile)  # as the attribution scales them: the node share of the latency
         scale = node_us / profile.node_sum_us if profile.node_sum_us else 1.0
         node_times[label] = {"graph": str(path), "us": exported_node_times(profile, side.origins, scale)}
-    return Explanation(subject, kind, found, ledgers, {labels[0]: profiler.rates(base), labels[1]: profiler.rates(cand)},
-                       effect, round(time.perf_counter() - started, 2), node_times)
+    rates = {labels[0]: profiler.rates(base), labels[1]: profiler.rates(cand)}
+    return Explanation(subject, kind, found, ledgers, rates, effect, round(time.perf_counter() - started, 2), node_times)
 
 
 def significant(effect: dict) -> bool:

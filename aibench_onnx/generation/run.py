@@ -155,7 +155,8 @@ def _reproduce(result: GenerationResult, steps: dict[str, list[str]], threads: i
         for check in checks:
             cell = cells.get(check.level)
             if cell is None:
-                check.repro = {"reproduced": False, "note": f"the {phase} step's check did not finish: {outcome.reason}"}
+                check.repro = {"reproduced": False,
+                               "note": f"the {phase} step's check did not finish: {outcome.reason}"}
                 continue
             check.divergence = cell.get("divergence")
             check.repro = cell.get("repro") or {

@@ -18,6 +18,8 @@ from pathlib import Path
 HEAT_GRADIENT = [{"stop": 0, "bgColor": "#ffffff"}, {"stop": 0.5, "bgColor": "#fdae61"},
                  {"stop": 1, "bgColor": "#d7191c"}]
 OPEN_WITH = "model-explorer {model} --extensions=model_explorer_onnx --node_data_paths={paths}"
+
+
 def graph_node_data(name: str, values: dict[str, float], gradient: list[dict] | None = None,
                     thresholds: list[dict] | None = None) -> dict:
     """A GraphNodeData document: `values` by output tensor name (non-finite values left out: JSON has none)."""

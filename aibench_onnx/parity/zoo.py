@@ -102,7 +102,8 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
                    threads: int, out_dir: Path, opset: int, tf32: bool = False,
                    precisions: tuple[str, ...] = (FP32,),
                    error_stats: dict[str, str] | None = None,
-                   runtimes: tuple[str, ...] = (REFERENCE,), repro_dir: Path | None = None) -> PreparedParity | ExportParity:
+                   runtimes: tuple[str, ...] = (REFERENCE,),
+                   repro_dir: Path | None = None) -> PreparedParity | ExportParity:
     """Write the input sets (and int8-static's calibration sets, drawn from other seeds) and the framework
     process's request; an ExportParity at once when the framework is not installed. `error_stats`: the
     verdict statistic of reduced-precision cells per output name ("" for every output). `repro_dir`: the

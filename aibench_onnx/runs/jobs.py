@@ -66,10 +66,10 @@ def _user_parity_record(job: ParityJob, settings: RunSettings) -> dict:
     export = export_or_failure(UserModel(**job.user), out_dir, job.opset, settings.timeout_s, job.precisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
+    repro_dir = str(Path(settings.repro_dir) / job.model / job.framework) if settings.repro_dir else None
     request = UserParityRequest(job.model, job.size, job.framework, export, job.eps, job.opt_levels, job.threads,
                                 job.precisions, job.error_stats, job.graph_runtimes, job.user, job.opset,
-                                settings.timeout_s,
-                                str(Path(settings.repro_dir) / job.model / job.framework) if settings.repro_dir else None)
+                                settings.timeout_s, repro_dir)
     outcome = run_worker("user_parity", request.to_dict(), settings.timeout_s, out_dir / "parity_request.json")
     if not outcome.ok:
         return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
