@@ -71,8 +71,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # mode hands files out in collection order as its workers free up, so a long file collected late (the
 # alphabet put test_user_models_comparator there) runs alone at the end while the other workers idle. Handed
 # out longest first, the workers finish together. A file not listed keeps its place after these.
-LONGEST_FIRST = ("test_generation.py",  # 215
-                 "test_user_models_comparator.py",  # 132
+LONGEST_FIRST = ("test_user_models_comparator.py",  # 132
+                 "test_generation_hf.py",  # 133 (Hugging Face decoders; the zoo decoder's half is below)
+                 "test_generation.py",  # 130
                  "test_onnx_parity_zoo.py",  # 128
                  "test_ray_executor.py",  # 128
                  "test_bench.py",  # 108

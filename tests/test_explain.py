@@ -303,12 +303,12 @@ def test_bad_explain_input_is_one_line_exit_2(tmp_path, monkeypatch, argv, expec
     assert len(result.output.strip().splitlines()) == 1
 
 
-@TIMING
 @pytest.mark.slow
 @pytest.mark.torch
 def test_a_bench_json_is_explained_with_the_native_side_where_torch_gives_it(tmp_path):
     """torch eager against ONNX Runtime: torch.profiler's aten operators and ORT's nodes, grouped into operator
-    families; the exporter-free effects of one graph (optimizer) from ORT's profiles alone."""
+    families; the exporter-free effects of one graph (optimizer) from ORT's profiles alone. (What is asserted is
+    the explanation's structure, not a measured difference: it runs in the parallel part.)"""
     bench = tmp_path / "bench.json"
     result = run_aibench("bench", "mlp", "-f", "torch", "--runtime", "torch-eager,ort", "--opt-level", "disabled,all",
                          "--size", "tiny", "--batch", "4", "--repeats", "1", "--min-time", "0.05",

@@ -1,6 +1,6 @@
-"""Decoders over a greedy generation (issue 22): the zoo decoder in three frameworks and Hugging Face causal LMs
-through `aibench generate`; planted cache faults in an exported graph caught and named; near-tie flips told
-apart from divergence."""
+"""Decoders over a greedy generation (issue 22): the zoo decoder in three frameworks through `aibench generate`
+and a run; planted cache faults in an exported graph caught and named; near-tie flips told apart from
+divergence. (Hugging Face causal LMs: test_generation_hf.py, a file of its own so the two run side by side.)"""
 
 from __future__ import annotations
 
@@ -16,47 +16,6 @@ from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts, pos
 from aibench_onnx.generation.judge import AGREE, DIVERGED, NEAR_TIE, agreement
 
 runner = CliRunner()
-HF_MODELS = '''
-import torch
-
-
-def llama():
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256))
-
-
-def gpt2():
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(0)
-    return GPT2LMHeadModel(GPT2Config(vocab_size=128, n_embd=32, n_layer=2, n_head=4, n_positions=256))
-
-
-def mistral_sliding():
-    from transformers import MistralConfig, MistralForCausalLM
-    torch.manual_seed(0)
-    return MistralForCausalLM(MistralConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, num_key_value_heads=2, sliding_window=4,
-                                            max_position_embeddings=256))
-def mixtral():
-    from transformers import MixtralConfig, MixtralForCausalLM
-    torch.manual_seed(0)
-    return MixtralForCausalLM(MixtralConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, num_key_value_heads=2, num_local_experts=4,
-                                            num_experts_per_tok=2, max_position_embeddings=256))
-def mamba():
-    from transformers import MambaConfig, MambaForCausalLM
-    torch.manual_seed(0)
-    return MambaForCausalLM(MambaConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2, state_size=4))
-def encoder():
-    from transformers import BertConfig, BertModel
-
-    return BertModel(BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=32))
-'''
 
 
 # --- the decoding loop and the judge, without any framework ---------------------------------------------------
@@ -246,57 +205,6 @@ def test_the_zoo_decoder_passes_generation_parity_in_three_frameworks(tmp_path):
     assert "Generation parity" in result.output and "Decoder exports" in result.output
 
 
-@pytest.mark.slow
-@pytest.mark.torch
-def test_hugging_face_decoders_pass_generation_parity_through_the_user_path(tmp_path, monkeypatch):
-    (tmp_path / "lms.py").write_text(HF_MODELS)
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["generate", "lms:llama", "lms:gpt2", "--batch", "2", "--prompt", "6",
-                                 "--new-tokens", "16", "--opt-level", "all", "--format", "markdown",
-                                 "--json", "gen.json", "-o", "out"])
-    assert result.exit_code == 0, result.output
-    document = json.loads((tmp_path / "gen.json").read_text())
-    for found in document["results"]:
-        native = found["native"]
-        assert native["passed"] and native["generate_agreement"]["kind"] == "agree", native["verdict"]
-        (check,) = found["checks"]
-        assert check["passed"] and check["tokens"]["kind"] == "agree", check["verdict"]
-        graph = found["export"]["graph"]
-        assert [i["name"] for i in graph["inputs"]][:4] == ["input_ids", "attention_mask", "position_ids", "past.0.key"]
-        assert [o["name"] for o in graph["outputs"]][:2] == ["logits", "present.0.key"]
-    assert "| llama | torch | ort cpu/all |" in result.output
-
-    # not a causal LM: one line, exit 2, and the JSON still says what ran before
-    result = runner.invoke(app, ["generate", "lms:encoder", "--json", "bad.json", "-o", "out2"])
-    assert result.exit_code == 2 and "not a causal language model" in result.output
-    failed = json.loads((tmp_path / "bad.json").read_text())
-    assert failed["results"] == [] and failed["status"] == "error" and "not a causal language model" in failed["reason"]
-
-
-@pytest.mark.slow
-@pytest.mark.torch
-def test_the_long_tail_a_sliding_window_a_mixture_of_experts_and_no_key_value_cache(tmp_path, monkeypatch):
-    """Mistral with a window of 4 (shorter than 6 prompt + 8 new tokens): the cache is kept whole and the
-    window lives in the mask; Mixtral: its grouped_mm experts do not export, batched_mm does (the route is
-    recorded); Mamba keeps no key/value cache: one line, exit 2."""
-    (tmp_path / "lms.py").write_text(HF_MODELS)
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["generate", "lms:mistral_sliding", "lms:mixtral", "--batch", "2", "--prompt", "6",
-                                 "--new-tokens", "8", "--opt-level", "all", "--json", "gen.json", "-o", "out"])
-    assert result.exit_code == 0, result.output
-    found = {r["model"]: r for r in json.loads((tmp_path / "gen.json").read_text())["results"]}
-    for model in ("mistral_sliding", "mixtral"):
-        (check,) = found[model]["checks"]
-        assert check["passed"] and check["tokens"]["kind"] == "agree", (model, check["verdict"])
-        assert found[model]["native"]["generate_agreement"]["kind"] == "agree"
-    assert found["mixtral"]["export"]["route"] == "experts_implementation=batched_mm"
-    assert [a["status"] for a in found["mixtral"]["export"]["attempts"]] == ["failed", "ok"]
-    assert "grouped_mm" in found["mixtral"]["export"]["attempts"][0]["reason"]
-    refused = runner.invoke(app, ["generate", "lms:mamba", "-o", "out2"])
-    lines = [line for line in refused.output.splitlines() if line.strip()]
-    assert refused.exit_code == 2 and len(lines) == 1 and "without a key/value cache" in lines[0], refused.output
-
-
 def test_generate_rejects_a_model_that_is_not_a_decoder():
     result = runner.invoke(app, ["generate", "mlp"])
     assert result.exit_code == 2 and "not a decoder LM" in result.output and "decoder" in result.output
@@ -354,31 +262,6 @@ def test_a_run_checks_a_decoders_generation_and_times_it_by_phase(tmp_path):
     assert "Where the time goes: decoder@decode=47" in report.output
     html = runner.invoke(app, ["report", str(run_dir), "--format", "html"])
     assert html.exit_code == 0 and "time to first token" in html.output and "Generation parity" in html.output
-
-
-@pytest.mark.slow
-@pytest.mark.torch
-def test_a_hugging_face_decoder_is_checked_then_timed_by_phase(tmp_path, monkeypatch):
-    (tmp_path / "lms.py").write_text(HF_MODELS)
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["generate", "lms:gpt2", "--batch", "2", "--prompt", "4", "--new-tokens", "8",
-                                 "--opt-level", "all", "--bench", "--bench-prompt", "8", "--bench-batch", "1",
-                                 "--runtime", "torch-eager,ort", "--repeats", "2", "--min-time", "0.05",
-                                 "--json", "gen.json", "-o", "out"])
-    assert result.exit_code == 0, result.output
-    document = json.loads((tmp_path / "gen.json").read_text())
-    assert document["settings"]["bench"]["prompts"] == [8]
-    phases = {bench["model"]: bench for bench in document["timing"]}
-    assert set(phases) == {"gpt2@prefill=8", "gpt2@decode=8", "gpt2@decode=15"}
-    decode = phases["gpt2@decode=8"]
-    assert decode["phase"] == {"decoder": "gpt2", "kind": "decode", "tokens": 8}
-    labels = {r["config"]["label"]: r for r in decode["results"]}
-    assert set(labels) == {"torch-eager", "ort:torch-graph:cpu:all"} and all(r["status"] == "ok" for r in labels.values())
-    # the ORT configuration timed the graph the generation check judged, with the cache bound on the device
-    (replicate, *_) = labels["ort:torch-graph:cpu:all"]["replicates"]
-    assert replicate["batches"]["1"]["info"]["io_binding"] is True
-    assert [e["kind"] for e in decode["effects"]] == ["runtime"]
-    assert "gpt2: time to first token" in result.output and "Where the time goes: gpt2@decode=15" in result.output
 
 
 def test_a_decoder_phase_is_a_subject_with_its_own_lengths():
