@@ -94,7 +94,15 @@ def run_native_generation(request: dict) -> dict:
     build_s = time.perf_counter() - started
     step = native_step(framework, model, io)
     prompts = make_prompts(io.vocab, request["batch"], request["prompt"], request["seed"])
-    trace = greedy(step, io, prompts, request["new_tokens"])
+    first_steps: list[tuple[dict, dict]] = []  # the prefill's and the first decode step's (feed, outputs)
+
+    def recording(feed: dict) -> dict:
+        out = step(feed)
+        if len(first_steps) < 2:
+            first_steps.append((feed, out))
+        return out
+
+    trace = greedy(recording, io, prompts, request["new_tokens"])
     reference = Reference.of(prompts, trace)
     reference.save(out_dir / "reference.npz")
     native = GenerationCheck("native")
@@ -108,26 +116,18 @@ def run_native_generation(request: dict) -> dict:
     record = request.get("export") or _export(model, spec, size, io, request, out_dir)
     return {"status": Status.OK, "io": io.to_dict(), "tolerance": [rtol, atol], "build_s": round(build_s, 3),
             "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record,
-            **({"steps": _save_steps(step, io, prompts, out_dir / "steps")} if request.get("repro") else {})}
+            **({"steps": _save_steps(first_steps, io, out_dir / "steps")} if request.get("repro") else {})}
 
 
-def _save_steps(step, io, prompts, directory: Path) -> dict[str, list[str]]:
+def _save_steps(first_steps: list[tuple[dict, dict]], io, directory: Path) -> dict[str, list[str]]:
     """The prefill's and the first decode step's feeds and the native model's outputs on them (every output: the
     logits and each layer's present), saved for `generate --repro` to check the graph on one step: phase ->
     [inputs .npz, outputs .npz]."""
     import numpy as np
 
-    recorded = []
-
-    def recording(feed: dict) -> dict:
-        out = step(feed)
-        recorded.append((feed, out))
-        return out
-
-    greedy(recording, io, prompts, 2)
     directory.mkdir(parents=True, exist_ok=True)
     saved = {}
-    for phase, (feed, out) in zip(("prefill", "decode"), recorded):
+    for phase, (feed, out) in zip(("prefill", "decode"), first_steps):
         inputs, outputs = directory / f"{phase}_inputs.npz", directory / f"{phase}_outputs.npz"
         np.savez(inputs, **{name: np.asarray(value) for name, value in feed.items()})
         np.savez(outputs, **{name: np.asarray(out[name]) for name in io.output_names})

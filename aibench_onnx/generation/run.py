@@ -143,8 +143,9 @@ def _reproduce(result: GenerationResult, steps: dict[str, list[str]], threads: i
     reduced as `check --repro` does (the worker check_one_set), the bundles under directory/<phase>."""
     failing = [c for c in result.checks if not c.passed and c.status in (Status.OK, Status.FAILED)]
     groups: dict[tuple[str, str], list[GenerationCheck]] = {}
-    for check in failing:
-        groups.setdefault((failing_phase(check), check.ep), []).append(check)
+    for check in failing:  # one new token: no decode step was saved, the prefill is what there is
+        phase = failing_phase(check) if failing_phase(check) in steps else "prefill"
+        groups.setdefault((phase, check.ep), []).append(check)
     for (phase, ep), checks in groups.items():
         inputs, outputs = steps[phase]
         levels = ["disabled"] + sorted({c.level for c in checks} - {"disabled"})
