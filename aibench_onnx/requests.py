@@ -20,6 +20,13 @@ class OneSetCheck:
     threads: int
     repro_dir: str | None = None
 
+    @classmethod
+    def at_failing_levels(cls, path: str, input_file: str, expected_file: str, ep: str, failing: set[str],
+                          threads: int, repro_dir: str | None) -> OneSetCheck:
+        """The check of the levels that failed, with level disabled first (the level note compares with it)."""
+        levels = ("disabled", *sorted(failing - {"disabled"}))
+        return cls(path, input_file, expected_file, ep, levels, threads, repro_dir)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -143,14 +143,14 @@ def _reproduce(result: GenerationResult, steps: dict[str, list[str]], threads: i
     reduced as `check --repro` does (the worker check_one_set), the bundles under directory/<phase>."""
     failing = [c for c in result.checks if not c.passed and c.status in (Status.OK, Status.FAILED)]
     groups: dict[tuple[str, str], list[GenerationCheck]] = {}
-    for check in failing:  # one new token: no decode step was saved, the prefill is what there is
-        phase = failing_phase(check) if failing_phase(check) in steps else "prefill"
+    for check in failing:
+        phase = failing_phase(check)
+        phase = phase if phase in steps else "prefill"  # one new token: no decode step was saved
         groups.setdefault((phase, check.ep), []).append(check)
     for (phase, ep), checks in groups.items():
         inputs, outputs = steps[phase]
-        levels = ["disabled"] + sorted({c.level for c in checks} - {"disabled"})
-        request = OneSetCheck(result.export["path"], inputs, outputs, ep, tuple(levels), threads,
-                              str(directory / phase))
+        request = OneSetCheck.at_failing_levels(result.export["path"], inputs, outputs, ep, {c.level for c in checks},
+                                                threads, str(directory / phase))
         outcome = run_worker("check_one_set", request.to_dict(), WORKER_TIMEOUT_S)
         cells = {c["opt_level"]: c for c in outcome.document.get("cells", [])} if outcome.ok else {}
         for check in checks:

@@ -31,10 +31,10 @@ def localize_zoo_cells(export_path: str, cells: list[ParityCell], sets: dict[str
         failing = next((name for name, found in cell.cases.items() if not found.get("passed", True)), "")
         groups.setdefault((failing if failing in sets else next(iter(sets)), cell.ep), []).append(cell)
     for (failing, ep), group in groups.items():
-        levels = ["disabled"] + sorted({cell.opt_level for cell in group} - {"disabled"})
         input_file, expected_file = sets[failing]
-        request = OneSetCheck(export_path, input_file, expected_file, ep, tuple(levels), threads,
-                              str(directory) if directory is not None else None)
+        request = OneSetCheck.at_failing_levels(export_path, input_file, expected_file, ep,
+                                                {cell.opt_level for cell in group}, threads,
+                                                str(directory) if directory is not None else None)
         outcome = run_worker("check_one_set", request.to_dict(), timeout_s)
         checked = {c["opt_level"]: c for c in outcome.document.get("cells", [])} if outcome.ok else {}
         for cell in group:
