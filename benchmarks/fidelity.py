@@ -50,7 +50,7 @@ def fidelity(onnx_path: str, feed: dict, rounds: int, threads: int) -> list[floa
 
 
 def repeatability(model: str, size: str, rounds: int, threads: int, workdir: Path) -> list[float]:
-    from aibench_onnx.timing.bench import bench_model
+    from aibench_onnx.runs.bench import bench_model
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import get_spec
 

@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from aibench_onnx.cli import app
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.timing.bench import bench_model
+from aibench_onnx.runs.bench import bench_model
+from aibench_onnx.runs.report import build_report
 from aibench_onnx.timing.configs import plan
 from aibench_onnx.timing.effects import compute_effects
 from aibench_onnx.zoo.registry import get_spec
@@ -43,9 +44,13 @@ def assert_complete(result, batches=("1", "3"), repeats=1):
 ])
 def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
     configs = plan([framework], runtimes, ["cpu"], ["disabled", "all"], [True, False])
-    bench = bench_model(get_spec("mlp"), "tiny", configs, [1, 3], threads=1, timing=QUICK, out_dir=tmp_path,
+    bench = bench_model(get_spec("mlp"), "tiny", configs, [1, 3], threads=1, timing=QUICK, run_dir=tmp_path,
                         device="cpu", timeout_s=600, opset=18)
     assert {r.config.label for r in bench.results} == {c.label for c in configs}
+    # a bench is a run: its directory reports as one, with the bench's effects
+    report = build_report(tmp_path)
+    assert sorted(e["ratio"] for e in report["effects"]["mlp"]) == sorted(e.ratio for e in bench.effects)
+    assert report["jobs_done"] == report["jobs_planned"] == len(configs)
     # traced at batch 2 even though the first benchmark batch is 1 (batch 1 can freeze the dimension)
     assert bench.exports[framework]["export_batch"] == 2
     assert not any("batch dimension fixed" in f for f in bench.exports[framework]["graph"]["suspicious"])

@@ -74,7 +74,8 @@ def bench(
     from aibench_onnx.timing.file_bench import looks_like_file
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
     from aibench_onnx.runtimes import ALL_RUNTIMES, REFERENCE, runtimes_of
-    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, bench_models, zoo_subjects
+    from aibench_onnx.runs.bench import bench_run, refuse_earlier_run
+    from aibench_onnx.timing.bench import BENCH_SCHEMA_VERSION, zoo_subjects
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.zoo.registry import check_size, resolve_models
 
@@ -128,6 +129,10 @@ def bench(
     if json_path is not None:
         check_writable(json_path)
     out_dir = files.workdir if files is not None else output_dir(out, "bench")
+    # the bench's run: OUT itself, or a run per thread count under it (each with its own effects)
+    run_dirs = {count: out_dir / f"threads-{count}" if len(thread_counts) > 1 else out_dir for count in thread_counts}
+    for run_dir in run_dirs.values():
+        refuse_earlier_run(run_dir)
     timing = {"min_time_s": min_time}
     configs = plan(chosen, runtimes, eps, levels, binding_modes, graph_modes, precisions)
     console = make_console(stderr=json_path == STDOUT)
@@ -155,18 +160,20 @@ def bench(
             progress.refresh()
 
         results = []  # one bench per thread count, each with its own effects (counts are not interleaved)
-        for count in thread_counts:
-            benches = bench_models(subjects, configs, batches, count, timing, out_dir, device, timeout,
-                                   opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+        for count, run_dir in run_dirs.items():
+            benches = bench_run(subjects, configs, batches, count, timing, run_dir, device, timeout,
+                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
             exported = {bench.model: bench.exports for bench in benches}  # exported once, for every count
             results += benches
     documents = [r.to_dict() for r in results]
     print_benches(results, console, new_tokens, show_threads=len(thread_counts) > 1)
-    console.print(f"artifacts: {out_dir}")
+    shown = ", ".join(str(run_dir) for run_dir in run_dirs.values())
+    console.print(f"artifacts and the bench's run: {shown} (aibench report, compare and explain read it)")
     if json_path is not None:
-        from aibench_onnx.env.collect import collect_environment
+        from aibench_onnx.runs.store import load_run
 
         write_json({"schema_version": BENCH_SCHEMA_VERSION, "command": "bench",
+                    "runs": [str(run_dir.resolve()) for run_dir in run_dirs.values()],
                     "settings": {"size": size, "user_model": user.to_dict() if user else None,
                                  "files": files.subject.file if files else None, "frameworks": chosen,
                                  "runtimes": runtimes, "eps": eps,
@@ -176,7 +183,8 @@ def bench(
                                  "device": device, "threads": thread_counts[0],
                                  "thread_counts": thread_counts, "timing": timing, "timeout_s": timeout,
                                  "repeats": repeats, "variance_controls": VARIANCE_CONTROLS},
-                    "environment": collect_environment(), "results": documents}, json_path)
+                    "environment": load_run(run_dirs[thread_counts[0]])["environment"], "results": documents},
+                   json_path)
     statuses = [r.status for bench_result in results for r in bench_result.results]
     raise typer.Exit(int(exit_code(statuses)))
 

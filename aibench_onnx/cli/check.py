@@ -79,6 +79,12 @@ def check(
     for folder, option in ((repro, "--repro"), (node_data, "--node-data")):
         if folder is not None:
             check_writable_dir(folder, option)
+    if bench and out is not None:  # --bench's run goes to OUT/bench: one an earlier check left is refused now
+        from pathlib import Path
+
+        from aibench_onnx.runs.bench import refuse_earlier_run
+
+        refuse_earlier_run(Path(out) / "bench")
     console = make_console(stderr=json_path == STDOUT)
     threads = parse_threads(threads) or default_threads()
     out_dir = functools.cache(lambda: output_dir(out, "check"))  # created when something is written there
@@ -144,7 +150,7 @@ def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs
     from aibench_onnx.cli.bench import print_benches
     from aibench_onnx.cli.common import progress_bar
     from aibench_onnx.exporters import DEFAULT_OPSET
-    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.runs.bench import bench_run
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.timing.file_bench import file_exports, file_subject
 
@@ -153,9 +159,9 @@ def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs
     batches = [files.subject.file["given_batch"]]
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(configs) * repeats)
-        benches = bench_models([files.subject], configs, batches, threads, {"min_time_s": min_time_s}, workdir, "cpu",
-                               900.0, DEFAULT_OPSET, repeats, on_result=lambda *_: progress.advance(task),
-                               exported=file_exports(files, configs, batches))
+        benches = bench_run([files.subject], configs, batches, threads, {"min_time_s": min_time_s}, workdir,
+                            "cpu", 900.0, DEFAULT_OPSET, repeats, on_result=lambda *_: progress.advance(task),
+                            exported=file_exports(files, configs, batches))
     print_benches(benches, console)
     return benches
 

@@ -36,7 +36,8 @@ def explain(
     from aibench_onnx.cli.common import parse_eps, parse_levels
     from aibench_onnx.cli.user_models import parse_dim_sweeps, single_dims
     from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
-    from aibench_onnx.runs.explain_run import explain_bench, explain_run, is_run_dir, save_run_explanations
+    from aibench_onnx.runs.explain_run import explain_bench, explain_run, save_run_explanations
+    from aibench_onnx.runs.store import is_run_directory
 
     if json_path is not None:
         check_writable(json_path)
@@ -50,13 +51,13 @@ def explain(
     with console.status("profiling...") as status:
         if other is not None or target.endswith(".onnx"):
             document = _explain_files(target, other, ep, level, threads, dims)
-        elif is_run_dir(target):
+        elif is_run_directory(target):
             document = explain_run(target, threads, every, lambda model: status.update(f"profiling {model}..."))
         else:
             document = explain_bench(target, threads, every, lambda model: status.update(f"profiling {model}..."))
     if node_data is not None:
         _write_node_data(document, Path(node_data))
-        if other is None and is_run_dir(target):  # the run's report lists the files
+        if other is None and is_run_directory(target):  # the run's report lists the files
             save_run_explanations(target, document)
     if json_path != STDOUT:
         _render(document, console)

@@ -86,6 +86,12 @@ def generate(
     console = make_console(stderr=json_path == STDOUT or form != "terminal")
     out_dir = output_dir(out, "generate")
     timing_plan = _timing_plan(bench, bench_prompt, bench_batch, runtime, new_tokens)
+    if bench:  # each decoder's timing is a run of its own (runs/phases.py): one an earlier call left is refused now
+        from aibench_onnx.runs.bench import refuse_earlier_run
+        from aibench_onnx.runs.phases import phases_run_dir
+
+        for subject, _ in subjects:
+            refuse_earlier_run(phases_run_dir(out_dir, subject.name))
     results: list = []
     error = None
     try:

@@ -50,7 +50,7 @@ def noise(
     from aibench_onnx.ort.session import EXECUTION_PROVIDERS, OPT_LEVELS
     from aibench_onnx.runtimes import ALL_RUNTIMES, REFERENCE
     from aibench_onnx.status import Status
-    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.runs.bench import bench_run, refuse_earlier_run
     from aibench_onnx.timing.configs import plan
     from aibench_onnx.timing.noise import analyse
     from aibench_onnx.zoo.registry import check_size, get_spec
@@ -71,13 +71,15 @@ def noise(
         raise UserError(f"{runtime} is not a runtime of {framework}")
     if json_path is not None:
         check_writable(json_path)
+    run_dir = output_dir(out, "noise")  # the processes' run (runs/bench.py), refused before any work if taken
+    refuse_earlier_run(run_dir)
     console = make_console(stderr=json_path == STDOUT)
     timing = {"min_time_s": min_time}
     with progress_bar(console) as progress:
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
-        (bench,) = bench_models([_one_subject(spec, size)], configs, [batch], threads or default_threads(), timing,
-                                output_dir(out, "noise"), device, timeout, DEFAULT_OPSET, processes,
-                                on_result=lambda *_: (progress.advance(task), progress.refresh()))
+        (bench,) = bench_run([_one_subject(spec, size)], configs, [batch], threads or default_threads(), timing,
+                             run_dir, device, timeout, DEFAULT_OPSET, processes,
+                             on_result=lambda *_: (progress.advance(task), progress.refresh()))
     result = bench.results[0]
     by_process = result.samples_by_round().get(batch, {})
     if result.status != Status.OK or len(by_process) < 2 * repeats:

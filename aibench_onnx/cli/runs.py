@@ -101,7 +101,10 @@ def run(
     target_envs = None
     if resume:
         run_dir = Path(resume)
-        settings = RunSettings.from_dict(load_run(run_dir)["settings"])
+        document = load_run(run_dir)
+        if document.get("command"):  # a bench's run (runs/bench.py): its plan is not one run's settings replan
+            raise UserError(f"{resume}: the run of an `aibench {document['command']}`; run that command again")
+        settings = RunSettings.from_dict(document["settings"])
         specs = resolve_models(list(settings.models)) if settings.models else []
         if settings.executor == "ray":
             settings = settings.with_changes(address=address or settings.address)

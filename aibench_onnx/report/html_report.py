@@ -125,8 +125,9 @@ def parity_heatmap(report: dict) -> str:
 
 
 def render_html(report: dict) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>aibench run {_e(report['run_dir'])}</title>"
-             f"<style>{STYLE}</style></head><body>", f"<h1>aibench run <code>{_e(report['run_dir'])}</code></h1>",
+    title = f"aibench {_e(report.get('command', 'run'))}"  # a run, or a bench's run
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title} {_e(report['run_dir'])}</title>"
+             f"<style>{STYLE}</style></head><body>", f"<h1>{title} <code>{_e(report['run_dir'])}</code></h1>",
              "<section id='summary'>" + "".join(f"<p><strong>{_e(line)}</strong></p>"
                                                 for line in report.get("headline", [])) + "</section>",
              "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",

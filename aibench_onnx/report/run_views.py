@@ -107,7 +107,7 @@ def explained_for(report: dict, model: str) -> list[dict]:
 
 
 def markdown(report: dict) -> str:
-    out = [f"# aibench run `{md_escape(report['run_dir'])}`", ""]
+    out = [f"# aibench {report.get('command', 'run')} `{md_escape(report['run_dir'])}`", ""]
     out += [f"**{md_escape(line)}**  " for line in report.get("headline", [])] + [""]
     out += [f"- {md_escape(line)}" for line in environment_lines(report)]
     if report.get("why"):

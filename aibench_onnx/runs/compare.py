@@ -13,6 +13,7 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.report import on_target
 from aibench_onnx.runs.store import (
+    bench_runs,
     latest_records,
     load_bench_document,
     load_records,
@@ -130,7 +131,14 @@ def hardware_differences(base: list[dict], new: list[dict]) -> list[str]:
 
 
 def _bench_json(path: str) -> Side:
+    """A bench document's side: its run's (a bench is a run), or — written before, or its run gone — its numbers."""
     document = load_bench_document(path)
+    runs = bench_runs(document)
+    if len(runs) > 1:
+        raise UserError(f"{path}: a bench over several thread counts; compare one of its runs: "
+                        + ", ".join(str(run_dir) for run_dir in runs))
+    if runs:
+        return _load_one(str(runs[0]))
     samples: dict[tuple, dict[int, list[float]]] = {}
     for model in document.get("results", []):
         for result in model["results"]:

@@ -19,7 +19,14 @@ from aibench_onnx.explain.explain import (
 )
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.settings import RunSettings
-from aibench_onnx.runs.store import EXPLAIN_FILE, latest_records, load_bench_document, load_records, load_run
+from aibench_onnx.runs.store import (
+    EXPLAIN_FILE,
+    bench_runs,
+    latest_records,
+    load_bench_document,
+    load_records,
+    load_run,
+)
 from aibench_onnx.subjects import Subject
 
 
@@ -40,15 +47,17 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
 
     run_dir = Path(run_dir)
     report = build_report(run_dir)
-    settings = RunSettings.from_dict(report["settings"])
-    graphs: dict[str, dict[str, dict]] = {}  # model -> graph (or graph/precision) -> export record
+    run = load_run(run_dir)
+    settings = RunSettings.from_dict(run["settings"])
+    # model -> graph (or graph/precision) -> export record: a bench's, as its plan fixed them; a run's, its parity's
+    graphs: dict[str, dict[str, dict]] = dict(run.get("exports") or {})
     for record in latest_records(load_records(run_dir)[0]).values():
         result = record.get("result") or {}
         if record.get("kind") == "parity" and result.get("export"):
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    document = _explain(report["effects"], graphs, _run_subject(report, settings),
+    document = _explain(report["effects"], graphs, _run_subject(report, run, settings),
                         threads or settings.threads or 1, run_dir / "explain", every, on_model)
     save_run_explanations(run_dir, document)
     return document
@@ -61,8 +70,14 @@ def save_run_explanations(run_dir: str | Path, document: dict) -> None:
 
 def explain_bench(path: str | Path, threads: int | None = None, every: bool = False,
                   on_model: Callable[[str], None] | None = None) -> dict:
-    """Explain the effects of `aibench bench --json`'s document."""
+    """Explain the effects of `aibench bench --json`'s document: its runs' (each a run directory, which keeps its
+    explain.json), or — a document written before benches were runs — the effects it holds."""
     document = load_bench_document(path, "a run directory, an ONNX file")
+    runs = bench_runs(document)
+    if runs:
+        explained = [explain_run(run_dir, threads, every, on_model) for run_dir in runs]
+        return {**explained[0], "explanations": [e for found in explained for e in found["explanations"]],
+                "wall_s": round(sum(found["wall_s"] for found in explained), 2)}
     settings = document.get("settings", {})
     effects = {model["model"]: model.get("effects", []) for model in document.get("results", [])}
     graphs = {model["model"]: model.get("exports", {}) for model in document.get("results", [])}
@@ -102,11 +117,11 @@ def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], subjects: 
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}
 
 
-def _run_subject(report: dict, settings: RunSettings) -> Callable[[str], Subject]:
+def _run_subject(report: dict, run: dict, settings: RunSettings) -> Callable[[str], Subject]:
     """A timed model's subject, by the report's typed key (its model and Ray target) and the run's plan."""
     from aibench_onnx.runs.run import run_subjects
 
-    planned = run_subjects(settings)
+    planned = run_subjects(run)
 
     def subject(shown: str) -> Subject:
         key = report["timed"][shown]
@@ -143,11 +158,3 @@ def _subjects(size: str | None, users: list[dict], sizes: dict[str, str] | None 
         return Subject.of_zoo(name, (sizes or {}).get(model) or size)
 
     return subject
-
-
-def is_run_dir(path: str) -> bool:
-    try:
-        load_run(path)
-        return True
-    except UserError:
-        return False

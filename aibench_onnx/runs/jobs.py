@@ -156,15 +156,26 @@ def _variant(run_dir: Path, subject, config, export: dict, cache: dict) -> dict:
     return cache[key]
 
 
+def planned_graphs(run_dir: Path) -> dict[str, dict]:
+    """subject -> its graphs (export key -> record) as run.json fixed them before the plan (a bench's run); none
+    for an `aibench run`'s, whose timing reuses its parity jobs' exports (or a Ray node's copy, without run.json)."""
+    from aibench_onnx.runs.store import RUN_FILE
+
+    path = Path(run_dir) / RUN_FILE
+    return json.loads(path.read_text()).get("exports") or {} if path.exists() else {}
+
+
 def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, finish) -> None:
-    """The run's timing jobs (one configuration x model x round each) through the bench's scheduler: round
-    by round, one process per runtime group. Every job ends as one record, passed to `finish`."""
+    """The run's timing jobs (one configuration x model x round each) through the timing scheduler: round by
+    round, one process per runtime group. Every job ends as one record, passed to `finish`. The graphs timed:
+    those run.json lists (a bench's), else the parity jobs' exports (or fresh ones) and their variants."""
     from aibench_onnx.measuring.loop import TimingConfig
     from aibench_onnx.timing.bench import blocked
     from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 
     exports: dict = {}
     variants: dict = {}
+    given = planned_graphs(run_dir)
     by_id = {job.job_id: job for job in jobs}
     items = []
 
@@ -176,10 +187,14 @@ def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, 
 
     for job in jobs:
         config, subject = job.config, job.subject
-        export = (resolve_export(run_dir, subject, config.framework, settings.opset, settings.threads,
-                                 exports) if config.runs_graph else {})
-        if config.runs_graph and config.precision != "fp32":
-            export = _variant(run_dir, subject, config, export, variants)
+        if not config.runs_graph:
+            export = {}
+        elif subject.name in given:  # a bench's: exported (or given) before the plan
+            export = given[subject.name].get(config.export_key(), {})
+        else:
+            export = resolve_export(run_dir, subject, config.framework, settings.opset, settings.threads, exports)
+            if config.precision != "fp32":
+                export = _variant(run_dir, subject, config, export, variants)
         stopped = blocked(subject.known_export_failures, config, {config.export_key(): export})
         if stopped is not None:
             finish(record(job, {"config": config.to_dict(), "status": stopped.status, "reason": stopped.reason,

@@ -9,13 +9,13 @@ from typing import Callable
 
 def time_decoder_phases(subjects: list[tuple], results: list, plan: dict, settings, out_dir: Path, repeats: int,
                         min_time: float, say: Callable[[str], None]) -> list:
-    """Each checked decoder timed by phase (timing.bench over its phases), every exporter's graph of it in one
-    bench, so its exporter effects come out beside the runtime effects. The graphs are the ones just checked;
-    `say` shows a line before each decoder's bench."""
+    """Each checked decoder timed by phase (a bench of its phases, runs/bench.py), every exporter's graph of it in
+    one bench, so its exporter effects come out beside the runtime effects. The graphs are the ones just checked;
+    `say` shows a line before each decoder's bench, whose run directory is phases_run_dir's."""
     from aibench_onnx.runtimes import runtimes_of
     from aibench_onnx.status import Status
     from aibench_onnx.subjects import Subject
-    from aibench_onnx.timing.bench import bench_models
+    from aibench_onnx.runs.bench import bench_run
     from aibench_onnx.timing.configs import plan as plan_configs
 
     benches = []
@@ -34,7 +34,12 @@ def time_decoder_phases(subjects: list[tuple], results: list, plan: dict, settin
         configs = plan_configs(graphs, runtimes_of(graphs, plan["runtimes"] or None), list(settings.eps),
                                list(settings.levels), [True])
         say(f"timing {name} by phase: {len(phases)} phases × {len(configs)} configurations × {repeats} processes")
-        benches += bench_models(phases, configs, plan["batches"], settings.threads, {"min_time_s": min_time},
-                                out_dir / "timing", "cpu", 900.0, settings.opset, repeats,
-                                exported={p.name: exports for p in phases})
+        benches += bench_run(phases, configs, plan["batches"], settings.threads, {"min_time_s": min_time},
+                             phases_run_dir(out_dir, name), "cpu", 900.0, settings.opset, repeats,
+                             exported={p.name: exports for p in phases})
     return benches
+
+
+def phases_run_dir(out_dir: Path, decoder: str) -> Path:
+    """Where a decoder's timing by phase runs: a bench's run directory of its own (runs/bench.py)."""
+    return Path(out_dir) / "timing" / decoder

@@ -51,14 +51,15 @@ def build_report(run_dir: str | Path) -> dict:
     warnings += low_priority_targets(latest.values())
     settings = RunSettings.from_dict(run["settings"])
     latency, effects, results = _timing(replicates, settings, warnings)
-    report = {"run_dir": str(run_dir), "created": run.get("created"), "settings": run["settings"],
+    report = {"run_dir": str(run_dir), "command": run.get("command", "run"), "created": run.get("created"),
+              "settings": run["settings"],
             "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
             "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
             "variants": variants,
             "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
             "targets": run.get("targets", {}), "hardware": hardware_effects(results, list(settings.targets)),
             "why": load_explanations(run_dir), "generation": generation,
-            "phases": _phases(settings, results),
+            "phases": _phases(run, results),
             "timed": {key.shown: key._asdict() for key in results}}
     resolution = load_resolution(run_dir)
     report["replicates"] = resolution.to_dict() if resolution else None
@@ -144,10 +145,10 @@ def on_target(model: str, record: dict) -> str:
     return ModelOnTarget(model, record.get("target")).shown
 
 
-def _phases(settings: RunSettings, results: dict[ModelOnTarget, list]) -> dict[str, dict]:
+def _phases(run: dict, results: dict[ModelOnTarget, list]) -> dict[str, dict]:
     """The decoder phase of each timed model, by the name the report shows (phase@target in a Ray run, whose
     decoder is then decoder@target too: each target gets its own TTFT/TPOT table)."""
-    planned = {name: subject.phase for name, subject in phase_subjects(settings).items()}
+    planned = {name: subject.phase for name, subject in phase_subjects(run).items()}
     return {key.shown: {**planned[key.model], "decoder": ModelOnTarget(planned[key.model]["decoder"], key.target).shown}
             for key in results if key.model in planned}
 

@@ -83,17 +83,20 @@ def plan_jobs(settings: RunSettings, specs) -> list[Job]:
     subjects += [(subject, plan_configs([subject.user["framework"]], list(settings.runtimes), list(eps), list(levels),
                                         [True], (False,), precisions))
                  for subject in user_subjects(settings)]
-    for round_index in range(settings.repeats):  # a run from before replicates had one process each
-        for subject, model_configs in subjects:
-            for config in model_configs:
-                jobs.append(BenchJob(**common, job_id=f"bench/{subject.name}/{config.label}/r{round_index}",
-                                     model=subject.name, size=subject.size, framework=config.framework,
-                                     config=config, round=round_index, subject=subject))
+    jobs += bench_jobs(subjects, settings.repeats, common)  # a run from before replicates had one process each
     if settings.targets:  # a Ray run: every job on every target
         from aibench_onnx.runs.targets import for_targets
 
         jobs = for_targets(jobs, list(settings.targets))
     return jobs
+
+
+def bench_jobs(subjects: list[tuple[Subject, list]], repeats: int, common: dict) -> list[BenchJob]:
+    """A timing job per subject x configuration x round, round by round (a run's, or a bench's whole plan);
+    `common`: the jobs' threads, opset and run_dir."""
+    return [BenchJob(**common, job_id=f"bench/{subject.name}/{config.label}/r{round_index}", model=subject.name,
+                     size=subject.size, framework=config.framework, config=config, round=round_index, subject=subject)
+            for round_index in range(repeats) for subject, configs in subjects for config in configs]
 
 
 def timed_subjects(specs, settings: RunSettings) -> list:
@@ -110,29 +113,33 @@ def user_subjects(settings: RunSettings) -> list[Subject]:
     return [Subject.of_user(user, size=USER_SIZE) for user in settings.user_models]
 
 
-def run_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
-    """name -> Subject of everything a run's settings time: each zoo model (a decoder by its phases) and each
-    user's model — the subjects plan_jobs plans, by the name its records carry."""
+def run_subjects(run: dict) -> dict[str, Subject]:
+    """name -> Subject of everything a run (its run.json) times, by the name its records carry: a bench's run
+    lists its subjects; an `aibench run`'s are those plan_jobs plans from its settings — each zoo model (a decoder
+    by its phases) and each user's model."""
     from aibench_onnx.zoo.registry import MODELS, get_spec
 
-    settings = RunSettings.from_dict(settings)
+    if run.get("subjects"):
+        return {name: Subject.from_dict(subject) for name, subject in run["subjects"].items()}
+    settings = RunSettings.from_dict(run["settings"])
     specs = [get_spec(name) for name in settings.models if name in MODELS]
     subjects = timed_subjects(specs, settings) + user_subjects(settings)
     return {subject.name: subject for subject in subjects}
 
 
-def phase_subjects(settings: RunSettings | dict) -> dict[str, Subject]:
-    """name -> Subject of each decoder phase a run's settings time (none in runs from before decoder phases)."""
-    return {name: subject for name, subject in run_subjects(settings).items() if subject.phase}
+def phase_subjects(run: dict) -> dict[str, Subject]:
+    """name -> Subject of each decoder phase a run (its run.json) times (none in runs from before decoder phases)."""
+    return {name: subject for name, subject in run_subjects(run).items() if subject.phase}
 
 
 def start_run(run_dir: Path, settings: RunSettings, jobs: list[Job], environment: dict,
-              targets: dict[str, dict] | None = None) -> None:
-    """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids."""
+              targets: dict[str, dict] | None = None, **plan) -> None:
+    """run.json: settings, the driver's environment, each target's (collected on it), the planned job ids, and
+    what else the plan fixed (a bench's: its command, subjects and exports)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_file(run_dir, {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                              "settings": settings.to_dict(), "environment": environment,
-                             "jobs": [j.job_id for j in jobs], **({"targets": targets} if targets else {})})
+                             "jobs": [j.job_id for j in jobs], **({"targets": targets} if targets else {}), **plan})
 
 
 def pending_jobs(run_dir: Path, jobs: list[Job]) -> tuple[list[Job], list[str]]:

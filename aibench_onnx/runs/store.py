@@ -78,6 +78,14 @@ def load_run(run_dir: str | Path) -> dict:
     return document
 
 
+def is_run_directory(path: str | Path) -> bool:
+    try:
+        load_run(path)
+        return True
+    except UserError:
+        return False
+
+
 def latest_records(records: list[dict]) -> dict[str, dict]:
     """job_id -> its last record (a resumed run may hold an earlier crashed attempt)."""
     latest: dict[str, dict] = {}
@@ -144,6 +152,13 @@ def load_bench_document(path: str | Path, alternatives: str = "a run directory")
         raise UserError(f"{path}: bench schema version {document['schema_version']} is newer than this aibench "
                         f"({BENCH_SCHEMA_VERSION}); upgrade aibench-onnx")
     return document
+
+
+def bench_runs(document: dict) -> list[Path]:
+    """The run directories a bench document is a view of (runs/bench.py); none in documents written before
+    benches were runs, or when the runs are gone: the document's own numbers are read then."""
+    runs = [Path(run_dir) for run_dir in document.get("runs", [])]
+    return runs if runs and all(is_run_directory(run_dir) for run_dir in runs) else []
 
 
 def add_jobs(run_dir: Path, job_ids: list[str]) -> None:

@@ -1,6 +1,7 @@
-"""`aibench bench`: plan the runtime configurations of each model, measure each in R processes (replicates,
-interleaved by round), and decompose the differences into exporter, optimizer and runtime effects with
-statistics that count processes (timing/processes.py)."""
+"""A bench's pieces below the run that times it (runs/bench.py): the graphs each subject's configurations run,
+why a configuration cannot be timed, one configuration over its R processes (replicates, interleaved by round),
+and the exporter, optimizer and runtime effects among a model's configurations with statistics that count
+processes (timing/processes.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,11 @@ from aibench_onnx.artifacts.native import export_graphs
 from aibench_onnx.artifacts.variants import subject_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.keys import RuntimeConfig
-from aibench_onnx.measuring.loop import TimingConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
 from aibench_onnx.subjects import Subject
-from aibench_onnx.timing.effects import Effect, compute_effects, control_discoveries
+from aibench_onnx.timing.effects import Effect, compute_effects
 from aibench_onnx.timing.processes import across_processes
-from aibench_onnx.timing.schedule import TimingItem, TimingSettings, run_items
 from aibench_onnx.zoo.spec import ModelSpec
 
 BENCH_SCHEMA_VERSION = 2  # 2: configurations carry their replicates (one per process) and a summary across them
@@ -163,59 +162,21 @@ def blocked(known_failures: dict, config: RuntimeConfig, exports: dict) -> Confi
     return ConfigResult(config, Status.UNAVAILABLE, f"{config.framework}: {problem}") if problem else None
 
 
-def bench_models(subjects: list[Subject], configs: list[RuntimeConfig], batches: list[int],
-                 threads: int, timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int,
-                 repeats: int = 1, on_result: Callable[[str, RuntimeConfig, dict], None] | None = None,
-                 tf32: bool = False, exported: dict[str, dict] | None = None) -> list[ModelBench]:
-    """Time every configuration of every subject in `repeats` rounds of processes. `on_result(model, config,
-    replicate)` is called as each process result comes in. `exported`: subject name -> its exports (and
-    variants), made by the caller (one export serves every point of a user's dims sweep); the others are
-    exported here."""
-    exports, blocked_results, items = {}, {}, []
-    by_model: dict[str, dict] = {}  # a zoo model's exports, shared by its phases (a decoder's prefill and decode)
+def export_subjects(subjects: list[Subject], configs: list[RuntimeConfig], out_dir: Path, threads: int, opset: int,
+                    exported: dict[str, dict] | None = None) -> dict[str, dict]:
+    """subject name -> the graphs its configurations run (each framework's export and its precision variants):
+    `exported`'s where the caller made them (one export serves every point of a user's dims sweep), else a zoo
+    model's exported here, once for all its phases (a decoder's prefill and decode)."""
+    exports: dict[str, dict] = {}
+    by_model: dict[str, dict] = {}
     for subject in subjects:
         if subject.name in (exported or {}):
             exports[subject.name] = exported[subject.name]
         elif subject.spec.name in by_model:
             exports[subject.name] = by_model[subject.spec.name]
         else:
-            graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs
-                                                                      if c.runs_graph}),
+            graphs = export_graphs(subject.spec, subject.size, sorted({c.framework for c in configs if c.runs_graph}),
                                    out_dir / subject.spec.name, threads, opset)
             exports[subject.name] = by_model[subject.spec.name] = with_variants(
                 graphs, configs, lambda: subject_calibration(subject), out_dir / subject.spec.name)
-        for config in configs:
-            stopped = blocked(subject.known_export_failures, config, exports[subject.name])
-            if stopped is not None:
-                blocked_results[(subject.name, config)] = stopped
-                continue
-            onnx_path = exports[subject.name].get(config.export_key(), {}).get("path") if config.runs_graph else None
-            items += [TimingItem(f"{subject.name}/{config.label}/r{r}", subject, config, r, onnx_path)
-                      for r in range(repeats)]
-    replicates: dict[tuple[str, RuntimeConfig], list[dict]] = {}
-
-    def collect(item: TimingItem, result: dict, process: dict) -> None:
-        result = {**result, "process": process}
-        replicates.setdefault((item.subject.name, item.config), []).append(result)
-        if on_result:
-            on_result(item.subject.name, item.config, result)
-
-    settings = TimingSettings(threads, tuple(batches), TimingConfig(**timing), device, tf32,
-                              str(out_dir / "trt-cache"))
-    run_items(items, settings, timeout_s, collect)
-    benches = []
-    for subject in subjects:
-        results = [blocked_results.get((subject.name, c)) or aggregate(c, replicates[(subject.name, c)])
-                   for c in configs]
-        benches.append(ModelBench(subject.name, subject.size, results, model_effects(results, device),
-                                  exports[subject.name], subject.phase, threads, subject.to_dict()))
-    control_discoveries([effect for bench in benches for effect in bench.effects])  # one family: the bench
-    return benches
-
-
-def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batches: list[int], threads: int,
-                timing: dict, out_dir: Path, device: str, timeout_s: float, opset: int, repeats: int = 1,
-                tf32: bool = False) -> ModelBench:
-    """One zoo model's bench (see bench_models)."""
-    return bench_models(zoo_subjects([spec], size), configs, batches, threads, timing, out_dir, device, timeout_s,
-                        opset, repeats, tf32=tf32)[0]
+    return exports
