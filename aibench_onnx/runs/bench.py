@@ -91,10 +91,10 @@ def bench_view(run_dir: Path) -> list[ModelBench]:
             config = RuntimeConfig.from_dict(record["result"]["config"])
             replicates.setdefault(record["model"], {}).setdefault(config, []).append(record["result"])
     benches = []
-    for name, subject in run.get("subjects", {}).items():
+    for name, recorded in run.get("subjects", {}).items():
+        subject = Subject.from_dict(recorded)
         results = [aggregate(config, found) for config, found in replicates.get(name, {}).items()]
-        benches.append(ModelBench(name, subject["size"], results, model_effects(results, settings.device),
-                                  run.get("exports", {}).get(name, {}), subject.get("phase"), settings.threads,
-                                  subject))
+        benches.append(ModelBench(name, subject.size, results, model_effects(results, settings.device),
+                                  run.get("exports", {}).get(name, {}), subject.phase, settings.threads, recorded))
     control_discoveries([effect for bench in benches for effect in bench.effects])
     return benches
