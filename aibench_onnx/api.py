@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.parity.check import CheckResult, check_onnx
+from aibench_onnx.parity.user import check_export
 from aibench_onnx.status import Status
 
 
@@ -39,5 +40,7 @@ def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | N
         record = export_user_model(bound, framework, inputs, tmp, opset or DEFAULT_OPSET)
         if record["status"] != Status.OK:
             raise RuntimeError(f"export with {record['exporter']} failed: {record['reason']}")
-        return check_onnx(record["path"], [str(Path(tmp) / "test_data_set_0")], eps, opt_levels,
-                          reference_is_model=True, **options)
+        record["test_data"] = [str(Path(tmp) / "test_data_set_0")]  # the export's sizes (no other sizes made here)
+        # a live object: no export difference localized (that rebuilds the model in a worker of its own)
+        return check_export(record, eps, opt_levels, subject=("model", "", framework, record.get("exporter", "")),
+                            user=None, opset=opset or DEFAULT_OPSET, variants_beside_graph=False, **options)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.runs.store import append_record, write_run_file
+from aibench_onnx.runs.store import JobRecord, append_record, write_run_file
 
 
 def bench_record(model: str, label: str, samples: dict[int, np.ndarray], round_index: int | None = None) -> dict:
@@ -48,7 +48,7 @@ def make_run(path: Path, records: list[dict], environment: dict | None = None, *
                 **settings_given}
     write_run_file(path, {"settings": settings, "environment": environment or {}, "jobs": [r["job_id"] for r in records]})
     for record in records:
-        append_record(path, record)
+        append_record(path, JobRecord.from_dict(record))
     return path
 
 

@@ -11,7 +11,7 @@ from aibench_onnx.runs.adaptive import REPLICATES_FILE, load_resolution, next_ro
 from aibench_onnx.runs.job import BenchJob
 from aibench_onnx.runs.report import build_report
 from aibench_onnx.runs.settings import RunSettings
-from aibench_onnx.runs.store import append_record, load_run
+from aibench_onnx.runs.store import JobRecord, append_record, load_run
 from aibench_onnx.subjects import Subject
 
 EAGER, GRAPH, OTHER = "torch-eager", "ort:torch-graph:cpu:all", "ort:jax-graph:cpu:all"
@@ -50,7 +50,7 @@ class Rounds:
         self.rounds.append(jobs)
         for job in jobs:
             record = bench_record(job.model, job.config.label, {1: timings(1e-3)}, job.round)
-            append_record(self.run_dir, record)
+            append_record(self.run_dir, JobRecord.from_dict(record))
 
 
 def test_unresolved_effects_are_those_above_the_target_or_not_estimable():

@@ -190,55 +190,27 @@ def bench(
 
 
 def print_benches(results: list, console, new_tokens: int = 0, show_threads: bool = False) -> None:
-    """Each bench's latency table (a decoder's phases: its TTFT/TPOT table) and its effects table."""
-    from aibench_onnx.report.generation_view import decoder_timing_tables, phase_rows
+    """The bench's tables (report/bench_view.py) on the console."""
+    from aibench_onnx.report.bench_view import bench_tables
     from aibench_onnx.report.render import to_rich
-    from aibench_onnx.report.tables import effects_table, latency_rows, latency_table
 
-    for table in decoder_timing_tables(phase_rows(results), new_tokens):
+    for table in bench_tables(results, new_tokens, show_threads):
         console.print(to_rich(table))
-    for result in results:
-        threads_note = f", {result.threads} threads" if show_threads else ""
-        if result.phase is None:
-            rows = [row for config in result.results for row in latency_rows(config.to_dict())]
-            console.print(to_rich(latency_table(f"{result.model} ({result.size}{threads_note}): latency per call "
-                                                "(median of per-call block means)", rows)))
-        if result.effects:
-            console.print(to_rich(effects_table(f"{result.model}{threads_note}: where the time goes (ratio = candidate"
-                                                " / baseline median; >1 slower)", [e.to_dict() for e in result.effects])))
 
 
-def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: int, console) -> list:
-    """One subject per point of the dims sweep, all timing one export (made at the first point's sizes, its
-    declared dims dynamic): a point the graph cannot take fails with ONNX Runtime's reason."""
-    import itertools
-    from dataclasses import replace
-
-    from aibench_onnx.artifacts.user_export import export_in_worker
-    from aibench_onnx.artifacts.variants import subject_calibration
+def _user_subjects(user, sweeps: dict[str, list[int]], configs, out_dir, opset: int, console) -> tuple[list, dict]:
+    """The sweep's subjects and their one export (runs/bench.user_sweep), the export shown as it comes."""
     from aibench_onnx.cli.user_models import describe_export
-    from aibench_onnx.runtimes import runs_graph
+    from aibench_onnx.runs.bench import user_sweep
     from aibench_onnx.status import Status
-    from aibench_onnx.subjects import USER_SIZE, Subject
-    from aibench_onnx.timing.bench import with_variants
 
-    exports = {}
-    if any(runs_graph(c.kind) for c in configs):
-        with console.status(f"building and exporting {user.target} with {user.framework}..."):
-            record = export_in_worker(user, out_dir / user.name / user.framework, opset)
-        if record["status"] == Status.OK:
-            describe_export(record, console)
-        else:
-            console.print(f"[red]export failed:[/] {record['reason']}", highlight=False)
-        exports[user.framework] = record
-    points = [dict(zip(sweeps, sizes)) for sizes in itertools.product(*sweeps.values())]
-    subjects = []
-    for point in points:
-        label = ",".join(f"{name}={size}" for name, size in point.items())
-        subjects.append(Subject.of_user(replace(user, dims=point), f"{user.name}@{label}" if len(points) > 1
-                                        else user.name, label or USER_SIZE))
-    # One set of precision variants for the one export; int8-static calibrates at the export's sizes.
-    exports.update(with_variants(exports, configs, lambda: subject_calibration(subjects[0]), out_dir / user.name))
+    with console.status(f"building and exporting {user.target} with {user.framework}..."):
+        subjects, exports = user_sweep(user, sweeps, configs, out_dir, opset)
+    record = exports.get(user.framework)
+    if record is not None and record["status"] == Status.OK:
+        describe_export(record, console)
+    elif record is not None:
+        console.print(f"[red]export failed:[/] {record['reason']}", highlight=False)
     return subjects, {subject.name: exports for subject in subjects}
 
 

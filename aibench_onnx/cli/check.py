@@ -91,34 +91,31 @@ def check(
     export = None  # a framework model's export record, kept in the JSON
     try:
         if framework is not None or is_saved_model(target):
-            path, test_data, export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims,
-                                                              out_dir(), console, test_data, precisions, json_path,
-                                                              trust_code)
+            export = _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir(),
+                                             console, precisions, json_path, trust_code)
+            path = export["path"]
         else:
             if call_args:
                 raise UserError("--call-arg describes a framework model's call; use it with --framework")
             path = target
-        from aibench_onnx.parity.check import check_onnx
-
-        reduced = export or {}
+        common = {"threads": threads, "precisions": precisions, "error_stats": error_stats, "runtimes": runtimes,
+                  "repro_dir": repro, "repair": repair, "node_data_dir": node_data}
         with console.status("checking..."):
-            result = check_onnx(path, test_data, eps, levels, dims if export is None else None, None, threads,
-                                precisions=precisions,
-                                variants_dir=str(out_dir() / "variants") if precisions != ("fp32",) else None,
-                                calibration_files=reduced.get("calibration_files"),
-                                calibration_note=reduced.get("calibration", ""),
-                                native_reduced=reduced.get("reduced"), error_stats=error_stats,
-                                reference_is_model=export is not None, runtimes=runtimes,
-                                subject=(export["name"], "", export.get("graph_name", export["user"]["framework"]),
-                                         export.get("exporter", "")) if export else None,
-                                repro_dir=repro, repair=repair, node_data_dir=node_data,
-                                **({} if export else {"decls": [parse_input(text) for text in inputs or []],
-                                                      "inputs_from": inputs_from, "cwd": os.getcwd()}))
-            if export is not None:
+            if export is not None:  # the one "export a user's model, then check" (run's user models, the API)
                 from aibench_onnx.exporters import DEFAULT_OPSET
-                from aibench_onnx.parity.export_difference import locate_export_difference
+                from aibench_onnx.parity.user import check_export
 
-                locate_export_difference(export["user"], export, result.cells, DEFAULT_OPSET, repro_dir=repro)
+                subject = (export["name"], "", export.get("graph_name", export["user"]["framework"]),
+                           export.get("exporter", ""))
+                result = check_export(export, eps, levels, subject=subject, user=export["user"], opset=DEFAULT_OPSET,
+                                      test_data=list(test_data or []), **common)
+            else:
+                from aibench_onnx.parity.check import check_onnx
+
+                result = check_onnx(path, test_data, eps, levels, dims, variants_dir=str(out_dir() / "variants")
+                                    if precisions != ("fp32",) else None,
+                                    decls=[parse_input(text) for text in inputs or []], inputs_from=inputs_from,
+                                    cwd=os.getcwd(), **common)
     except (UserError, typer.Exit):
         raise
     except Exception as exc:  # noqa: BLE001 - one line unless --debug
@@ -167,7 +164,7 @@ def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs
 
 
 def _export_framework_model(target, framework, inputs, inputs_from, call_args, dims, out_dir, console,
-                            test_data, precisions, json_path, trust_code) -> tuple[str, list[str], dict]:
+                            precisions, json_path, trust_code) -> dict:
     """Export in the framework's process; the reference: its native outputs at the export sizes and at
     other sizes of every dynamic dimension (plus any --test-data given). Reduced precisions: the framework's
     own fp16 run on the same sets and int8-static's calibration sets come from that process too. An export
@@ -186,4 +183,4 @@ def _export_framework_model(target, framework, inputs, inputs_from, call_args, d
     record = exported_or_exit(record, target)
     describe_export(record, console)
     record["name"], record["user"] = user.name, user.to_dict()
-    return record["path"], record["test_data"] + list(test_data or []), record
+    return record

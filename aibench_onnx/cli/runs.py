@@ -168,12 +168,12 @@ def run(
             progress.update(task, total=todo)
             progress.refresh()
 
-        def on_record(record: dict) -> None:
+        def on_record(record) -> None:  # runs.store.JobRecord
             progress.advance(task)
             progress.refresh()
-            colour = status_colour(record["status"])
-            progress.console.print(f"[{colour}]{record['status']:>11}[/{colour}] {record['job_id']} "
-                                   f"({record['duration_s']:.1f} s)", highlight=False)
+            colour = status_colour(record.status)
+            progress.console.print(f"[{colour}]{record.status:>11}[/{colour}] {record.job_id} "
+                                   f"({record.duration_s:.1f} s)", highlight=False)
 
         def on_added(jobs: int) -> None:
             progress.update(task, total=progress.tasks[task].total + jobs)
@@ -190,7 +190,7 @@ def run(
         _print_report(str(run_dir), "markdown", markdown_path, console)
     from aibench_onnx.runs.store import latest_records, load_records
 
-    statuses = {record["status"] for record in latest_records(load_records(run_dir)[0]).values()}
+    statuses = {record.status for record in latest_records(load_records(run_dir)[0]).values()}
     raise typer.Exit(int(exit_code(statuses)))
 
 

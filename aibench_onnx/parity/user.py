@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.parity.cell import ParityCell
+from aibench_onnx.parity.check import CheckResult, check_onnx
 from aibench_onnx.parity.export_difference import locate_export_difference
 from aibench_onnx.parity.zoo import ExportParity
 from aibench_onnx.runtimes import REFERENCE
@@ -44,10 +45,29 @@ class UserParityRequest:
         return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+def check_export(record: dict, eps: list[str] | None, opt_levels: list[str] | None, *,
+                 subject: tuple[str, str, str, str], user: dict | None, opset: int, test_data: list[str] = (),
+                 timeout_s: float = 600.0, repro_dir: str | None = None, variants_beside_graph: bool = True,
+                 **options) -> CheckResult:
+    """A user's model's export checked against its native outputs: the one comparison of `check`, of a run's
+    user models (user_parity) and of the API's `check`. The graph runtimes on every provider x level, fed the
+    export's test data (plus `test_data`); reduced precisions (`options["precisions"]`) as variants beside the
+    graph (else in a folder of their own: `variants_beside_graph` False, a graph in a folder about to go), judged
+    against the framework's own reduced runs the export recorded; then, where the runtimes agree on
+    a difference from the native model, the difference localized in the user's model (`user`, a UserModel's
+    dict; None: a live object that cannot be rebuilt in a worker). `options` go to check_onnx."""
+    checked = check_onnx(record["path"], record["test_data"] + list(test_data), eps, opt_levels,
+                         variants_dir=str(Path(record["path"]).parent / "variants") if variants_beside_graph else None,
+                         calibration_files=record.get("calibration_files"),
+                         calibration_note=record.get("calibration", ""), native_reduced=record.get("reduced"),
+                         reference_is_model=True, subject=subject, repro_dir=repro_dir, **options)
+    if user is not None:
+        locate_export_difference(user, record, checked.cells, opset, timeout_s, repro_dir)
+    return checked
+
+
 def user_parity(document: dict) -> dict:
     """The worker's job: a UserParityRequest's check, stated as the run's parity cells."""
-    from aibench_onnx.parity.check import check_onnx
-
     request = UserParityRequest.from_dict(document)
     record = request.export
     common = (request.model, request.size, request.framework, record.get("exporter", ""))
@@ -55,19 +75,13 @@ def user_parity(document: dict) -> dict:
         cells = [ParityCell(*common, ep, level, Status.EXPORT_FAILED, record.get("reason", ""), precision=precision)
                  for precision in request.precisions for ep in request.eps for level in request.opt_levels]
         return {"status": Status.OK, "result": ExportParity(*common[:3], record, cells).to_dict()}
-    checked = check_onnx(record["path"], record["test_data"], list(request.eps), list(request.opt_levels),
-                         threads=request.threads, precisions=request.precisions,
-                         variants_dir=str(Path(record["path"]).parent / "variants"),
-                         calibration_files=record.get("calibration_files"), calibration_note=record.get("calibration", ""),
-                         native_reduced=record.get("reduced"), error_stats=request.error_stats,
-                         reference_is_model=True, runtimes=request.graph_runtimes, subject=common,
-                         repro_dir=request.repro_dir)
+    checked = check_export(record, list(request.eps), list(request.opt_levels), subject=common, user=request.user,
+                           opset=request.opset, timeout_s=request.timeout_s, repro_dir=request.repro_dir,
+                           threads=request.threads, precisions=request.precisions, error_stats=request.error_stats,
+                           runtimes=request.graph_runtimes)
     for cell in checked.cells:  # the check's cells: named after the user's model, blame assigned
         if cell.divergence and cell.divergence.get("found"):
             cell.reason += f"; first diverging node: {cell.divergence['node']} ({cell.divergence['op_type']})"
         cell.cases = {f"set{i}": {"passed": i not in cell.failing_sets} for i in range(checked.input_sets)}
-    if request.user is not None:
-        locate_export_difference(request.user, record, checked.cells, request.opset, request.timeout_s,
-                                 request.repro_dir)
     return {"status": Status.OK,
             "result": ExportParity(*common[:3], record, checked.cells, checked.variants).to_dict()}

@@ -108,7 +108,7 @@ def round_seconds(run_dir: Path, jobs: list[BenchJob]) -> float:
     for job in jobs:
         previous = latest.get(job.job_id.rsplit("/r", 1)[0] + f"/r{job.round - 1}")
         if previous:
-            by_model[job.model] = max(by_model.get(job.model, 0.0), previous.get("duration_s", 0.0))
+            by_model[job.model] = max(by_model.get(job.model, 0.0), previous.duration_s)
     return sum(by_model.values())
 
 
@@ -151,7 +151,7 @@ def resolve(run_dir: Path, settings: RunSettings, planned: list[Job], effects_of
 
 def _recorded_rounds(run_dir: Path) -> int:
     """Rounds already in the run (an earlier resolve added some: --resume continues from there)."""
-    rounds = [record.get("round", 0) for record in load_records(run_dir)[0] if record.get("kind") == "bench"]
+    rounds = [record.round or 0 for record in load_records(run_dir)[0] if record.kind == "bench"]
     return max(rounds, default=-1) + 1
 
 

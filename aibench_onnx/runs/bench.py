@@ -13,7 +13,7 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.run import bench_jobs, run_jobs, start_run
 from aibench_onnx.runs.settings import RunSettings
-from aibench_onnx.runs.store import RUN_FILE, latest_records, load_records, load_run
+from aibench_onnx.runs.store import RUN_FILE, JobRecord, latest_records, load_records, load_run
 from aibench_onnx.subjects import Subject
 from aibench_onnx.timing.bench import ModelBench, aggregate, export_subjects, model_effects, zoo_subjects
 from aibench_onnx.timing.effects import control_discoveries
@@ -50,9 +50,9 @@ def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: li
     start_run(run_dir, settings, jobs, collect_environment(), command=BENCH_COMMAND,
               subjects={s.name: s.to_dict() for s in subjects}, exports=exports)
 
-    def reported(record: dict) -> None:
-        if on_result and record.get("result"):
-            on_result(record["model"], RuntimeConfig.from_dict(record["result"]["config"]), record["result"])
+    def reported(record: JobRecord) -> None:
+        if on_result and record.timing:
+            on_result(record.model, RuntimeConfig.from_dict(record.timing["config"]), record.timing)
 
     run_jobs(run_dir, jobs, settings, reported)
     return bench_view(run_dir)
@@ -87,9 +87,9 @@ def bench_view(run_dir: Path) -> list[ModelBench]:
     replicates: dict[str, dict[RuntimeConfig, list[dict]]] = {}  # subject -> config (plan order) -> results
     for job_id in run.get("jobs", []):
         record = latest.get(job_id)
-        if record is not None and record.get("result"):
-            config = RuntimeConfig.from_dict(record["result"]["config"])
-            replicates.setdefault(record["model"], {}).setdefault(config, []).append(record["result"])
+        if record is not None and record.timing:
+            config = RuntimeConfig.from_dict(record.timing["config"])
+            replicates.setdefault(record.model, {}).setdefault(config, []).append(record.timing)
     benches = []
     for name, recorded in run.get("subjects", {}).items():
         subject = Subject.from_dict(recorded)
@@ -98,3 +98,31 @@ def bench_view(run_dir: Path) -> list[ModelBench]:
                                   run.get("exports", {}).get(name, {}), subject.phase, settings.threads, recorded))
     control_discoveries([effect for bench in benches for effect in bench.effects])
     return benches
+
+
+def user_sweep(user, sweeps: dict[str, list[int]], configs: list[RuntimeConfig], out_dir: Path,
+               opset: int) -> tuple[list[Subject], dict[str, dict]]:
+    """A user's model (frameworks.user_model.UserModel) over its dims sweep: one subject per point, all timing
+    one export (made at the first point's sizes, its declared dims dynamic; a point the graph cannot take fails
+    with the runtime's reason) and one set of its precision variants (int8-static calibrated at the export's
+    sizes). Returns the subjects and the graphs they share (graph key -> record)."""
+    import itertools
+    from dataclasses import replace
+
+    from aibench_onnx.artifacts.user_export import export_in_worker
+    from aibench_onnx.artifacts.variants import subject_calibration
+    from aibench_onnx.subjects import USER_SIZE
+    from aibench_onnx.timing.bench import with_variants
+
+    exports = {}
+    if any(config.runs_graph for config in configs):
+        exports[user.framework] = export_in_worker(user, Path(out_dir) / user.name / user.framework, opset)
+    points = [dict(zip(sweeps, sizes)) for sizes in itertools.product(*sweeps.values())]
+    subjects = []
+    for point in points:
+        label = ",".join(f"{name}={size}" for name, size in point.items())
+        subjects.append(Subject.of_user(replace(user, dims=point), f"{user.name}@{label}" if len(points) > 1
+                                        else user.name, label or USER_SIZE))
+    exports.update(with_variants(exports, configs, lambda: subject_calibration(subjects[0]),
+                                 Path(out_dir) / user.name))
+    return subjects, exports

@@ -13,6 +13,7 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runs.report import on_target
 from aibench_onnx.runs.store import (
+    JobRecord,
     bench_runs,
     latest_records,
     load_bench_document,
@@ -83,7 +84,7 @@ def _load_one(path: str) -> Side:
     run_dir, target = _run_and_target(path)
     run = load_run(run_dir)
     latest = [record for record in latest_records(load_records(Path(run_dir))[0]).values()
-              if target is None or record.get("target") == target]
+              if target is None or record.target == target]
     if target is not None and not latest:
         raise UserError(f"{path}: the run has no records of target {target!r} "
                         f"(its targets: {', '.join(run.get('targets', {})) or 'none'})")
@@ -107,10 +108,10 @@ def _run_and_target(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-def fingerprints(records, environment: dict) -> list[dict]:
+def fingerprints(records: list[JobRecord], environment: dict) -> list[dict]:
     """The distinct hardware fingerprints of the records (a Ray run's records carry their node's); a local
     run's, from its environment."""
-    found = {json.dumps(r["node"]["fingerprint"], sort_keys=True) for r in records if (r.get("node") or {}).get("fingerprint")}
+    found = {json.dumps(r.node["fingerprint"], sort_keys=True) for r in records if (r.node or {}).get("fingerprint")}
     if found:
         return [json.loads(text) for text in sorted(found)]
     system, gpu = environment.get("system"), environment.get("gpu", {})

@@ -10,11 +10,11 @@ from aibench_onnx.runs.adaptive import resolve
 from aibench_onnx.runs.report import build_report
 from aibench_onnx.runs.run import pending_jobs, plan_jobs, run_jobs, start_run
 from aibench_onnx.runs.settings import RunSettings
-from aibench_onnx.runs.store import RUN_FILE
+from aibench_onnx.runs.store import RUN_FILE, Finish
 
 
 def execute_run(run_dir: Path, settings: RunSettings, specs, targets: dict[str, dict] | None,
-                on_planned: Callable[[int, int, list[str]], None], on_record: Callable[[dict], None],
+                on_planned: Callable[[int, int, list[str]], None], on_record: Finish,
                 on_added: Callable[[int], None]) -> None:
     """A run from its settings: plan its jobs, start run.json (a new run: `targets` holds each Ray target's
     environment, or None), run the jobs not yet recorded, then add rounds for unresolved effects when the

@@ -16,13 +16,14 @@ from typing import Callable, Protocol
 
 from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
+from aibench_onnx.runs.store import Finish
 
 EXECUTORS = ("local", "ray")
 PARITY_WORKERS = 2
 
 
 class Executor(Protocol):
-    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None: ...
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Finish) -> None: ...
 
     def stop(self) -> None:
         """Ctrl-C: end what runs now (its jobs get no record, so --resume runs them again)."""
@@ -32,7 +33,7 @@ class LocalExecutor:
     def __init__(self):
         self._pool: ThreadPoolExecutor | None = None
 
-    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Finish) -> None:
         run_local(run_dir, jobs, settings, finish, self._started)
 
     def _started(self, pool: ThreadPoolExecutor) -> None:
@@ -46,7 +47,7 @@ class LocalExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_local(run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None],
+def run_local(run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Finish,
               started: Callable[[ThreadPoolExecutor], None] = lambda pool: None) -> None:
     """The jobs on this machine (also what a Ray task runs on its node): parity first, a framework at a time
     and two frameworks at once, then timing round by round, alone."""

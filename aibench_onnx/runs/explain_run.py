@@ -52,8 +52,8 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
     # model -> graph (or graph/precision) -> export record: a bench's, as its plan fixed them; a run's, its parity's
     graphs: dict[str, dict[str, dict]] = dict(run.get("exports") or {})
     for record in latest_records(load_records(run_dir)[0]).values():
-        result = record.get("result") or {}
-        if record.get("kind") == "parity" and result.get("export"):
+        result = record.result or {}
+        if record.kind == "parity" and result.get("export"):
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})

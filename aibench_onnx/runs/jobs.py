@@ -13,17 +13,18 @@ from pathlib import Path
 
 from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
+from aibench_onnx.runs.store import Finish, JobRecord
 from aibench_onnx.status import Status, overall
 
 
-def job_record(job: Job, started: float, **fields) -> dict:
+def job_record(job: Job, started: float, **fields) -> JobRecord:
     """A job's record for results.jsonl: what ran, when, and `fields` (status, reason, result, ...)."""
     ended = time.time()
-    return {"job_id": job.job_id, "kind": job.kind, "model": job.model, "framework": job.framework,
-            "size": job.size, "started": started, "ended": ended, "duration_s": round(ended - started, 3), **fields}
+    return JobRecord(job.job_id, job.kind, job.model, job.framework, job.size, started=started, ended=ended,
+                     duration_s=round(ended - started, 3), **fields)
 
 
-def run_parity_jobs(jobs: list[Job], settings: RunSettings, finish) -> None:
+def run_parity_jobs(jobs: list[Job], settings: RunSettings, finish: Finish) -> None:
     """The run's parity jobs of one framework: the zoo's, then users' own models (each in processes of its
     own), then decoders' generation checks. Every job ends as one record, passed to `finish`, as soon as its
     comparison is done."""
@@ -37,7 +38,7 @@ def run_parity_jobs(jobs: list[Job], settings: RunSettings, finish) -> None:
             finish(_generation_record(job, settings))
 
 
-def _generation_record(job: GenerationJob, settings: RunSettings) -> dict:
+def _generation_record(job: GenerationJob, settings: RunSettings) -> JobRecord:
     """A decoder's generation check (generation.run): the native reference and the export in the framework's
     process, ONNX Runtime's checks in another; artifacts under <run>/<model>/<graph>/generation."""
     from aibench_onnx.generation.run import GenerationSettings, check_generation
@@ -51,7 +52,7 @@ def _generation_record(job: GenerationJob, settings: RunSettings) -> dict:
     return job_record(job, started, status=overall(result.statuses), reason=result.reason, result=result.to_dict())
 
 
-def _user_parity_record(job: ParityJob, settings: RunSettings) -> dict:
+def _user_parity_record(job: ParityJob, settings: RunSettings) -> JobRecord:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
     then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
@@ -78,7 +79,7 @@ def _user_parity_record(job: ParityJob, settings: RunSettings) -> dict:
     return job_record(job, started, status=overall(c["status"] for c in result["cells"]), result=result)
 
 
-def _run_zoo_parity_jobs(jobs: list[ParityJob], settings: RunSettings, finish) -> None:
+def _run_zoo_parity_jobs(jobs: list[ParityJob], settings: RunSettings, finish: Finish) -> None:
     """Every zoo model's native run and export in one process of the framework (imported once), then ORT per
     model in processes of its own."""
     if not jobs:
@@ -165,7 +166,7 @@ def planned_graphs(run_dir: Path) -> dict[str, dict]:
     return json.loads(path.read_text()).get("exports") or {} if path.exists() else {}
 
 
-def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, finish) -> None:
+def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, finish: Finish) -> None:
     """The run's timing jobs (one configuration x model x round each) through the timing scheduler: round by
     round, one process per runtime group. Every job ends as one record, passed to `finish`. The graphs timed:
     those run.json lists (a bench's), else the parity jobs' exports (or fresh ones) and their variants."""
@@ -179,7 +180,7 @@ def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, 
     by_id = {job.job_id: job for job in jobs}
     items = []
 
-    def record(job: BenchJob, result: dict, process: dict | None, wall_s: float) -> dict:
+    def record(job: BenchJob, result: dict, process: dict | None, wall_s: float) -> JobRecord:
         died = result["status"] in (Status.CRASHED, Status.TIMEOUT)  # the process's fate, not the job's verdict
         return job_record(job, time.time() - wall_s, round=job.round,
                            status=result["status"] if died else overall([result["status"]]),

@@ -20,11 +20,13 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from aibench_onnx.runs.job import BenchJob, Job
 from aibench_onnx.runs.settings import RunSettings
+from aibench_onnx.runs.store import Finish, JobRecord
 from aibench_onnx.runs.targets import (
     NODE_RESOURCE,
     Target,
@@ -45,7 +47,7 @@ class RayExecutor:
         self._submitted: list = []
         self._stopping = threading.Event()
 
-    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Callable[[dict], None]) -> None:
+    def run(self, run_dir: Path, jobs: list[Job], settings: RunSettings, finish: Finish) -> None:
         connect(settings.address)
         targets = [still_there(Target(**t)) for t in settings.target_specs]
         # not `with`: on Ctrl-C the lanes must not be waited for; stop() cancels their tasks
@@ -69,7 +71,7 @@ class RayExecutor:
                 pass
 
     def _run_target(self, target: Target, jobs: list[Job], settings: RunSettings,
-                    finish: Callable[[dict], None]) -> None:
+                    finish: Finish) -> None:
         """One target's lane: its parity tasks (a framework each, in parallel), then its timing tasks round by
         round — a round's processes all end before the next round starts, as in a local run (a target with
         several nodes measures a round's processes side by side, each node alone)."""
@@ -84,7 +86,7 @@ class RayExecutor:
             self._run_tasks(target, [(group, 1.0) for group in round_groups], settings, finish)
 
     def _run_tasks(self, target: Target, groups: list[tuple[list[Job], float]], settings: RunSettings,
-                   finish: Callable[[dict], None]) -> None:
+                   finish: Finish) -> None:
         if not groups:
             return
         with ThreadPoolExecutor(max_workers=len(groups)) as readers:
@@ -93,7 +95,7 @@ class RayExecutor:
                 future.result()
 
     def _run_group(self, target: Target, group: list[Job], share: float, settings: RunSettings,
-                   finish: Callable[[dict], None]) -> None:
+                   finish: Finish) -> None:
         """One task's jobs; on a lost node or worker, `lost` records and one more try for what is left."""
         from ray.exceptions import RayError
 
@@ -106,7 +108,7 @@ class RayExecutor:
                 return
             try:
                 for record in self._stream(target, list(remaining.values()), share, settings):
-                    remaining.pop(record["job_id"], None)
+                    remaining.pop(record.job_id, None)
                     finish(record)
                 return
             except RayError as exc:
@@ -120,7 +122,7 @@ class RayExecutor:
                 if not remaining:
                     return
 
-    def _stream(self, target: Target, jobs: list[Job], share: float, settings: RunSettings) -> Iterator[dict]:
+    def _stream(self, target: Target, jobs: list[Job], share: float, settings: RunSettings) -> Iterator[JobRecord]:
         import ray
 
         # max_retries=0: Ray would rerun a task whose worker died by itself, silently; aibench records the
@@ -161,13 +163,13 @@ def timing_rounds(jobs: list[Job]) -> list[list[list[BenchJob]]]:
     return [list(rounds[r].values()) for r in sorted(rounds)]
 
 
-def lost_record(job: Job, started: float, reason: str) -> dict:
+def lost_record(job: Job, started: float, reason: str) -> JobRecord:
     from aibench_onnx.runs.jobs import job_record
 
     return job_record(job, started, status=Status.LOST, reason=reason, target=job.target)
 
 
-def _node_task(jobs: list[Job], settings: RunSettings, target: str) -> Iterator[dict]:
+def _node_task(jobs: list[Job], settings: RunSettings, target: str) -> Iterator[JobRecord]:
     """On the node: the jobs as a local run does them (runs/executors.run_local), each record stamped with the
     target and the node (id, host, hardware fingerprint) and yielded the moment it is made."""
     from aibench_onnx.runs.executors import run_local
@@ -191,7 +193,7 @@ def _node_task(jobs: list[Job], settings: RunSettings, target: str) -> Iterator[
     while (item := records.get()) is not done:
         if isinstance(item, BaseException):
             raise item
-        yield {**item, "target": target, "node": node}
+        yield replace(item, target=target, node=node)
 
 
 def _die_once_if_asked(jobs: list[Job], node_dir: Path) -> None:

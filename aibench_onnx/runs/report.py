@@ -4,7 +4,7 @@ warnings. Renderers (report/run_views.py, report/html_report.py) only format thi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.tables import latency_rows
@@ -13,6 +13,7 @@ from aibench_onnx.runs.headline import headline
 from aibench_onnx.runs.run import phase_subjects
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
+    JobRecord,
     latest_records,
     load_explanations,
     load_records,
@@ -35,19 +36,18 @@ def build_report(run_dir: str | Path) -> dict:
         if record is None:
             warnings.append(f"{job_id}: not run yet (resume with aibench run --resume {run_dir})")
             continue
-        if record["status"] in (Status.CRASHED, Status.TIMEOUT):
-            warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
-        if record["kind"] == "parity":
-            if record["status"] not in (Status.CRASHED, Status.TIMEOUT):
+        if record.status in (Status.CRASHED, Status.TIMEOUT):
+            warnings.append(f"{job_id}: {record.status} — {record.reason}")
+        if record.kind == "parity":
+            if record.status not in (Status.CRASHED, Status.TIMEOUT):
                 _parity(record, parity_rows, exports, warnings, variants)
-        elif record["kind"] == "generation":
+        elif record.kind == "generation":
             _generation(record, generation, warnings)
-        elif record.get("result"):  # a timing job: one process's result; its replicates are gathered below
-            result = record["result"]
-            key = (ModelOnTarget(record["model"], record.get("target")), RuntimeConfig.from_dict(result["config"]))
-            replicates.setdefault(key, []).append(result)  # in plan order: the effects' reference graph is first
-        elif record["status"] not in (Status.CRASHED, Status.TIMEOUT):
-            warnings.append(f"{job_id}: {record['status']} — {record.get('reason', '')}")
+        elif record.timing:  # one process's result; its replicates are gathered below
+            key = (ModelOnTarget(record.model, record.target), RuntimeConfig.from_dict(record.timing["config"]))
+            replicates.setdefault(key, []).append(record.timing)  # in plan order: the effects' reference graph first
+        elif record.status not in (Status.CRASHED, Status.TIMEOUT):
+            warnings.append(f"{job_id}: {record.status} — {record.reason}")
     warnings += low_priority_targets(latest.values())
     settings = RunSettings.from_dict(run["settings"])
     latency, effects, results = _timing(replicates, settings, warnings)
@@ -67,10 +67,10 @@ def build_report(run_dir: str | Path) -> dict:
     return report
 
 
-def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: dict) -> None:
-    result = record.get("result")
+def _parity(record: JobRecord, rows: list, exports: dict, warnings: list, variants: dict) -> None:
+    result = record.result
     if not result:
-        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
+        warnings.append(f"{record.job_id}: {record.status} — {record.reason}")
         return
     export = result.get("export") or {}
     if export.get("graph"):
@@ -101,11 +101,11 @@ def _parity(record: dict, rows: list, exports: dict, warnings: list, variants: d
             warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
 
 
-def _generation(record: dict, rows: list, warnings: list) -> None:
+def _generation(record: JobRecord, rows: list, warnings: list) -> None:
     """A decoder's generation check: its result for the table; what failed, as a warning too."""
-    result = record.get("result")
+    result = record.result
     if not result:
-        warnings.append(f"{record['job_id']}: {record['status']} — {record.get('reason', '')}")
+        warnings.append(f"{record.job_id}: {record.status} — {record.reason}")
         return
     rows.append({**result, "model": on_target(result["model"], record)})
     if result["status"] != Status.OK:
@@ -116,14 +116,14 @@ def _generation(record: dict, rows: list, warnings: list) -> None:
             warnings.append(f"generation {result['model']}/{result['graph']} {where}: {check['verdict']}")
 
 
-def low_priority_targets(records) -> list[str]:
+def low_priority_targets(records: Iterable[JobRecord]) -> list[str]:
     """A Ray node whose jobs ran above niceness 0 (Ray's workers start at 15 and aibench could not lower it:
     not root) measured at low priority: one warning per target."""
     found = {}
     for record in records:
-        niceness = (record.get("node") or {}).get("niceness")
-        if record.get("kind") == "bench" and niceness:
-            found[record.get("target")] = niceness
+        niceness = (record.node or {}).get("niceness")
+        if record.kind == "bench" and niceness:
+            found[record.target] = niceness
     return [f"target {target}: timing ran at niceness {niceness} (Ray's worker_niceness; aibench could not lower "
             f"it) — start the node with RAY_worker_niceness=0" for target, niceness in found.items()]
 
@@ -140,9 +140,9 @@ class ModelOnTarget(NamedTuple):
         return f"{self.model}@{self.target}" if self.target else self.model
 
 
-def on_target(model: str, record: dict) -> str:
+def on_target(model: str, record: JobRecord) -> str:
     """A record's model as the report names it (ModelOnTarget.shown)."""
-    return ModelOnTarget(model, record.get("target")).shown
+    return ModelOnTarget(model, record.target).shown
 
 
 def _phases(run: dict, results: dict[ModelOnTarget, list]) -> dict[str, dict]:

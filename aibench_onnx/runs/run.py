@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from pathlib import Path
-from typing import Callable
-
 from aibench_onnx.runs.job import BenchJob, GenerationJob, Job, ParityJob
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
+    Finish,
+    JobRecord,
     append_record,
     latest_records,
     load_records,
@@ -146,18 +146,18 @@ def pending_jobs(run_dir: Path, jobs: list[Job]) -> tuple[list[Job], list[str]]:
     """Jobs without a final record. A job recorded as crashed or timed out is final too: resume does not
     repeat it (rerun it with a new run). A lost job (its machine went away) is not."""
     records, problems = load_records(run_dir)
-    done = {job_id for job_id, record in latest_records(records).items() if record["status"] != Status.LOST}
+    done = {job_id for job_id, record in latest_records(records).items() if record.status != Status.LOST}
     return [job for job in jobs if job.job_id not in done], problems
 
 
 def run_jobs(run_dir: Path, jobs: list[Job], settings: RunSettings,
-             on_record: Callable[[dict], None] | None = None) -> None:
+             on_record: Finish | None = None) -> None:
     """Run `jobs` on the run's executor (here, or on a Ray cluster: runs/executors.py), appending each record
     to results.jsonl as it ends. Ctrl-C stops what runs and keeps what finished."""
 
     lock, stopping = threading.Lock(), threading.Event()
 
-    def finish(record: dict) -> None:
+    def finish(record: JobRecord) -> None:
         with lock:
             if stopping.is_set():  # cut short by Ctrl-C: not recorded, so --resume runs it again
                 return

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.jsonio import json_default
@@ -20,15 +20,57 @@ RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
 
 
-def append_record(run_dir: Path, record: dict) -> None:
-    line = json.dumps({"schema_version": RESULTS_SCHEMA_VERSION, **record}, default=json_default)
+@dataclass(frozen=True)
+class JobRecord:
+    """One line of results.jsonl: a finished job — what ran (its id, kind, model, graph and size), when, its
+    status and reason, and its result (a parity job's ExportParity, a generation check's GenerationResult, a
+    bench job's timing-process result), each as its own to_dict(). A Ray run's record names its target and node.
+    Read back with from_dict; a record written by an earlier version lacks fields, which take these defaults."""
+
+    job_id: str
+    kind: str = ""  # parity | generation | bench
+    model: str = ""
+    framework: str = ""
+    size: str = ""
+    status: str = ""
+    reason: str = ""
+    started: float = 0.0
+    ended: float = 0.0
+    duration_s: float = 0.0
+    result: dict | None = None
+    round: int | None = None  # a bench job's round (its process)
+    target: str | None = None  # a Ray run: the target the job ran on
+    node: dict | None = None  # a Ray run: the node's id, host, hardware fingerprint, niceness
+
+    @property
+    def timing(self) -> dict | None:
+        """A bench job's timing-process result (config, status, batches, round, process, ...); None otherwise."""
+        return self.result if self.kind == "bench" and self.result else None
+
+    def to_dict(self) -> dict:
+        """The line's fields; the optional ones only when set, as the lines have always been written."""
+        optional = ("result", "round", "target", "node")
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in optional or getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> JobRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+Finish = Callable[[JobRecord], None]  # what an executor hands each finished job's record to
+
+
+def append_record(run_dir: Path, record: JobRecord) -> None:
+    line = json.dumps({"schema_version": RESULTS_SCHEMA_VERSION, **record.to_dict()}, default=json_default)
     with open(run_dir / RESULTS_FILE, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def load_records(run_dir: Path) -> tuple[list[dict], list[str]]:
+def load_records(run_dir: Path) -> tuple[list[JobRecord], list[str]]:
     """Records in file order, and one problem line per corrupt or truncated line (which is skipped)."""
     path = run_dir / RESULTS_FILE
     if not path.exists():
@@ -48,7 +90,7 @@ def load_records(run_dir: Path) -> tuple[list[dict], list[str]]:
             if record.get("schema_version", 0) > RESULTS_SCHEMA_VERSION:
                 raise UserError(f"{path}: line {number} has schema version {record['schema_version']}, newer than "
                                 f"this aibench ({RESULTS_SCHEMA_VERSION}); upgrade aibench-onnx")
-            records.append(record)
+            records.append(JobRecord.from_dict(record))
     return records, problems
 
 
@@ -86,12 +128,9 @@ def is_run_directory(path: str | Path) -> bool:
         return False
 
 
-def latest_records(records: list[dict]) -> dict[str, dict]:
+def latest_records(records: list[JobRecord]) -> dict[str, JobRecord]:
     """job_id -> its last record (a resumed run may hold an earlier crashed attempt)."""
-    latest: dict[str, dict] = {}
-    for record in records:
-        latest[record["job_id"]] = record
-    return latest
+    return {record.job_id: record for record in records}
 
 
 # Typed readers of records: what compare reads (the report walks records in job order, for its warnings).
@@ -107,22 +146,22 @@ class TimedBatch:
     samples_s: list[float]
 
 
-def timed_batches(records: Iterable[dict]) -> list[TimedBatch]:
+def timed_batches(records: Iterable[JobRecord]) -> list[TimedBatch]:
     found = []
     for record in records:
-        result = record.get("result") or {}
-        if record.get("kind") != "bench" or result.get("status") != Status.OK:
+        result = record.timing or {}
+        if result.get("status") != Status.OK:
             continue
         for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
-            found.append(TimedBatch(record["model"], RuntimeConfig.from_dict(result["config"]).label, int(batch), result.get("round", 0),
+            found.append(TimedBatch(record.model, RuntimeConfig.from_dict(result["config"]).label, int(batch),
+                                    result.get("round", 0),
                                     entry["measurement"]["samples_s"]))
     return found
 
 
-def parity_cells(records: Iterable[dict]) -> list[dict]:
+def parity_cells(records: Iterable[JobRecord]) -> list[dict]:
     """Every parity cell (model x framework x provider x level) of the parity records, as stored."""
-    return [cell for record in records if record.get("kind") == "parity"
-            for cell in (record.get("result") or {}).get("cells", [])]
+    return [cell for record in records if record.kind == "parity" for cell in (record.result or {}).get("cells", [])]
 
 
 EXPLAIN_FILE = "explain.json"  # `aibench explain RUN_DIR` (runs/explain_run.py)
