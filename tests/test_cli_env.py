@@ -180,3 +180,14 @@ def test_a_full_run_times_every_kind_its_frameworks_can_and_a_quick_run_its_firs
     assert {"torch-eager", "torch-compile", "jax-jit", "ort"} <= set(full) and "tf-xla" not in full
     assert timed_runtimes(None, QUICK, ["torch"]) == ["torch-eager", "ort"]
     assert timed_runtimes("ort", FULL, ["torch"]) == ["ort"]
+
+
+def test_run_help_states_the_defaults_the_quick_and_full_modes_use():
+    """The help's defaults are written out by hand: held here against the modes (they had drifted: quick 60 s and 6
+    rounds against the mode's 30 and 5)."""
+    from aibench_onnx.runs.run import FULL, QUICK
+
+    text = " ".join(runner.invoke(app, ["run", "--help"], env={"COLUMNS": "300"}).output.split())
+    assert f"(default {FULL['budget_s']:g}; quick {QUICK['budget_s']:g})" in text
+    assert f"(default {FULL['max_repeats']}; quick {QUICK['max_repeats']})" in text
+    assert f"(default {FULL['target_mde']:.0%}; quick {QUICK['target_mde']:.0%};" in text

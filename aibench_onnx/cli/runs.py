@@ -51,9 +51,9 @@ def run(
                                              "detectable effect is still above PCT (default 5%; quick 10%; none "
                                              "with an explicit --repeats; 0 adds none), within --budget."),
     budget: Optional[float] = typer.Option(None, "--budget", min=0, metavar="SECONDS", help="Time for the added "
-                                           "rounds (default 1200; quick 60)."),
+                                           "rounds (default 1200; quick 30)."),
     max_repeats: Optional[int] = typer.Option(None, "--max-repeats", min=1, max=50, help="At most this many "
-                                              "rounds in all, added ones included (default 10; quick 6)."),
+                                              "rounds in all, added ones included (default 10; quick 5)."),
     timeout: options.Timeout = 900.0,
     executor: str = typer.Option("local", "--executor", help="Where jobs run: local (this machine) or ray (a Ray "
                                  "cluster: every job on every target; needs aibench-onnx[ray])."),
