@@ -24,7 +24,7 @@ from aibench_onnx.cli.common import (
     warn_if_busy,
 )
 from aibench_onnx.cli.user_models import parse_dim_sweeps
-from aibench_onnx.errors import UserError
+from aibench_onnx.errors import ExitCode, UserError
 from aibench_onnx.status import exit_code
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 
@@ -161,8 +161,12 @@ def bench(
 
         results = []  # one bench per thread count, each with its own effects (counts are not interleaved)
         for count, run_dir in run_dirs.items():
-            benches = bench_run(subjects, configs, batches, count, timing, run_dir, device, timeout,
-                                opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+            try:
+                benches = bench_run(subjects, configs, batches, count, timing, run_dir, device, timeout,
+                                    opset or DEFAULT_OPSET, repeats, on_result=done, tf32=tf32, exported=exported)
+            except KeyboardInterrupt:
+                raise UserError(f"interrupted; the processes that finished are kept in {run_dir} (aibench report "
+                                f"{run_dir} shows them)", ExitCode.INTERRUPTED) from None
             exported = {bench.model: bench.exports for bench in benches}  # exported once, for every count
             results += benches
     documents = [r.to_dict() for r in results]
