@@ -326,6 +326,14 @@ def test_a_bench_json_is_explained_with_the_native_side_where_torch_gives_it(tmp
     assert any(row["group"] == "Gemm" and row["candidate_nodes"] for row in attribution["by_op_type"])
     optimizer = entries[("ort:torch-graph:cpu:disabled", "ort:torch-graph:cpu:all")]
     assert "attribution" in optimizer and optimizer["ledgers"]
+    # the JSON is a view of the bench's run, which explain read; with the run gone (a document written before
+    # benches were runs names none) the document's own effects are read, each saying what it lacks
+    (tmp_path / "out").rename(tmp_path / "moved")
+    legacy = runner.invoke(app, ["explain", str(bench), "--all", "--json", str(tmp_path / "why-legacy.json")])
+    assert legacy.exit_code == 0, legacy.output
+    found = json.loads((tmp_path / "why-legacy.json").read_text())["explanations"]
+    assert {(e["baseline"], e["candidate"]) for e in found} == set(entries)
+    assert all("not on disk" in e["not_explained"] for e in found)
 
 
 def test_trace_parsing_skips_warm_up_runs_and_sums_a_nodes_calls_per_run():
