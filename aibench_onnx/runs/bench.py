@@ -73,11 +73,6 @@ def refuse_earlier_run(run_dir: Path) -> None:
                         "another --out")
 
 
-def is_bench_run(run: dict) -> bool:
-    """Whether run.json (its document) is a bench's run rather than an `aibench run`'s."""
-    return run.get("command") == BENCH_COMMAND
-
-
 def bench_view(run_dir: Path) -> list[ModelBench]:
     """The bench's view of its run directory: per subject (in plan order), each configuration over its processes
     and the effects among them (false discoveries controlled over the whole bench, as one family)."""
