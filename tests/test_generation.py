@@ -240,7 +240,7 @@ def test_a_decode_step_that_grows_like_a_prefill_is_flagged_as_an_unused_cache()
 @pytest.mark.torch
 def test_a_run_checks_a_decoders_generation_and_times_it_by_phase(tmp_path):
     result = runner.invoke(app, ["run", "--quick", "--models", "decoder", "-f", "torch", "--runtime",
-                                 "torch-eager,ort", "--batch", "1", "--repeats", "2", "--target-mde", "0",
+                                 "torch-eager,ort", "--batch", "1", "--repeats", "1", "--target-mde", "0",
                                  "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]

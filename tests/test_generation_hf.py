@@ -121,7 +121,7 @@ def test_a_hugging_face_decoder_is_checked_then_timed_by_phase(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["generate", "lms:gpt2", "--batch", "2", "--prompt", "4", "--new-tokens", "8",
                                  "--opt-level", "all", "--bench", "--bench-prompt", "8", "--bench-batch", "1",
-                                 "--runtime", "torch-eager,ort", "--repeats", "2", "--min-time", "0.05",
+                                 "--runtime", "torch-eager,ort", "--repeats", "1", "--min-time", "0.05",
                                  "--json", "gen.json", "-o", "out"])
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "gen.json").read_text())

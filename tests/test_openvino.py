@@ -93,7 +93,7 @@ def test_zoo_parity_on_openvino_passes_where_ort_passes(tmp_path):
 def test_openvino_timing_record_and_its_effect_against_ort(tmp_path):
     target = tmp_path / "bench.json"
     result = runner.invoke(app, ["bench", "matmul", "-f", "torch", "--runtime", "ort,openvino", "--opt-level", "all",
-                                 "--size", "tiny", "--batch", "1", "--repeats", "2", *QUICK,
+                                 "--size", "tiny", "--batch", "1", "--repeats", "1", *QUICK,
                                  "-o", str(tmp_path / "out"), "--json", str(target)])
     assert result.exit_code == 0, result.output
     bench = json.loads(target.read_text())["results"][0]
@@ -114,7 +114,7 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
     from aibench_onnx.runs.report import build_report
 
     result = runner.invoke(app, ["run", "--quick", "--models", "matmul", "-f", "torch", "--runtime", "ort,openvino",
-                                 "--repeats", "2", "--threads", "1", "-o", str(tmp_path)])
+                                 "--repeats", "1", "--threads", "1", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.glob("run-*")
     report = build_report(run_dir)

@@ -308,7 +308,7 @@ def test_bench_times_each_variant_and_reports_the_precision_effect(tmp_path):
 @pytest.mark.torch
 def test_a_run_judges_and_times_the_variants_and_reports_the_precision_effect(tmp_path):
     result = runner.invoke(app, ["run", "--quick", "--models", "mlp", "-f", "torch", "--precision", "fp32,int8-dynamic",
-                                 "--batch", "1", "--repeats", "2", "-o", str(tmp_path / "runs")])
+                                 "--batch", "1", "--repeats", "1", "-o", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     (run_dir,) = (tmp_path / "runs").iterdir()
     records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
