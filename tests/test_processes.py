@@ -248,3 +248,24 @@ def test_one_interleaved_round_is_compared_within_it_and_says_so():
     assert found.method == INTERLEAVED_ONE_ROUND and found.mde is None
     assert found.significant and found.ci_low <= 1.2 <= found.ci_high
     assert compare_interleaved({0: {0: 1.0, 1: 1.0}}, {0: {0: 1.0, 1: 1.0}}) is None  # too few cycles to pair
+
+
+@pytest.mark.torch
+def test_noise_measures_its_processes_as_a_run_and_refuses_a_folder_that_holds_one(tmp_path):
+    """`aibench noise` end to end: its processes are a run (runs/bench.py) the report reads; the same --out again
+    is one line, exit 2, the first run kept."""
+    argv = ["noise", "mlp", "-f", "torch", "--processes", "4", "--repeats", "2", "--min-time", "0.05",
+            "--threads", "1", "-o", str(tmp_path / "aa")]
+    result = runner.invoke(app, [*argv, "--json", str(tmp_path / "noise.json")])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "noise.json").read_text())
+    assert document["processes"] == 4 and len(document["process_medians_s"]) == 4
+    assert document["suggested_gate"].startswith("median:") and "gate this machine resolves" in result.output
+    from aibench_onnx.runs.report import build_report
+
+    report = build_report(tmp_path / "aa")
+    assert report["command"] == "noise" and report["jobs_done"] == report["jobs_planned"] == 4
+    again = runner.invoke(app, argv)
+    lines = [line for line in again.output.splitlines() if line.strip()]
+    assert again.exit_code == 2 and len(lines) == 1 and "holds an earlier run" in lines[0], again.output
+    assert build_report(tmp_path / "aa")["jobs_done"] == 4

@@ -158,7 +158,7 @@ def _bench_file(path: str, decls: list[str] | None, dims: dict[str, int], inputs
         task = progress.add_task("bench", total=len(configs) * repeats)
         benches = bench_run([files.subject], configs, batches, threads, {"min_time_s": min_time_s}, workdir,
                             "cpu", 900.0, DEFAULT_OPSET, repeats, on_result=lambda *_: progress.advance(task),
-                            exported=file_exports(files, configs, batches))
+                            exported=file_exports(files, configs, batches), command="check")
     print_benches(benches, console)
     return benches
 

@@ -79,7 +79,7 @@ def noise(
         task = progress.add_task(f"A/A: {configs[0].label}", total=processes)
         (bench,) = bench_run([_one_subject(spec, size)], configs, [batch], threads or default_threads(), timing,
                              run_dir, device, timeout, DEFAULT_OPSET, processes,
-                             on_result=lambda *_: (progress.advance(task), progress.refresh()))
+                             on_result=lambda *_: (progress.advance(task), progress.refresh()), command="noise")
     result = bench.results[0]
     by_process = result.samples_by_round().get(batch, {})
     if result.status != Status.OK or len(by_process) < 2 * repeats:

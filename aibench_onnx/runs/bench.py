@@ -20,17 +20,15 @@ from aibench_onnx.timing.effects import control_discoveries
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 from aibench_onnx.zoo.spec import ModelSpec
 
-BENCH_COMMAND = "bench"  # run.json's "command" of a bench's run (an `aibench run`'s has none)
-
-
 def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: list[int], threads: int,
               timing: dict, run_dir: Path, device: str, timeout_s: float, opset: int, repeats: int = 1,
               on_result: Callable[[str, RuntimeConfig, dict], None] | None = None, tf32: bool = False,
-              exported: dict[str, dict] | None = None) -> list[ModelBench]:
+              exported: dict[str, dict] | None = None, command: str = "bench") -> list[ModelBench]:
     """Time every configuration of every subject in `repeats` rounds of processes, as a run in `run_dir`, and
     return the bench's view of it. `on_result(model, config, replicate)` is called as each process result comes
     in. `exported`: subject name -> its exports (and variants), made by the caller (one export serves every point
-    of a user's dims sweep); the others are exported here."""
+    of a user's dims sweep); the others are exported here. `command`: the one that asked (bench, noise, check,
+    generate), kept in run.json (an `aibench run`'s has none) and shown by the report."""
     run_dir = Path(run_dir)
     refuse_earlier_run(run_dir)
     exports = export_subjects(subjects, configs, run_dir, threads, opset, exported)
@@ -47,7 +45,7 @@ def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: li
                       {"threads": threads, "opset": opset, "run_dir": settings.run_dir})
     from aibench_onnx.env.collect import collect_environment
 
-    start_run(run_dir, settings, jobs, collect_environment(), command=BENCH_COMMAND,
+    start_run(run_dir, settings, jobs, collect_environment(), command=command,
               subjects={s.name: s.to_dict() for s in subjects}, exports=exports)
 
     def reported(record: JobRecord) -> None:
@@ -69,8 +67,8 @@ def bench_model(spec: ModelSpec, size: str, configs: list[RuntimeConfig], batche
 def refuse_earlier_run(run_dir: Path) -> None:
     """A bench writes a run of its own: a directory that holds one already is refused (its results kept)."""
     if (Path(run_dir) / RUN_FILE).exists():
-        raise UserError(f"{run_dir}: holds an earlier run ({RUN_FILE}); a bench writes a run of its own — choose "
-                        "another --out")
+        raise UserError(f"{run_dir}: holds an earlier run ({RUN_FILE}); each timing writes a run of its own — "
+                        "choose another --out")
 
 
 def bench_view(run_dir: Path) -> list[ModelBench]:

@@ -36,7 +36,7 @@ def time_decoder_phases(subjects: list[tuple], results: list, plan: dict, settin
         say(f"timing {name} by phase: {len(phases)} phases × {len(configs)} configurations × {repeats} processes")
         benches += bench_run(phases, configs, plan["batches"], settings.threads, {"min_time_s": min_time},
                              phases_run_dir(out_dir, name), "cpu", 900.0, settings.opset, repeats,
-                             exported={p.name: exports for p in phases})
+                             exported={p.name: exports for p in phases}, command="generate")
     return benches
 
 
