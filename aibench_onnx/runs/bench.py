@@ -37,7 +37,7 @@ def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: li
                            opt_levels=tuple(dict.fromkeys(c.opt_level for c in configs if c.opt_level)),
                            batches=tuple(batches), runtimes=tuple(dict.fromkeys(c.kind for c in configs)),
                            threads=threads, opset=opset, timeout_s=timeout_s, timing=dict(timing),
-                           models=tuple(dict.fromkeys(s.zoo_name for s in subjects if s.user is None and not s.file)),
+                           models=tuple(dict.fromkeys(s.spec.name for s in subjects if s.spec is not None)),
                            precisions=tuple(dict.fromkeys(c.precision for c in configs)), repeats=repeats,
                            device=device, tf32=tf32, variance_controls=tuple(VARIANCE_CONTROLS),
                            run_dir=str(run_dir.resolve()))

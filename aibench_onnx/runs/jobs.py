@@ -160,10 +160,9 @@ def _variant(run_dir: Path, subject, config, export: dict, cache: dict) -> dict:
 def planned_graphs(run_dir: Path) -> dict[str, dict]:
     """subject -> its graphs (export key -> record) as run.json fixed them before the plan (a bench's run); none
     for an `aibench run`'s, whose timing reuses its parity jobs' exports (or a Ray node's copy, without run.json)."""
-    from aibench_onnx.runs.store import RUN_FILE
+    from aibench_onnx.runs.store import RUN_FILE, load_run
 
-    path = Path(run_dir) / RUN_FILE
-    return json.loads(path.read_text()).get("exports") or {} if path.exists() else {}
+    return load_run(run_dir).get("exports") or {} if (Path(run_dir) / RUN_FILE).exists() else {}
 
 
 def run_timing_jobs(run_dir: Path, jobs: list[BenchJob], settings: RunSettings, finish: Finish) -> None:
