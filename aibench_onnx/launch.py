@@ -23,7 +23,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, Union
 
 from aibench_onnx.status import Status
 
@@ -79,7 +79,21 @@ def _die_with_parent() -> None:
         pass  # not Linux: workers still end with their own timeout
 
 
-def run_worker(worker: str, request: dict, timeout_s: float, request_path: str | Path | None = None) -> WorkerOutcome:
+class TypedRequest(Protocol):
+    """A worker request as a typed record: written as its `to_dict()`, parsed by the worker's `from_dict`."""
+
+    def to_dict(self) -> dict: ...
+
+
+WorkerRequest = Union[TypedRequest, dict]  # a dict: the few requests of one or two plain fields
+
+
+def as_json(request: WorkerRequest) -> dict:
+    return request if isinstance(request, dict) else request.to_dict()
+
+
+def run_worker(worker: str, request: WorkerRequest, timeout_s: float,
+               request_path: str | Path | None = None) -> WorkerOutcome:
     """Run worker `worker` (a name in workers/__main__.WORKERS) on `request` in a fresh interpreter.
     `request_path` keeps the request next to the
     artifacts it produces (else a temporary file). A document whose status is not "ok" is a failed
@@ -93,7 +107,7 @@ def run_worker(worker: str, request: dict, timeout_s: float, request_path: str |
         fd, request_path = tempfile.mkstemp(prefix="aibench-request-", suffix=".json")
         os.close(fd)
     try:
-        Path(request_path).write_text(json.dumps(request, default=json_default))
+        Path(request_path).write_text(json.dumps(as_json(request), default=json_default))
         process = subprocess.Popen(
             [*WORKER_COMMAND, worker, str(request_path), out_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -129,23 +143,23 @@ def run_worker(worker: str, request: dict, timeout_s: float, request_path: str |
     return WorkerOutcome(Status.FAILED, document.get("reason", f"worker {worker} reported {status}"), document)
 
 
-def record_progress(request: dict, document: dict) -> None:
+def record_progress(progress_path: str | None, document: dict) -> None:
     """In a worker doing several items: append one finished item's document to the request's progress file
     (run_worker_with_progress reads it back, also after a crash)."""
-    if request.get("progress_path"):
+    if progress_path:
         from aibench_onnx.jsonio import json_default
 
-        with open(request["progress_path"], "a", encoding="utf-8") as handle:
+        with open(progress_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(document, default=json_default) + "\n")
 
 
-def run_worker_with_progress(worker: str, request: dict, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
+def run_worker_with_progress(worker: str, request: WorkerRequest, timeout_s: float) -> tuple[WorkerOutcome, list[dict]]:
     """For a worker that does several items and appends each finished item's document, one JSON line each,
     to request["progress_path"] (which this sets): the outcome, and the documents of the items it finished —
     also when it died, so a crash or a timeout loses only the item that was running."""
     with tempfile.TemporaryDirectory(prefix="aibench-progress-") as tmp:
         progress = Path(tmp) / "done.jsonl"
-        outcome = run_worker(worker, {**request, "progress_path": str(progress)}, timeout_s)
+        outcome = run_worker(worker, {**as_json(request), "progress_path": str(progress)}, timeout_s)
         finished = []
         for line in progress.read_text().splitlines() if progress.exists() else []:
             try:
@@ -198,13 +212,13 @@ class LiveWorker:
     measures. Started in its own session like every worker; `call` answers None when it died or did not answer
     in time (then `status` and `reason` say which, and the worker is gone)."""
 
-    def __init__(self, worker: str, request: dict) -> None:
+    def __init__(self, worker: str, request: WorkerRequest) -> None:
         from aibench_onnx.jsonio import json_default
 
         self.worker, self.status, self.reason = worker, Status.OK, ""
         fd, self._request_path = tempfile.mkstemp(prefix="aibench-request-", suffix=".json")
         os.close(fd)
-        Path(self._request_path).write_text(json.dumps(request, default=json_default))
+        Path(self._request_path).write_text(json.dumps(as_json(request), default=json_default))
         self._stderr = tempfile.TemporaryFile()
         command_read, self._command_write = os.pipe()
         self._reply_read, reply_write = os.pipe()

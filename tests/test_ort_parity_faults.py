@@ -11,6 +11,7 @@ from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
 from aibench_onnx.parity.cell import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, assign_blame
 from aibench_onnx.parity.engine import compare_outputs
+from aibench_onnx.parity.ort_side import OrtParityRequest
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((6, 4)).astype(np.float32)
@@ -21,8 +22,8 @@ REFERENCE = {"y": X @ W + B}  # what the "framework" computed
 
 def run_in_ort_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu") -> dict:
     np.savez(tmp_path / "in.npz", x=X)
-    request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": lvl} for lvl in levels],
-               "input_files": [str(tmp_path / "in.npz")], "threads": 1, "output_dir": str(tmp_path)}
+    request = OrtParityRequest(onnx_path, [(ep, level) for level in levels], [str(tmp_path / "in.npz")], 1,
+                               str(tmp_path))
     document = run_worker("ort_parity", request, 120, tmp_path / "req.json").document
     assert document["status"] == "ok", document
     return {c["opt_level"]: c for c in document["configs"]}

@@ -209,6 +209,7 @@ def test_a_zoo_exports_failing_cells_are_localized_and_a_refused_graph_is_reprod
     mlp's export given a value_info that contradicts its graph (what jax2onnx wrote) is refused by ORT and reduced
     to the node it refuses; with one weight edited instead, ORT agrees with itself node by node — an export
     difference, said, with no subgraph to bundle."""
+    from aibench_onnx.artifacts.native import NativeBatch
     from aibench_onnx.exporters import DEFAULT_OPSET
     from aibench_onnx.launch import run_worker
     from aibench_onnx.parity.zoo import finish_parity, prepare_parity
@@ -216,7 +217,7 @@ def test_a_zoo_exports_failing_cells_are_localized_and_a_refused_graph_is_reprod
 
     job = prepare_parity(get_spec("mlp"), "tiny", "torch", ["cpu"], ["disabled", "all"], 1, 1, tmp_path / "out",
                          DEFAULT_OPSET, repro_dir=tmp_path / "repros")
-    native = run_worker("native", {"requests": [job.native_request]}, 300).document["documents"][0]
+    native = run_worker("native", NativeBatch([job.native_request]), 300).document["documents"][0]
     exported = onnx.load(native["export"]["path"])
 
     def checked_with(model: onnx.ModelProto, name: str) -> dict:

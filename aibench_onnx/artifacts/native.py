@@ -3,9 +3,8 @@ outputs) — and export it, when asked — inside the fresh process its worker (
 parent's side that asks for them (`native_request`, `run_native_worker`, `export_graphs`, `export_only`).
 Frameworks never share a process: TF, JAX and torch fight over thread pools, and an import may crash.
 
-Request: model, size, framework, threads, the .npz input files, where to write outputs, and optionally
-{"export": {"path", "opset", "example_input_file"}} and "reduced": precisions (fp16) to run the model in as
-its framework would (the error inherent to the precision, beside what an ONNX conversion adds).
+The request is a NativeRequest (one model) or a NativeBatch (several models of one framework), written as
+JSON by the parent and parsed once by the worker.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,32 +27,82 @@ from aibench_onnx.zoo.spec import BATCH, ModelSpec
 WORKER_TIMEOUT_S = 1200.0  # one model's build, native runs and export in its framework's process
 
 
+@dataclass(frozen=True)
+class ExportAsk:
+    """Export the model once its native runs are done: traced at the example input set."""
+
+    path: str
+    opset: int
+    example_input_file: str
+
+
+@dataclass(frozen=True)
+class NativeRequest:
+    """One zoo model in its framework's process: run every input set (.npz), write the outputs to
+    `output_dir`; export it when `export` asks; run it in each `reduced` precision (fp16) as its framework
+    would — the error inherent to the precision, beside what an ONNX conversion adds."""
+
+    model: str
+    size: str
+    framework: str  # or a graph name (torch-script): its framework builds, its exporter exports
+    threads: int
+    input_files: list[str]
+    output_dir: str
+    export: ExportAsk | None = None
+    reduced: list[str] = field(default_factory=list)
+    job_id: str = ""  # the run's job (tests' crash hooks)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NativeRequest:
+        export = data.get("export")
+        return cls(**{**data, "export": ExportAsk(**export) if export else None})
+
+
+@dataclass(frozen=True)
+class NativeBatch:
+    """Several models of one framework in one process of it; each finished document is appended to
+    `progress_path` (launch.run_worker_with_progress sets it)."""
+
+    requests: list[NativeRequest]
+    progress_path: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"requests": [r.to_dict() for r in self.requests], "progress_path": self.progress_path}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NativeBatch:
+        return cls([NativeRequest.from_dict(r) for r in data["requests"]], data.get("progress_path"))
+
+
 def _set_thread_env(threads: int) -> None:
     # Must happen before the framework is imported: OpenMP reads it once.
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
-def run_native(request: dict) -> dict:
+def run_native(request: NativeRequest) -> dict:
     """Build the zoo model, run it on every input file, save the outputs; export it when asked."""
-    _set_thread_env(request["threads"])
+    _set_thread_env(request.threads)
     import numpy as np
 
     from aibench_onnx.frameworks import adapter, framework_of
     from aibench_onnx.zoo.registry import builder, get_spec
 
-    spec = get_spec(request["model"])
-    framework = request["framework"]  # or a graph name (torch-script): its framework builds, its exporter exports
+    spec = get_spec(request.model)
+    framework = request.framework
     fw = adapter(framework)
-    fw.configure_threads(request["threads"])
-    dims = spec.sizes[request["size"]]
+    fw.configure_threads(request.threads)
+    dims = spec.sizes[request.size]
 
     started = time.perf_counter()
-    model = builder(spec.name, framework_of(framework))(spec.make_params(request["size"]), dims)
+    model = builder(spec.name, framework_of(framework))(spec.make_params(request.size), dims)
     build_s = time.perf_counter() - started
 
     output_names = [t.name for t in spec.outputs]
     inputs = []  # per input file, in the spec's order; read once, also for the fp16 runs
-    for input_file in request["input_files"]:
+    for input_file in request.input_files:
         with np.load(input_file) as saved:
             inputs.append([saved[t.name] for t in spec.inputs])
     output_files = []
@@ -60,7 +110,7 @@ def run_native(request: dict) -> dict:
         outputs = fw.run(model, arrays)
         if len(outputs) != len(output_names):
             raise RuntimeError(f"model returned {len(outputs)} outputs, spec declares {len(output_names)}")
-        target = Path(request["output_dir"]) / f"{framework}_outputs_{index}.npz"
+        target = Path(request.output_dir) / f"{framework}_outputs_{index}.npz"
         np.savez(target, **dict(zip(output_names, outputs)))
         output_files.append(str(target))
     result = {
@@ -69,22 +119,22 @@ def run_native(request: dict) -> dict:
         "build_s": round(build_s, 3),
         "output_files": output_files,
     }
-    if request.get("export"):
+    if request.export:
         from aibench_onnx.artifacts.export import export_model
 
-        job = request["export"]
-        with np.load(job["example_input_file"]) as saved:
+        ask = request.export
+        with np.load(ask.example_input_file) as saved:
             example = [saved[t.name] for t in spec.inputs]
-        record = export_model(model, spec, request["size"], framework, example, Path(job["path"]), job["opset"],
+        record = export_model(model, spec, request.size, framework, example, Path(ask.path), ask.opset,
                               dynamic=spec.dynamic_axes() if spec.dynamic_dims != {BATCH: BATCH} else None)
-        Path(job["path"]).with_name("export.json").write_text(json.dumps(record, indent=2))
+        Path(ask.path).with_name("export.json").write_text(json.dumps(record, indent=2))
         result["export"] = record
-    if request.get("reduced"):
+    if request.reduced:
         result["reduced"] = _run_reduced(request, fw, model, spec, inputs)
     return result
 
 
-def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
+def _run_reduced(request: NativeRequest, fw, model, spec, inputs: list[list]) -> dict:
     """precision -> the framework's own outputs in that precision per input file (the model cast, built once;
     float inputs cast, integer inputs as they are; outputs back to float32), or why it cannot."""
     import numpy as np
@@ -94,17 +144,17 @@ def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
     from aibench_onnx.zoo.registry import builder
 
     def rebuild():  # Keras chooses variable and compute dtypes when layers are built
-        build = builder(spec.name, framework_of(request["framework"]))
-        return build(spec.make_params(request["size"]), spec.sizes[request["size"]])
+        build = builder(spec.name, framework_of(request.framework))
+        return build(spec.make_params(request.size), spec.sizes[request.size])
 
     found = {}
-    for precision in request["reduced"]:
+    for precision in request.reduced:
         files = []
         try:
             reduced = fw.reduced_model(model, NATIVE_DTYPES[precision], rebuild)
             for index, arrays in enumerate(inputs):
                 outputs = fw.run(reduced, [cast_floats(a, precision) for a in arrays])
-                target = Path(request["output_dir"]) / f"{request['framework']}_{precision}_outputs_{index}.npz"
+                target = Path(request.output_dir) / f"{request.framework}_{precision}_outputs_{index}.npz"
                 np.savez(target, **{t.name: o.astype(np.float32) for t, o in zip(spec.outputs, outputs)})
                 files.append(str(target))
             found[precision] = {"status": Status.OK, "output_files": files}
@@ -114,7 +164,7 @@ def _run_reduced(request: dict, fw, model, spec, inputs: list[list]) -> dict:
     return found
 
 
-def run_native_many(request: dict) -> dict:
+def run_native_many(batch: NativeBatch) -> dict:
     """Several models of one framework in this one process (`aibench run`): the framework and its exporter
     are imported and initialised once (jax2onnx's first export alone takes seconds). Each model's failure is
     its own document; each finished document is appended to `progress_path`, so a native crash loses only the
@@ -124,34 +174,35 @@ def run_native_many(request: dict) -> dict:
     from aibench_onnx.launch import apply_test_hook, record_progress
 
     documents = []
-    for single in request["requests"]:
-        apply_test_hook(single.get("job_id", ""))
+    for single in batch.requests:
+        apply_test_hook(single.job_id)
         try:
             document = run_native(single)
         except Exception as exc:  # noqa: BLE001 - one model's failure is its result
             document = {"status": Status.FAILED, "reason": f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
                         "traceback": traceback.format_exc(limit=6)}
         documents.append(document)
-        record_progress(request, document)
+        record_progress(batch.progress_path, document)
     return {"status": Status.OK, "documents": documents}
 
 
-def run_native_request(request: dict) -> dict:
-    """The worker's entry: one model's request, or {"requests": [...]} for several."""
-    return run_native_many(request) if "requests" in request else run_native(request)
+def run_native_request(document: dict) -> dict:
+    """The worker's entry: one model's request (NativeRequest), or several (NativeBatch)."""
+    if "requests" in document:
+        return run_native_many(NativeBatch.from_dict(document))
+    return run_native(NativeRequest.from_dict(document))
 
 
 def native_request(spec, size, framework, input_files, workdir: Path, threads: int, opset: int,
-                   precisions: tuple[str, ...] = (FP32,)) -> dict:
+                   precisions: tuple[str, ...] = (FP32,)) -> NativeRequest:
     """What the framework's process does for one model: run every input set, then export (traced at the
     first input set, batch 2), then run it in fp16 as the framework would when an fp16 variant is judged."""
-    return {"model": spec.name, "size": size, "framework": framework, "threads": threads,
-            "input_files": input_files, "output_dir": str(workdir),
-            "export": {"path": str(workdir / "model.onnx"), "opset": opset, "example_input_file": input_files[0]},
-            "reduced": [p for p in precisions if p in NATIVE_DTYPES]}
+    return NativeRequest(spec.name, size, framework, threads, list(input_files), str(workdir),
+                         ExportAsk(str(workdir / "model.onnx"), opset, input_files[0]),
+                         [p for p in precisions if p in NATIVE_DTYPES])
 
 
-def run_native_worker(request: dict, workdir: Path) -> dict:
+def run_native_worker(request: NativeRequest, workdir: Path) -> dict:
     outcome = run_worker("native", request, WORKER_TIMEOUT_S, workdir / "native_request.json")
     if outcome.died:
         return {"status": Status.FAILED, "reason": f"native worker crashed: {outcome.reason}"}

@@ -5,6 +5,7 @@ for them, as check, bench and run all need."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,46 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.frameworks.user_model import USER_ERROR, Axes, UserModel, build_user_model
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH
+
+
+@dataclass(frozen=True)
+class UserModelRequest:
+    """The worker user_model: build the user's model, export it to `out_dir`, write its reference test data;
+    with reduced `precisions`, the framework's own reduced runs and int8-static's calibration sets too."""
+
+    user: UserModel
+    out_dir: str
+    opset: int
+    precisions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "user": self.user.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UserModelRequest:
+        return cls(**{**data, "user": UserModel(**data["user"])})
+
+
+@dataclass(frozen=True)
+class ExportDifferenceRequest:
+    """The worker export_difference: export the user's torch model again and find the first node of the
+    exported program whose ONNX value differs from PyTorch's on one input set (`test_data`, its directory);
+    `capture_dir`: where to keep the graph and PyTorch's values a reproduction needs."""
+
+    user: UserModel
+    test_data: str
+    atol: float
+    rtol: float
+    opset: int
+    output_names: list[str] | None = None
+    capture_dir: str | None = None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "user": self.user.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ExportDifferenceRequest:
+        return cls(**{**data, "user": UserModel(**data["user"])})
 
 
 def export_in_worker(user, out_dir: Path, opset: int, timeout_s: float = 1800,
@@ -28,7 +69,7 @@ def export_in_worker(user, out_dir: Path, opset: int, timeout_s: float = 1800,
 
     for stale in out_dir.glob("test_data_set_*"):  # an earlier model's reference sets in a reused -o folder
         shutil.rmtree(stale, ignore_errors=True)
-    request = {"user": user.to_dict(), "out_dir": str(out_dir), "opset": opset, "precisions": list(precisions)}
+    request = UserModelRequest(user, str(out_dir), opset, list(precisions))
     outcome = run_worker("user_model", request, timeout_s, out_dir / "user_model_request.json")
     document = outcome.document
     if outcome.died:
@@ -148,23 +189,25 @@ def other_sizes(user: UserModel) -> dict[str, np.ndarray]:
     return user.arrays(EXPORT_BATCH + 1, dims, seed=1)
 
 
-def _precision_inputs(user: UserModel, model, arrays, others, request: dict, record: dict) -> None:
+def _precision_inputs(user: UserModel, model, arrays, others, request: UserModelRequest, record: dict) -> None:
     """The framework's own reduced-precision runs on the reference sets and int8-static's calibration sets."""
     from aibench_onnx.artifacts.variants import write_user_calibration
     from aibench_onnx.frameworks import adapter
     from aibench_onnx.frameworks.user_precision import native_reduced_runs
 
-    out_dir = Path(request["out_dir"])
+    out_dir = Path(request.out_dir)
     sets = [arrays] + ([others] if others is not None else [])
-    record["reduced"] = native_reduced_runs(user, adapter(user.framework), model, sets, request["precisions"], out_dir)
-    if "int8-static" in request["precisions"]:
+    record["reduced"] = native_reduced_runs(user, adapter(user.framework), model, sets, request.precisions, out_dir)
+    if "int8-static" in request.precisions:
         record["calibration_files"], record["calibration"] = write_user_calibration(user, out_dir)
 
 
-def build_and_export(request: dict) -> dict:
-    """The worker's job: build the user's model, export it with our exporter, and write the test data."""
+def build_and_export(document: dict) -> dict:
+    """The worker's job (a UserModelRequest): build the user's model, export it with our exporter, and write the
+    test data."""
     try:
-        user = UserModel(**request["user"])
+        request = UserModelRequest.from_dict(document)
+        user = request.user
         model, arrays = build_user_model(user)
         # Inputs that fit no forward parameter, outputs of no accepted kind: the user's to fix (one line, exit 2).
         # Anything else the user's model raises while running or exporting is a failed result (worker_main).
@@ -172,33 +215,31 @@ def build_and_export(request: dict) -> dict:
             others, skipped = other_sizes(user), None
         except UserError as exc:  # e.g. an input factory that only makes one size: checked at that size only
             others, skipped = None, f"the inputs cannot be made at other sizes ({exc})"
-        record = export_user_model(model, user.framework, arrays, request["out_dir"], request["opset"], user.axes(),
-                                   others)
+        record = export_user_model(model, user.framework, arrays, request.out_dir, request.opset, user.axes(), others)
         if skipped:
             record["other_sizes_skipped"] = skipped
-        if request.get("precisions") and record["status"] == Status.OK:
+        if request.precisions and record["status"] == Status.OK:
             _precision_inputs(user, model, arrays, others if "other_sizes" in record else None, request, record)
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     return {"status": Status.OK, "export": record}
 
 
-def export_difference(request: dict) -> dict:
-    """The worker's job when a user's torch model and its dynamo export compute different values while ONNX
-    Runtime agrees with itself: export again (the same model, inputs and dynamic axes) and find the first node
-    of the exported program whose ONNX value differs from PyTorch's, on the input set that failed. Request:
-    user, test_data (that set's directory), atol, rtol, opset; capture_dir (optional): where to keep the graph
-    and PyTorch's values a reproduction needs."""
+def export_difference(document: dict) -> dict:
+    """The worker's job (an ExportDifferenceRequest) when a user's torch model and its dynamo export compute
+    different values while ONNX Runtime agrees with itself: export again (the same model, inputs and dynamic
+    axes) and find the first node of the exported program whose ONNX value differs from PyTorch's, on the
+    input set that failed."""
     from aibench_onnx.exporters.torch_dynamo import export_program, program_divergence
     from aibench_onnx.graph.testdata import read_test_data_set
 
-    user = UserModel(**request["user"])
-    model, arrays = build_user_model(user)
+    request = ExportDifferenceRequest.from_dict(document)
+    model, arrays = build_user_model(request.user)
     names = list(arrays)
-    feeds, _ = read_test_data_set(request["test_data"], names, request.get("output_names") or [])
-    axes = user.axes()
-    program = export_program(model, [arrays[n] for n in names], names, request.get("output_names") or None,
-                             request["opset"], [axes.get(n, {}) for n in names])
+    feeds, _ = read_test_data_set(request.test_data, names, request.output_names or [])
+    axes = request.user.axes()
+    program = export_program(model, [arrays[n] for n in names], names, request.output_names or None,
+                             request.opset, [axes.get(n, {}) for n in names])
     return {"status": Status.OK,
-            "divergence": program_divergence(program, [feeds[n] for n in names], request["atol"], request["rtol"],
-                                             request.get("capture_dir"))}
+            "divergence": program_divergence(program, [feeds[n] for n in names], request.atol, request.rtol,
+                                             request.capture_dir)}

@@ -156,14 +156,15 @@ class Profiler:
             self.others[key] = profiler(kind)(path, ep, self.threads, feed)
         return self.others[key]
 
-    def torch_eager(self, request: dict) -> GraphProfile:
+    def torch_eager(self, subject: Subject, batch: int) -> GraphProfile:
         """PyTorch eager's operators (torch.profiler), in a torch process of its own."""
+        from aibench_onnx.explain.native import NativeProfileRequest
         from aibench_onnx.launch import run_worker
 
-        key = ("torch-eager", tuple(sorted((k, str(v)) for k, v in request.items())))
+        key = ("torch-eager", repr(subject), batch)  # a Subject holds a dict (a user's model): not hashable
         if key not in self.others:
             self.workdir.mkdir(parents=True, exist_ok=True)
-            outcome = run_worker("native_profile", {**request, "threads": self.threads}, 900,
+            outcome = run_worker("native_profile", NativeProfileRequest(subject, batch, self.threads), 900,
                                  self.workdir / f"native-{len(self.others)}.json")
             if not outcome.ok:
                 raise RuntimeError(f"torch profiler: {outcome.reason}")
@@ -227,7 +228,7 @@ def explain_effects(subject: Subject, effects: list[dict], graph_path: Callable[
                                           (cand.label, paths[1], cand.ep, cand.opt_level), feed, profiler, effect))
             else:
                 found.append(explain_runtimes(name, effect, base, cand, paths, feed, profiler,
-                                              {"subject": subject.to_dict(), "batch": effect["batch"]}))
+                                              (subject, int(effect["batch"]))))
         except Exception as exc:  # noqa: BLE001 - one effect's failure is its result; the others go on
             found.append(NotExplained(name, base.label, cand.label,
                                       f"profiling failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
@@ -235,7 +236,7 @@ def explain_effects(subject: Subject, effects: list[dict], graph_path: Callable[
 
 
 def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: RuntimeConfig, paths: tuple,
-                     feed: dict[str, np.ndarray], profiler: Profiler, native: dict) -> Explanation:
+                     feed: dict[str, np.ndarray], profiler: Profiler, native: tuple[Subject, int]) -> Explanation:
     """Two runtimes that do not share ONNX Runtime's vocabulary — PyTorch eager (torch.profiler's aten
     operators) or OpenVINO (its layers) against ONNX Runtime, or OpenVINO against PyTorch: each side's own
     operators, and the split by operator family."""
@@ -251,7 +252,7 @@ def explain_runtimes(name: str, effect: dict, base: RuntimeConfig, cand: Runtime
         elif config.runs_graph:
             profile = profiler.other_runtime(config.kind, path, config.ep, feed)
         else:
-            profile = profiler.torch_eager(native)
+            profile = profiler.torch_eager(*native)
             notes.append(f"{config.label}'s latency was measured in its own process, not side by side")
         if config.runs_graph:
             calls[config.label] = timed_call(config.kind, path, config.ep, config.opt_level, profiler.threads, feed)

@@ -12,8 +12,11 @@ likewise runs Inductor's fused kernels. Those effects are stated as not explaine
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aibench_onnx.measuring.loop import TimingConfig, measure
 from aibench_onnx.profiles import WARMUP_RUNS, GraphProfile, NodeTime
+from aibench_onnx.subjects import Subject
 
 PROFILED_CALLS = 30
 FAMILIES = {
@@ -54,17 +57,34 @@ def family(op: str) -> str:
     return _FAMILY_OF.get(op.removeprefix("aten::").removeprefix("mkldnn::"), "other")
 
 
-def profile_torch(request: dict) -> dict:
-    """The worker's job: request = subject (subjects.Subject as a dict), batch, threads. The timed call's
-    latency unprofiled, then each aten operator's self CPU time per call under torch.profiler."""
+@dataclass(frozen=True)
+class NativeProfileRequest:
+    """The worker native_profile: one model's PyTorch eager call at `batch`, on `threads` threads (set before
+    torch is imported: workers/__main__ reads them first)."""
+
+    subject: Subject
+    batch: int
+    threads: int
+
+    def to_dict(self) -> dict:
+        return {"subject": self.subject.to_dict(), "batch": self.batch, "threads": self.threads}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NativeProfileRequest:
+        return cls(Subject.from_dict(data["subject"]), int(data["batch"]), int(data["threads"]))
+
+
+def profile_torch(document: dict) -> dict:
+    """The worker's job (a NativeProfileRequest): the timed call's latency unprofiled, then each aten
+    operator's self CPU time per call under torch.profiler."""
     from aibench_onnx.frameworks import adapter
     from aibench_onnx.frameworks.torch_profile import profile_operators
-    from aibench_onnx.subjects import Subject
 
+    request = NativeProfileRequest.from_dict(document)
     fw = adapter("torch")
-    fw.configure_threads(request["threads"])
-    subject = Subject.from_dict(request["subject"])
-    arrays = subject.arrays(request["batch"])
+    fw.configure_threads(request.threads)
+    subject = request.subject
+    arrays = subject.arrays(request.batch)
     prepared = fw.prepare_timed("torch-eager", subject.build("torch"), list(arrays.values()), "cpu")
     # the unprofiled latency with the one loop (sync after every call), as its timing process measures it
     latency = measure(prepared.run, prepared.sync, TimingConfig(min_time_s=0.5, max_time_s=2.0, min_samples=30,
@@ -72,6 +92,6 @@ def profile_torch(request: dict) -> dict:
     operators, profiled_s = profile_operators(prepared.run, PROFILED_CALLS)
     nodes = [NodeTime(op, op, "torch", self_us) for op, self_us in operators]
     profile = GraphProfile(f"torch-eager:{subject.name}", "cpu", "eager",
-                           request["threads"], PROFILED_CALLS, latency.median * 1e6,
+                           request.threads, PROFILED_CALLS, latency.median * 1e6,
                            profiled_s / PROFILED_CALLS * 1e6, nodes)
     return {"status": "ok", "profile": profile.to_dict()}

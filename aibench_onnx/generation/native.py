@@ -15,6 +15,7 @@ from aibench_onnx.errors import UserError
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_itself
 from aibench_onnx.generation.decoding import bucketed, greedy, make_prompts
 from aibench_onnx.generation.judge import agreement
+from aibench_onnx.generation.requests import NativeGenerationRequest
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO, decoder_spec, hf_io, zoo_io
 
@@ -22,32 +23,32 @@ USER_ERROR = "user_error"
 EXPORT_BATCH = 2  # traced at sizes ≥ 2 (batch, new tokens, cache): torch.export specialises sizes 0 and 1
 
 
-def _build(request: dict):
+def _build(request: NativeGenerationRequest):
     """(model as a step callable by the adapter, its framework, io, spec, size, the HF model or None)."""
     from aibench_onnx.frameworks import framework_of
 
-    subject = request["subject"]
-    if subject.get("user"):
+    subject = request.subject
+    if subject.user:
         from aibench_onnx.frameworks.hf_decoder import FlatCacheLM, is_causal_lm
-        from aibench_onnx.frameworks.user_model import load_factory_model
+        from aibench_onnx.frameworks.user_model import UserModel, load_factory_model
 
-        user = subject["user"]
-        if user["framework"] != "torch":
-            raise UserError(f"{user['target']}: generation of a user's model needs a PyTorch (Hugging Face) causal LM; "
-                            f"got framework {user['framework']!r}")
-        model = load_factory_model(user["target"], "torch", user.get("cwd", "."), user.get("trust_code", False))
+        user = UserModel(**subject.user)
+        if user.framework != "torch":
+            raise UserError(f"{user.target}: generation of a user's model needs a PyTorch (Hugging Face) causal LM; "
+                            f"got framework {user.framework!r}")
+        model = load_factory_model(user.target, "torch", user.cwd, user.trust_code)
         if not is_causal_lm(model):
-            raise UserError(f"{user['target']}: returned {type(model).__name__}, not a causal language model "
+            raise UserError(f"{user.target}: returned {type(model).__name__}, not a causal language model "
                             f"(a transformers *ForCausalLM / GPT2LMHeadModel with a config and generate())")
         io = hf_io(model.config)
-        return FlatCacheLM(model), "torch", io, decoder_spec(subject["name"], io), "tiny", model
+        return FlatCacheLM(model), "torch", io, decoder_spec(subject.name, io), "tiny", model
     from aibench_onnx.zoo.registry import builder, get_spec
 
-    spec, size = get_spec(subject["name"]), subject["size"]
+    spec, size = get_spec(subject.name), subject.size
     if spec.decoder is None:
         raise UserError(f"{spec.name} is not a decoder LM; generation is checked for decoders (the zoo's: "
                         f"decoder; or a Hugging Face causal LM of yours)")
-    framework = framework_of(request["graph"])
+    framework = framework_of(request.graph)
     model = builder(spec.name, framework)(spec.make_params(size), spec.sizes[size])
     return model, framework, zoo_io(spec, size), spec, size, None
 
@@ -74,14 +75,13 @@ def native_step(framework: str, model, io: DecoderIO):
     return step
 
 
-def run_native_generation(request: dict) -> dict:
-    """The worker's job (module docstring). Request: subject (zoo name and size, or user), graph (the exporter's
-    graph name), threads, opset, batch, prompt, new_tokens, seed, out_dir; `export`: a record of this graph
-    exported already (a run's parity job made it), used instead of exporting again."""
-    os.environ["OMP_NUM_THREADS"] = str(request["threads"])
+def run_native_generation(document: dict) -> dict:
+    """The worker's job (module docstring), on a NativeGenerationRequest."""
+    request = NativeGenerationRequest.from_dict(document)
+    os.environ["OMP_NUM_THREADS"] = str(request.threads)
     from aibench_onnx.frameworks import adapter
 
-    out_dir = Path(request["out_dir"])
+    out_dir = Path(request.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         started = time.perf_counter()
@@ -90,10 +90,10 @@ def run_native_generation(request: dict) -> dict:
         return {"status": USER_ERROR, "reason": str(exc)}
     tolerance = spec.tolerance("float32")
     rtol, atol = tolerance.rtol, tolerance.atol
-    adapter(framework).configure_threads(request["threads"])
+    adapter(framework).configure_threads(request.threads)
     build_s = time.perf_counter() - started
     step = native_step(framework, model, io)
-    prompts = make_prompts(io.vocab, request["batch"], request["prompt"], request["seed"])
+    prompts = make_prompts(io.vocab, request.batch, request.prompt, request.seed)
     first_steps: list[tuple[dict, dict]] = []  # the prefill's and the first decode step's (feed, outputs)
 
     def recording(feed: dict) -> dict:
@@ -102,7 +102,7 @@ def run_native_generation(request: dict) -> dict:
             first_steps.append((feed, out))
         return out
 
-    trace = greedy(recording, io, prompts, request["new_tokens"])
+    trace = greedy(recording, io, prompts, request.new_tokens)
     reference = Reference.of(prompts, trace)
     reference.save(out_dir / "reference.npz")
     native = GenerationCheck("native")
@@ -110,13 +110,13 @@ def run_native_generation(request: dict) -> dict:
     if hf_model is not None:
         from aibench_onnx.frameworks.hf_decoder import generate_greedy
 
-        library = generate_greedy(hf_model, prompts.ids, prompts.mask, request["new_tokens"])
+        library = generate_greedy(hf_model, prompts.ids, prompts.mask, request.new_tokens)
         native.generate_agreement = agreement(trace.tokens, trace.logits, library, trace.logits, rtol, atol)
 
-    record = request.get("export") or _export(model, spec, size, io, request, out_dir)
+    record = request.export or _export(model, spec, size, io, request, out_dir)
     return {"status": Status.OK, "io": io.to_dict(), "tolerance": [rtol, atol], "build_s": round(build_s, 3),
             "reference": str(out_dir / "reference.npz"), "native": native.to_dict(), "export": record,
-            **({"steps": _save_steps(first_steps, io, out_dir / "steps")} if request.get("repro") else {})}
+            **({"steps": _save_steps(first_steps, io, out_dir / "steps")} if request.repro else {})}
 
 
 def _save_steps(first_steps: list[tuple[dict, dict]], io, directory: Path) -> dict[str, list[str]]:
@@ -164,7 +164,7 @@ def _other_routes(hf_model, first: dict, attempt, graph: str) -> dict:
     return record
 
 
-def _export(model, spec, size: str, io: DecoderIO, request: dict, out_dir: Path) -> dict:
+def _export(model, spec, size: str, io: DecoderIO, request: NativeGenerationRequest, out_dir: Path) -> dict:
     """The decoder exported with its cache as graph inputs and outputs; the export record with the process's
     peak RSS after it (and how much the export added)."""
     from aibench_onnx.artifacts.export import export_model
@@ -174,12 +174,12 @@ def _export(model, spec, size: str, io: DecoderIO, request: dict, out_dir: Path)
 
     def attempt(graph: str) -> dict:
         return export_model(model, spec, size, graph, [example[n] for n in io.input_names], out_dir / "model.onnx",
-                            request["opset"], dynamic=spec.dynamic_axes())
+                            request.opset, dynamic=spec.dynamic_axes())
 
-    record = attempt(request["graph"])
+    record = attempt(request.graph)
     hf_model = getattr(model, "model", None)  # a user's causal LM inside its FlatCacheLM
     if record["status"] != Status.OK and hf_model is not None:
-        record = _other_routes(hf_model, record, attempt, request["graph"])
+        record = _other_routes(hf_model, record, attempt, request.graph)
     record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     record["peak_rss_grew_mb"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) / 1024, 1)
     (out_dir / "export.json").write_text(json.dumps(record, indent=2, default=str))

@@ -4,6 +4,7 @@ optimization level, judged against the native reference and against itself (gene
 from __future__ import annotations
 
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
+from aibench_onnx.generation.requests import GraphGenerationRequest
 from aibench_onnx.runtimes import GRAPH_RUNTIMES
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO
@@ -27,20 +28,19 @@ def ort_step(session, casts: set[str]):
     return step
 
 
-def run_ort_generation(request: dict) -> dict:
-    """Request: graph (path), reference (npz), io, tolerance [rtol, atol], eps, levels, threads, native_faults
-    (what the native model's probes showed: its design, not the graph's fault)."""
+def run_ort_generation(document: dict) -> dict:
+    """A GraphGenerationRequest -> {"checks": [a GenerationCheck per provider and level]}."""
     from aibench_onnx.ort.session import EpUnavailable, create_session
 
-    io = DecoderIO.from_dict(request["io"])
-    reference = Reference.load(request["reference"])
-    rtol, atol = request["tolerance"]
+    request = GraphGenerationRequest.from_dict(document)
+    io = DecoderIO.from_dict(request.io)
+    reference = Reference.load(request.reference)
     checks = []
-    for ep in request["eps"]:
-        for level in request["levels"]:
+    for ep in request.eps:
+        for level in request.levels:
             result = GenerationCheck(GENERATING, ep, level)
             try:
-                session, info = create_session(request["graph"], ep, level, request["threads"])
+                session, info = create_session(request.graph, ep, level, request.threads)
             except EpUnavailable as exc:
                 result.status, result.reason = Status.EP_UNAVAILABLE, str(exc)
                 checks.append(result.to_dict())
@@ -52,8 +52,8 @@ def run_ort_generation(request: dict) -> dict:
             result.providers = info.providers
             casts: set[str] = set()
             try:
-                check_runtime(ort_step(session, casts), io, reference, rtol, atol, result,
-                              tuple(request.get("native_faults", ())))
+                check_runtime(ort_step(session, casts), io, reference, request.rtol, request.atol, result,
+                              tuple(request.native_faults))
             except Exception as exc:  # noqa: BLE001 - a step ORT cannot run is a result
                 result.status = Status.FAILED
                 result.reason = " ".join(f"a generation step failed: {exc}".split())[:500]

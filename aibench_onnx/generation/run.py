@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.generation.check import GenerationCheck
+from aibench_onnx.generation.requests import GraphGenerationRequest, NativeGenerationRequest
 from aibench_onnx.launch import run_worker
 from aibench_onnx.requests import OneSetCheck
 from aibench_onnx.status import Status
@@ -93,10 +94,9 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
         return result
     workdir = out_dir / subject.name / graph
     workdir.mkdir(parents=True, exist_ok=True)
-    request = {"subject": subject.to_dict(), "graph": graph, "out_dir": str(workdir), "threads": settings.threads,
-               "opset": settings.opset, "batch": settings.batch, "prompt": settings.prompt,
-               "new_tokens": settings.new_tokens, "seed": settings.seed, "export": export,
-               "repro": settings.repro_dir is not None}
+    request = NativeGenerationRequest(subject, graph, str(workdir), settings.threads, settings.opset, settings.batch,
+                                      settings.prompt, settings.new_tokens, settings.seed, export,
+                                      settings.repro_dir is not None)
     outcome = run_worker("generation_native", request, WORKER_TIMEOUT_S,
                          workdir / "native_request.json")
     native = outcome.document
@@ -114,10 +114,11 @@ def check_generation(subject, graph: str, settings: GenerationSettings, out_dir:
         result.status = Status.FAILED
         result.reason = f"export failed: {result.export.get('reason', '')}"
         return result
-    ort_request = {"graph": result.export["path"], "reference": native["reference"], "io": native["io"],
-                   "tolerance": native["tolerance"], "eps": list(settings.eps), "levels": list(settings.levels),
-                   "threads": settings.threads, "native_faults": [f.name for f in result.native.as_native]}
-    outcome = run_worker("generation_ort", ort_request, WORKER_TIMEOUT_S,
+    rtol, atol = native["tolerance"]
+    graph_request = GraphGenerationRequest(result.export["path"], native["reference"], native["io"], rtol, atol,
+                                           list(settings.eps), list(settings.levels), settings.threads,
+                                           [f.name for f in result.native.as_native])
+    outcome = run_worker("generation_ort", graph_request, WORKER_TIMEOUT_S,
                          workdir / "ort_request.json")
     if outcome.died or outcome.document.get("status") != Status.OK:
         result.status = Status.FAILED if not outcome.died else outcome.status

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from aibench_onnx.artifacts.native import NativeBatch, NativeRequest
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.parity.engine import (
     OutputComparison,
@@ -77,9 +78,9 @@ def _run_framework(specs: list[ModelSpec], sizes: dict[str, str], framework: str
                                          expected_param_count=spec.expected_native_param_count(sizes[spec.name],
                                                                                                framework)), [])
                 for spec in specs}
-    requests = [{"model": spec.name, "size": sizes[spec.name], "framework": framework, "threads": threads,
-                 "input_files": input_files[spec.name], "output_dir": str(workdir / spec.name)} for spec in specs]
-    outcome, documents = run_worker_with_progress("native", {"requests": requests}, WORKER_TIMEOUT_S * len(specs))
+    requests = [NativeRequest(spec.name, sizes[spec.name], framework, threads, input_files[spec.name],
+                              str(workdir / spec.name)) for spec in specs]
+    outcome, documents = run_worker_with_progress("native", NativeBatch(requests), WORKER_TIMEOUT_S * len(specs))
     if outcome.ok:
         documents = outcome.document["documents"]
     found = {}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aibench_onnx.artifacts.user_export import ExportDifferenceRequest
+from aibench_onnx.frameworks.user_model import UserModel
 from aibench_onnx.launch import run_worker
 from aibench_onnx.parity.cell import ParityCell
 from aibench_onnx.zoo.tolerance import Tolerance
@@ -25,11 +27,9 @@ def locate_export_difference(user: dict, record: dict, cells: list[ParityCell], 
     failing_set = first.failing_sets[0] if first.failing_sets else 0
     row = next(o for o in first.outputs if not o.passed)
     capture = str(Path(record["path"]).parent / "export_difference") if repro_dir else None
-    outcome = run_worker("export_difference",
-                         {"user": user, "test_data": record["test_data"][failing_set], "atol": row.atol,
-                          "rtol": row.rtol, "opset": opset, "output_names": record.get("output_names"),
-                          "capture_dir": capture},
-                         timeout_s, Path(record["path"]).parent / "export_difference_request.json")
+    request = ExportDifferenceRequest(UserModel(**user), record["test_data"][failing_set], row.atol, row.rtol, opset,
+                                      record.get("output_names"), capture)
+    outcome = run_worker("export_difference", request, timeout_s, Path(record["path"]).parent / "export_difference_request.json")
     found = outcome.document.get("divergence") if outcome.ok else {"found": False, "reason": outcome.reason}
     repro = None
     if repro_dir and found.get("capture"):

@@ -5,6 +5,7 @@ Its results have the shape of ORT's (parity/ort_side.py), so finish_parity judge
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aibench_onnx.status import Status
@@ -12,27 +13,48 @@ from aibench_onnx.status import Status
 DEFAULT_LEVEL = "default"  # a runtime without optimization levels to choose: its own transformations always run
 
 
-def run_request(request: dict) -> dict:
-    """request: runtime, onnx_path, eps, input_files, threads, output_dir -> {"configs": [result per device]}."""
+@dataclass(frozen=True)
+class GraphParityRequest:
+    """One exported graph in a graph runtime (a registry kind) on each of its devices, over every input set;
+    outputs written to `output_dir`."""
+
+    runtime: str
+    onnx_path: str
+    eps: list[str]
+    input_files: list[str]
+    threads: int
+    output_dir: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GraphParityRequest:
+        return cls(**data)
+
+
+def run_request(document: dict) -> dict:
+    """A GraphParityRequest -> {"configs": [result per device]}."""
     import numpy as np
 
     from aibench_onnx.runtimes import sets_runner
 
-    os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
+    request = GraphParityRequest.from_dict(document)
+    os.environ.setdefault("OMP_NUM_THREADS", str(request.threads))
 
     def feeds():
-        for input_file in request["input_files"]:
+        for input_file in request.input_files:
             with np.load(input_file) as saved:
                 yield {name: saved[name] for name in saved.files}
 
     results = []
-    for ep in request["eps"]:
-        run = sets_runner(request["runtime"])(request["onnx_path"], ep, request["threads"], feeds())
-        result = {"runtime": request["runtime"], "ep": ep, "opt_level": DEFAULT_LEVEL, "precision": "fp32",
+    for ep in request.eps:
+        run = sets_runner(request.runtime)(request.onnx_path, ep, request.threads, feeds())
+        result = {"runtime": request.runtime, "ep": ep, "opt_level": DEFAULT_LEVEL, "precision": "fp32",
                   "status": run.status, "reason": run.reason, "output_files": [], "casts": run.casts,
                   "info": run.info}
         for index, outputs in enumerate(run.outputs if run.status == Status.OK else []):
-            target = Path(request["output_dir"]) / f"{request['runtime']}_{ep}_{index}.npz"
+            target = Path(request.output_dir) / f"{request.runtime}_{ep}_{index}.npz"
             np.savez(target, **outputs)
             result["output_files"].append(str(target))
         results.append(result)

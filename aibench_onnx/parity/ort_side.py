@@ -10,9 +10,32 @@ so the report can say whether only the annotations are wrong or the computation 
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.status import Status
+
+
+@dataclass(frozen=True)
+class OrtParityRequest:
+    """One exported graph on every (provider, optimization level), in every precision (its variants built in
+    the worker: int8 needs ONNX Runtime's quantizer), over every input set; outputs written to `output_dir`."""
+
+    onnx_path: str
+    configs: list[tuple[str, str]]  # (ep, opt level)
+    input_files: list[str]
+    threads: int
+    output_dir: str
+    tf32: bool = False
+    precisions: list[str] = field(default_factory=lambda: ["fp32"])
+    calibration_files: list[str] = field(default_factory=list)  # int8-static: inputs the ranges come from
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OrtParityRequest:
+        return cls(**{**data, "configs": [(ep, level) for ep, level in data["configs"]]})
 
 
 def _stripped_path(onnx_path: str) -> str:
@@ -76,24 +99,25 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
     return result
 
 
-def run_request(request: dict) -> dict:
+def run_request(document: dict) -> dict:
     """Every configuration on the exported graph, and on each precision variant of it (built here: int8
     needs ONNX Runtime's quantizer). A variant that cannot be built fails its configurations with the reason."""
     from aibench_onnx.artifacts.variants import build_variant
 
-    os.environ.setdefault("OMP_NUM_THREADS", str(request["threads"]))
+    request = OrtParityRequest.from_dict(document)
+    os.environ.setdefault("OMP_NUM_THREADS", str(request.threads))
     results, variants = [], {}
-    for precision in request.get("precisions", ["fp32"]):
-        path = request["onnx_path"]
+    for precision in request.precisions:
+        path = request.onnx_path
         if precision != "fp32":
-            variants[precision] = record = build_variant(path, precision, request.get("calibration_files", []))
-            if record["status"] != Status.OK:
-                results += [{"ep": c["ep"], "opt_level": c["opt_level"], "precision": precision,
-                             "status": Status.EXPORT_FAILED, "reason": record["reason"], "output_files": []}
-                            for c in request["configs"]]
+            variants[precision] = variant = build_variant(path, precision, request.calibration_files)
+            if variant["status"] != Status.OK:
+                results += [{"ep": ep, "opt_level": level, "precision": precision,
+                             "status": Status.EXPORT_FAILED, "reason": variant["reason"], "output_files": []}
+                            for ep, level in request.configs]
                 continue
-            path = record["path"]
-        results += [run_config(path, c["ep"], c["opt_level"], request["threads"], request["input_files"],
-                               Path(request["output_dir"]), request.get("tf32", False), precision)
-                    for c in request["configs"]]
+            path = variant["path"]
+        results += [run_config(path, ep, level, request.threads, request.input_files, Path(request.output_dir),
+                               request.tf32, precision)
+                    for ep, level in request.configs]
     return {"status": Status.OK, "configs": results, "variants": variants}

@@ -9,13 +9,13 @@ runs in a process of its own (ort_worker). Artifacts stay in the output director
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, native_request
+from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, NativeBatch, NativeRequest, native_request
 from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.launch import run_worker
@@ -25,6 +25,8 @@ from aibench_onnx.parity.engine import (
     merge,
     worst,
 )
+from aibench_onnx.parity.graph_side import GraphParityRequest
+from aibench_onnx.parity.ort_side import OrtParityRequest
 from aibench_onnx.parity.precision import (
     BEYOND_CALIBRATION,
     for_case,
@@ -87,7 +89,7 @@ class PreparedParity:
     cases: list
     input_files: list[str]
     workdir: Path
-    native_request: dict
+    native_request: NativeRequest
     threads: int
     tf32: bool
     precisions: tuple[str, ...] = (FP32,)
@@ -199,8 +201,7 @@ def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind:
         for cell in cells:
             cell.status, cell.reason = Status.UNAVAILABLE, missing
         return cells
-    request = {"runtime": kind, "onnx_path": record["path"], "eps": eps, "input_files": job.input_files,
-               "threads": job.threads, "output_dir": str(job.workdir)}
+    request = GraphParityRequest(kind, record["path"], eps, job.input_files, job.threads, str(job.workdir))
     outcome = run_worker("graph_parity", request, WORKER_TIMEOUT_S,
                          job.workdir / f"{kind}_request.json")
     results = {r["ep"]: r for r in outcome.document.get("configs", [])} if outcome.ok else {}
@@ -268,8 +269,8 @@ def check_in_one_process(prepared: list[PreparedParity], timeout_s: float,
 
     if not prepared:
         return
-    requests = [{**job.native_request, "job_id": (ids or [""] * len(prepared))[i]} for i, job in enumerate(prepared)]
-    outcome, documents = run_worker_with_progress("native", {"requests": requests}, timeout_s * len(prepared))
+    requests = [replace(job.native_request, job_id=(ids or [""] * len(prepared))[i]) for i, job in enumerate(prepared)]
+    outcome, documents = run_worker_with_progress("native", NativeBatch(requests), timeout_s * len(prepared))
     if outcome.ok:
         documents = outcome.document["documents"]
     for index, job in enumerate(prepared):
@@ -367,9 +368,8 @@ def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict
 def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,
              precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> dict:
     """(precision, ep, level) -> ORT's result, and "variants": the precision variants' records."""
-    request = {"onnx_path": onnx_path, "configs": [{"ep": ep, "opt_level": level} for ep, level in configs],
-               "input_files": input_files, "threads": threads, "output_dir": str(workdir), "tf32": tf32,
-               "precisions": list(precisions), "calibration_files": calibration_files or []}
+    request = OrtParityRequest(onnx_path, list(configs), input_files, threads, str(workdir), tf32, list(precisions),
+                               calibration_files or [])
     outcome = run_worker("ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
     if not outcome.ok:
         return {"reason": outcome.reason or "ORT worker failed"}

@@ -80,6 +80,26 @@ class TimingItem:
                    data.get("round", 0), data.get("onnx_path"))
 
 
+@dataclass(frozen=True)
+class TimingUnitRequest:
+    """One timing process's request (the live worker `timing`, timing/unit.serve): the shared settings, its
+    round, its runtime group and its items."""
+
+    settings: TimingSettings
+    round: int
+    group: str
+    items: list[TimingItem]
+
+    def to_dict(self) -> dict:
+        return {**self.settings.to_dict(), "round": self.round, "group": self.group,
+                "items": [item.request() for item in self.items]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TimingUnitRequest:
+        return cls(TimingSettings.from_dict(data), int(data["round"]), data.get("group", ""),
+                   [TimingItem.from_request({"round": data["round"], **entry}) for entry in data["items"]])
+
+
 def units(items: Iterable[TimingItem]) -> list[list[TimingItem]]:
     """Processes to start, in order: by round, then one per runtime group in a shuffled order, each with its
     items shuffled."""
@@ -151,9 +171,8 @@ class InterleavedRound:
         started = time.perf_counter()
         workers = []
         for unit in self.units:
-            request = {**self.settings.to_dict(), "round": self.round, "group": unit[0].config.process_group,
-                       "items": [item.request() for item in unit]}
-            workers.append(LiveWorker("timing", request))
+            workers.append(LiveWorker("timing", TimingUnitRequest(self.settings, self.round,
+                                                                  unit[0].config.process_group, unit)))
         self.process = [{"round": self.round, "group": unit[0].config.process_group, "items": len(unit),
                          "processes_in_round": len(self.units)} for unit in self.units]
         try:

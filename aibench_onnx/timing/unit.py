@@ -112,14 +112,15 @@ class _Live:
     fw: object = None
 
 
-def serve(request: dict, receive, reply) -> None:
-    """The live process (launch.live_worker_main): answer `arm`, `slot` and `release` until told to exit."""
-    threads = limit_threads(request["threads"])  # before any framework is imported
+def serve(document: dict, receive, reply) -> None:
+    """The live process (launch.live_worker_main) of a TimingUnitRequest: answer `arm`, `slot` and `release`
+    until told to exit."""
+    threads = limit_threads(int(document["threads"]))  # before any framework is imported
     from aibench_onnx.timing.energy import EnergyMeter
-    from aibench_onnx.timing.schedule import TimingItem, TimingSettings
+    from aibench_onnx.timing.schedule import TimingUnitRequest
 
-    settings = TimingSettings.from_dict(request)
-    items = [TimingItem.from_request({"round": request["round"], **entry}) for entry in request["items"]]
+    request = TimingUnitRequest.from_dict(document)
+    settings, items = request.settings, request.items
     if items and items[0].config.runs_graph:
         from aibench_onnx.runtimes import setup_timing_process
 
@@ -130,7 +131,7 @@ def serve(request: dict, receive, reply) -> None:
     live: dict[str, _Live] = {}  # key "job_id#batch" -> its item
     armed_order = 0
     waiting = IdleMeter(receive)
-    rng = random.Random(request["round"])  # the order of each alternation pass (measuring.loop.alternate)
+    rng = random.Random(request.round)  # the order of each alternation pass (measuring.loop.alternate)
     reply({"status": Status.OK, "threads": threads, "startup_s": round(time.perf_counter() - _STARTED, 3)})
     while (command := waiting.receive()) is not None:
         if command["do"] == "arm":
