@@ -143,5 +143,5 @@ def test_a_hugging_face_decoder_is_checked_then_timed_by_phase(tmp_path, monkeyp
     from aibench_onnx.runs.report import build_report
 
     report = build_report(tmp_path / "out" / "timing" / "gpt2")
-    assert report["command"] == "generate" and set(report["phases"]) == set(phases)
-    assert report["phases"]["gpt2@decode=8"] == decode["phase"]
+    assert report.written_by == "generate" and set(report.phases) == set(phases)
+    assert report.phases["gpt2@decode=8"] == decode["phase"]

@@ -118,11 +118,11 @@ def test_a_run_with_openvino_checks_every_export_on_it_and_reports_its_effect(tm
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.glob("run-*")
     report = build_report(run_dir)
-    cells = [row for row in report["parity"] if row.get("runtime") == "openvino"]
+    cells = [row for row in report.parity if row.get("runtime") == "openvino"]
     assert [(c["model"], c["ep"], c["opt_level"], c["status"]) for c in cells] == [
         ("matmul", "cpu", "default", "passed")]
     assert any(e["baseline"] == RuntimeConfig.graph_runtime("ort", "torch", "cpu", "all").label and e["candidate"] == "openvino:torch-graph:cpu"
-               for e in report["effects"]["matmul"])
+               for e in report.effects["matmul"])
 
 
 @pytest.mark.openvino

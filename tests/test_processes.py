@@ -264,8 +264,8 @@ def test_noise_measures_its_processes_as_a_run_and_refuses_a_folder_that_holds_o
     from aibench_onnx.runs.report import build_report
 
     report = build_report(tmp_path / "aa")
-    assert report["command"] == "noise" and report["jobs_done"] == report["jobs_planned"] == 4
+    assert report.written_by == "noise" and report.jobs_done == report.jobs_planned == 4
     again = runner.invoke(app, argv)
     lines = [line for line in again.output.splitlines() if line.strip()]
     assert again.exit_code == 2 and len(lines) == 1 and "holds an earlier run" in lines[0], again.output
-    assert build_report(tmp_path / "aa")["jobs_done"] == 4
+    assert build_report(tmp_path / "aa").jobs_done == 4

@@ -44,11 +44,11 @@ def test_a_ray_run_keeps_targets_apart_and_compares_the_same_configuration_acros
     records = [on_target(bench_record("mlp", "torch-eager", {1: timings(median, seed=10 * i + r)}, r), target)
                for i, (target, median) in enumerate((("a", 1e-3), ("b", 1.3e-3))) for r in range(3)]
     report = build_report(make_run(tmp_path / "ray", records, targets=["a", "b"]))
-    assert set(report["latency"]) == {"mlp@a", "mlp@b"}
-    (effect,) = report["hardware"]["mlp"]
+    assert set(report.latency) == {"mlp@a", "mlp@b"}
+    (effect,) = report.hardware["mlp"]
     assert effect["baseline"] == "torch-eager @ a" and effect["candidate"] == "torch-eager @ b"
     assert effect["ratio"] == pytest.approx(1.3, rel=0.02)
-    assert report["phases"] == {}
+    assert report.phases == {}
 
 
 def test_compare_reports_a_planted_20_percent_slowdown_and_gates_it(tmp_path):
@@ -102,18 +102,18 @@ def test_corrupt_and_truncated_lines_are_reported_and_skipped(sample_run):
         handle.write("this is not json\n")
         handle.write('{"job_id": "bench/mlp/x", "kind": "bench", "stat')  # truncated by a crash mid-write
     report = build_report(sample_run)
-    assert sum("unreadable record skipped" in w for w in report["warnings"]) == 2
-    assert len(report["parity"]) == 2 and "mlp" in report["latency"]
+    assert sum("unreadable record skipped" in w for w in report.warnings) == 2
+    assert len(report.parity) == 2 and "mlp" in report.latency
     result = runner.invoke(app, ["report", str(sample_run), "--format", "markdown"])
     assert result.exit_code == 0 and "unreadable record skipped" in result.output
 
 
 def test_markdown_report_has_every_section_and_escapes(sample_run):
     report = build_report(sample_run)
-    assert {e["kind"] for e in report["effects"]["mlp"]} == {"runtime", "exporter"}
+    assert {e["kind"] for e in report.effects["mlp"]} == {"runtime", "exporter"}
     from aibench_onnx.report.run_views import markdown
 
-    report["parity"][1]["reason"] = "a | b <script>"
+    report.parity[1]["reason"] = "a | b <script>"
     text = markdown(report)
     for heading in ("## Parity", "## Latency: mlp", "### Where the time goes: mlp", "## Warnings"):
         assert heading in text
@@ -135,7 +135,7 @@ def test_html_report_is_self_contained_with_every_chart(sample_run, tmp_path):
 
 def test_every_report_opens_with_the_headline_and_keeps_settings_for_the_end(sample_run, tmp_path):
     report = build_report(sample_run)
-    parity, runtime, graph, timing = report["headline"]
+    parity, runtime, graph, timing = report.headline
     assert parity.startswith("Parity: 1 of 2 cells passed, 1 failed") and "mlp/jax/cpu/all" in parity
     assert runtime.startswith("Largest runtime effect: mlp batch 1: ort:torch-graph:cpu:all vs torch-eager: 2.00x faster")
     assert graph.startswith("Largest graph (exporter, optimizer) effect:") and timing.startswith("Timing: 4 measurements")
@@ -149,11 +149,29 @@ def test_every_report_opens_with_the_headline_and_keeps_settings_for_the_end(sam
     assert text.index("**Parity:") < text.index("## Parity") < text.index("## Settings")
 
 
+def test_report_json_is_the_report_data_and_says_what_failed(sample_run, tmp_path):
+    """`report --json -`: only JSON on stdout (the tables go to stderr), every row the tables summarize; a run
+    directory that is not one: one line, exit 2, and the JSON document says what failed."""
+    result = runner.invoke(app, ["report", str(sample_run), "--json", "-"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    report = build_report(sample_run)
+    assert document["command"] == "report" and document["run_dir"] == str(sample_run)
+    assert document["parity"] == report.parity and document["latency"] == report.latency
+    assert [e["kind"] for e in document["effects"]["mlp"]] == [e["kind"] for e in report.effects["mlp"]]
+    assert document["timed"] == {"mlp": {"model": "mlp", "target": None}}
+    assert document["headline"] == report.headline
+    missing = runner.invoke(app, ["report", str(tmp_path / "nowhere"), "--json", str(tmp_path / "r.json")])
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
+    failed = json.loads((tmp_path / "r.json").read_text())
+    assert failed["status"] == "error" and "nowhere" in failed["reason"]
+
+
 def test_html_report_escapes_user_strings(sample_run):
     from aibench_onnx.report.html_report import render_html
 
     report = build_report(sample_run)
-    report["parity"][1]["reason"] = "<img src=x onerror=alert(1)>"
+    report.parity[1]["reason"] = "<img src=x onerror=alert(1)>"
     page = render_html(report)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
@@ -193,10 +211,10 @@ def test_a_run_written_by_the_previous_version_still_reports_compares_and_explai
     run_dir = tmp_path / "old-run"
     shutil.copytree(Path(__file__).parent / "data" / "run-stop17-quick-matmul", run_dir)
     report = build_report(run_dir)
-    assert report["jobs_done"] == report["jobs_planned"] == 5
-    assert [(row["framework"], row["ep"], row["opt_level"], row["status"]) for row in report["parity"]] == [
+    assert report.jobs_done == report.jobs_planned == 5
+    assert [(row["framework"], row["ep"], row["opt_level"], row["status"]) for row in report.parity] == [
         ("torch", "cpu", "all", "passed")]
-    assert {(e["baseline"], e["candidate"]) for e in report["effects"]["matmul"]} >= {
+    assert {(e["baseline"], e["candidate"]) for e in report.effects["matmul"]} >= {
         ("torch-eager", "ort:torch-graph:cpu:all")}
     compared = compare_runs(str(run_dir), str(run_dir), None)
     assert compared["rows"] and not compared["gate_failures"]

@@ -305,7 +305,7 @@ def test_bench_times_a_user_model_native_and_ort_over_a_dims_sweep(user_dir):
     from aibench_onnx.runs.report import build_report
 
     report = build_report(user_dir / "bench")
-    assert report["jobs_done"] == report["jobs_planned"] and set(report["latency"]) == set(benches)
+    assert report.jobs_done == report.jobs_planned and set(report.latency) == set(benches)
 
 
 @pytest.mark.slow

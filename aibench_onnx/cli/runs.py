@@ -24,6 +24,7 @@ from aibench_onnx.cli.common import (
     warn_if_busy,
 )
 from aibench_onnx.errors import ExitCode, UserError
+from aibench_onnx.report.model import RunReport
 from aibench_onnx.status import exit_code
 
 
@@ -194,7 +195,7 @@ def run(
     raise typer.Exit(int(exit_code(statuses)))
 
 
-def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> dict:
+def _print_report(run_dir: str, fmt: str, output: Optional[str], console) -> RunReport:
     from aibench_onnx.runs.report import build_report
 
     report = build_report(run_dir)
@@ -239,11 +240,18 @@ def report(
     run_dir: str = typer.Argument(..., metavar="RUN_DIR"),
     fmt: options.Format = "terminal",
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to FILE (markdown, html)."),
+    json_path: options.Json = None,
 ) -> None:
-    """Report a run: environment, parity matrix, latency and effects, export statistics, warnings."""
+    """Report a run: environment, parity matrix, latency and effects, export statistics, warnings. With --json,
+    the report's data too: every row, flag and cycle the tables summarize."""
+    from aibench_onnx.jsonio import STDOUT, check_writable, write_json
 
     (fmt,) = choose([fmt], ["terminal", "markdown", "html"], ["terminal"], "format")
-    _print_report(run_dir, fmt, output, make_console())
+    if json_path is not None:
+        check_writable(json_path)
+    report = _print_report(run_dir, fmt, output, make_console(stderr=json_path == STDOUT))
+    if json_path is not None:
+        write_json({"schema_version": 1, "command": "report", **report.to_dict()}, json_path)
 
 
 @app.command()

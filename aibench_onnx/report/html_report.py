@@ -10,7 +10,8 @@ from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.report.generation_view import generation_table
 from aibench_onnx.report.render import html_escape as _e
 from aibench_onnx.report.render import to_html
-from aibench_onnx.report.run_views import decoder_tables, environment_lines, explained_for, phase_of, settings_table
+from aibench_onnx.report.model import RunReport
+from aibench_onnx.report.run_views import decoder_tables, environment_lines, settings_table
 from aibench_onnx.report.tables import (
     effects_table,
     export_stats_table,
@@ -58,7 +59,7 @@ def latency_chart(model: str, rows: list[dict]) -> str:
     return _svg(figure)
 
 
-def speedup_chart(report: dict) -> str:
+def speedup_chart(report: RunReport) -> str:
     """Native eager (or the first native runtime) median / the best median of the reference graph runtime (ONNX
     Runtime: a run plans its configurations first, before other graph runtimes), per model and framework."""
     import matplotlib
@@ -67,7 +68,7 @@ def speedup_chart(report: dict) -> str:
     import matplotlib.pyplot as plt
 
     bars, reference = [], ""
-    for model, rows in report["latency"].items():
+    for model, rows in report.latency.items():
         ok = [r for r in rows if r["status"] == "ok"]
         if not ok:
             continue
@@ -75,7 +76,7 @@ def speedup_chart(report: dict) -> str:
         ok = [r for r in ok if r["batch"] == batch]
         configs = [RuntimeConfig.from_dict(r["config"]) for r in ok]
         reference = reference or next((c.kind for c in configs if c.runs_graph), "")
-        for framework in report["settings"]["frameworks"]:
+        for framework in report.settings["frameworks"]:
             native = [r for r, c in zip(ok, configs) if not c.runs_graph and c.framework == framework]
             graphs = [r for r, c in zip(ok, configs) if c.kind == reference and c.framework == framework]
             if native and graphs:
@@ -91,7 +92,7 @@ def speedup_chart(report: dict) -> str:
     return _svg(figure)
 
 
-def parity_heatmap(report: dict) -> str:
+def parity_heatmap(report: RunReport) -> str:
     """log10 of the worst absolute error per model x (framework, EP, level); blank where no numbers."""
     import matplotlib
 
@@ -99,7 +100,7 @@ def parity_heatmap(report: dict) -> str:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    rows = report["parity"]
+    rows = report.parity
     if not rows:
         return ""
     models = list(dict.fromkeys(r["model"] for r in rows))
@@ -124,37 +125,37 @@ def parity_heatmap(report: dict) -> str:
     return _svg(figure)
 
 
-def render_html(report: dict) -> str:
-    title = f"aibench {_e(report.get('command', 'run'))}"  # a run, or a bench's run
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title} {_e(report['run_dir'])}</title>"
-             f"<style>{STYLE}</style></head><body>", f"<h1>{title} <code>{_e(report['run_dir'])}</code></h1>",
+def render_html(report: RunReport) -> str:
+    title = f"aibench {_e(report.written_by)}"  # a run, or a bench's run
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title} {_e(report.run_dir)}</title>"
+             f"<style>{STYLE}</style></head><body>", f"<h1>{title} <code>{_e(report.run_dir)}</code></h1>",
              "<section id='summary'>" + "".join(f"<p><strong>{_e(line)}</strong></p>"
-                                                for line in report.get("headline", [])) + "</section>",
+                                                for line in report.headline) + "</section>",
              "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in environment_lines(report)) + "</ul>",
              "<h2>Parity</h2>", f"<figure id='parity-heatmap'>{parity_heatmap(report)}</figure>",
              *(f"<h3>{_e(table.title)}</h3>{to_html(table)}"
-               for table in parity_tables(report["parity"], report.get("variants"))),
+               for table in parity_tables(report.parity, report.variants)),
              *(f"<h2>{_e(table.title)}</h2>{to_html(table)}"
-               for table in ([generation_table(report["generation"])] if report.get("generation") else [])),
+               for table in ([generation_table(report.generation)] if report.generation else [])),
              "<h2>Exported graph vs native</h2>", f"<figure id='speedup'>{speedup_chart(report)}</figure>",
              *(f"<h2>{_e(table.title)}</h2>{to_html(table)}" for table in decoder_tables(report))]
-    for model, rows in report["latency"].items():
-        if not phase_of(report, model):  # a decoder phase's rows are in its TTFT/TPOT table
+    for model, rows in report.latency.items():
+        if not report.phase_of(model):  # a decoder phase's rows are in its TTFT/TPOT table
             parts += [f"<h2>Latency: {_e(model)}</h2>", f"<figure class='latency'>{latency_chart(model, rows)}</figure>",
                       to_html(latency_table(f"Latency: {model}", rows))]
-        effects = report["effects"].get(model, [])
+        effects = report.effects.get(model, [])
         if effects:
             parts += [f"<h3>Where the time goes: {_e(model)}</h3>",
                       to_html(effects_table(f"Where the time goes: {model}", effects))]
-        for explanation, line in ((e, line) for e in explained_for(report, model) for line in why_lines([e])):
+        for explanation, line in ((e, line) for e in report.explained_for(model) for line in why_lines([e])):
             parts += [f"<h4>Why</h4><p>{_e(line)}</p>", *(to_html(table) for table in why_tables(explanation))]
-    for model, effects in report.get("hardware", {}).items():
+    for model, effects in report.hardware.items():
         title = f"Hardware effect: {model} (the same configuration on each target)"
         parts += [f"<h2>{_e(title)}</h2>", to_html(effects_table(title, effects))]
-    if report["exports"]:
-        parts += ["<h2>Export statistics</h2>", to_html(export_stats_table(report["exports"]))]
+    if report.exports:
+        parts += ["<h2>Export statistics</h2>", to_html(export_stats_table(report.exports))]
     parts += ["<h2>Settings</h2>", to_html(settings_table(report))]
-    if report["warnings"]:
-        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
+    if report.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report.warnings) + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)

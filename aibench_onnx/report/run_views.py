@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aibench_onnx.report.generation_view import decoder_timing_tables, generation_table
+from aibench_onnx.report.model import RunReport
 from aibench_onnx.report.render import md_escape, to_markdown, to_rich
 from aibench_onnx.report.tables import (
     Table,
@@ -14,8 +15,8 @@ from aibench_onnx.report.tables import (
 from aibench_onnx.report.why_view import why_lines, why_tables
 
 
-def environment_lines(report: dict) -> list[str]:
-    env = report["environment"]
+def environment_lines(report: RunReport) -> list[str]:
+    env = report.environment
     system = env.get("system", {})
     packages = env.get("packages", {})
     versions = ", ".join(f"{name} {info['version']}" for name, info in packages.items()
@@ -28,9 +29,9 @@ def environment_lines(report: dict) -> list[str]:
         f"{system.get('memory_total_gib', '?')} GiB; GPUs: {gpus}",
         f"{system.get('python', '?')} on {system.get('os', '?')}",
         f"onnxruntime {ort.get('version', '?')} ({', '.join(loads) or 'no provider loads'}); {versions}",
-        f"jobs: {report['jobs_done']} of {report['jobs_planned']} done",
+        f"jobs: {report.jobs_done} of {report.jobs_planned} done",
     ] + [f"target {name}: {fingerprint_line(found.get('node', {}).get('fingerprint', {}))}"
-         for name, found in report.get("targets", {}).items()]
+         for name, found in report.targets.items()]
 
 
 def fingerprint_line(fingerprint: dict) -> str:
@@ -42,10 +43,10 @@ def fingerprint_line(fingerprint: dict) -> str:
             f"{fingerprint.get('memory_gib', '?')} GiB; {gpus}{driver}")
 
 
-def settings_table(report: dict) -> Table:
+def settings_table(report: RunReport) -> Table:
     """The run's settings, one per row (lists joined, nested settings as key=value)."""
     table = Table("Settings", ["setting", "value"])
-    for key, value in report["settings"].items():
+    for key, value in report.settings.items():
         if key == "user_models":
             value = "; ".join(_user_model_line(user) for user in value)
         elif isinstance(value, dict):
@@ -64,71 +65,60 @@ def _user_model_line(user: dict) -> str:
         (f"; {', '.join(extras)}" if extras else "") + ")"
 
 
-def run_tables(report: dict) -> list[tuple[str, Table]]:
+def run_tables(report: RunReport) -> list[tuple[str, Table]]:
     """The run report's tables in reading order, each with its Markdown heading level."""
-    tables = [("##", table) for table in parity_tables(report["parity"], report.get("variants"))]
-    if report.get("generation"):
-        tables.append(("##", generation_table(report["generation"])))
+    tables = [("##", table) for table in parity_tables(report.parity, report.variants)]
+    if report.generation:
+        tables.append(("##", generation_table(report.generation)))
     tables += [("##", table) for table in decoder_tables(report)]
-    for model, rows in report["latency"].items():
-        if not phase_of(report, model):  # a decoder phase's rows are in its TTFT/TPOT table
+    for model, rows in report.latency.items():
+        if not report.phase_of(model):  # a decoder phase's rows are in its TTFT/TPOT table
             tables.append(("##", latency_table(f"Latency: {model}", rows)))
-        effects = report["effects"].get(model, [])
+        effects = report.effects.get(model, [])
         if effects:
             tables.append(("###", effects_table(f"Where the time goes: {model}", effects)))
-        for explanation in explained_for(report, model):
+        for explanation in report.explained_for(model):
             tables += [("####", table) for table in why_tables(explanation)]
-    for model, effects in report.get("hardware", {}).items():
+    for model, effects in report.hardware.items():
         tables.append(("##", effects_table(f"Hardware effect: {model} (the same configuration on each target)",
                                            effects)))
-    if report["exports"]:
-        tables.append(("##", export_stats_table(report["exports"])))
+    if report.exports:
+        tables.append(("##", export_stats_table(report.exports)))
     tables.append(("##", settings_table(report)))
     return tables
 
 
-def phase_of(report: dict, model: str) -> dict | None:
-    """The decoder phase a timed model is (None for any other model), by the name the report shows it (a Ray
-    run's phase@target has its own entry, its decoder decoder@target: a TTFT/TPOT table per target)."""
-    return report.get("phases", {}).get(model)
-
-
-def decoder_tables(report: dict) -> list[Table]:
+def decoder_tables(report: RunReport) -> list[Table]:
     """Each timed decoder's TTFT/TPOT table."""
-    found = [(phase_of(report, model), rows) for model, rows in report["latency"].items()]
+    found = [(report.phase_of(model), rows) for model, rows in report.latency.items()]
     found = [(phase, rows) for phase, rows in found if phase]
-    new_tokens = (report["settings"].get("phases") or {}).get("new_tokens", 0)
+    new_tokens = (report.settings.get("phases") or {}).get("new_tokens", 0)
     return decoder_timing_tables(found, new_tokens) if found else []
 
 
-def explained_for(report: dict, model: str) -> list[dict]:
-    """The explanations (`aibench explain RUN_DIR`) of one model's effects; their subject is `model bBATCH`."""
-    return [e for e in report.get("why", []) if e.get("subject", "").rsplit(" b", 1)[0] == model]
-
-
-def markdown(report: dict) -> str:
-    out = [f"# aibench {report.get('command', 'run')} `{md_escape(report['run_dir'])}`", ""]
-    out += [f"**{md_escape(line)}**  " for line in report.get("headline", [])] + [""]
+def markdown(report: RunReport) -> str:
+    out = [f"# aibench {report.written_by} `{md_escape(report.run_dir)}`", ""]
+    out += [f"**{md_escape(line)}**  " for line in report.headline] + [""]
     out += [f"- {md_escape(line)}" for line in environment_lines(report)]
-    if report.get("why"):
-        out += ["", "## Why", ""] + [f"- Why: {md_escape(line)}" for line in why_lines(report["why"])]
+    if report.why:
+        out += ["", "## Why", ""] + [f"- Why: {md_escape(line)}" for line in why_lines(report.why)]
     for heading, table in run_tables(report):
         out += [""] + to_markdown(table, heading)
-    if report["warnings"]:
-        out += ["", "## Warnings", ""] + [f"- {md_escape(w)}" for w in report["warnings"]]
+    if report.warnings:
+        out += ["", "## Warnings", ""] + [f"- {md_escape(w)}" for w in report.warnings]
     return "\n".join(out) + "\n"
 
 
-def terminal(report: dict, console) -> None:
+def terminal(report: RunReport, console) -> None:
     from rich.markup import escape
 
-    for line in report.get("headline", []):
+    for line in report.headline:
         console.print(f"[bold]{escape(line)}[/bold]", highlight=False)
     for line in environment_lines(report):
         console.print(escape(line), highlight=False)
-    for line in why_lines(report.get("why", [])):
+    for line in why_lines(report.why):
         console.print(f"Why: {escape(line)}", highlight=False)
     for _, table in run_tables(report):
         console.print(to_rich(table))
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         console.print(f"[yellow]warning[/yellow] {escape(warning)}")

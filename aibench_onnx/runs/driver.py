@@ -34,4 +34,4 @@ def execute_run(run_dir: Path, settings: RunSettings, specs, targets: dict[str, 
 
     run_jobs(run_dir, todo, settings, on_record)
     if settings.target_mde:
-        resolve(run_dir, settings, jobs, lambda found: build_report(found)["effects"], run_round)
+        resolve(run_dir, settings, jobs, lambda found: build_report(found).effects, run_round)

@@ -18,6 +18,7 @@ from aibench_onnx.explain.explain import (
     significant,
 )
 from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.report.model import RunReport
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import (
     EXPLAIN_FILE,
@@ -57,7 +58,7 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
             found = graphs.setdefault(result["model"], {})
             found[result["framework"]] = result["export"]
             found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
-    document = _explain(report["effects"], graphs, _run_subject(report, run, settings),
+    document = _explain(report.effects, graphs, _run_subject(report, run, settings),
                         threads or settings.threads or 1, run_dir / "explain", every, on_model)
     save_run_explanations(run_dir, document)
     return document
@@ -117,18 +118,18 @@ def _explain(effects: dict[str, list[dict]], graphs: dict[str, dict], subjects: 
             "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2), "explanations": explanations}
 
 
-def _run_subject(report: dict, run: dict, settings: RunSettings) -> Callable[[str], Subject]:
+def _run_subject(report: RunReport, run: dict, settings: RunSettings) -> Callable[[str], Subject]:
     """A timed model's subject, by the report's typed key (its model and Ray target) and the run's plan."""
     from aibench_onnx.runs.run import run_subjects
 
     planned = run_subjects(run)
 
     def subject(shown: str) -> Subject:
-        key = report["timed"][shown]
-        if key["target"]:
-            raise UserError(f"{shown}: ran on the Ray target {key['target']}; explain it on that machine")
+        key = report.timed[shown]
+        if key.target:
+            raise UserError(f"{shown}: ran on the Ray target {key.target}; explain it on that machine")
         # a zoo model its settings do not name (a hand-made run directory): at the run's size
-        return planned.get(key["model"]) or Subject.of_zoo(key["model"], settings.size)
+        return planned.get(key.model) or Subject.of_zoo(key.model, settings.size)
 
     return subject
 

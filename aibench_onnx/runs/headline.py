@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from aibench_onnx.report.model import RunReport
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 
 GRAPH_EFFECTS = ("exporter", "optimizer")
@@ -63,19 +64,19 @@ def _generation_line(results: list[dict]) -> str:
     return line + "."
 
 
-def headline(report: dict) -> list[str]:
-    effects = report["effects"]
+def headline(report: RunReport) -> list[str]:
+    effects = report.effects
     total = {kinds: sum(1 for model_effects in effects.values() for e in model_effects if e["kind"] in kinds)
              for kinds in (("runtime",), GRAPH_EFFECTS)}
-    rows = [row for model_rows in report["latency"].values() for row in model_rows]
+    rows = [row for model_rows in report.latency.values() for row in model_rows]
     measured = [row for row in rows if row["status"] == Status.OK]
     unreliable = sum(1 for row in measured if not row.get("reliable", True))
     disagree = sum(1 for row in measured if any(f.startswith("processes disagree") for f in row["flags"]))
     lost = sum(1 for row in rows if row["status"] in FAILING)
     processes = sorted({row.get("processes", 1) for row in measured})
     return [
-        _parity_line(report["parity"]),
-        *([_generation_line(report["generation"])] if report.get("generation") else []),
+        _parity_line(report.parity),
+        *([_generation_line(report.generation)] if report.generation else []),
         _effect_line("runtime", _largest(effects, ("runtime",)), total[("runtime",)]),
         _effect_line("graph (exporter, optimizer)", _largest(effects, GRAPH_EFFECTS), total[GRAPH_EFFECTS]),
         f"Timing: {len(measured)} measurements in {'/'.join(map(str, processes)) or '0'} processes each; "

@@ -4,9 +4,10 @@ warnings. Renderers (report/run_views.py, report/html_report.py) only format thi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable
 
 from aibench_onnx.keys import RuntimeConfig
+from aibench_onnx.report.model import ModelOnTarget, RunReport
 from aibench_onnx.report.tables import latency_rows
 from aibench_onnx.runs.adaptive import load_resolution
 from aibench_onnx.runs.headline import headline
@@ -24,7 +25,7 @@ from aibench_onnx.timing.bench import aggregate, model_effects
 from aibench_onnx.timing.effects import control_discoveries
 
 
-def build_report(run_dir: str | Path) -> dict:
+def build_report(run_dir: str | Path) -> RunReport:
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     records, problems = load_records(run_dir)
@@ -51,19 +52,15 @@ def build_report(run_dir: str | Path) -> dict:
     warnings += low_priority_targets(latest.values())
     settings = RunSettings.from_dict(run["settings"])
     latency, effects, results = _timing(replicates, settings, warnings)
-    report = {"run_dir": str(run_dir), "command": run.get("command", "run"), "created": run.get("created"),
-              "settings": run["settings"],
-            "environment": run.get("environment", {}), "jobs_planned": len(run.get("jobs", [])),
-            "jobs_done": sum(1 for j in run.get("jobs", []) if j in latest), "parity": parity_rows,
-            "variants": variants,
-            "exports": exports, "latency": latency, "effects": effects, "warnings": warnings,
-            "targets": run.get("targets", {}), "hardware": hardware_effects(results, list(settings.targets)),
-            "why": load_explanations(run_dir), "generation": generation,
-            "phases": _phases(run, results),
-            "timed": {key.shown: key._asdict() for key in results}}
+    jobs = run.get("jobs", [])
+    report = RunReport(str(run_dir), run.get("command", "run"), run.get("created"), run["settings"],
+                       run.get("environment", {}), len(jobs), sum(1 for job in jobs if job in latest), parity_rows,
+                       variants, exports, latency, effects, warnings, run.get("targets", {}),
+                       hardware_effects(results, list(settings.targets)), load_explanations(run_dir), generation,
+                       _phases(run, results), {key.shown: key for key in results})
     resolution = load_resolution(run_dir)
-    report["replicates"] = resolution.to_dict() if resolution else None
-    report["headline"] = headline(report) + ([resolution.line()] if resolution else [])
+    report.replicates = resolution.to_dict() if resolution else None
+    report.headline = headline(report) + ([resolution.line()] if resolution else [])
     return report
 
 
@@ -126,18 +123,6 @@ def low_priority_targets(records: Iterable[JobRecord]) -> list[str]:
             found[record.target] = niceness
     return [f"target {target}: timing ran at niceness {niceness} (Ray's worker_niceness; aibench could not lower "
             f"it) — start the node with RAY_worker_niceness=0" for target, niceness in found.items()]
-
-
-class ModelOnTarget(NamedTuple):
-    """A timed model and the Ray target it ran on (None in a local run): the report's key, kept as two fields."""
-
-    model: str
-    target: str | None
-
-    @property
-    def shown(self) -> str:
-        """As the report names it: with its target in a Ray run (mlp@l4), so targets sit side by side."""
-        return f"{self.model}@{self.target}" if self.target else self.model
 
 
 def on_target(model: str, record: JobRecord) -> str:
@@ -230,10 +215,10 @@ class UnreliableCount:
             return []
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.kinds.items(), key=lambda kv: -kv[1]))
         lines = [f"unreliable measurements: {self.unreliable} of {self.measurements} ({kinds}); each row's notes "
-                 "name its own, report.json has every flag"]
+                 "name its own, `aibench report RUN_DIR --json` has every flag"]
         if self.remeasured:
             lines.append(f"{self.remeasured} slots measured again: their cycles were contaminated (each measurement "
-                         "keeps its last attempt per cycle; `cycles` in report.json say which and why)")
+                         "keeps its last attempt per cycle; `cycles` in `aibench report --json` say which and why)")
         contaminated = self.kinds.get("contaminated", 0)  # scheduler stalls alone may be the runtime's own threads
         if contaminated and self.cpus and threads >= self.cpus:
             lines.append(busy_machine_advice(threads, self.cpus, f"{contaminated} measurements competed with other "
