@@ -2,7 +2,9 @@
 
 - string-key reads on bare dicts named settings/job/request/record/report/result/document
   (`x["key"]` and `x.get("key")` where x is one of those names);
-- parameters annotated a bare `dict` (or `dict[...]`);
+- parameters annotated a bare `dict` (or `dict[...]`, as the issue counted them), and of those the untyped ones: a
+  plain `dict` (or one whose values are plain dicts) — a record travelling as a dict — leaving out typed
+  mappings (`dict[str, np.ndarray]` feeds) and `from_dict(data)`, where JSON must arrive as a dict;
 - flags declared inline (a `typer.Option(..., "--flag")` literal inside a command's signature) by more than
   one command, and flags declared at all in more than one place;
 - lines of `cli/`;
@@ -64,6 +66,24 @@ def bare_dict_parameters(tree: ast.AST) -> int:
     return count
 
 
+def is_untyped_dict(annotation: ast.expr | None) -> bool:
+    """A plain `dict`, `dict | None`, or a mapping whose values are plain dicts (`dict[str, dict]`)."""
+    if annotation is None:
+        return False
+    text = ast.unparse(annotation).strip("'\"").replace(" ", "")
+    text = text.removesuffix("|None")
+    return text == "dict" or (text.startswith("dict[") and text.endswith((",dict]", ",list[dict]]", ",Any]")))
+
+
+def untyped_dict_parameters(tree: ast.AST) -> int:
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name != "from_dict":
+            arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            count += sum(is_untyped_dict(a.annotation) for a in arguments)
+    return count
+
+
 def option_flags(call: ast.Call) -> list[str]:
     return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
             and a.value.startswith("--")]
@@ -95,7 +115,7 @@ def inline_flags(tree: ast.AST, where: str) -> tuple[dict[str, set[str]], dict[s
 
 
 def measure() -> dict:
-    reads = parameters = 0
+    reads = parameters = untyped = 0
     in_commands: dict[str, set[str]] = defaultdict(set)
     anywhere: dict[str, set[str]] = defaultdict(set)
     runtime_lines: list[str] = []
@@ -105,6 +125,7 @@ def measure() -> dict:
         relative = path.relative_to(PACKAGE).as_posix()
         reads += string_key_reads(tree)
         parameters += bare_dict_parameters(tree)
+        untyped += untyped_dict_parameters(tree)
         if relative.startswith("cli/"):
             commands, places = inline_flags(tree, relative)
             for flag, names in commands.items():
@@ -119,6 +140,7 @@ def measure() -> dict:
     return {
         "string_key_reads_on_bare_dicts": reads,
         "bare_dict_parameters": parameters,
+        "untyped_dict_parameters": untyped,
         "flags_inline_in_more_than_one_command": sorted(f for f, c in in_commands.items() if len(c) > 1),
         "flags_declared_in_more_than_one_place": sorted(f for f, c in anywhere.items() if len(c) > 1),
         "cli_lines": cli_lines,

@@ -89,28 +89,28 @@ def load(variable, value: np.ndarray) -> None:
     variable.set_value(jnp.asarray(value, dtype=jnp.float32))
 
 
-def load_linear(layer: nnx.Linear, params: dict, prefix: str) -> None:
+def load_linear(layer: nnx.Linear, params: dict[str, np.ndarray], prefix: str) -> None:
     """Canonical dense (in, out) is Flax's kernel layout already."""
     load(layer.kernel, params[f"{prefix}.w"])
     if layer.bias is not None:
         load(layer.bias, params[f"{prefix}.b"])
 
 
-def load_conv(layer: nnx.Conv, params: dict, prefix: str) -> None:
+def load_conv(layer: nnx.Conv, params: dict[str, np.ndarray], prefix: str) -> None:
     """Canonical HWIO is Flax's kernel layout (depthwise: canonical HW1C is HWIO with I=1)."""
     load(layer.kernel, params[f"{prefix}.w"])
     if layer.bias is not None:
         load(layer.bias, params[f"{prefix}.b"])
 
 
-def load_batchnorm(layer: nnx.BatchNorm, params: dict, prefix: str) -> None:
+def load_batchnorm(layer: nnx.BatchNorm, params: dict[str, np.ndarray], prefix: str) -> None:
     load(layer.scale, params[f"{prefix}.gamma"])
     load(layer.bias, params[f"{prefix}.beta"])
     load(layer.mean, params[f"{prefix}.mean"])
     load(layer.var, params[f"{prefix}.var"])
 
 
-def load_layernorm(layer: nnx.LayerNorm, params: dict, prefix: str) -> None:
+def load_layernorm(layer: nnx.LayerNorm, params: dict[str, np.ndarray], prefix: str) -> None:
     load(layer.scale, params[f"{prefix}.gamma"])
     load(layer.bias, params[f"{prefix}.beta"])
 

@@ -107,20 +107,20 @@ def set_weights(layer, values: Sequence[np.ndarray]) -> None:
     layer.set_weights([np.asarray(v, dtype=np.float32) for v in values])
 
 
-def dense_weights(params: dict, prefix: str, bias: bool = True) -> list[np.ndarray]:
+def dense_weights(params: dict[str, np.ndarray], prefix: str, bias: bool = True) -> list[np.ndarray]:
     return [params[f"{prefix}.w"], params[f"{prefix}.b"]] if bias else [params[f"{prefix}.w"]]
 
 
-def conv_weights(params: dict, prefix: str, bias: bool = True) -> list[np.ndarray]:
+def conv_weights(params: dict[str, np.ndarray], prefix: str, bias: bool = True) -> list[np.ndarray]:
     """Canonical HWIO is Keras's Conv2D layout already."""
     return dense_weights(params, prefix, bias)
 
 
-def batchnorm_weights(params: dict, prefix: str) -> list[np.ndarray]:
+def batchnorm_weights(params: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     return [params[f"{prefix}.{k}"] for k in ("gamma", "beta", "mean", "var")]
 
 
-def layernorm_weights(params: dict, prefix: str) -> list[np.ndarray]:
+def layernorm_weights(params: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     return [params[f"{prefix}.gamma"], params[f"{prefix}.beta"]]
 
 

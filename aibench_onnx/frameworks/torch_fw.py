@@ -138,28 +138,28 @@ def load(module_param: torch.Tensor, value: np.ndarray) -> None:
         module_param.copy_(tensor(value))
 
 
-def load_linear(layer: torch.nn.Linear, params: dict, prefix: str) -> None:
+def load_linear(layer: torch.nn.Linear, params: dict[str, np.ndarray], prefix: str) -> None:
     """Canonical dense (in, out) -> torch Linear weight (out, in)."""
     load(layer.weight, params[f"{prefix}.w"].T)
     if layer.bias is not None:
         load(layer.bias, params[f"{prefix}.b"])
 
 
-def load_conv(layer: torch.nn.Conv2d, params: dict, prefix: str) -> None:
+def load_conv(layer: torch.nn.Conv2d, params: dict[str, np.ndarray], prefix: str) -> None:
     """Canonical HWIO kernel -> torch OIHW (depthwise: HW1C -> C1HW)."""
     load(layer.weight, params[f"{prefix}.w"].transpose(3, 2, 0, 1))
     if layer.bias is not None:
         load(layer.bias, params[f"{prefix}.b"])
 
 
-def load_batchnorm(layer: torch.nn.BatchNorm2d, params: dict, prefix: str) -> None:
+def load_batchnorm(layer: torch.nn.BatchNorm2d, params: dict[str, np.ndarray], prefix: str) -> None:
     load(layer.weight, params[f"{prefix}.gamma"])
     load(layer.bias, params[f"{prefix}.beta"])
     load(layer.running_mean, params[f"{prefix}.mean"])
     load(layer.running_var, params[f"{prefix}.var"])
 
 
-def load_layernorm(layer: torch.nn.LayerNorm, params: dict, prefix: str) -> None:
+def load_layernorm(layer: torch.nn.LayerNorm, params: dict[str, np.ndarray], prefix: str) -> None:
     load(layer.weight, params[f"{prefix}.gamma"])
     load(layer.bias, params[f"{prefix}.beta"])
 

@@ -10,6 +10,7 @@ import os
 import resource
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_itself
@@ -18,6 +19,9 @@ from aibench_onnx.generation.judge import agreement
 from aibench_onnx.generation.requests import NativeGenerationRequest
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO, decoder_spec, hf_io, zoo_io
+
+if TYPE_CHECKING:
+    import numpy as np
 
 USER_ERROR = "user_error"
 EXPORT_BATCH = 2  # traced at sizes ≥ 2 (batch, new tokens, cache): torch.export specialises sizes 0 and 1
@@ -63,13 +67,13 @@ def native_step(framework: str, model, io: DecoderIO):
 
         forward = jitted(model)
 
-        def jax_step(feed: dict) -> dict:
+        def jax_step(feed: dict[str, np.ndarray]) -> dict:
             return dict(zip(io.output_names, forward([feed[name] for name in io.input_names])))
 
         return bucketed(jax_step, io)
     fw = adapter(framework)
 
-    def step(feed: dict) -> dict:
+    def step(feed: dict[str, np.ndarray]) -> dict:
         return dict(zip(io.output_names, fw.run(model, [feed[name] for name in io.input_names])))
 
     return step
@@ -96,7 +100,7 @@ def run_native_generation(document: dict) -> dict:
     prompts = make_prompts(io.vocab, request.batch, request.prompt, request.seed)
     first_steps: list[tuple[dict, dict]] = []  # the prefill's and the first decode step's (feed, outputs)
 
-    def recording(feed: dict) -> dict:
+    def recording(feed: dict[str, np.ndarray]) -> dict:
         out = step(feed)
         if len(first_steps) < 2:
             first_steps.append((feed, out))

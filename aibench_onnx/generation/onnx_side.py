@@ -3,11 +3,16 @@ optimization level, judged against the native reference and against itself (gene
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aibench_onnx.generation.check import GenerationCheck, Reference, check_runtime
 from aibench_onnx.generation.requests import GraphGenerationRequest
 from aibench_onnx.runtimes import GRAPH_RUNTIMES
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # The graph runtime this process drives (ONNX Runtime's sessions): the registry entry that says it generates.
 (GENERATING,) = [kind for kind, entry in GRAPH_RUNTIMES.items() if entry.generates]
@@ -20,7 +25,7 @@ def ort_step(session, casts: set[str]):
 
     names = [o.name for o in session.get_outputs()]
 
-    def step(feed: dict) -> dict:
+    def step(feed: dict[str, np.ndarray]) -> dict:
         ready, cast = feed_for(session, feed)
         casts.update(cast)
         return dict(zip(names, session.run(None, ready)))

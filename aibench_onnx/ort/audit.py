@@ -9,9 +9,13 @@ import json
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
-def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict) -> dict:
+def audit(onnx_path: str, ep: str, opt_level: str, threads: int, feed: dict[str, np.ndarray]) -> dict:
     import onnxruntime as ort
 
     from aibench_onnx.ort.cuda_libs import preload_pip_cuda_libraries

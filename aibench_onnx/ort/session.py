@@ -183,7 +183,7 @@ _ORT_TYPES = {
 
 def ort_runner(ep: str, opt_level: str, threads: int = 1):
     """A localization runner (parity.localize.Runner): (model path, feed, output names) -> outputs."""
-    def run(path: str, feed: dict, names: list[str]) -> dict:
+    def run(path: str, feed: dict[str, np.ndarray], names: list[str]) -> dict:
         session, _ = create_session(path, ep, opt_level, threads)
         values = session.run(names, feed_for(session, feed)[0])
         return dict(zip(names, values))

@@ -205,7 +205,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     return CheckResult(original, graph, reference, len(feeds), cells, variants, described)
 
 
-def _generated_calibration(model, feed: dict, decls, directory: Path) -> list[str]:
+def _generated_calibration(model, feed: dict[str, np.ndarray], decls, directory: Path) -> list[str]:
     """int8-static calibration sets for a bare ONNX file: inputs generated from the graph's declared types and
     the user's declarations (a fixed value stays fixed) at the calibration seeds, with the sizes of the first
     judged input set."""
@@ -275,7 +275,7 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
         cell.reason += f" — {cell.adjudication['verdict']}"
 
 
-def _locus(row, expected: dict, actual: dict, feed: dict) -> str | None:
+def _locus(row, expected: dict, actual: dict, feed: dict[str, np.ndarray]) -> str | None:
     """Where output `row` differs on the first input set (parity/locus.py), in its own tolerance."""
     from aibench_onnx.parity.locus import describe_locus, mismatch_rows
     from aibench_onnx.zoo.tolerance import Tolerance
@@ -429,7 +429,7 @@ def _node_data(original: str, path: str, model, feeds: list[dict], cells: list[P
             cell.node_data = {"files": written, "open": node_data.open_command(original, written)}
 
 
-def _localize(path: str, feed: dict, cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:
+def _localize(path: str, feed: dict[str, np.ndarray], cell: ParityCell, threads: int, cells: list[ParityCell]) -> dict:
     """Where does this cell first diverge? Intermediates are compared with ORT CPU at level disabled (or,
     when that is the failing cell itself, with onnx's reference evaluator)."""
     from aibench_onnx.ort.session import ort_runner

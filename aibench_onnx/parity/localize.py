@@ -109,7 +109,7 @@ def _path_from_inputs(model, node_index: int) -> list[str]:
     return list(reversed(chain))
 
 
-def first_divergence(reference_model, target_model, feed: dict, run_reference: Runner, run_target: Runner,
+def first_divergence(reference_model, target_model, feed: dict[str, np.ndarray], run_reference: Runner, run_target: Runner,
                      per_step: int = 4, tolerance_for: Callable[[str], Tolerance] | None = None) -> Divergence:
     """Bisect: the first candidate tensor where the target's value disagrees with the reference's. Both
     models must have the same tensor names (the same graph, or one with a planted change)."""
@@ -193,7 +193,7 @@ def _saved(model, path: Path) -> str:
 
 
 def reference_evaluator_runner() -> Runner:
-    def run(path: str, feed: dict, names: list[str]) -> dict:
+    def run(path: str, feed: dict[str, np.ndarray], names: list[str]) -> dict:
         from onnx.reference import ReferenceEvaluator
 
         values = ReferenceEvaluator(path).run(names, feed)

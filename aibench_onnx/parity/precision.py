@@ -55,7 +55,7 @@ def judge(row: OutputComparison, judgement: PrecisionJudgement) -> OutputCompari
     return row
 
 
-def locate_precision_error(fp32_path: str, variant: dict, ep: str, opt_level: str, feed: dict,
+def locate_precision_error(fp32_path: str, variant: dict, ep: str, opt_level: str, feed: dict[str, np.ndarray],
                            min_sqnr_db: float | None, threads: int) -> dict | None:
     """Where a failing variant's error enters, on `feed` (an input set it failed): the first node to produce
     Inf/NaN where fp32 does not, the first whose SQNR falls below the precision's floor, the worst few.

@@ -26,7 +26,7 @@ from aibench_onnx.parity.localize import (
 )
 
 
-def error_profile(reference_model, variant_model, feed: dict, run_reference: Runner, run_variant: Runner,
+def error_profile(reference_model, variant_model, feed: dict[str, np.ndarray], run_reference: Runner, run_variant: Runner,
                   min_sqnr_db: float | None, per_step: int = 32, worst: int = 5) -> dict:
     """{"first_nonfinite", "first_below", "worst": [...], "compared", "runs", "max_extra_outputs"}; each entry
     names the node, its op type, the tensor, SQNR in dB, max abs error and the path from the inputs."""
@@ -43,7 +43,7 @@ def error_profile(reference_model, variant_model, feed: dict, run_reference: Run
             "compared": len(entries), "runs": runs, "max_extra_outputs": min(per_step, len(shared))}
 
 
-def tensor_errors(reference_model, variant_model, feed: dict, run_reference: Runner, run_variant: Runner,
+def tensor_errors(reference_model, variant_model, feed: dict[str, np.ndarray], run_reference: Runner, run_variant: Runner,
                   per_step: int = 32) -> tuple[list[dict], int, list]:
     """Every tensor the two graphs share, compared (SQNR, max abs error, new non-finite values), in the
     variant's topological order; with the number of runs and the shared (node index, tensor) pairs."""

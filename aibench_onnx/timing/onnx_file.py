@@ -3,14 +3,17 @@ parity cell. Handed to parity as a callable (parity.check.OnnxTimer), so parity 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def onnx_timer(timing_config: dict | None = None) -> Callable[[str, str, str, int, dict, dict | None], dict]:
     """A timer for check_onnx: the bench's ORT runner (IO binding: inputs and outputs on the provider's device)
     measured with the loop under `timing_config` (TimingConfig's fields)."""
 
-    def time_cell(path: str, ep: str, level: str, threads: int, feed: dict, audit: dict | None) -> dict:
+    def time_cell(path: str, ep: str, level: str, threads: int, feed: dict[str, np.ndarray], audit: dict | None) -> dict:
         import tempfile
 
         from aibench_onnx.measuring.loop import TimingConfig, measure
