@@ -56,6 +56,36 @@ class ParityCell(WorstOverOutputs):
     def to_dict(self) -> dict:
         return {**asdict(self), **self.headline()}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> ParityCell:
+        """From its JSON (a run's stored parity result): the headline numbers are computed again from the
+        outputs; a run from before a field was added reads with that field's default."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["outputs"] = [OutputComparison.from_dict(o) for o in data.get("outputs") or []]
+        known["precision"] = known.get("precision") or FP32  # runs from before precisions: the export itself
+        return cls(**known)
+
+
+@dataclass
+class ExportParity:
+    """Everything about one subject x graph: the export record and its cells (a zoo model's, a user's model's)."""
+
+    model: str
+    size: str
+    framework: str
+    export: dict | None
+    cells: list[ParityCell]
+    variants: dict[str, dict] = field(default_factory=dict)  # precision -> the variant's record (converted, size)
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "size": self.size, "framework": self.framework, "export": self.export,
+                "variants": self.variants, "cells": [c.to_dict() for c in self.cells]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ExportParity:
+        return cls(data["model"], data.get("size", ""), data["framework"], data.get("export"),
+                   [ParityCell.from_dict(c) for c in data.get("cells", [])], data.get("variants") or {})
+
 
 def assign_blame(cells: list[ParityCell]) -> None:
     """Per runtime, precision and provider: did the optimizer change numerics, or does the graph itself

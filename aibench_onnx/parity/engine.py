@@ -44,6 +44,15 @@ class OutputComparison:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> OutputComparison:
+        """From its JSON (a stored cell's outputs); fields a newer version added keep their defaults."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for shape in ("expected_shape", "actual_shape"):
+            if known.get(shape) is not None:
+                known[shape] = tuple(known[shape])
+        return cls(**known)
+
 
 def _failed(name, expected, actual, tolerance, reason) -> OutputComparison:
     return OutputComparison(

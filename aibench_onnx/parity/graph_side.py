@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from aibench_onnx.parity.config_run import ConfigRun
 from aibench_onnx.status import Status
 
 DEFAULT_LEVEL = "default"  # a runtime without optimization levels to choose: its own transformations always run
@@ -50,12 +51,11 @@ def run_request(document: dict) -> dict:
     results = []
     for ep in request.eps:
         run = sets_runner(request.runtime)(request.onnx_path, ep, request.threads, feeds())
-        result = {"runtime": request.runtime, "ep": ep, "opt_level": DEFAULT_LEVEL, "precision": "fp32",
-                  "status": run.status, "reason": run.reason, "output_files": [], "casts": run.casts,
-                  "info": run.info}
+        result = ConfigRun(ep, DEFAULT_LEVEL, "fp32", run.status, run.reason, casts=run.casts,
+                           providers=[run.info.get("device", ep)], runtime=request.runtime, info=run.info)
         for index, outputs in enumerate(run.outputs if run.status == Status.OK else []):
             target = Path(request.output_dir) / f"{request.runtime}_{ep}_{index}.npz"
             np.savez(target, **outputs)
-            result["output_files"].append(str(target))
-        results.append(result)
+            result.output_files.append(str(target))
+        results.append(result.to_dict())
     return {"status": Status.OK, "configs": results}

@@ -10,9 +10,10 @@ so the report can say whether only the annotations are wrong or the computation 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from aibench_onnx.parity.config_run import VALUE_INFO_REMOVED, ConfigRun
 from aibench_onnx.status import Status
 
 
@@ -58,7 +59,7 @@ def _without_shape_annotations(onnx_path: str, error: str) -> str | None:
 
 
 def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_files: list[str], out_dir: Path,
-               tf32: bool = False, precision: str = "fp32") -> dict:
+               tf32: bool = False, precision: str = "fp32") -> ConfigRun:
     import numpy as np
 
     from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
@@ -71,31 +72,30 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
 
     options = cuda_options(tf32) if ep == "cuda" else None
     run = run_on_provider(onnx_path, ep, opt_level, threads, feeds(), options)
-    result: dict = {"ep": ep, "opt_level": opt_level, "precision": precision, "status": Status.OK, "reason": "",
-                    "output_files": [], "casts": []}
+    result = ConfigRun(ep, opt_level, precision)
     unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
     if unsupported:
-        return {**result, "status": Status.UNAVAILABLE, "reason": unsupported}
+        return replace(result, status=Status.UNAVAILABLE, reason=unsupported)
     if run.status == LOAD_FAILED:
         stripped = _without_shape_annotations(onnx_path, run.reason)
         retried = run_on_provider(stripped, ep, opt_level, threads, feeds(), options) if stripped else None
         # The cell stays failed either way (the exported file does not load); the numbers say which.
         if retried is None or retried.status == LOAD_FAILED:
-            return {**result, "status": Status.FAILED, "reason": run.reason}
-        result.update(reason=run.reason, diagnostic="value_info_removed")
+            return replace(result, status=Status.FAILED, reason=run.reason)
+        result = replace(result, reason=run.reason, diagnostic=VALUE_INFO_REMOVED)
         run = retried
     if run.status == Status.EP_UNAVAILABLE:
-        return {**result, "status": run.status, "reason": run.reason}
-    result.update(providers=run.providers, create_s=run.create_s, log=run.log)
+        return replace(result, status=run.status, reason=run.reason)
+    result = replace(result, providers=run.providers, create_s=run.create_s, log=run.log)
     if run.status != Status.OK:
-        return {**result, "status": run.status, "reason": run.reason}
-    result.update(casts=run.casts, audit=run.audit)
+        return replace(result, status=run.status, reason=run.reason)
+    result = replace(result, casts=run.casts, audit=run.audit)
     for index, outputs in enumerate(run.outputs):
         target = out_dir / f"ort_{'' if precision == 'fp32' else precision + '_'}{ep}_{opt_level}_{index}.npz"
         np.savez(target, **outputs)
-        result["output_files"].append(str(target))
-    if result.get("diagnostic"):
-        result["status"] = Status.FAILED
+        result.output_files.append(str(target))
+    if result.diagnostic:
+        result.status = Status.FAILED
     return result
 
 
@@ -112,12 +112,11 @@ def run_request(document: dict) -> dict:
         if precision != "fp32":
             variants[precision] = variant = build_variant(path, precision, request.calibration_files)
             if variant["status"] != Status.OK:
-                results += [{"ep": ep, "opt_level": level, "precision": precision,
-                             "status": Status.EXPORT_FAILED, "reason": variant["reason"], "output_files": []}
+                results += [ConfigRun(ep, level, precision, Status.EXPORT_FAILED, variant["reason"])
                             for ep, level in request.configs]
                 continue
             path = variant["path"]
         results += [run_config(path, ep, level, request.threads, request.input_files, Path(request.output_dir),
                                request.tf32, precision)
                     for ep, level in request.configs]
-    return {"status": Status.OK, "configs": results, "variants": variants}
+    return {"status": Status.OK, "configs": [r.to_dict() for r in results], "variants": variants}

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aibench_onnx.parity.cell import ParityCell
+from aibench_onnx.parity.cell import ExportParity, ParityCell
 from aibench_onnx.parity.check import CheckResult, check_onnx
 from aibench_onnx.parity.export_difference import locate_export_difference
-from aibench_onnx.parity.zoo import ExportParity
 from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.precision import FP32

@@ -19,12 +19,13 @@ from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, NativeBatch, NativeR
 from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.launch import run_worker
-from aibench_onnx.parity.cell import ParityCell, assign_blame
+from aibench_onnx.parity.cell import ExportParity, ParityCell, assign_blame
 from aibench_onnx.parity.engine import (
     compare_outputs,
     merge,
     worst,
 )
+from aibench_onnx.parity.config_run import VALUE_INFO_REMOVED, ConfigRun
 from aibench_onnx.parity.graph_side import GraphParityRequest
 from aibench_onnx.parity.ort_side import OrtParityRequest
 from aibench_onnx.parity.precision import (
@@ -40,22 +41,6 @@ from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
 from aibench_onnx.zoo.precision import FP32, is_reduced
 from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
-
-
-@dataclass
-class ExportParity:
-    """Everything about one model x framework: the export record and its cells."""
-
-    model: str
-    size: str
-    framework: str
-    export: dict | None
-    cells: list[ParityCell]
-    variants: dict = field(default_factory=dict)  # precision -> the variant's record (what converted, size)
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "size": self.size, "framework": self.framework, "export": self.export,
-                "variants": self.variants, "cells": [c.to_dict() for c in self.cells]}
 
 
 def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
@@ -160,20 +145,20 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
     for precision, ep, level in ((p, ep, level) for p in precisions for ep, level in configs):
         cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda",
                           precision=precision)
-        result = ort.get((precision, ep, level), {"status": Status.ERROR, "reason": ort.get("reason", "ORT worker failed")})
-        if result.get("diagnostic") == "value_info_removed":
+        result = ort.runs.get((precision, ep, level),
+                              ConfigRun(ep, level, precision, Status.ERROR, ort.reason or "ORT worker failed"))
+        if result.diagnostic == VALUE_INFO_REMOVED:
             _diagnose_stripped(cell, spec, job.cases, native["output_files"], result)
-        elif result["status"] != Status.OK:
-            cell.status, cell.reason = _failed_status(result["status"]), result["reason"]
+        elif result.status != Status.OK:
+            cell.status, cell.reason = _failed_status(result.status), result.reason
         else:
-            cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
-            cell.audit = result.get("audit")
-            _compare(cell, spec, job.cases, native["output_files"], result["output_files"], job.error_stats)
+            cell.providers, cell.input_casts, cell.audit = result.providers, result.casts, result.audit
+            _compare(cell, spec, job.cases, native["output_files"], result.output_files, job.error_stats)
         if framework in spec.known_export_failures and cell.status == "passed":
             cell.reason = "listed as a known export failure but exported and passed: remove the entry"
         cell.inherent = inherent.get(precision)
         if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
-            cell.localization = _locate(record["path"], ort.get("variants", {}).get(precision, {}), cell, spec,
+            cell.localization = _locate(record["path"], ort.variants.get(precision, {}), cell, spec,
                                         job.cases, job.threads)
         _known_precision_failure(cell, spec)
         cells.append(cell)
@@ -184,7 +169,7 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
     for kind in other_graph_runtimes(job.runtimes):
         cells += _other_runtime_cells(job, native, exporter, kind)
     assign_blame(cells)
-    return ExportParity(spec.name, size, framework, record, cells, ort.get("variants", {}))
+    return ExportParity(spec.name, size, framework, record, cells, ort.variants)
 
 
 def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind: str) -> list[ParityCell]:
@@ -204,14 +189,16 @@ def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind:
     request = GraphParityRequest(kind, record["path"], eps, job.input_files, job.threads, str(job.workdir))
     outcome = run_worker("graph_parity", request, WORKER_TIMEOUT_S,
                          job.workdir / f"{kind}_request.json")
-    results = {r["ep"]: r for r in outcome.document.get("configs", [])} if outcome.ok else {}
+    runs = [ConfigRun.from_dict(r) for r in outcome.document.get("configs", [])] if outcome.ok else []
+    results = {run.ep: run for run in runs}
     for cell in cells:
-        result = results.get(cell.ep, {"status": Status.ERROR, "reason": outcome.reason or f"{kind} worker failed"})
-        if result["status"] != Status.OK:
-            cell.status, cell.reason = _failed_status(result["status"]), result["reason"]
+        result = results.get(cell.ep) or ConfigRun(cell.ep, cell.opt_level, FP32, Status.ERROR,
+                                                   outcome.reason or f"{kind} worker failed")
+        if result.status != Status.OK:
+            cell.status, cell.reason = _failed_status(result.status), result.reason
             continue
-        cell.providers, cell.input_casts = [result["info"].get("device", cell.ep)], result.get("casts", [])
-        _compare(cell, spec, job.cases, native["output_files"], result["output_files"], job.error_stats)
+        cell.providers, cell.input_casts = result.providers, result.casts
+        _compare(cell, spec, job.cases, native["output_files"], result.output_files, job.error_stats)
     return cells
 
 
@@ -355,24 +342,33 @@ def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], 
         cell.reason = f"{first['reason']} (input sets: {', '.join(failing)})"
 
 
-def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: dict) -> None:
+def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: ConfigRun) -> None:
     """ORT rejected the file for its shape annotations; report how the graph computes without them."""
-    cell.providers, cell.input_casts = result.get("providers", []), result.get("casts", [])
-    _compare(cell, spec, cases, native_files, result["output_files"])
+    cell.providers, cell.input_casts = result.providers, result.casts
+    _compare(cell, spec, cases, native_files, result.output_files)
     verdict = "match the native outputs" if cell.status == Status.PASSED else "still differ from the native outputs"
     cell.status = Status.FAILED
-    cell.reason = (f"{result['reason'].splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
+    cell.reason = (f"{result.reason.splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
                    f"contradict the graph; with them removed it loads and its outputs {verdict}")
 
 
+@dataclass
+class OrtRuns:
+    """ONNX Runtime's worker's answer: each (precision, ep, level)'s run, the precision variants' records, or
+    why the worker gave none."""
+
+    runs: dict[tuple[str, str, str], ConfigRun] = field(default_factory=dict)
+    variants: dict[str, dict] = field(default_factory=dict)
+    reason: str = ""
+
+
 def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,
-             precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> dict:
-    """(precision, ep, level) -> ORT's result, and "variants": the precision variants' records."""
+             precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> OrtRuns:
+    """Every (precision, ep, level) on ONNX Runtime, in its worker."""
     request = OrtParityRequest(onnx_path, list(configs), input_files, threads, str(workdir), tf32, list(precisions),
                                calibration_files or [])
     outcome = run_worker("ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
     if not outcome.ok:
-        return {"reason": outcome.reason or "ORT worker failed"}
-    found: dict = {(c.get("precision", FP32), c["ep"], c["opt_level"]): c for c in outcome.document["configs"]}
-    found["variants"] = outcome.document.get("variants", {})
-    return found
+        return OrtRuns(reason=outcome.reason or "ORT worker failed")
+    runs = [ConfigRun.from_dict(c) for c in outcome.document["configs"]]
+    return OrtRuns({(r.precision, r.ep, r.opt_level): r for r in runs}, outcome.document.get("variants", {}))

@@ -53,11 +53,11 @@ def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = F
     # model -> graph (or graph/precision) -> export record: a bench's, as its plan fixed them; a run's, its parity's
     graphs: dict[str, dict[str, dict]] = dict(run.get("exports") or {})
     for record in latest_records(load_records(run_dir)[0]).values():
-        result = record.result or {}
-        if record.kind == "parity" and result.get("export"):
-            found = graphs.setdefault(result["model"], {})
-            found[result["framework"]] = result["export"]
-            found.update({f"{result['framework']}/{p}": v for p, v in (result.get("variants") or {}).items()})
+        checked = record.parity
+        if checked is not None and checked.export:
+            found = graphs.setdefault(checked.model, {})
+            found[checked.framework] = checked.export
+            found.update({f"{checked.framework}/{p}": v for p, v in checked.variants.items()})
     document = _explain(report.effects, graphs, _run_subject(report, run, settings),
                         threads or settings.threads or 1, run_dir / "explain", every, on_model)
     save_run_explanations(run_dir, document)

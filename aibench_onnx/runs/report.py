@@ -23,6 +23,7 @@ from aibench_onnx.runs.store import (
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
 from aibench_onnx.timing.bench import aggregate, model_effects
 from aibench_onnx.timing.effects import control_discoveries
+from aibench_onnx.zoo.precision import FP32
 
 
 def build_report(run_dir: str | Path) -> RunReport:
@@ -65,37 +66,40 @@ def build_report(run_dir: str | Path) -> RunReport:
 
 
 def _parity(record: JobRecord, rows: list, exports: dict, warnings: list, variants: dict) -> None:
-    result = record.result
-    if not result:
+    checked = record.parity
+    if checked is None:
         warnings.append(f"{record.job_id}: {record.status} — {record.reason}")
         return
-    export = result.get("export") or {}
+    model = on_target(checked.model, record)
+    export = checked.export or {}
     if export.get("graph"):
         graph = export["graph"]
-        exports.setdefault(result["framework"], []).append(
-            {"model": on_target(result["model"], record), "exporter": f"{export['exporter']} {export['exporter_version']}",
+        exports.setdefault(checked.framework, []).append(
+            {"model": model, "exporter": f"{export['exporter']} {export['exporter_version']}",
              "nodes": graph["node_count"], "op_types": len(graph["op_histogram"]), "file_bytes": graph["file_bytes"],
              "export_s": export.get("export_s"), "suspicious": graph["suspicious"]})
-    if result.get("variants"):
-        variants[(on_target(result["model"], record), result["framework"])] = result["variants"]
-    for cell in result["cells"]:
-        precision = cell.get("precision") or "fp32"  # runs from before precisions: the export itself
-        cell = {**cell, "model": on_target(cell["model"], record)}
-        rows.append({**{k: cell.get(k) for k in ("model", "framework", "exporter", "ep", "opt_level", "status",
-                                                 "max_abs", "max_rel", "min_passing_atol", "reason", "blame", "tf32",
-                                                 "input_casts", "audit", "outputs", "inherent", "localization",
-                                                 "runtime")},
-                     "precision": precision})
-        if cell["status"] in FAILING:
-            label = "/".join([cell["model"], cell["framework"], cell["ep"], cell["opt_level"]]
-                             + ([] if precision == "fp32" else [precision]))
-            warnings.append(f"parity {label}: {cell['status']} — {cell['reason']}")
-            if cell.get("repro"):
+    if checked.variants:
+        variants[(model, checked.framework)] = checked.variants
+    for cell in checked.cells:
+        cell.model = on_target(cell.model, record)
+        stored = cell.to_dict()
+        rows.append({k: stored[k] for k in PARITY_ROW})
+        label = "/".join([cell.model, cell.framework, cell.ep, cell.opt_level]
+                         + ([] if cell.precision == FP32 else [cell.precision]))
+        if cell.status in FAILING:
+            warnings.append(f"parity {label}: {cell.status} — {cell.reason}")
+            if cell.repro:
                 from aibench_onnx.report.parity_view import repro_line
 
-                warnings.append(f"parity {label}: {repro_line(cell['repro'])}")
-        elif cell["status"] in NOT_AVAILABLE:
-            warnings.append(f"{cell['model']}/{cell['framework']} on {cell['ep']}: unavailable — {cell['reason']}")
+                warnings.append(f"parity {label}: {repro_line(cell.repro)}")
+        elif cell.status in NOT_AVAILABLE:
+            warnings.append(f"{cell.model}/{cell.framework} on {cell.ep}: unavailable — {cell.reason}")
+
+
+# what the report's parity tables show of a cell (the stored cell has more: cases, divergence, repro, ...)
+PARITY_ROW = ("model", "framework", "exporter", "ep", "opt_level", "status", "max_abs", "max_rel", "min_passing_atol",
+              "reason", "blame", "tf32", "input_casts", "audit", "outputs", "inherent", "localization", "runtime",
+              "precision")
 
 
 def _generation(record: JobRecord, rows: list, warnings: list) -> None:

@@ -7,12 +7,15 @@ import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.jsonio import json_default
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.status import Status
+
+if TYPE_CHECKING:
+    from aibench_onnx.parity.cell import ExportParity
 
 RESULTS_SCHEMA_VERSION = 1
 RUN_KIND = "aibench-run"
@@ -46,6 +49,13 @@ class JobRecord:
     def timing(self) -> dict | None:
         """A bench job's timing-process result (config, status, batches, round, process, ...); None otherwise."""
         return self.result if self.kind == "bench" and self.result else None
+
+    @property
+    def parity(self) -> ExportParity | None:
+        """A parity job's result, typed (its export record and cells); None for another job or a lost one."""
+        from aibench_onnx.parity.cell import ExportParity  # numpy: not at the CLI's start
+
+        return ExportParity.from_dict(self.result) if self.kind == "parity" and self.result else None
 
     def to_dict(self) -> dict:
         """The line's fields; the optional ones only when set, as the lines have always been written."""
