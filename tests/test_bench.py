@@ -22,10 +22,10 @@ def assert_complete(result, batches=("1", "3"), repeats=1):
     assert result.status == "ok", (result.config.label, result.reason)
     assert result.peak_rss_bytes and result.peak_rss_bytes > 10 * 2**20
     assert result.threads["threads"] == 1
-    assert sorted(r["round"] for r in result.replicates) == list(range(repeats))
+    assert sorted(r.round for r in result.replicates) == list(range(repeats))
     for replicate in result.replicates:
-        assert set(replicate["batches"]) == set(batches)
-        for batch, record in replicate["batches"].items():
+        assert set(replicate.batches) == {int(b) for b in batches}
+        for batch, record in replicate.batches.items():
             summary = record["measurement"]["summary"]
             assert summary["median_s"] > 0 and summary["n"] >= 1 and summary["block_size"] >= 1
             assert summary["ci95_s"][0] <= summary["median_s"] <= summary["ci95_s"][1]
@@ -58,7 +58,7 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
     for result in bench.results:
         assert_complete(result)
         if result.config.kind == "ort":
-            info = result.replicates[0]["batches"]["1"]["info"]
+            info = result.replicates[0].batches[1]["info"]
             assert info["providers"][0] == "CPUExecutionProvider"
             assert info["io_binding"] is result.config.io_binding
             assert info["audit"]["per_provider"] == {"CPUExecutionProvider": info["audit"]["nodes"]}

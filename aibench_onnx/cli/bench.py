@@ -151,12 +151,12 @@ def bench(
     with progress_bar(console) as progress:
         task = progress.add_task("bench", total=len(subjects) * len(configs) * repeats * len(thread_counts))
 
-        def done(model: str, config, replicate: dict) -> None:
+        def done(model: str, replicate) -> None:  # a timing.bench.ProcessResult
             progress.advance(task)
             medians = ", ".join(f"b{b} {r['measurement']['summary']['median_s'] * 1e3:.3f} ms"
-                                for b, r in replicate["batches"].items())
-            progress.console.print(f"{model} {config.label} round {replicate['round'] + 1}: {replicate['status']} "
-                                   f"{medians}", highlight=False)
+                                for b, r in replicate.batches.items())
+            progress.console.print(f"{model} {replicate.config.label} round {replicate.round + 1}: "
+                                   f"{replicate.status} {medians}", highlight=False)
             progress.refresh()
 
         results = []  # one bench per thread count, each with its own effects (counts are not interleaved)

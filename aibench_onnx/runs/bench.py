@@ -15,17 +15,24 @@ from aibench_onnx.runs.run import bench_jobs, run_jobs, start_run
 from aibench_onnx.runs.settings import RunSettings
 from aibench_onnx.runs.store import RUN_FILE, JobRecord, latest_records, load_records, load_run
 from aibench_onnx.subjects import Subject
-from aibench_onnx.timing.bench import ModelBench, aggregate, export_subjects, model_effects, zoo_subjects
+from aibench_onnx.timing.bench import (
+    ModelBench,
+    ProcessResult,
+    aggregate,
+    export_subjects,
+    model_effects,
+    zoo_subjects,
+)
 from aibench_onnx.timing.effects import control_discoveries
 from aibench_onnx.timing.schedule import VARIANCE_CONTROLS
 from aibench_onnx.zoo.spec import ModelSpec
 
 def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: list[int], threads: int,
               timing: dict, run_dir: Path, device: str, timeout_s: float, opset: int, repeats: int = 1,
-              on_result: Callable[[str, RuntimeConfig, dict], None] | None = None, tf32: bool = False,
+              on_result: Callable[[str, ProcessResult], None] | None = None, tf32: bool = False,
               exported: dict[str, dict] | None = None, command: str = "bench") -> list[ModelBench]:
     """Time every configuration of every subject in `repeats` rounds of processes, as a run in `run_dir`, and
-    return the bench's view of it. `on_result(model, config, replicate)` is called as each process result comes
+    return the bench's view of it. `on_result(model, replicate)` is called as each process result comes
     in. `exported`: subject name -> its exports (and variants), made by the caller (one export serves every point
     of a user's dims sweep); the others are exported here. `command`: the one that asked (bench, noise, check,
     generate), kept in run.json (an `aibench run`'s has none) and shown by the report."""
@@ -49,8 +56,9 @@ def bench_run(subjects: list[Subject], configs: list[RuntimeConfig], batches: li
               subjects={s.name: s.to_dict() for s in subjects}, exports=exports)
 
     def reported(record: JobRecord) -> None:
-        if on_result and record.timing:
-            on_result(record.model, RuntimeConfig.from_dict(record.timing["config"]), record.timing)
+        timed = record.timing
+        if on_result and timed is not None:
+            on_result(record.model, timed)
 
     run_jobs(run_dir, jobs, settings, reported)
     return bench_view(run_dir)
@@ -77,12 +85,12 @@ def bench_view(run_dir: Path) -> list[ModelBench]:
     run = load_run(run_dir)
     settings = RunSettings.from_dict(run["settings"])
     latest = latest_records(load_records(Path(run_dir))[0])
-    replicates: dict[str, dict[RuntimeConfig, list[dict]]] = {}  # subject -> config (plan order) -> results
+    replicates: dict[str, dict[RuntimeConfig, list[ProcessResult]]] = {}  # subject -> config (plan order) -> results
     for job_id in run.get("jobs", []):
         record = latest.get(job_id)
-        if record is not None and record.timing:
-            config = RuntimeConfig.from_dict(record.timing["config"])
-            replicates.setdefault(record.model, {}).setdefault(config, []).append(record.timing)
+        timed = record.timing if record is not None else None
+        if timed is not None:
+            replicates.setdefault(record.model, {}).setdefault(timed.config, []).append(timed)
     benches = []
     for name, recorded in run.get("subjects", {}).items():
         subject = Subject.from_dict(recorded)

@@ -21,7 +21,7 @@ from aibench_onnx.runs.store import (
     load_run,
 )
 from aibench_onnx.status import FAILING, NOT_AVAILABLE, Status
-from aibench_onnx.timing.bench import aggregate, model_effects
+from aibench_onnx.timing.bench import ProcessResult, aggregate, model_effects
 from aibench_onnx.timing.effects import control_discoveries
 from aibench_onnx.zoo.precision import FP32
 
@@ -45,9 +45,9 @@ def build_report(run_dir: str | Path) -> RunReport:
                 _parity(record, parity_rows, exports, warnings, variants)
         elif record.kind == "generation":
             _generation(record, generation, warnings)
-        elif record.timing:  # one process's result; its replicates are gathered below
-            key = (ModelOnTarget(record.model, record.target), RuntimeConfig.from_dict(record.timing["config"]))
-            replicates.setdefault(key, []).append(record.timing)  # in plan order: the effects' reference graph first
+        elif (timed := record.timing) is not None:  # one process's result; its replicates are gathered below
+            key = (ModelOnTarget(record.model, record.target), timed.config)
+            replicates.setdefault(key, []).append(timed)  # in plan order: the effects' reference graph first
         elif record.status not in (Status.CRASHED, Status.TIMEOUT):
             warnings.append(f"{job_id}: {record.status} — {record.reason}")
     warnings += low_priority_targets(latest.values())
@@ -166,22 +166,22 @@ def hardware_effects(results: dict[ModelOnTarget, list], targets: list[str]) -> 
     return found
 
 
-def _timing(replicates: dict[tuple[ModelOnTarget, RuntimeConfig], list[dict]], settings: RunSettings,
+def _timing(replicates: dict[tuple[ModelOnTarget, RuntimeConfig], list[ProcessResult]], settings: RunSettings,
             warnings: list) -> tuple[dict, dict, dict]:
     """Latency rows and effects per model as the report shows it (model@target in a Ray run), and the
     aggregated results by model and target, from every process's result of every configuration."""
     latency, results = {}, {}
     unreliable = UnreliableCount()
     for (key, config), found in replicates.items():
-        result = aggregate(config, [_as_replicate(r) for r in found])
+        result = aggregate(config, found)
         label, model = config.label, key.shown
         results.setdefault(key, []).append(result)
         latency.setdefault(model, []).extend(latency_rows(result.to_dict()))
         if result.reason and result.status != Status.KNOWN_FAILURE:
             warnings.append(f"bench {model}/{label}: {result.status} — {result.reason}")
         for replicate in result.replicates:
-            unreliable.cpus = max(unreliable.cpus, ((replicate.get("process") or {}).get("threads") or {}).get("cpus") or 0)
-            for batch, entry in replicate.get("batches", {}).items():
+            unreliable.cpus = max(unreliable.cpus, (replicate.threads or {}).get("cpus") or 0)
+            for entry in replicate.batches.values():
                 unreliable.add(entry["measurement"]["summary"], entry.get("remeasured", []))
     warnings += unreliable.lines(int(settings.threads or 0))
     # the bench's own effects of each model's results, as `aibench bench` computes them
@@ -228,8 +228,3 @@ class UnreliableCount:
             lines.append(busy_machine_advice(threads, self.cpus, f"{contaminated} measurements competed with other "
                                                                  "processes"))
         return lines
-
-
-def _as_replicate(result: dict) -> dict:
-    """A stored process result; runs from before replicates (results schema 1) had one process, round 0."""
-    return {"round": 0, "batches": {}, **result}

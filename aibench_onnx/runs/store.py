@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from aibench_onnx.errors import UserError
 from aibench_onnx.jsonio import json_default
-from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.status import Status
 
 if TYPE_CHECKING:
     from aibench_onnx.parity.cell import ExportParity
+    from aibench_onnx.timing.bench import ProcessResult
 
 RESULTS_SCHEMA_VERSION = 1
 RUN_KIND = "aibench-run"
@@ -46,9 +46,11 @@ class JobRecord:
     node: dict | None = None  # a Ray run: the node's id, host, hardware fingerprint, niceness
 
     @property
-    def timing(self) -> dict | None:
-        """A bench job's timing-process result (config, status, batches, round, process, ...); None otherwise."""
-        return self.result if self.kind == "bench" and self.result else None
+    def timing(self) -> ProcessResult | None:
+        """A bench job's timing-process result, typed; None for another job or a lost one."""
+        from aibench_onnx.timing.bench import ProcessResult
+
+        return ProcessResult.from_dict(self.result) if self.kind == "bench" and self.result else None
 
     @property
     def parity(self) -> ExportParity | None:
@@ -159,13 +161,11 @@ class TimedBatch:
 def timed_batches(records: Iterable[JobRecord]) -> list[TimedBatch]:
     found = []
     for record in records:
-        result = record.timing or {}
-        if result.get("status") != Status.OK:
+        result = record.timing
+        if result is None or result.status != Status.OK:
             continue
-        for batch, entry in sorted(result["batches"].items(), key=lambda kv: int(kv[0])):
-            found.append(TimedBatch(record.model, RuntimeConfig.from_dict(result["config"]).label, int(batch),
-                                    result.get("round", 0),
-                                    entry["measurement"]["samples_s"]))
+        for batch in sorted(result.batches):
+            found.append(TimedBatch(record.model, result.config.label, batch, result.round, result.samples(batch)))
     return found
 
 

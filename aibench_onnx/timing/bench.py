@@ -24,59 +24,104 @@ BENCH_SCHEMA_VERSION = 2  # 2: configurations carry their replicates (one per pr
 
 
 @dataclass
+class ProcessResult:
+    """One configuration in one timing process (a replicate): what the timing worker answers for it and a run
+    stores as its bench job's result. `batches` holds each batch's documents as the measurement wrote them."""
+
+    config: RuntimeConfig
+    status: str  # ok | failed | ep_unavailable | unavailable | known_failure | crashed | timeout ...
+    reason: str = ""
+    round: int = 0  # which replicate; 0 in runs from before replicates
+    batches: dict[int, dict] = field(default_factory=dict)  # batch -> measurement, info, cold, energy, remeasured
+    process: dict | None = None  # the timing process: round, group, items, threads, startup, idle
+    job_id: str = ""
+    model: str = ""
+    build_s: float | None = None  # a native runtime's model build
+    peak_rss_bytes: int | None = None  # of the process so far (it may have measured other models)
+    peak_device_memory: dict | None = None
+    position: int | None = None  # the order the process armed its items in
+    wall_s: float | None = None
+    traceback: str = ""
+
+    def samples(self, batch: int) -> list[float]:
+        return self.batches[batch]["measurement"]["samples_s"]
+
+    @property
+    def threads(self) -> dict | None:
+        """The timing process's threads (count, affinity, the CPUs it could use)."""
+        return (self.process or {}).get("threads")
+
+    def to_dict(self) -> dict:
+        document = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in ("config", "batches")}
+        return {**{k: v for k, v in document.items() if v not in (None, "")}, "config": self.config.to_dict(),
+                "status": self.status, "reason": self.reason, "batches": {str(b): e for b, e in self.batches.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ProcessResult:
+        """As stored: a run from before replicates (results schema 1) had one process, round 0, and no batches
+        when it failed."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["config"] = RuntimeConfig.from_dict(data["config"])
+        known["batches"] = {int(b): e for b, e in (data.get("batches") or {}).items()}
+        known["round"] = int(data.get("round") or 0)
+        known["reason"] = data.get("reason") or ""
+        return cls(**known)
+
+
+@dataclass
 class ConfigResult:
     """One configuration of one model over all its processes."""
 
     config: RuntimeConfig
     status: str  # ok (at least one process measured it) | failed | known_failure | ep_unavailable | ...
     reason: str = ""
-    replicates: list[dict] = field(default_factory=list)  # per process: round, status, batches (raw samples), ...
+    replicates: list[ProcessResult] = field(default_factory=list)  # one per process, by round
     summary: dict = field(default_factory=dict)  # batch -> AcrossProcesses as a dict
 
     @property
     def peak_rss_bytes(self) -> int | None:
-        return max((r.get("peak_rss_bytes") or 0 for r in self.replicates), default=None) or None
+        return max((r.peak_rss_bytes or 0 for r in self.replicates), default=None) or None
 
     @property
     def threads(self) -> dict | None:
-        return next((r["process"]["threads"] for r in self.replicates if (r.get("process") or {}).get("threads")), None)
+        return next((r.threads for r in self.replicates if r.threads), None)
 
     def samples_by_round(self) -> dict[int, dict[int, list[float]]]:
         """batch -> round -> per-call samples, over the processes that measured it."""
         found: dict[int, dict[int, list[float]]] = {}
         for replicate in self.replicates:
-            if replicate["status"] == Status.OK:
-                for batch, entry in replicate["batches"].items():
-                    found.setdefault(int(batch), {})[replicate["round"]] = entry["measurement"]["samples_s"]
+            if replicate.status == Status.OK:
+                for batch in replicate.batches:
+                    found.setdefault(batch, {})[replicate.round] = replicate.samples(batch)
         return found
 
     def slots_by_round(self) -> dict[int, dict[int, dict[int, float]]]:
         """batch -> round -> cycle -> slot median, over the processes sampled in interleaved slots."""
         found: dict[int, dict[int, dict[int, float]]] = {}
         for replicate in self.replicates:
-            if replicate["status"] == Status.OK:
-                for batch, entry in replicate["batches"].items():
+            if replicate.status == Status.OK:
+                for batch, entry in replicate.batches.items():
                     slots = entry["measurement"].get("slots")
                     if slots:
-                        found.setdefault(int(batch), {})[replicate["round"]] = {s["cycle"]: s["median_s"] for s in slots}
+                        found.setdefault(batch, {})[replicate.round] = {s["cycle"]: s["median_s"] for s in slots}
         return found
 
     def to_dict(self) -> dict:
         return {**asdict(self), "config": self.config.to_dict(), "peak_rss_bytes": self.peak_rss_bytes,
-                "threads": self.threads}
+                "threads": self.threads, "replicates": [r.to_dict() for r in self.replicates]}
 
 
-def aggregate(config: RuntimeConfig | dict, replicates: list[dict]) -> ConfigResult:
+def aggregate(config: RuntimeConfig | dict, replicates: list[ProcessResult]) -> ConfigResult:
     """One ConfigResult from the per-process results of one configuration (in any order)."""
     config = RuntimeConfig.from_dict(config)
-    replicates = sorted(replicates, key=lambda r: r.get("round", 0))
-    measured = [r for r in replicates if r["status"] == Status.OK]
-    result = ConfigResult(config, Status.OK if measured else replicates[0]["status"], replicates=replicates)
-    lost = [r for r in replicates if r["status"] != Status.OK]
+    replicates = sorted(replicates, key=lambda r: r.round)
+    measured = [r for r in replicates if r.status == Status.OK]
+    result = ConfigResult(config, Status.OK if measured else replicates[0].status, replicates=replicates)
+    lost = [r for r in replicates if r.status != Status.OK]
     if lost and measured:
-        result.reason = f"{len(lost)} of {len(replicates)} processes {lost[0]['status']}: {lost[0].get('reason', '')}"
+        result.reason = f"{len(lost)} of {len(replicates)} processes {lost[0].status}: {lost[0].reason}"
     elif lost:
-        result.reason = lost[0].get("reason", "")
+        result.reason = lost[0].reason
     result.summary = {str(batch): across_processes(by_round).to_dict()
                       for batch, by_round in sorted(result.samples_by_round().items())}
     return result
