@@ -52,6 +52,7 @@ def test_every_runtime_kind_runs_on_a_tiny_model(framework, runtimes, tmp_path):
     assert sorted(e["ratio"] for e in report.effects["mlp"]) == sorted(e.ratio for e in bench.effects)
     assert report.jobs_done == report.jobs_planned == len(configs)
     assert report.written_by == "bench" and report.settings["models"] == ["mlp"]
+    assert report.headline[0].startswith("Largest runtime effect")  # a bench checks no parity: no line says so
     # traced at batch 2 even though the first benchmark batch is 1 (batch 1 can freeze the dimension)
     assert bench.exports[framework]["export_batch"] == 2
     assert not any("batch dimension fixed" in f for f in bench.exports[framework]["graph"]["suspicious"])

@@ -74,8 +74,10 @@ def headline(report: RunReport) -> list[str]:
     disagree = sum(1 for row in measured if any(f.startswith("processes disagree") for f in row["flags"]))
     lost = sum(1 for row in rows if row["status"] in FAILING)
     processes = sorted({row.get("processes", 1) for row in measured})
+    # a bench's run (bench, noise, check --bench, generate --bench) only times: no parity line to say so
+    checks_parity = report.written_by == "run" or report.parity
     return [
-        _parity_line(report.parity),
+        *([_parity_line(report.parity)] if checks_parity else []),
         *([_generation_line(report.generation)] if report.generation else []),
         _effect_line("runtime", _largest(effects, ("runtime",)), total[("runtime",)]),
         _effect_line("graph (exporter, optimizer)", _largest(effects, GRAPH_EFFECTS), total[GRAPH_EFFECTS]),
