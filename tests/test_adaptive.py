@@ -102,9 +102,9 @@ def test_the_report_shows_what_the_added_rounds_reached(tmp_path):
     resolve(run_dir, RunSettings(target_mde=0.5, budget_s=0, max_repeats=3), _planned(),
             lambda found: build_report(found).effects, Rounds(run_dir))
     report = build_report(run_dir)
-    assert report.replicates["target_mde"] == 0.5 and load_resolution(run_dir) is not None
+    assert report.resolution["target_mde"] == 0.5 and load_resolution(run_dir) is not None
     assert report.headline[-1].startswith("Replicates: ")
-    assert np.isfinite(report.replicates["effects"])
+    assert np.isfinite(report.resolution["effects"])
 
 
 def test_the_line_counts_each_kind_and_names_unresolved_side_by_side_effects_first(tmp_path):

@@ -243,7 +243,7 @@ def report(
     json_path: options.Json = None,
 ) -> None:
     """Report a run: environment, parity matrix, latency and effects, export statistics, warnings. With --json,
-    the report's data too: every row, flag and cycle the tables summarize."""
+    the report's data too: every row and flag the tables summarize."""
     from aibench_onnx.jsonio import STDOUT, check_writable, write_json
 
     (fmt,) = choose([fmt], ["terminal", "markdown", "html"], ["terminal"], "format")

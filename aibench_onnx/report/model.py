@@ -44,7 +44,7 @@ class RunReport:
     generation: list[dict] = field(default_factory=list)  # one generation check per decoder graph
     phases: dict[str, dict] = field(default_factory=dict)  # a timed decoder phase's name -> its phase
     timed: dict[str, ModelOnTarget] = field(default_factory=dict)  # each timed model by the name shown
-    replicates: dict | None = None  # the adaptive resolution (runs.adaptive), when the run had one
+    resolution: dict | None = None  # how far added rounds resolved the effects (runs.adaptive), when they ran
     headline: list[str] = field(default_factory=list)
 
     def phase_of(self, model: str) -> dict | None:

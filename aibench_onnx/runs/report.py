@@ -60,9 +60,15 @@ def build_report(run_dir: str | Path) -> RunReport:
                        hardware_effects(results, list(settings.targets)), load_explanations(run_dir), generation,
                        _phases(run, results), {key.shown: key for key in results})
     resolution = load_resolution(run_dir)
-    report.replicates = resolution.to_dict() if resolution else None
+    report.resolution = resolution.to_dict() if resolution else None
     report.headline = headline(report) + ([resolution.line()] if resolution else [])
     return report
+
+
+# what the report's parity tables show of a cell (the stored cell has more: cases, divergence, repro, ...)
+PARITY_ROW = ("model", "framework", "exporter", "ep", "opt_level", "status", "max_abs", "max_rel", "min_passing_atol",
+              "reason", "blame", "tf32", "input_casts", "audit", "outputs", "inherent", "localization", "runtime",
+              "precision")
 
 
 def _parity(record: JobRecord, rows: list, exports: dict, warnings: list, variants: dict) -> None:
@@ -94,12 +100,6 @@ def _parity(record: JobRecord, rows: list, exports: dict, warnings: list, varian
                 warnings.append(f"parity {label}: {repro_line(cell.repro)}")
         elif cell.status in NOT_AVAILABLE:
             warnings.append(f"{cell.model}/{cell.framework} on {cell.ep}: unavailable — {cell.reason}")
-
-
-# what the report's parity tables show of a cell (the stored cell has more: cases, divergence, repro, ...)
-PARITY_ROW = ("model", "framework", "exporter", "ep", "opt_level", "status", "max_abs", "max_rel", "min_passing_atol",
-              "reason", "blame", "tf32", "input_casts", "audit", "outputs", "inherent", "localization", "runtime",
-              "precision")
 
 
 def _generation(record: JobRecord, rows: list, warnings: list) -> None:
@@ -222,7 +222,8 @@ class UnreliableCount:
                  "name its own, `aibench report RUN_DIR --json` has every flag"]
         if self.remeasured:
             lines.append(f"{self.remeasured} slots measured again: their cycles were contaminated (each measurement "
-                         "keeps its last attempt per cycle; `cycles` in `aibench report --json` say which and why)")
+                         "keeps its last attempt per cycle; `cycles` in each process's record, RUN_DIR/results.jsonl, "
+                         "say which and why)")
         contaminated = self.kinds.get("contaminated", 0)  # scheduler stalls alone may be the runtime's own threads
         if contaminated and self.cpus and threads >= self.cpus:
             lines.append(busy_machine_advice(threads, self.cpus, f"{contaminated} measurements competed with other "

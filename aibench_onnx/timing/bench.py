@@ -34,6 +34,7 @@ class ProcessResult:
     round: int = 0  # which replicate; 0 in runs from before replicates
     batches: dict[int, dict] = field(default_factory=dict)  # batch -> measurement, info, cold, energy, remeasured
     process: dict | None = None  # the timing process: round, group, items, threads, startup, idle
+    cycles: list[dict] = field(default_factory=list)  # its model's cycles: contaminated, by whom, redone
     job_id: str = ""
     model: str = ""
     build_s: float | None = None  # a native runtime's model build
@@ -53,7 +54,7 @@ class ProcessResult:
 
     def to_dict(self) -> dict:
         document = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in ("config", "batches")}
-        return {**{k: v for k, v in document.items() if v not in (None, "")}, "config": self.config.to_dict(),
+        return {**{k: v for k, v in document.items() if v not in (None, "", [])}, "config": self.config.to_dict(),
                 "status": self.status, "reason": self.reason, "batches": {str(b): e for b, e in self.batches.items()}}
 
     @classmethod
