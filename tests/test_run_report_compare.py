@@ -217,7 +217,7 @@ def test_a_run_written_by_the_previous_version_still_reports_compares_and_explai
     assert {(e["baseline"], e["candidate"]) for e in report.effects["matmul"]} >= {
         ("torch-eager", "ort:torch-graph:cpu:all")}
     compared = compare_runs(str(run_dir), str(run_dir), None)
-    assert compared["rows"] and not compared["gate_failures"]
+    assert compared.rows and not compared.gate_failures
     result = runner.invoke(app, ["report", str(run_dir)])
     assert result.exit_code == 0, result.output
     assert "ort:torch-graph:cpu:all" in result.output

@@ -280,15 +280,15 @@ def compare(
         check_writable(json_path)
     result = compare_runs(base, new, gate)
     console = make_console(stderr=json_path == STDOUT)
-    console.print(to_rich(compare_table(result)))
-    for line in result["environment_differences"]:
+    console.print(to_rich(compare_table(result.to_dict())))
+    for line in result.environment_differences:
         console.print(f"[yellow]environment differs[/yellow] {escape(line)}")
-    for line in result["hardware_differences"]:
+    for line in result.hardware_differences:
         console.print(f"[bold red]DIFFERENT HARDWARE[/bold red] {escape(line)} — these ratios include the machine, "
                       "not only your change")
-    for line in result["gate_failures"]:
+    for line in result.gate_failures:
         console.print(f"[bold red]gate failed[/bold red] {escape(line)}")
     if json_path is not None:
-        write_json({"schema_version": 1, "command": "compare", **result}, json_path)
-    if result["gate_failures"]:
+        write_json({"schema_version": 1, "command": "compare", **result.to_dict()}, json_path)
+    if result.gate_failures:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.errors import UserError
@@ -179,7 +179,29 @@ def gate_decision(estimates: list, gate: float) -> tuple[list[float], list[bool]
     return p_values, holm(p_values)
 
 
-def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
+@dataclass
+class RunComparison:
+    """Two runs (or sides of pooled runs) compared: a row per configuration in both, what regressed, what
+    differs around them, and the gate's failures (exit 1 when there are any)."""
+
+    base: str
+    new: str
+    rows: list[dict]  # model, config, batch, medians, ratio with its CI, detectable change, verdict
+    parity_regressions: list[str]
+    environment_differences: list[str]
+    hardware_differences: list[str]
+    only_in_base: int
+    only_in_new: int
+    gate: float | None  # the --fail-on threshold, e.g. 0.05
+    gate_failures: list[str]
+    gate_method: str = HOLM
+    verdict_method: str = BENJAMINI_HOCHBERG
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> RunComparison:
     base_side, new_side = load_side(base_dir), load_side(new_dir)
     base, new = base_side.samples, new_side.samples
     parity_base, parity_new = base_side.parity, new_side.parity
@@ -214,8 +236,7 @@ def compare_runs(base_dir: str, new_dir: str, gate: float | None) -> dict:
                           for key in common_parity
                           if parity_base[key] == Status.PASSED and parity_new[key] != Status.PASSED]
     failures += [f"parity regressed: {line}" for line in parity_regressions]
-    return {"base": str(base_dir), "new": str(new_dir), "rows": rows, "parity_regressions": parity_regressions,
-            "environment_differences": _environment_differences(base_side.environment, new_side.environment),
-            "hardware_differences": hardware_differences(base_side.fingerprints, new_side.fingerprints),
-            "only_in_base": len(set(base) - set(new)), "only_in_new": len(set(new) - set(base)),
-            "gate": gate, "gate_failures": failures, "gate_method": HOLM, "verdict_method": BENJAMINI_HOCHBERG}
+    return RunComparison(str(base_dir), str(new_dir), rows, parity_regressions,
+                         _environment_differences(base_side.environment, new_side.environment),
+                         hardware_differences(base_side.fingerprints, new_side.fingerprints),
+                         len(set(base) - set(new)), len(set(new) - set(base)), gate, failures)
