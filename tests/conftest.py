@@ -70,7 +70,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # The longest test files, longest first (seconds on the 2-core CI, from --durations): pytest-xdist's loadfile
 # mode hands files out in collection order as its workers free up, so a long file collected late (the
 # alphabet put test_user_models_comparator there) runs alone at the end while the other workers idle. Handed
-# out longest first, the workers finish together. A file not listed keeps its place after these.
+# out longest first, the workers finish together. A file not listed keeps its place after these. xdist
+# reorders files by their number of tests unless told not to (pytest_configure below): a file of three long
+# tests would then go out last.
 LONGEST_FIRST = ("test_bench.py",  # 195 s (stop 40, this machine, 3 workers)
                  "test_onnx_parity_zoo.py",  # 194
                  "test_user_models_comparator.py",  # 167
@@ -87,6 +89,11 @@ LONGEST_FIRST = ("test_bench.py",  # 195 s (stop 40, this machine, 3 workers)
                  "test_processes.py",  # 57
                  "test_repro.py",  # 53
                  "test_file_inputs.py")  # 48
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep LONGEST_FIRST's order
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
