@@ -14,6 +14,12 @@ from aibench_onnx.errors import UserError
 STDOUT = "-"
 
 
+def known_fields(cls: type, data: dict) -> dict:
+    """The entries of a JSON document that are fields of dataclass `cls`: what a newer version added (or an older
+    one wrote and this one dropped) is left out, so `cls(**known_fields(cls, data))` reads either."""
+    return {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+
+
 def json_default(value: Any) -> Any:
     """numpy scalars (np.bool_, np.float32 in provider info) become plain JSON values; anything else text."""
     return value.item() if hasattr(value, "item") else str(value)

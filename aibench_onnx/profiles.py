@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from aibench_onnx.jsonio import known_fields
+
 WARMUP_RUNS = 10  # ORT's first runs allocate, pick kernels and fill caches (onnxruntime #15980)
 PROFILED_RUNS = 30
 
@@ -50,4 +52,4 @@ class GraphProfile:
     @classmethod
     def from_dict(cls, data: dict) -> GraphProfile:
         nodes = [NodeTime(**node) for node in data["nodes"]]
-        return cls(**{**{k: v for k, v in data.items() if k in cls.__dataclass_fields__}, "nodes": nodes})
+        return cls(**{**known_fields(cls, data), "nodes": nodes})

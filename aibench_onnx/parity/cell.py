@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.parity.engine import OutputComparison, WorstOverOutputs
 from aibench_onnx.runtimes import REFERENCE
 from aibench_onnx.status import Status
@@ -60,7 +61,7 @@ class ParityCell(WorstOverOutputs):
     def from_dict(cls, data: dict) -> ParityCell:
         """From its JSON (a run's stored parity result): the headline numbers are computed again from the
         outputs; a run from before a field was added reads with that field's default."""
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = known_fields(cls, data)
         known["outputs"] = [OutputComparison.from_dict(o) for o in data.get("outputs") or []]
         known["precision"] = known.get("precision") or FP32  # runs from before precisions: the export itself
         return cls(**known)

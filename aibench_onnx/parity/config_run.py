@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.status import Status
 
 VALUE_INFO_REMOVED = "value_info_removed"  # ORT refused the exporter's shape annotations: outputs are without them
@@ -34,4 +35,4 @@ class ConfigRun:
 
     @classmethod
     def from_dict(cls, data: dict) -> ConfigRun:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**known_fields(cls, data))

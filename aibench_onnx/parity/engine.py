@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, Tolerance
 
 
@@ -47,7 +48,7 @@ class OutputComparison:
     @classmethod
     def from_dict(cls, data: dict) -> OutputComparison:
         """From its JSON (a stored cell's outputs); fields a newer version added keep their defaults."""
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = known_fields(cls, data)
         for shape in ("expected_shape", "actual_shape"):
             if known.get(shape) is not None:
                 known[shape] = tuple(known[shape])

@@ -10,7 +10,7 @@ so the report can say whether only the annotations are wrong or the computation 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aibench_onnx.parity.config_run import VALUE_INFO_REMOVED, ConfigRun
@@ -75,21 +75,25 @@ def run_config(onnx_path: str, ep: str, opt_level: str, threads: int, input_file
     result = ConfigRun(ep, opt_level, precision)
     unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
     if unsupported:
-        return replace(result, status=Status.UNAVAILABLE, reason=unsupported)
+        result.status, result.reason = Status.UNAVAILABLE, unsupported
+        return result
     if run.status == LOAD_FAILED:
         stripped = _without_shape_annotations(onnx_path, run.reason)
         retried = run_on_provider(stripped, ep, opt_level, threads, feeds(), options) if stripped else None
         # The cell stays failed either way (the exported file does not load); the numbers say which.
+        result.reason = run.reason
         if retried is None or retried.status == LOAD_FAILED:
-            return replace(result, status=Status.FAILED, reason=run.reason)
-        result = replace(result, reason=run.reason, diagnostic=VALUE_INFO_REMOVED)
-        run = retried
+            result.status = Status.FAILED
+            return result
+        result.diagnostic, run = VALUE_INFO_REMOVED, retried
     if run.status == Status.EP_UNAVAILABLE:
-        return replace(result, status=run.status, reason=run.reason)
-    result = replace(result, providers=run.providers, create_s=run.create_s, log=run.log)
+        result.status, result.reason = run.status, run.reason
+        return result
+    result.providers, result.create_s, result.log = run.providers, run.create_s, run.log
     if run.status != Status.OK:
-        return replace(result, status=run.status, reason=run.reason)
-    result = replace(result, casts=run.casts, audit=run.audit)
+        result.status, result.reason = run.status, run.reason
+        return result
+    result.casts, result.audit = run.casts, run.audit
     for index, outputs in enumerate(run.outputs):
         target = out_dir / f"ort_{'' if precision == 'fp32' else precision + '_'}{ep}_{opt_level}_{index}.npz"
         np.savez(target, **outputs)

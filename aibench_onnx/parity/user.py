@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.parity.cell import ExportParity, ParityCell
 from aibench_onnx.parity.check import CheckResult, check_onnx
 from aibench_onnx.parity.export_difference import locate_export_difference
@@ -41,7 +42,7 @@ class UserParityRequest:
     @classmethod
     def from_dict(cls, data: dict) -> UserParityRequest:
         tuples = ("eps", "opt_levels", "precisions", "graph_runtimes")
-        return cls(**{k: tuple(v) if k in tuples else v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in known_fields(cls, data).items()})
 
 
 def check_export(record: dict, eps: list[str] | None, opt_levels: list[str] | None, *,

@@ -12,6 +12,7 @@ from typing import Callable
 from aibench_onnx.artifacts.native import export_graphs
 from aibench_onnx.artifacts.variants import subject_calibration
 from aibench_onnx.frameworks import missing_framework
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.keys import RuntimeConfig
 from aibench_onnx.runtimes import missing_runtime
 from aibench_onnx.status import Status
@@ -61,7 +62,7 @@ class ProcessResult:
     def from_dict(cls, data: dict) -> ProcessResult:
         """As stored: a run from before replicates (results schema 1) had one process, round 0, and no batches
         when it failed."""
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = known_fields(cls, data)
         known["config"] = RuntimeConfig.from_dict(data["config"])
         known["batches"] = {int(b): e for b, e in (data.get("batches") or {}).items()}
         known["round"] = int(data.get("round") or 0)
