@@ -8,24 +8,27 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.parity.check import CheckResult, check_onnx
-from aibench_onnx.parity.user import check_export
+from aibench_onnx.parity.export_check import check_export
+from aibench_onnx.parity.judging import InputSet
 from aibench_onnx.status import Status
 
 
 def check(model, inputs: dict[str, np.ndarray] | None = None, framework: str | None = None,
           eps: list[str] | None = None, opt_levels: list[str] | None = None, opset: int | None = None,
           call_args: dict | None = None, bench: bool = False, timing_config: dict | None = None,
-          **options) -> CheckResult:
+          expected: dict[str, np.ndarray] | None = None, **options) -> CheckResult:
     """An ONNX file (path), or a torch / Keras / Flax model as it comes with `framework=` and named `inputs`
     (their first axes exported dynamic) and static `call_args` — exported here with aibench's exporter, its
-    native outputs the reference. `bench`: also time each provider x level (`timing_config`: TimingConfig's
+    native outputs the reference. An ONNX file's `inputs` may come with their `expected` outputs (the reference,
+    as stored test data is). `bench`: also time each provider x level (`timing_config`: TimingConfig's
     fields). `options` go to check_onnx (test_data, dims, threads, localize, ...)."""
     if bench:
         from aibench_onnx.timing.onnx_file import onnx_timer
 
         options["timer"] = onnx_timer(timing_config)
     if isinstance(model, (str, Path)):
-        return check_onnx(str(model), eps=eps, opt_levels=opt_levels, inputs=inputs, **options)
+        given = [InputSet("", dict(inputs), expected)] if inputs is not None else []
+        return check_onnx(str(model), eps=eps, opt_levels=opt_levels, input_sets=given, **options)
     if framework is None or inputs is None:
         raise ValueError("a framework model needs framework= ('torch', 'tf' or 'jax') and its inputs by name")
     import tempfile

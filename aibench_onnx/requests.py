@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class OneSetCheck:
-    """`check` on one graph with one input set and its expected outputs (the worker check_one_set): a zoo cell's
-    or a generation step's failure localized and, with `repro_dir`, reduced to a reproduction."""
+    """`check` on one graph with one input set and its expected outputs (the worker check_one_set): a generation
+    step's failure localized and, with `repro_dir`, reduced to a reproduction."""
 
     path: str  # the graph
     input_file: str  # the input set (.npz)

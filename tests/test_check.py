@@ -243,3 +243,39 @@ def test_a_divergence_in_the_node_that_produces_a_graph_output_is_named():
     found = first_divergence(clean, faulty, FEED, ort_runner("cpu", "disabled"), ort_runner("cpu", "all"))
     assert found.found and found.node == "out" and found.op_type == "Neg" and found.tensor == "y"
     assert found.path[0] == "n0" and found.path[-1] == "out"
+
+
+def annotated_against_itself(tmp_path, w2_offset: float = 0.0) -> str:
+    """x -> MatMul -> Reshape(to its own Shape) -> MatMul, whose value_info declares the reshaped tensor [batch, 6]:
+    the inferred shape is unknown there, so ORT takes the annotation and refuses MatMul's dimensions."""
+    w1 = numpy_helper.from_array(np.eye(8, dtype=np.float32), "w1")
+    w2 = numpy_helper.from_array(np.ones((8, 4), np.float32) + w2_offset, "w2")
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["t0"], name="m1"),
+             helper.make_node("Shape", ["t0"], ["s"], name="shape"),
+             helper.make_node("Reshape", ["t0", "s"], ["t1"], name="r"),
+             helper.make_node("MatMul", ["t1", "w2"], ["y"], name="m2")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])], [w1, w2],
+                              value_info=[helper.make_tensor_value_info("t1", TensorProto.FLOAT, ["batch", 6])])
+    path = tmp_path / f"annotated{w2_offset}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return str(path)
+
+
+def test_a_file_refused_for_its_shape_annotations_says_whether_its_values_are_right_without_them(tmp_path):
+    """The engine's value_info diagnosis (zoo exports had it; files have it now): ORT refuses the file, runs it once
+    more without its annotations and says what the values are then — right: the file cannot run as given (a
+    refusal, reproduced as one); wrong too: a failure."""
+    from aibench_onnx.status import Status
+
+    x = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    write_test_data_set(tmp_path / "set", {"x": x}, {"y": x @ np.ones((8, 4), np.float32)})
+    right = check_onnx(annotated_against_itself(tmp_path), [str(tmp_path / "set")], opt_levels=["all"])
+    (cell,) = right.cells
+    assert cell.status == Status.CANNOT_RUN and "Incompatible dimensions" in cell.refusal, cell.reason
+    assert "with them removed it loads and its outputs match the reference" in cell.reason
+    assert cell.outputs and cell.outputs[0].passed and cell.divergence is None  # nothing to localize in a refusal
+    wrong = check_onnx(annotated_against_itself(tmp_path, w2_offset=0.5), [str(tmp_path / "set")],
+                       opt_levels=["all"])
+    (cell,) = wrong.cells
+    assert cell.status == Status.FAILED and "its outputs still differ from the reference" in cell.reason

@@ -1,4 +1,5 @@
-"""Planted faults through the real ORT worker and the comparison engine (no ML framework needed)."""
+"""Planted faults through the parity engine's real worker (export_check: an export's check, as zoo models and
+users' models get it) and the comparison engine (no ML framework needed)."""
 
 
 import numpy as np
@@ -9,9 +10,8 @@ from onnx_graphs import linear_graph, save
 from aibench_onnx.graph.inspect import inspect_onnx
 from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for
-from aibench_onnx.parity.cell import BLAME_GRAPH, BLAME_OPTIMIZER, ParityCell, assign_blame
-from aibench_onnx.parity.engine import compare_outputs
-from aibench_onnx.parity.ort_side import OrtParityRequest
+from aibench_onnx.parity.cell import BLAME_GRAPH, BLAME_OPTIMIZER, ExportParity, ParityCell, assign_blame
+from aibench_onnx.parity.export_check import ExportCheckRequest, StoredSet
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((6, 4)).astype(np.float32)
@@ -20,35 +20,32 @@ X = RNG.standard_normal((3, 6)).astype(np.float32)
 REFERENCE = {"y": X @ W + B}  # what the "framework" computed
 
 
-def run_in_ort_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu") -> dict:
+def check_in_worker(tmp_path, onnx_path, levels=("disabled", "all"), ep="cpu") -> dict[str, ParityCell]:
+    """The graph checked as an export whose framework computed REFERENCE on X: its cells by level."""
     np.savez(tmp_path / "in.npz", x=X)
-    request = OrtParityRequest(onnx_path, [(ep, level) for level in levels], [str(tmp_path / "in.npz")], 1,
-                               str(tmp_path))
-    document = run_worker("ort_parity", request, 120, tmp_path / "req.json").document
+    np.savez(tmp_path / "expected.npz", **REFERENCE)
+    record = {"status": "ok", "path": onnx_path, "exporter": "planted"}
+    request = ExportCheckRequest("m", "", "torch", record, (ep,), tuple(levels), 1,
+                                 sets=(StoredSet("seed0", str(tmp_path / "in.npz"), str(tmp_path / "expected.npz")),))
+    document = run_worker("export_check", request, 120, tmp_path / "req.json").document
     assert document["status"] == "ok", document
-    return {c["opt_level"]: c for c in document["configs"]}
-
-
-def outputs_of(config: dict) -> dict:
-    with np.load(config["output_files"][0]) as saved:
-        return {name: saved[name] for name in saved.files}
+    return {cell.opt_level: cell for cell in ExportParity.from_dict(document["result"]).cells}
 
 
 def test_faithful_graph_passes_at_both_levels(tmp_path):
-    configs = run_in_ort_worker(tmp_path, save(linear_graph(W, B), tmp_path / "m.onnx"))
-    for config in configs.values():
-        assert config["status"] == "ok" and config["providers"][0] == "CPUExecutionProvider"
-        rows = compare_outputs(REFERENCE, outputs_of(config))
-        assert rows[0].passed, rows[0]
+    cells = check_in_worker(tmp_path, save(linear_graph(W, B), tmp_path / "m.onnx"))
+    for cell in cells.values():
+        assert cell.status == "passed" and cell.providers[0] == "CPUExecutionProvider"
+        assert cell.outputs[0].passed, cell.outputs[0]
 
 
 def test_edited_weight_fails_with_numbers_that_match_the_edit(tmp_path):
     edited = W.copy()
     delta = 0.25
     edited[2, 1] += delta  # one weight changed: only output column 1 moves, by x[:, 2] * delta
-    configs = run_in_ort_worker(tmp_path, save(linear_graph(edited, B), tmp_path / "m.onnx"))
-    row = compare_outputs(REFERENCE, outputs_of(configs["all"]))[0]
-    assert not row.passed
+    cells = check_in_worker(tmp_path, save(linear_graph(edited, B), tmp_path / "m.onnx"))
+    row = cells["all"].outputs[0]
+    assert not row.passed and cells["all"].status == "failed"
     expected_max = float(np.abs(X[:, 2]).max() * delta)
     assert row.max_abs == pytest.approx(expected_max, rel=1e-4)
     moved = np.abs(X[:, 2] * delta) > 1e-5 + 1e-4 * np.abs(REFERENCE["y"][:, 1])
@@ -56,8 +53,8 @@ def test_edited_weight_fails_with_numbers_that_match_the_edit(tmp_path):
 
 
 def test_renamed_output_fails_with_a_clear_message(tmp_path):
-    configs = run_in_ort_worker(tmp_path, save(linear_graph(W, B, output_name="logits"), tmp_path / "m.onnx"))
-    reasons = {row.name: row.reason for row in compare_outputs(REFERENCE, outputs_of(configs["all"]))}
+    cells = check_in_worker(tmp_path, save(linear_graph(W, B, output_name="logits"), tmp_path / "m.onnx"))
+    reasons = {row.name: row.reason for row in cells["all"].outputs}
     assert reasons == {"y": "output missing", "logits": "unexpected output"}
 
 
@@ -66,8 +63,8 @@ def test_reshaped_output_fails_with_a_clear_message(tmp_path):
     model.graph.node.append(helper.make_node("Reshape", ["flat", "shape"], ["y"]))
     model.graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), "shape"))
     model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", TensorProto.FLOAT, [None]))
-    configs = run_in_ort_worker(tmp_path, save(model, tmp_path / "m.onnx"))
-    row = compare_outputs(REFERENCE, outputs_of(configs["all"]))[0]
+    cells = check_in_worker(tmp_path, save(model, tmp_path / "m.onnx"))
+    row = cells["all"].outputs[0]
     assert not row.passed and row.reason == "shape (12,) != expected (3, 4)"
 
 
@@ -75,12 +72,12 @@ def test_cuda_request_without_a_usable_cuda_provider_is_unavailable_not_cpu(tmp_
     from aibench_onnx.ort.probe import probe
 
     cuda_loads = any(p["provider"] == "CUDAExecutionProvider" and p["loads"] for p in probe().get("providers", []))
-    configs = run_in_ort_worker(tmp_path, save(linear_graph(W, B), tmp_path / "m.onnx"), levels=("all",), ep="cuda")
+    cells = check_in_worker(tmp_path, save(linear_graph(W, B), tmp_path / "m.onnx"), levels=("all",), ep="cuda")
     if cuda_loads:
-        assert configs["all"]["status"] == "ok" and configs["all"]["providers"][0] == "CUDAExecutionProvider"
+        assert cells["all"].status == "passed" and cells["all"].providers[0] == "CUDAExecutionProvider"
     else:
-        assert configs["all"]["status"] == "ep_unavailable"
-        assert configs["all"]["reason"] and configs["all"]["output_files"] == []
+        assert cells["all"].status == "ep_unavailable"
+        assert cells["all"].reason and cells["all"].outputs == []
         with pytest.raises(EpUnavailable):
             create_session(str(tmp_path / "m.onnx"), "cuda", "all", 1)
 
@@ -146,5 +143,5 @@ def test_graph_with_unknown_op_is_reported_by_the_checker(tmp_path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])])
     path = save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), tmp_path / "e.onnx")
     assert "No Op registered for Erfc" in inspect_onnx(path)["checker"]
-    configs = run_in_ort_worker(tmp_path, path, levels=("all",))
-    assert configs["all"]["status"] == "failed" and "cannot load the graph" in configs["all"]["reason"]
+    cells = check_in_worker(tmp_path, path, levels=("all",))
+    assert cells["all"].status == "failed" and "cannot load the graph" in cells["all"].reason

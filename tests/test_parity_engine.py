@@ -80,22 +80,22 @@ def test_merge_keeps_the_worst_case_over_input_sets():
 
 
 def test_tf32_runs_are_judged_with_tf32_tolerances_and_only_float32_widens():
-    from aibench_onnx.parity.zoo import case_tolerance
+    from aibench_onnx.parity.zoo import tolerance_policy
     from aibench_onnx.zoo.registry import get_spec
     from aibench_onnx.zoo.spec import DEFAULT_TOLERANCES, TF32_TOLERANCE
 
-    spec = get_spec("cnn")
-    assert case_tolerance(spec, "float32") == DEFAULT_TOLERANCES["float32"]
-    widened = case_tolerance(spec, "float32", tf32=True)
+    policy = tolerance_policy(get_spec("cnn"))
+    assert policy.tolerance("float32") == DEFAULT_TOLERANCES["float32"]
+    widened = policy.tolerance("float32", tf32=True)
     assert (widened.rtol, widened.atol) == (TF32_TOLERANCE.rtol, TF32_TOLERANCE.atol) and "TF32" in widened.reason
-    assert case_tolerance(spec, "int64", tf32=True) == DEFAULT_TOLERANCES["int64"]
-    scaled = case_tolerance(spec, "float32", atol_scale=50, tf32=True)
+    assert policy.tolerance("int64", tf32=True) == DEFAULT_TOLERANCES["int64"]
+    scaled = policy.tolerance("float32", atol_scale=50, tf32=True)
     assert scaled.atol == pytest.approx(50 * TF32_TOLERANCE.atol) and scaled.rtol == TF32_TOLERANCE.rtol
     # an error TF32 makes (5e-4 relative on logits of ~40) fails the float32 default and passes under TF32
     expected = {"logits": np.full((2, 10), 40.0, dtype=np.float32)}
     actual = {"logits": expected["logits"] * np.float32(1 + 5e-4)}
-    assert not compare_outputs(expected, actual, lambda dtype: case_tolerance(spec, dtype))[0].passed
-    assert compare_outputs(expected, actual, lambda dtype: case_tolerance(spec, dtype, tf32=True))[0].passed
+    assert not compare_outputs(expected, actual, policy.tolerance)[0].passed
+    assert compare_outputs(expected, actual, lambda dtype: policy.tolerance(dtype, tf32=True))[0].passed
 
 
 def test_cuda_sessions_run_without_tf32_unless_asked():
@@ -105,3 +105,43 @@ def test_cuda_sessions_run_without_tf32_unless_asked():
     assert provider_chain("cuda", cuda_options(True)) == [("CUDAExecutionProvider", {"use_tf32": "1"})]
     assert provider_chain("tensorrt")[1] == ("CUDAExecutionProvider", {"use_tf32": "0"})
     assert provider_chain("cpu") == [("CPUExecutionProvider", {})]
+
+
+def test_one_verdict_over_named_input_sets_with_a_scaled_set_and_the_sets_named_in_the_reason():
+    """parity/judging.judge_sets, which zoo models, users' models and files share: the headline merges the
+    natural-scale sets; a set whose inputs were scaled up is judged with its atol scaled alike (and, for
+    int8-static, which is calibrated on natural data, left out of the verdict); the reason names the output and
+    the failing sets — with their shapes when the first set passes at other sizes."""
+    from aibench_onnx.parity.cell import ParityCell
+    from aibench_onnx.parity.judging import InputSet, TolerancePolicy, judge_sets
+    from aibench_onnx.status import Status
+
+    def cell(precision="fp32"):
+        return ParityCell("m", "", "", "", "cpu", "all", Status.PASSED, precision=precision)
+
+    y = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+    sets = [InputSet("seed0", {"x": y}), InputSet("seed1", {"x": y}), InputSet("batch5", {"x": np.ones((5, 4))}),
+            InputSet("large", {"x": y * 50}, atol_scale=50.0)]
+    expected = [{"y": y}, {"y": y}, {"y": y}, {"y": y * 50}]
+    off_in_large = [{"y": y}, {"y": y}, {"y": y}, {"y": y * 50 + 2e-4}]  # 20x atol: within atol x50
+    passed = cell()
+    judge_sets(passed, sets, expected, off_in_large, TolerancePolicy())
+    assert passed.status == Status.PASSED and passed.cases["large"]["atol"] == pytest.approx(50 * 1e-5)
+    assert passed.max_abs == 0.0  # the large set stays out of the headline numbers
+
+    wrong_seed1 = [{"y": y}, {"y": y + 1e-2}, {"y": y}, {"y": y * 50}]
+    failed = cell()
+    judge_sets(failed, sets, expected, wrong_seed1, TolerancePolicy())
+    assert failed.status == Status.FAILED and failed.failing_sets == [1]
+    assert failed.reason.startswith("y: ") and failed.reason.endswith("(input sets: seed1)")
+    wrong_batch5 = [{"y": y}, {"y": y}, {"y": y + 1e-2}, {"y": y * 50}]
+    failed = cell()
+    judge_sets(failed, sets, expected, wrong_batch5, TolerancePolicy())
+    assert "(input set batch5 only: x [5, 4]; set seed0 passes)" in failed.reason
+    wrong_large = [{"y": y}, {"y": y}, {"y": y}, {"y": -y * 50}]  # sign flipped: cosine -1
+    beyond = cell("int8-static")
+    judge_sets(beyond, sets, expected, wrong_large, TolerancePolicy())
+    assert beyond.status == Status.PASSED and not beyond.cases["large"]["passed"]
+    fp32 = cell()
+    judge_sets(fp32, sets, expected, wrong_large, TolerancePolicy())
+    assert fp32.status == Status.FAILED and fp32.failing_sets == [3]

@@ -103,7 +103,7 @@ def check(
         with console.status("checking..."):
             if export is not None:  # the one "export a user's model, then check" (run's user models, the API)
                 from aibench_onnx.exporters import DEFAULT_OPSET
-                from aibench_onnx.parity.user import check_export
+                from aibench_onnx.parity.export_check import check_export
 
                 subject = (export["name"], "", export.get("graph_name", export["user"]["framework"]),
                            export.get("exporter", ""))

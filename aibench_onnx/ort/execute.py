@@ -1,5 +1,5 @@
 """The one loop that runs an ONNX file on one execution provider at one optimization level over several
-input sets, for zoo parity (in its ORT worker) and for `aibench check` alike.
+input sets: the parity engine (parity/check.py) runs every cell with it.
 
 A provider that does not load, a graph ORT refuses and a run that raises each end as a status with ORT's
 reason, never as an exception; the provider audit is extra information and never fails a run.
@@ -34,7 +34,7 @@ class ProviderRun:
 def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Iterable[dict[str, np.ndarray]],
                     provider_options: dict | None = None, audit_path: str | None = None) -> ProviderRun:
     """Run every feed through one session. `audit_path`: the file to audit when it is not `path` (the
-    parity worker's copy without value_info)."""
+    copy without value_info)."""
     from aibench_onnx.ort.audit import audit
     from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for, quiet_run_options
 
@@ -68,3 +68,29 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
             except Exception as exc:  # noqa: BLE001 - the audit is extra information, never a failure
                 result.audit = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return result
+
+
+def without_contradicting_shapes(path: str, error: str) -> str | None:
+    """A copy of the graph without its shape annotations (value_info), when ORT refused it with `error` because
+    they contradict the graph (what some exporters write); None for any other refusal, or a graph without
+    any. The copy lives in a temporary folder removed when the process exits (its external data beside it)."""
+    if "ShapeInferenceError" not in error and "Incompatible dimensions" not in error:
+        return None
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    model = onnx.load(path)
+    if not model.graph.value_info:
+        return None
+    del model.graph.value_info[:]
+    directory = tempfile.mkdtemp(prefix="aibench-no-value-info-")
+    atexit.register(shutil.rmtree, directory, True)
+    target = Path(directory) / f"{Path(path).stem}.no_value_info.onnx"
+    external = any(uses_external_data(t) for t in onnx.load(path, load_external_data=False).graph.initializer)
+    onnx.save(model, str(target), save_as_external_data=external, location=f"{target.name}.data")
+    return str(target)

@@ -48,6 +48,7 @@ class ParityCell(WorstOverOutputs):
     repro: dict | None = None  # `check --repro`: the reproduction bundle written for it (parity/repro/bundle.py)
     repair: dict | None = None  # `check --repair`: the nodes a failing variant keeps in fp32 to pass (parity/repair.py)
     node_data: dict | None = None  # `check --node-data`: Model Explorer files for it and the command opening them
+    refusal: str = ""  # the runtime refused to load the graph as given: its reason (then no node is localized)
 
     @classmethod
     def of_file(cls, ep: str, opt_level: str, status: str, reason: str = "", **fields) -> ParityCell:
@@ -90,9 +91,11 @@ class ExportParity:
 
 def assign_blame(cells: list[ParityCell]) -> None:
     """Per runtime, precision and provider: did the optimizer change numerics, or does the graph itself
-    differ? Needs both levels `disabled` and `all` of the same graph."""
+    differ? Needs both levels `disabled` and `all` of the same graph. Assigned afresh: a status changed since
+    (a known failure) changes the blame."""
     by_ep: dict[tuple[str, str, str], dict[str, ParityCell]] = {}
     for cell in cells:
+        cell.blame = ""
         by_ep.setdefault((cell.runtime, cell.precision, cell.ep), {})[cell.opt_level] = cell
     for levels in by_ep.values():
         disabled, full = levels.get("disabled"), levels.get("all")

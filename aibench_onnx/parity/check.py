@@ -7,7 +7,7 @@ Reference, in order of preference: stored outputs (model-zoo test data), onnx's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -17,17 +17,17 @@ from aibench_onnx.artifacts.variants import build_variant
 from aibench_onnx.frameworks.file_inputs import FedInput, file_feed, sizes_of
 from aibench_onnx.graph.input_decl import InputDecl
 from aibench_onnx.graph.load import load_user_model, runnable_copy
+from aibench_onnx.ort.execute import without_contradicting_shapes
 from aibench_onnx.ort.session import missing_kernel
 from aibench_onnx.parity.cell import ParityCell, assign_blame
-from aibench_onnx.parity.engine import compare_outputs, merge
-from aibench_onnx.parity.precision import inherent_error, judge
+from aibench_onnx.parity.judging import InputSet, JudgementFor, TolerancePolicy, judge_sets
+from aibench_onnx.parity.precision import inherent_error
 from aibench_onnx.runtimes import GRAPH_RUNTIMES, REFERENCE, is_reference, other_graph_runtimes
 from aibench_onnx.status import Status
-from aibench_onnx.zoo.precision import FP32, PrecisionJudgement, judgements_per_output
+from aibench_onnx.zoo.precision import FP32
 
 # (path, ep, level, threads, feed, provider audit) -> the timing summary of that cell
 OnnxTimer = Callable[[str, str, str, int, dict, "dict | None"], dict]
-JudgementFor = Callable[[str], PrecisionJudgement]  # output name -> its reduced-precision judgement
 NO_REFERENCE = "none"  # neither onnx's evaluator nor ORT CPU unoptimized could compute the outputs
 
 
@@ -71,27 +71,32 @@ def _reference_outputs(path: str, model, feeds: list[dict]) -> tuple[str, list[d
 
 def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | None = None,
                opt_levels: list[str] | None = None, dims: dict[str, int] | None = None, timer: OnnxTimer | None = None,
-               threads: int = 1, localize: bool = True,
-               inputs: dict[str, np.ndarray] | None = None,
-               expected: dict[str, np.ndarray] | None = None, precisions: tuple[str, ...] = (FP32,),
+               threads: int = 1, localize: bool = True, input_sets: list[InputSet] | tuple = (),
+               precisions: tuple[str, ...] = (FP32,),
                variants_dir: str | None = None, calibration_files: list[str] | None = None,
                calibration_note: str = "", native_reduced: dict | None = None,
                error_stats: dict[str, str] | None = None, reference_is_model: bool = False,
                runtimes: tuple[str, ...] = (REFERENCE,), subject: tuple[str, str, str, str] | None = None,
                decls: list[InputDecl] | tuple = (), inputs_from: str | None = None, cwd: str = ".",
-               repro_dir: str | None = None, repair: bool = False, node_data_dir: str | None = None) -> CheckResult:
-    """Check the ONNX file at `path`. Inputs: `test_data` directories (model-zoo layout), or `inputs`, or
-    made from the graph and the user's `decls` (`--input`), `dims` (`--dim`) and `inputs_from` (`--inputs`;
-    frameworks/file_inputs.py). `expected` outputs, when given, are the
-    reference (as stored test-data outputs are). Reduced `precisions`: variants of the file (written to
+               repro_dir: str | None = None, repair: bool = False, node_data_dir: str | None = None,
+               tolerances: TolerancePolicy | None = None, tf32: bool = False) -> CheckResult:
+    """Check the ONNX file at `path` — the one parity engine: a user's file, a user's model's export and a zoo
+    model's export all come here, with their input sets and tolerances. Inputs: `test_data` directories
+    (model-zoo layout), `input_sets` (named sets, their reference outputs when they have them — a zoo model's
+    cases, with their scaled atol), or made from the graph and the user's `decls` (`--input`), `dims` (`--dim`)
+    and `inputs_from` (`--inputs`; frameworks/file_inputs.py); unnamed sets are numbered. Stored outputs, when
+    every set has them, are the reference. Reduced `precisions`: variants of the file (written to
     `variants_dir`; int8-static calibrated on `calibration_files`, else on inputs generated from the graph)
     judged against the same reference with each precision's verdict; `native_reduced`: the framework's own
-    reduced-precision runs on the same input sets (the precision's inherent error); `error_stats`: the verdict
-    statistic of reduced-precision cells per output name ("" for every output). `timer`: times each fp32 cell
-(timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing). `reference_is_model`:
+    reduced-precision runs on the same input sets (the precision's inherent error); `tolerances`: a model's own
+    tolerance policy (a zoo spec's; default the dtypes' defaults), to which `error_stats` adds the verdict
+    statistic of reduced-precision cells per output name ("" for every output); `tf32`: CUDA computes float32
+    in TF32 and is judged with TF32's tolerance (else TF32 is off). `timer`: times each fp32 cell
+    (timing.onnx_file.onnx_timer; the caller chooses, so parity never imports timing). `reference_is_model`:
     the stored outputs are the framework model's own (a model exported here), so a graph that ORT computes
-    consistently but that differs from them is an export difference. `runtimes`: ORT and the other graph
-    runtimes to run the file on (OpenVINO: fp32, on the eps it offers; no localization, no adjudication).
+    consistently but that differs from them is an export difference, and a graph a runtime refuses to load
+    fails the export. `runtimes`: ORT and the other graph runtimes to run the file on (OpenVINO: fp32, on the
+    eps it offers; no localization, no adjudication).
     `subject`: (model, size, graph, exporter) the cells are named after — a framework model exported here;
     by default the file's name, with no framework nor exporter. `repro_dir`: a reproduction bundle per failing
     ORT cell there (parity/repro/): a localized divergence or a refused graph, reduced to its smallest subgraph.
@@ -108,25 +113,29 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     path, graph["dims_made_symbolic"] = runnable_copy(path, model, variants_dir and Path(variants_dir) / "symbolic")
     if graph["dims_made_symbolic"]:
         model = load_user_model(path)
-    feeds, stored, described = [], [], []
+    sets, described = [], []
     input_names, output_names = [g.name for g in declared_inputs(model)], [o.name for o in model.graph.output]
     for directory in test_data or []:
         # not held to the declared shapes: a set at other sizes is how a size the export pinned is found
         arrays, outputs = read_test_data_set(Path(cwd) / directory, input_names, output_names)
-        feeds.append(arrays)
-        stored.append(outputs)
+        sets.append(InputSet("", arrays, outputs))
         described.append([FedInput(n, a.shape, a.dtype.name, f"test data {Path(directory).name}")
                           for n, a in arrays.items()])
-    if inputs is not None:
-        feeds, stored = feeds + [inputs], stored + [expected]
-        described.append([FedInput(n, a.shape, a.dtype.name, "given") for n, a in inputs.items()])
-    if decls or inputs_from or not feeds:
+    for given in input_sets:
+        sets.append(given)
+        described.append([FedInput(n, a.shape, a.dtype.name, "given") for n, a in given.feed.items()])
+    if decls or inputs_from or not sets:
         fed = file_feed(model, decls, dims, inputs_from, cwd=cwd)
-        feeds, stored, described = feeds + [fed.arrays], stored + [fed.expected], described + [fed.inputs]
-    if all(outputs is not None for outputs in stored):
-        reference, expected = "stored", stored
+        sets.append(InputSet("", fed.arrays, fed.expected))
+        described.append(fed.inputs)
+    sets = [input_set if input_set.name else replace(input_set, name=str(index)) for index, input_set in enumerate(sets)]
+    feeds = [input_set.feed for input_set in sets]
+    if all(input_set.expected is not None for input_set in sets):
+        reference, expected = "stored", [input_set.expected for input_set in sets]
     else:
         reference, expected = _reference_outputs(str(path), model, feeds)
+    policy = (tolerances or TolerancePolicy()).with_error_stats(error_stats)
+    engine = _Engine(sets, expected, policy, threads, tf32, reference_is_model, timer)
 
     configs = [(ep, level) for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
     cells, actual, variants = [], {}, {}
@@ -150,38 +159,41 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
                           for ep, level in configs]
                 continue
             graph_path = variant["path"]
-        judgement_for = judgements_per_output(precision, error_stats) if precision != FP32 else None
-        # the framework's own run in this precision: the same for every provider x level, so judged once
+        # the framework's own run in this precision: the same for every provider x level, so judged once, over the
+        # natural-scale sets (as the headline numbers)
         reduced = (native_reduced or {}).get(precision)
-        inherent = inherent_error(reduced, judgement_for, expected) if reduced is not None and judgement_for else None
+        natural = [outputs if input_set.natural else None for input_set, outputs in zip(sets, expected)]
+        inherent = (inherent_error(reduced, policy.judgements(precision), natural)
+                    if reduced is not None and precision != FP32 else None)
         for ep, level in configs:
-            cell, outputs = _check_cell(graph_path, ep, level, threads, feeds, expected, timer,
-                                        judgement_for, precision)
-            cell.precision, cell.inherent = precision, inherent
+            cell, outputs = engine.ort_cell(graph_path, ep, level, precision)
+            cell.inherent = inherent
             if precision == FP32:
                 actual[(ep, level)] = outputs
             else:
-                _locate_reduced(cell, str(path), variant, judgement_for, feeds, threads)
+                _locate_reduced(cell, str(path), variant, policy.judgements(precision), sets, threads)
                 if repair and cell.status == Status.FAILED:
                     cell.repair = _repair(cell, str(path), variant["path"], calibration_files or [], variants_dir,
-                                          feeds, expected, judgement_for, threads)
+                                          engine)
             cells.append(cell)
     for kind in other_graph_runtimes(runtimes):
-        found = _other_runtime_cells(str(path), kind, [ep for ep, _ in configs], threads, feeds, expected)
+        found = engine.other_runtime_cells(str(path), kind, [ep for ep, _ in configs])
         cells += [cell for cell, _ in found]
         actual.update({(kind, cell.ep, cell.opt_level): outputs for cell, outputs in found if outputs})
     if reference == "onnx.reference":
         _adjudicate_failures(str(path), cells, actual, feeds, expected, threads)
     if localize:
         for cell in cells:
-            if cell.status == Status.FAILED and cell.outputs and cell.precision == FP32 and is_reference(cell.runtime):
+            if (cell.status == Status.FAILED and cell.outputs and cell.precision == FP32 and is_reference(cell.runtime)
+                    and not cell.refusal):
                 first = cell.failing_sets[0] if cell.failing_sets else 0
                 cell.divergence = _localize(str(path), feeds[first], cell, threads, cells)
                 if not cell.divergence["found"] and reference == "stored" and first > 0:
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node, and the "
-                                               f"graph matches the model at input set 0 but not at set {first}: the "
-                                               "export took a size-dependent branch or size as a constant (the "
-                                               "graph computes the model only at the sizes it was exported with)")
+                                               f"graph matches the model at input set {sets[0].name} but not at set "
+                                               f"{sets[first].name}: the export took a size-dependent branch or size "
+                                               "as a constant (the graph computes the model only at the sizes it was "
+                                               "exported with)")
                 elif not cell.divergence["found"] and reference == "stored" and reference_is_model:
                     cell.divergence["export_difference"] = True
                     cell.divergence["note"] = ("ONNX Runtime agrees with its unoptimized CPU run node by node: the "
@@ -202,7 +214,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     for cell in cells:
         cell.model, cell.size, cell.framework, cell.exporter = subject or (Path(original).name, "", "", "")
     assign_blame(cells)
-    return CheckResult(original, graph, reference, len(feeds), cells, variants, described)
+    return CheckResult(original, graph, reference, len(sets), cells, variants, described)
 
 
 def _generated_calibration(model, feed: dict[str, np.ndarray], decls, directory: Path) -> list[str]:
@@ -223,30 +235,30 @@ def _generated_calibration(model, feed: dict[str, np.ndarray], decls, directory:
 
 
 def _locate_reduced(cell: ParityCell, fp32_path: str, variant: dict, judgement_for: JudgementFor,
-                    feeds: list[dict], threads: int) -> None:
+                    sets: list[InputSet], threads: int) -> None:
     """A failing variant's cell: where its error enters, on the first input set it failed."""
     from aibench_onnx.parity.precision import locate_precision_error
 
     if cell.status == Status.FAILED and cell.outputs:
         failing = cell.failing_sets[0] if cell.failing_sets else 0
-        cell.localization = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, feeds[failing],
+        cell.localization = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, sets[failing].feed,
                                                    judgement_for("").min_sqnr_db, threads)
         if cell.localization is not None:
-            cell.localization["input_set"] = f"set{failing}"
+            cell.localization["input_set"] = sets[failing].name
 
 
 def _repair(cell: ParityCell, fp32_path: str, variant_path: str, calibration_files: list[str], variants_dir: str,
-            feeds: list[dict], expected: list[dict], judgement_for: JudgementFor, threads: int) -> dict:
+            engine: _Engine) -> dict:
     """The nodes to leave in fp32 for the failing variant of `cell` to pass, each try judged as the cell was."""
     from aibench_onnx.parity.repair import repair_variant
 
     def judge_variant(variant_path: str) -> ParityCell:
-        return _check_cell(variant_path, cell.ep, cell.opt_level, threads, feeds, expected, None, judgement_for,
-                           cell.precision)[0]
+        return engine.ort_cell(variant_path, cell.ep, cell.opt_level, cell.precision, timed=False)[0]
 
     failing = cell.failing_sets[0] if cell.failing_sets else 0
-    return repair_variant(fp32_path, variant_path, cell.precision, calibration_files, variants_dir, feeds[failing],
-                          cell, judge_variant, cell.ep, cell.opt_level, threads).to_dict()
+    return repair_variant(fp32_path, variant_path, cell.precision, calibration_files, variants_dir,
+                          engine.sets[failing].feed, cell, judge_variant, cell.ep, cell.opt_level,
+                          engine.threads).to_dict()
 
 
 def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds: list[dict], expected: list[dict],
@@ -275,86 +287,91 @@ def _adjudicate_failures(path: str, cells: list[ParityCell], actual: dict, feeds
         cell.reason += f" — {cell.adjudication['verdict']}"
 
 
-def _locus(row, expected: dict, actual: dict, feed: dict[str, np.ndarray]) -> str | None:
-    """Where output `row` differs on the first input set (parity/locus.py), in its own tolerance."""
-    from aibench_onnx.parity.locus import describe_locus, mismatch_rows
-    from aibench_onnx.zoo.tolerance import Tolerance
+@dataclass
+class _Engine:
+    """What every cell of one check is run and judged with: the input sets, their reference outputs, the
+    tolerance policy, and how the graph runs."""
 
-    if expected is None or row.name not in expected or row.name not in actual:
-        return None
-    rows = mismatch_rows(np.asarray(expected[row.name]), np.asarray(actual[row.name]), Tolerance(row.rtol, row.atol))
-    return describe_locus(rows, feed) if rows is not None else None
+    sets: list[InputSet]
+    expected: list[dict | None]
+    policy: TolerancePolicy
+    threads: int
+    tf32: bool
+    export: bool  # the graph is a framework model's export: a runtime refusing it fails it (not "cannot run")
+    timer: OnnxTimer | None
 
+    def ort_cell(self, path: str, ep: str, level: str, precision: str = FP32,
+                 timed: bool = True) -> tuple[ParityCell, list[dict]]:
+        """ORT on one provider x level over every input set, judged against the reference (a reduced-precision
+        variant: with its precision's judgement per output); timed when the check was asked to. A graph ORT
+        refuses for its shape annotations (value_info) is run once more without them, so the verdict can say
+        whether only the annotations are wrong or the computation too. Returns the cell and ORT's outputs."""
+        from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
+        from aibench_onnx.ort.session import cuda_options
 
-def _check_cell(path: str, ep: str, level: str, threads: int, feeds: list[dict], expected: list[dict],
-                timer: OnnxTimer | None,
-                judgement_for: JudgementFor | None = None, precision: str = FP32) -> tuple[ParityCell, list[dict]]:
-    """ORT on one provider x level over every input set (the loop zoo parity uses too), compared with the
-    reference (a reduced-precision variant: with its precision's judgement per output); timed with the bench's ORT
-    runner when asked. Returns the cell and ORT's outputs."""
-    from aibench_onnx.ort.execute import LOAD_FAILED, run_on_provider
+        tf32, feeds = self.tf32 and ep == "cuda", [input_set.feed for input_set in self.sets]
 
-    run = run_on_provider(path, ep, level, threads, feeds)
-    unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
-    if unsupported:
-        return ParityCell.of_file(ep, level, Status.UNAVAILABLE, unsupported), []
-    if run.status != Status.OK:
-        # ORT refusing to load the graph is a runtime's limit (a kernel it lacks), not a wrong answer; a run that
-        # raises at these inputs stays a failure: the graph cannot take sizes its model takes (a pinned dim)
-        return ParityCell.of_file(ep, level, Status.CANNOT_RUN if run.status == LOAD_FAILED else run.status,
-                                  run.reason), []
-    cell = ParityCell.of_file(ep, level, Status.PASSED, providers=run.providers, audit=run.audit)
-    _judge(cell, feeds, expected, run.outputs, judgement_for)
-    if timer is not None:
-        cell.timing = timer(path, ep, level, threads, feeds[0], run.audit)
-    return cell, run.outputs
+        def cell_of(status: str, reason: str = "", **fields) -> ParityCell:
+            return ParityCell.of_file(ep, level, status, reason, tf32=tf32, precision=precision, **fields)
 
+        options = cuda_options(tf32) if ep == "cuda" else None
+        run = run_on_provider(path, ep, level, self.threads, feeds, options)
+        unsupported = missing_kernel(precision, ep, run.reason) if run.status == LOAD_FAILED else None
+        if unsupported:
+            return cell_of(Status.UNAVAILABLE, unsupported), []
+        refusal = ""
+        if run.status == LOAD_FAILED:
+            stripped = without_contradicting_shapes(path, run.reason)
+            retried = run_on_provider(stripped, ep, level, self.threads, feeds, options) if stripped else None
+            if retried is None or retried.status == LOAD_FAILED:
+                # ORT refusing a file is a runtime's limit (a kernel it lacks), not a wrong answer; refusing an
+                # export, it fails the export
+                return cell_of(Status.FAILED if self.export else Status.CANNOT_RUN, run.reason, refusal=run.reason), []
+            refusal, run = run.reason, retried
+        if run.status != Status.OK:  # a run that raises at these inputs: the graph cannot take sizes its model takes
+            return cell_of(run.status, run.reason), []
+        cell = cell_of(Status.PASSED, providers=run.providers, input_casts=run.casts, audit=run.audit, refusal=refusal)
+        self._judge(cell, run.outputs)
+        if refusal and cell.status in (Status.PASSED, Status.FAILED):
+            # the graph as given still does not load: right values without its annotations make it a refusal
+            # (a failed export), wrong ones a failure
+            verdict = "match the reference" if cell.status == Status.PASSED else "still differ from the reference"
+            cell.status = Status.CANNOT_RUN if cell.status == Status.PASSED and not self.export else Status.FAILED
+            cell.reason = (f"{refusal.splitlines()[0][:300]} — the graph's shape annotations (value_info) "
+                           f"contradict it; with them removed it loads and its outputs {verdict}")
+        if self.timer is not None and timed:
+            cell.timing = self.timer(path, ep, level, self.threads, feeds[0], run.audit)
+        return cell, run.outputs
 
-def _other_runtime_cells(path: str, kind: str, eps: list[str], threads: int, feeds: list[dict],
-                         expected: list[dict]) -> list[tuple[ParityCell, list[dict]]]:
-    """The file on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
-    are, with its outputs; missing, unavailable with the line that installs it."""
-    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
-    from aibench_onnx.runtimes import missing_runtime, sets_runner
+    def other_runtime_cells(self, path: str, kind: str, eps: list[str]) -> list[tuple[ParityCell, list[dict]]]:
+        """The graph on another graph runtime (OpenVINO), on each of `eps` it offers, judged as ORT's fp32 cells
+        are, with its outputs; missing, unavailable with the line that installs it."""
+        from aibench_onnx.runtimes import DEFAULT_LEVEL, missing_runtime, sets_runner
 
-    devices, missing = GRAPH_RUNTIMES[kind].offered(eps), missing_runtime(kind)
-    if missing:
-        return [(ParityCell.of_file(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), []) for ep in devices]
-    cells = []
-    for ep in devices:
-        run = sets_runner(kind)(path, ep, threads, feeds)
-        cell = ParityCell.of_file(ep, DEFAULT_LEVEL, run.status if run.status != Status.OK else Status.PASSED,
-                                  run.reason or run.info.get("reshape_note", ""),
-                                  providers=[run.info.get("device", ep)], runtime=kind)
-        if run.status == Status.OK:
-            _judge(cell, feeds, expected, run.outputs, None)
-        cells.append((cell, run.outputs))
-    return cells
+        devices, missing = GRAPH_RUNTIMES[kind].offered(eps), missing_runtime(kind)
+        if missing:
+            return [(ParityCell.of_file(ep, DEFAULT_LEVEL, Status.UNAVAILABLE, missing, runtime=kind), [])
+                    for ep in devices]
+        cells = []
+        for ep in devices:
+            run = sets_runner(kind)(path, ep, self.threads, [input_set.feed for input_set in self.sets])
+            status = Status.PASSED if run.status == Status.OK else run.status
+            if status == Status.CANNOT_RUN and self.export:
+                status = Status.FAILED
+            cell = ParityCell.of_file(ep, DEFAULT_LEVEL, status, run.reason or run.info.get("reshape_note", ""),
+                                      providers=[run.info.get("device", ep)], input_casts=run.casts, runtime=kind)
+            if run.status == Status.OK:
+                self._judge(cell, run.outputs)
+            cells.append((cell, run.outputs))
+        return cells
 
-
-def _judge(cell: ParityCell, feeds: list[dict], expected: list[dict], outputs: list[dict],
-           judgement_for: JudgementFor | None) -> None:
-    """Compare a runtime's outputs with the reference over every input set and state the cell's verdict."""
-    if any(reference is None for reference in expected):
-        cell.status = Status.ERROR
-        cell.reason = ("ran, but there is nothing to compare with: neither onnx's reference evaluator nor ONNX "
-                       "Runtime CPU unoptimized computes this graph on these inputs")
-        return
-    band = judgement_for and (lambda dtype: judgement_for("").band())
-    per_set = [compare_outputs(reference, actual, band) for reference, actual in zip(expected, outputs)]
-    if judgement_for is not None:
-        per_set = [[judge(row, judgement_for(row.name)) for row in rows] for rows in per_set]
-    cell.outputs = merge(per_set)
-    cell.failing_sets = [index for index, found in enumerate(per_set) if not all(o.passed for o in found)]
-    failing = [o for o in cell.outputs if not o.passed]
-    if failing:
-        cell.status, cell.reason = Status.FAILED, f"{failing[0].name}: {failing[0].reason}"
-        if cell.failing_sets and cell.failing_sets[0] > 0:  # the first set passes: a size the export never saw
-            shapes = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds[cell.failing_sets[0]].items())
-            cell.reason += f" (input set {cell.failing_sets[0]} only: {shapes}; set 0 passes)"
-        elif judgement_for is None:
-            locus = _locus(failing[0], expected[0], outputs[0], feeds[0])
-            cell.reason += f"; {locus}" if locus else ""
+    def _judge(self, cell: ParityCell, outputs: list[dict]) -> None:
+        if any(reference is None for reference in self.expected):
+            cell.status = Status.ERROR
+            cell.reason = ("ran, but there is nothing to compare with: neither onnx's reference evaluator nor ONNX "
+                           "Runtime CPU unoptimized computes this graph on these inputs")
+            return
+        judge_sets(cell, self.sets, self.expected, outputs, self.policy)
 
 
 def _node_reference(cell: ParityCell, threads: int, cells: list[ParityCell]):
@@ -381,7 +398,7 @@ def _reproduce(original: str, model, feeds: list[dict], cells: list[ParityCell],
     for cell in cells:
         if not is_reference(cell.runtime) or cell.precision != FP32:
             continue
-        if cell.status == Status.CANNOT_RUN:
+        if cell.refusal:
             cell.repro = reproduce_refusal(original, model, cell, directory, threads)
         elif cell.divergence and cell.divergence.get("found"):
             runner, name = _node_reference(cell, threads, cells)

@@ -1,9 +1,11 @@
-"""ONNX parity: export each zoo model with its framework's exporter, run the graph in ONNX Runtime for
-each provider x optimization level, and compare with the framework's own outputs.
+"""ONNX parity of the zoo: export each zoo model with its framework's exporter and check the graph with the
+parity engine (parity/check.py, the one `check` and users' models use) on each provider x optimization level x
+precision and graph runtime, against the framework's own outputs on the model's cases — its input sets, with
+its tolerances — then the zoo's own reading: known export and precision failures, and blame.
 
-Processes: native outputs and the export run in the framework's process (native_worker); ONNX Runtime
-runs in a process of its own (ort_worker). Artifacts stay in the output directory:
-<out>/<model>/<framework>/model.onnx, export.json, inputs/<case>.npz, and the outputs.
+Processes: native outputs and the export run in the framework's process (native worker); the check runs in a
+process of its own (export_check worker). Artifacts stay in the output directory:
+<out>/<model>/<framework>/model.onnx, export.json, inputs/<case>.npz, the native outputs and the variants.
 """
 
 from __future__ import annotations
@@ -16,31 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from aibench_onnx.artifacts.native import WORKER_TIMEOUT_S, NativeBatch, NativeRequest, native_request
-from aibench_onnx.artifacts.variants import calibration_sets, load_arrays, write_calibration
+from aibench_onnx.artifacts.variants import calibration_sets, write_calibration
 from aibench_onnx.frameworks import missing_framework
 from aibench_onnx.launch import run_worker
 from aibench_onnx.parity.cell import ExportParity, ParityCell, assign_blame
-from aibench_onnx.parity.engine import (
-    compare_outputs,
-    merge,
-    worst,
-)
-from aibench_onnx.parity.config_run import VALUE_INFO_REMOVED, ConfigRun
-from aibench_onnx.parity.graph_side import GraphParityRequest
-from aibench_onnx.parity.ort_side import OrtParityRequest
-from aibench_onnx.parity.precision import (
-    BEYOND_CALIBRATION,
-    for_case,
-    inherent_error,
-    judge,
-    locate_precision_error,
-)
-from aibench_onnx.parity.zoo_localize import localize_zoo_cells, needs_localizing
-from aibench_onnx.runtimes import REFERENCE, other_graph_runtimes
+from aibench_onnx.parity.judging import TolerancePolicy
+from aibench_onnx.runtimes import DEFAULT_LEVEL, GRAPH_RUNTIMES, REFERENCE, other_graph_runtimes
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.inputs import EXPORT_BATCH, parity_cases
-from aibench_onnx.zoo.precision import FP32, is_reduced
-from aibench_onnx.zoo.spec import TF32_TOLERANCE, ModelSpec, Tolerance
+from aibench_onnx.zoo.precision import FP32
+from aibench_onnx.zoo.spec import ModelSpec
 
 
 def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
@@ -57,9 +44,6 @@ def _cells(spec, size, framework, exporter, configs, status, reason, tf32=False,
 def _other_configs(kind: str, configs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(device, level) of graph runtime `kind` for ORT's (ep, level) configurations: the eps it offers, at its
     one level."""
-    from aibench_onnx.parity.graph_side import DEFAULT_LEVEL
-    from aibench_onnx.runtimes import GRAPH_RUNTIMES
-
     return [(ep, DEFAULT_LEVEL) for ep in GRAPH_RUNTIMES[kind].offered([ep for ep, _ in configs])]
 
 
@@ -119,8 +103,8 @@ def prepare_parity(spec: ModelSpec, size: str, framework: str, eps: list[str], o
 
 
 def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
-    """Given the framework process's document (native outputs and the export): ORT per provider x level in its
-    own process, compared with the native outputs, with blame."""
+    """Given the framework process's document (native outputs and the export): the export checked against the
+    native outputs (_check_export), then the zoo's known failures and blame."""
     spec, size, framework, configs, tf32 = job.spec, job.size, job.framework, job.configs, job.tf32
     precisions = job.precisions
     if native.get("status") != Status.OK:
@@ -138,94 +122,43 @@ def finish_parity(job: PreparedParity, native: dict) -> ExportParity:
                             _cells(spec, size, framework, exporter, configs, status, reason, tf32, precisions,
                                    job.runtimes))
 
-    ort = _run_ort(record["path"], configs, job.input_files, job.workdir, job.threads, tf32, precisions,
-                   job.calibration_files)
-    inherent = _inherent_errors(job, native)
-    cells = []
-    for precision, ep, level in ((p, ep, level) for p in precisions for ep, level in configs):
-        cell = ParityCell(spec.name, size, framework, exporter, ep, level, Status.PASSED, tf32=tf32 and ep == "cuda",
-                          precision=precision)
-        result = ort.runs.get((precision, ep, level),
-                              ConfigRun(ep, level, precision, Status.ERROR, ort.reason or "ORT worker failed"))
-        if result.diagnostic == VALUE_INFO_REMOVED:
-            _diagnose_stripped(cell, spec, job.cases, native["output_files"], result)
-        elif result.status != Status.OK:
-            cell.status, cell.reason = _failed_status(result.status), result.reason
-        else:
-            cell.providers, cell.input_casts, cell.audit = result.providers, result.casts, result.audit
-            _compare(cell, spec, job.cases, native["output_files"], result.output_files, job.error_stats)
-        if framework in spec.known_export_failures and cell.status == "passed":
-            cell.reason = "listed as a known export failure but exported and passed: remove the entry"
-        cell.inherent = inherent.get(precision)
-        if cell.status == Status.FAILED and is_reduced(precision) and cell.outputs:
-            cell.localization = _locate(record["path"], ort.variants.get(precision, {}), cell, spec,
-                                        job.cases, job.threads)
-        _known_precision_failure(cell, spec)
-        cells.append(cell)
-    if any(needs_localizing(cell) for cell in cells):
-        sets = {case.name: (inputs, outputs) for case, inputs, outputs
-                in zip(job.cases, job.input_files, native["output_files"])}
-        localize_zoo_cells(record["path"], cells, sets, job.threads, job.repro_dir, WORKER_TIMEOUT_S)
-    for kind in other_graph_runtimes(job.runtimes):
-        cells += _other_runtime_cells(job, native, exporter, kind)
-    assign_blame(cells)
-    return ExportParity(spec.name, size, framework, record, cells, ort.variants)
-
-
-def _other_runtime_cells(job: PreparedParity, native: dict, exporter: str, kind: str) -> list[ParityCell]:
-    """The fp32 graph on another graph runtime (OpenVINO), on each device of `job`'s eps it offers, judged
-    with the same tolerances as ORT's cells; missing, it is unavailable with the line that installs it."""
-    from aibench_onnx.runtimes import missing_runtime
-
-    spec, record = job.spec, native["export"]
-    cells = [ParityCell(spec.name, job.size, job.framework, exporter, ep, level, Status.PASSED, runtime=kind)
-             for ep, level in _other_configs(kind, job.configs)]
-    eps = [cell.ep for cell in cells]
-    missing = missing_runtime(kind)
-    if missing:
-        for cell in cells:
-            cell.status, cell.reason = Status.UNAVAILABLE, missing
-        return cells
-    request = GraphParityRequest(kind, record["path"], eps, job.input_files, job.threads, str(job.workdir))
-    outcome = run_worker("graph_parity", request, WORKER_TIMEOUT_S,
-                         job.workdir / f"{kind}_request.json")
-    runs = [ConfigRun.from_dict(r) for r in outcome.document.get("configs", [])] if outcome.ok else []
-    results = {run.ep: run for run in runs}
+    cells, variants = _check_export(job, native, exporter)
     for cell in cells:
-        result = results.get(cell.ep) or ConfigRun(cell.ep, cell.opt_level, FP32, Status.ERROR,
-                                                   outcome.reason or f"{kind} worker failed")
-        if result.status != Status.OK:
-            cell.status, cell.reason = _failed_status(result.status), result.reason
-            continue
-        cell.providers, cell.input_casts = result.providers, result.casts
-        _compare(cell, spec, job.cases, native["output_files"], result.output_files, job.error_stats)
-    return cells
+        if framework in spec.known_export_failures and cell.status == Status.PASSED:
+            cell.reason = "listed as a known export failure but exported and passed: remove the entry"
+        _known_precision_failure(cell, spec)
+    assign_blame(cells)
+    return ExportParity(spec.name, size, framework, record, cells, variants)
 
 
-def _inherent_errors(job: PreparedParity, native: dict) -> dict[str, dict]:
-    """precision -> the framework's own run in it against its fp32 run, once per precision (every provider x
-    level cell of that precision shows the same), over the natural-scale input sets as the headline numbers."""
-    reduced = native.get("reduced") or {}
-    if not reduced:
-        return {}
-    natural = [load_arrays(fp32) if case.atol_scale == 1.0 else None
-               for case, fp32 in zip(job.cases, native["output_files"])]
-    return {precision: inherent_error(found, job.spec.judgements(precision, job.error_stats), natural)
-            for precision, found in reduced.items()}
+def tolerance_policy(spec: ModelSpec) -> TolerancePolicy:
+    """The model's own tolerances: per dtype, and per precision or output for its reduced-precision graphs."""
+    return TolerancePolicy(dict(spec.tolerances), dict(spec.precision_judgements))
 
 
-def _locate(fp32_path: str, variant: dict, cell: ParityCell, spec: ModelSpec, cases, threads: int) -> dict | None:
-    """Where a failing variant's error enters, on the first input set it failed."""
-    failing = next((case for case in cases if not cell.cases.get(case.name, {}).get("passed", True)), cases[0])
-    profile = locate_precision_error(fp32_path, variant, cell.ep, cell.opt_level, failing.arrays,
-                                     spec.judgement(cell.precision).min_sqnr_db, threads)
-    if profile is not None:
-        profile["input_set"] = failing.name
-    return profile
+def _check_export(job: PreparedParity, native: dict, exporter: str) -> tuple[list[ParityCell], dict[str, dict]]:
+    """The export checked by the parity engine in a worker of its own: every case with the native outputs on it
+    as the reference, under the model's tolerances; reduced precisions calibrated on the model's calibration
+    sets and set against the framework's own reduced runs; failing fp32 ORT cells localized (and reproduced
+    under `job.repro_dir`). Returns the cells and the precision variants' records."""
+    from aibench_onnx.parity.export_check import ExportCheckRequest, StoredSet
 
-
-def _failed_status(status: str) -> str:
-    return status if status in (Status.EP_UNAVAILABLE, Status.UNAVAILABLE, Status.EXPORT_FAILED) else Status.FAILED
+    sets = tuple(StoredSet(case.name, inputs, outputs, case.atol_scale)
+                 for case, inputs, outputs in zip(job.cases, job.input_files, native["output_files"]))
+    record = {**native["export"], "exporter": exporter, "test_data": [], "reduced": native.get("reduced") or {},
+              "calibration_files": job.calibration_files}
+    eps, levels = tuple(dict.fromkeys(ep for ep, _ in job.configs)), tuple(dict.fromkeys(level for _, level in job.configs))
+    request = ExportCheckRequest(job.spec.name, job.size, job.framework, record, eps, levels, job.threads,
+                                 job.precisions, job.error_stats, job.runtimes, timeout_s=WORKER_TIMEOUT_S,
+                                 repro_dir=str(job.repro_dir) if job.repro_dir else None, sets=sets,
+                                 tolerances=tolerance_policy(job.spec), tf32=job.tf32)
+    outcome = run_worker("export_check", request, WORKER_TIMEOUT_S, job.workdir / "parity_request.json")
+    if not outcome.ok:
+        status = outcome.status if outcome.died else Status.FAILED
+        return _cells(job.spec, job.size, job.framework, exporter, job.configs, status,
+                      f"the parity check's process: {outcome.reason}", job.tf32, job.precisions, job.runtimes), {}
+    checked = ExportParity.from_dict(outcome.document["result"])
+    return checked.cells, checked.variants
 
 
 def _known_precision_failure(cell: ParityCell, spec: ModelSpec) -> None:
@@ -298,77 +231,3 @@ def export_and_check_models(specs: list[ModelSpec], size: str | None, frameworks
             if on_result:
                 on_result(result)
     return [found[(spec.name, framework)] for spec in specs for framework in frameworks]
-
-
-def case_tolerance(spec: ModelSpec, dtype: str, atol_scale: float = 1.0, tf32: bool = False) -> Tolerance:
-    """The spec's tolerance for `dtype`, widened to TF32's for float32 on a TF32 run, with atol scaled for an
-    input set whose magnitudes were scaled up."""
-    base = spec.tolerance(dtype)
-    if tf32 and dtype == "float32":
-        base = Tolerance(max(base.rtol, TF32_TOLERANCE.rtol), max(base.atol, TF32_TOLERANCE.atol),
-                         TF32_TOLERANCE.reason)
-    if atol_scale == 1.0:
-        return base
-    return Tolerance(base.rtol, base.atol * atol_scale, f"{base.reason}; atol x{atol_scale:g} for inputs x{atol_scale:g}")
-
-
-def _compare(cell: ParityCell, spec: ModelSpec, cases, native_files: list[str], ort_files: list[str],
-             error_stats: dict[str, str] | None = None) -> None:
-    """Compare every input set. Headline numbers merge the sets at natural scale; a scaled-up set (large
-    magnitudes) is judged with its atol scaled alike and reported on its own in `cases`."""
-    headline = []
-    judgement = spec.judgement(cell.precision) if is_reduced(cell.precision) else None
-    for case, native_file, ort_file in zip(cases, native_files, ort_files):
-        def tolerance_for(dtype: str, scale: float = case.atol_scale) -> Tolerance:
-            if judgement is not None:  # a reduced-precision graph: the precision's band, whatever the dtype
-                return judgement.band(scale)
-            return case_tolerance(spec, dtype, scale, cell.tf32)
-
-        rows = compare_outputs(load_arrays(native_file), load_arrays(ort_file), tolerance_for)
-        if judgement is not None:
-            judgement_for = spec.judgements(cell.precision, error_stats)
-            rows = [judge(row, for_case(judgement_for(row.name), case.atol_scale)) for row in rows]
-        if case.atol_scale == 1.0:
-            headline.append(rows)
-        failing_rows = [r for r in rows if not r.passed]
-        cell.cases[case.name] = {"passed": not failing_rows, "max_abs": worst(rows, "max_abs"), "atol": rows[0].atol if rows else None,
-                                 "reason": failing_rows[0].reason if failing_rows else ""}
-    cell.outputs = merge(headline)
-    failing = [name for name, result in cell.cases.items() if not result["passed"]
-               and not (cell.precision in BEYOND_CALIBRATION and name == "large")]
-    if failing:
-        first = cell.cases[failing[0]]
-        cell.status = Status.FAILED
-        cell.reason = f"{first['reason']} (input sets: {', '.join(failing)})"
-
-
-def _diagnose_stripped(cell: ParityCell, spec, cases, native_files, result: ConfigRun) -> None:
-    """ORT rejected the file for its shape annotations; report how the graph computes without them."""
-    cell.providers, cell.input_casts = result.providers, result.casts
-    _compare(cell, spec, cases, native_files, result.output_files)
-    verdict = "match the native outputs" if cell.status == Status.PASSED else "still differ from the native outputs"
-    cell.status = Status.FAILED
-    cell.reason = (f"{result.reason.splitlines()[0][:300]} — the exporter's shape annotations (value_info) "
-                   f"contradict the graph; with them removed it loads and its outputs {verdict}")
-
-
-@dataclass
-class OrtRuns:
-    """ONNX Runtime's worker's answer: each (precision, ep, level)'s run, the precision variants' records, or
-    why the worker gave none."""
-
-    runs: dict[tuple[str, str, str], ConfigRun] = field(default_factory=dict)
-    variants: dict[str, dict] = field(default_factory=dict)
-    reason: str = ""
-
-
-def _run_ort(onnx_path: str, configs, input_files, workdir: Path, threads: int, tf32: bool = False,
-             precisions: tuple[str, ...] = (FP32,), calibration_files: list[str] | None = None) -> OrtRuns:
-    """Every (precision, ep, level) on ONNX Runtime, in its worker."""
-    request = OrtParityRequest(onnx_path, list(configs), input_files, threads, str(workdir), tf32, list(precisions),
-                               calibration_files or [])
-    outcome = run_worker("ort_parity", request, WORKER_TIMEOUT_S, workdir / "ort_request.json")
-    if not outcome.ok:
-        return OrtRuns(reason=outcome.reason or "ORT worker failed")
-    runs = [ConfigRun.from_dict(c) for c in outcome.document["configs"]]
-    return OrtRuns({(r.precision, r.ep, r.opt_level): r for r in runs}, outcome.document.get("variants", {}))

@@ -54,13 +54,13 @@ def _generation_record(job: GenerationJob, settings: RunSettings) -> JobRecord:
 
 def _user_parity_record(job: ParityJob, settings: RunSettings) -> JobRecord:
     """Build and export in the framework's process (the record kept as export.json, which timing reuses),
-    then ONNX Runtime's check in a worker. A factory or input the user got wrong fails this job with its
+    then the parity engine's check in a worker. A factory or input the user got wrong fails this job with its
     one-line reason; the run goes on."""
     from aibench_onnx.artifacts.user_export import export_or_failure
     from aibench_onnx.frameworks.user_model import UserModel
     from aibench_onnx.jsonio import json_default
     from aibench_onnx.launch import run_worker
-    from aibench_onnx.parity.user import UserParityRequest
+    from aibench_onnx.parity.export_check import ExportCheckRequest
 
     started = time.time()
     out_dir = Path(settings.run_dir) / job.model / job.framework
@@ -68,10 +68,10 @@ def _user_parity_record(job: ParityJob, settings: RunSettings) -> JobRecord:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "export.json").write_text(json.dumps(export, default=json_default))
     repro_dir = str(Path(settings.repro_dir) / job.model / job.framework) if settings.repro_dir else None
-    request = UserParityRequest(job.model, job.size, job.framework, export, job.eps, job.opt_levels, job.threads,
-                                job.precisions, job.error_stats, job.graph_runtimes, job.user, job.opset,
-                                settings.timeout_s, repro_dir)
-    outcome = run_worker("user_parity", request.to_dict(), settings.timeout_s, out_dir / "parity_request.json")
+    request = ExportCheckRequest(job.model, job.size, job.framework, export, job.eps, job.opt_levels, job.threads,
+                                 job.precisions, job.error_stats, job.graph_runtimes, job.user, job.opset,
+                                 settings.timeout_s, repro_dir)
+    outcome = run_worker("export_check", request, settings.timeout_s, out_dir / "parity_request.json")
     if not outcome.ok:
         return job_record(job, started, status=outcome.status if outcome.died else Status.FAILED,
                            reason=outcome.reason)

@@ -5,7 +5,7 @@ table: their framework's adapter builds the model and prepares the timed call. G
 ONNX file: ONNX Runtime (per execution provider and optimization level) and OpenVINO (per device). A graph
 runtime's entry says which modules it needs and how to install it (a missing one is "unavailable" with that
 line), which devices and levels it offers, where its timed call is prepared, where parity runs it over input
-sets (ONNX Runtime has its own parity worker, parity/ort_side.py), and whether a plain run times it (OpenVINO
+sets (ONNX Runtime's is the parity engine's own loop, ort/execute.py), and whether a plain run times it (OpenVINO
 is an optional extra: timed when `--runtime` names it). A configuration's process group is the
 kind and device (keys.RuntimeConfig.process_group): every graph of one runtime on one device in one process,
 set up once by the runtime's `process_setup`; runtimes never share a timing process.
@@ -25,26 +25,29 @@ from typing import Callable
 from aibench_onnx.frameworks import NATIVE_RUNTIMES, framework_of
 from aibench_onnx.launch import load_function
 
+DEFAULT_LEVEL = "default"  # the level of a runtime without optimization levels to choose: its own always run
+
 
 @dataclass(frozen=True)
 class GraphRuntime:
     kind: str  # what --runtime, labels and records call it
     title: str
     devices: tuple[str, ...]  # what --ep may name for it
-    levels: tuple[str, ...]  # its optimization levels; ("default",) when it has none to choose
+    levels: tuple[str, ...]  # its optimization levels; (DEFAULT_LEVEL,) when it has none to choose
     imports: tuple[str, ...]  # modules that must import for it to run
     install: str  # how to install it
     timed: str  # "module:function" preparing one timed call: (GraphCall, arrays) -> Prepared
     by_default: bool  # timed when --runtime is not given
     # "module:function" running a graph over input sets for parity: (path, ep, threads, feeds) -> a run with
-    # status, reason, outputs (one dict per set), info, casts; None: the runtime has a parity worker of its own
+    # status, reason, outputs (one dict per set), info, casts; None: the reference, which the engine runs itself
+    # per optimization level and precision (ort/execute.py)
     runs_sets: str | None = None
     # "module:function" (threads) -> None, called once in a timing process before its first graph is prepared:
     # how the runtime's sessions share threads when one process holds several side by side
     process_setup: str | None = None
     # The reference graph runtime (one entry): every export is checked on it, always (a graph's other runtimes
-    # are added to it); it runs the reduced-precision variants, has IO binding and CUDA-graph replay, its own
-    # parity worker with localization, and the effects compare every other graph runtime with it.
+    # are added to it); it runs the reduced-precision variants, has IO binding and CUDA-graph replay, the parity
+    # engine's localization, and the effects compare every other graph runtime with it.
     reference: bool = False
     # "module:function" (path, ep, threads, feed) -> GraphProfile: a per-node profile explain reads (the
     # reference's own, with the optimizer's fusions, is ort/profile.py); None: not profiled yet
@@ -53,7 +56,7 @@ class GraphRuntime:
 
     @property
     def has_levels(self) -> bool:
-        return self.levels != ("default",)
+        return self.levels != (DEFAULT_LEVEL,)
 
     def offered(self, eps: list[str]) -> list[str]:
         """The devices of `eps` (once each, in order) this runtime offers."""
@@ -66,7 +69,7 @@ GRAPH_RUNTIMES: dict[str, GraphRuntime] = {
                         "aibench_onnx.ort.timed:prepare_timed", True,
                         process_setup="aibench_onnx.ort.session:share_one_thread_pool", reference=True,
                         generates=True),
-    "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), ("default",), ("openvino",),
+    "openvino": GraphRuntime("openvino", "OpenVINO", ("cpu",), (DEFAULT_LEVEL,), ("openvino",),
                              "pip install 'aibench-onnx[openvino]'", "aibench_onnx.openvino.runner:prepare_timed",
                              False, "aibench_onnx.openvino.runner:run_sets",
                              profile="aibench_onnx.openvino.profile:profile_openvino"),
@@ -148,5 +151,5 @@ def sets_runner(kind: str) -> Callable:
     """The graph runtime's parity runner, (path, ep, threads, feeds) -> run, imported (in its parity process)."""
     reference = GRAPH_RUNTIMES[kind].runs_sets
     if reference is None:
-        raise ValueError(f"{kind} has a parity worker of its own, no runner over input sets")
+        raise ValueError(f"{kind} is run by the parity engine per level and precision, no runner over input sets")
     return load_function(reference)

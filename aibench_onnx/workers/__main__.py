@@ -27,21 +27,19 @@ class Worker:
 
 
 WORKERS: dict[str, Worker] = {
-    "check_one_set": Worker("aibench_onnx.parity.zoo_localize:check_one_set"),
+    "check_one_set": Worker("aibench_onnx.parity.export_check:check_one_set"),
+    "export_check": Worker("aibench_onnx.parity.export_check:export_check"),
     "export_difference": Worker("aibench_onnx.artifacts.user_export:export_difference"),
     "framework_probe": Worker("aibench_onnx.frameworks:probe_framework"),
     "generation_native": Worker("aibench_onnx.generation.native:run_native_generation"),
     "generation_ort": Worker("aibench_onnx.generation.onnx_side:run_ort_generation"),
-    "graph_parity": Worker("aibench_onnx.parity.graph_side:run_request"),
     "native": Worker("aibench_onnx.artifacts.native:run_native_request"),
     "native_profile": Worker("aibench_onnx.explain.native:profile_torch", threads_first=True),
-    "ort_parity": Worker("aibench_onnx.parity.ort_side:run_request", traceback_limit=5),
     "ort_probe": Worker("aibench_onnx.ort.probe:probe_document"),
     "precision_variant": Worker("aibench_onnx.artifacts.variants:build_variants"),
     "saved_signature": Worker("aibench_onnx.frameworks.saved:signature_document"),
     "timing": Worker("aibench_onnx.timing.unit:serve", live=True),
     "user_model": Worker("aibench_onnx.artifacts.user_export:build_and_export", traceback_limit=8),
-    "user_parity": Worker("aibench_onnx.parity.user:user_parity"),
 }
 
 
