@@ -257,11 +257,16 @@ def test_a_graph_no_longer_on_disk_is_not_explained_and_says_why(tmp_path):
     assert "not on disk any more" in entry["not_explained"]
 
 
-def test_node_data_puts_an_effects_time_on_the_exported_graphs_nodes(tmp_path):
+def test_node_data_puts_an_effects_time_on_the_exported_graphs_nodes(tmp_path, monkeypatch):
     """`explain --node-data`: one graph at two levels (ORT fuses MatMul+Add into one node at level all) gives one
     file of the difference per exported node, the fused node's time shared by both nodes it computes; two graphs
     give one file per side. Only nodes of each graph are named; the top-nodes table and the commands are shown.
+    The profiles of files are taken in a temporary folder that is gone afterwards.
     (Structure only: what the numbers are is the timing tests' concern.)"""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     weight, bias = RNG.standard_normal((64, 256)).astype(np.float32), RNG.standard_normal(256).astype(np.float32)
     inputs, outputs, constants = [value("x", [512, 64])], [value("y", None)], [("w", weight), ("b", bias)]
     unfused = save(tmp_path, "matmul_add", [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
@@ -289,6 +294,7 @@ def test_node_data_puts_an_effects_time_on_the_exported_graphs_nodes(tmp_path):
     baseline, candidate = (json.loads(Path(p).read_text()) for p in explanation["node_data"]["files"])
     assert set(baseline["results"]) == {"y"} and set(candidate["results"]) == {"m", "y"}
     assert "costliest nodes of" in two.output
+    assert not list((tmp_path / "tmp").glob("aibench-explain-*"))  # no profile folder left behind
 
 
 @pytest.mark.parametrize("argv, expected", [

@@ -3,6 +3,7 @@ and int8-static's calibration sets; built in ORT's process, since int8 needs the
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -73,12 +74,30 @@ def variant_nodes(onnx_path: str, precision: str) -> list[tuple[str, str]]:
             if node.name and node.op_type not in blocked and node.op_type not in ("Cast", "Constant")]
 
 
-def build_variants(request: dict) -> dict:
-    """The worker `precision_variant`: the variants of request["onnx_path"] for request["precisions"], in a process
-    of its own (int8 needs ONNX Runtime's quantizer)."""
+@dataclass(frozen=True)
+class VariantsRequest:
+    """What the worker precision_variant builds: the variants of one graph in reduced precisions (int8-static
+    calibrated on the .npz `calibration_files`), beside it."""
+
+    onnx_path: str
+    precisions: tuple[str, ...]
+    calibration_files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VariantsRequest:
+        return cls(data["onnx_path"], tuple(data["precisions"]), tuple(data.get("calibration_files") or ()))
+
+
+def build_variants(document: dict) -> dict:
+    """The worker `precision_variant`: a VariantsRequest's variants, in a process of its own (int8 needs ONNX
+    Runtime's quantizer)."""
+    request = VariantsRequest.from_dict(document)
     return {"status": Status.OK,
-            "variants": {precision: build_variant(request["onnx_path"], precision, request["calibration_files"])
-                         for precision in request["precisions"]}}
+            "variants": {precision: build_variant(request.onnx_path, precision, list(request.calibration_files))
+                         for precision in request.precisions}}
 
 
 def load_arrays(path: str) -> dict[str, np.ndarray]:
@@ -111,8 +130,7 @@ def variants_in_worker(onnx_path: str, precisions: list[str], calibration: list[
         return {}
     workdir.mkdir(parents=True, exist_ok=True)
     files = write_calibration(calibration, workdir) if "int8-static" in reduced else []
-    outcome = run_worker("precision_variant",
-                         {"onnx_path": onnx_path, "precisions": reduced, "calibration_files": files}, timeout_s,
+    outcome = run_worker("precision_variant", VariantsRequest(onnx_path, tuple(reduced), tuple(files)), timeout_s,
                          workdir / "precision_request.json")
     if not outcome.ok:
         return {p: {"precision": p, "status": Status.FAILED, "reason": f"variant worker: {outcome.reason}"}

@@ -36,7 +36,7 @@ def explain(
     from aibench_onnx.cli.common import parse_eps, parse_levels
     from aibench_onnx.cli.user_models import parse_dim_sweeps, single_dims
     from aibench_onnx.jsonio import STDOUT, check_writable, check_writable_dir, write_json
-    from aibench_onnx.runs.explain_run import explain_bench, explain_run, save_run_explanations
+    from aibench_onnx.runs.explain_run import explain_bench, explain_files, explain_run, save_run_explanations
     from aibench_onnx.runs.store import is_run_directory
 
     if json_path is not None:
@@ -50,7 +50,7 @@ def explain(
     dims = single_dims(parse_dim_sweeps(dim), "explain")
     with console.status("profiling...") as status:
         if other is not None or target.endswith(".onnx"):
-            document = _explain_files(target, other, ep, level, threads, dims)
+            document = explain_files(target, other, ep, level, threads, dims)
         elif is_run_directory(target):
             document = explain_run(target, threads, every, lambda model: status.update(f"profiling {model}..."))
         else:
@@ -82,47 +82,6 @@ def _one(values: list[str], option: str) -> list[str]:
     if len(values) != 1:
         raise UserError(f"{option}: explain takes one value")
     return values
-
-
-def _explain_files(baseline: str, candidate: str | None, ep: str, level: str, threads: int,
-                   dims: dict[str, int]) -> dict:
-    """Two files: the candidate against the baseline at `level`. One file: level all against disabled."""
-    import tempfile
-    import time
-
-    from aibench_onnx.explain.explain import EXPLAIN_SCHEMA_VERSION, Profiler, explain_pair
-    from aibench_onnx.frameworks.file_inputs import file_feed
-    from aibench_onnx.graph.load import load_user_model
-
-    started = time.perf_counter()
-    model = load_user_model(baseline)
-    if candidate is not None:
-        load_user_model(candidate)  # a missing or broken file: one line, before anything runs
-    feed = file_feed(model, (), dims).arrays  # any declared dim name, or INPUT[AXIS] for an unnamed one
-    profiler = Profiler(threads, Path(tempfile.mkdtemp(prefix="aibench-explain-")))
-    if candidate is None:
-        sides = ((f"{Path(baseline).name} {ep}/disabled", baseline, ep, "disabled"),
-                 (f"{Path(baseline).name} {ep}/{level if level != 'disabled' else 'all'}", baseline, ep,
-                  level if level != "disabled" else "all"))
-        kind = "optimizer"
-    else:
-        sides = tuple((label, path, ep, level) for label, path in zip(_file_labels(baseline, candidate),
-                                                                        (baseline, candidate)))
-        kind = "graphs"
-    found = explain_pair(Path(baseline).name if candidate is None else "files", kind, *sides, feed, profiler)
-    return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
-            "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2),
-            "explanations": [found.to_dict()]}
-
-
-def _file_labels(first: str, second: str) -> tuple[str, str]:
-    """The files' names, with as many parent folders as it takes to tell them apart (torch/model.onnx)."""
-    a, b = Path(first).resolve().parts, Path(second).resolve().parts
-    for depth in range(1, max(len(a), len(b)) + 1):
-        labels = ("/".join(a[-depth:]), "/".join(b[-depth:]))
-        if labels[0] != labels[1]:
-            return labels
-    return first, f"{second} (again)"
 
 
 def _render(document: dict, console) -> None:

@@ -12,7 +12,7 @@ from importlib import metadata
 
 from aibench_onnx import __version__
 from aibench_onnx.env.system import gpu_info, system_info
-from aibench_onnx.frameworks import FRAMEWORKS
+from aibench_onnx.frameworks import FRAMEWORKS, FrameworkProbeRequest
 from aibench_onnx.launch import run_worker
 from aibench_onnx.ort.install import inspect_ort_install
 
@@ -76,7 +76,7 @@ def framework_devices() -> dict[str, dict]:
     wanted = [fw for fw in FRAMEWORKS.values() if installed.get(fw.package)]
     results = {fw.package: {"ok": False, "error": "not installed"} for fw in FRAMEWORKS.values() if fw not in wanted}
     with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
-        futures = {fw.package: pool.submit(run_worker, "framework_probe", {"framework": fw.name},
+        futures = {fw.package: pool.submit(run_worker, "framework_probe", FrameworkProbeRequest(fw.name),
                                            PROBE_TIMEOUT_S)
                    for fw in wanted}
         for package, future in futures.items():

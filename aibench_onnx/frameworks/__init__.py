@@ -128,17 +128,32 @@ def resolve_frameworks(names: list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def probe_framework(request: dict) -> dict:
-    """The worker `framework_probe`: import one framework (request["framework"]) and report the devices it sees.
+@dataclass(frozen=True)
+class FrameworkProbeRequest:
+    """What the worker framework_probe imports: one framework, by name."""
+
+    framework: str
+
+    def to_dict(self) -> dict:
+        return {"framework": self.framework}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FrameworkProbeRequest:
+        return cls(data["framework"])
+
+
+def probe_framework(document: dict) -> dict:
+    """The worker `framework_probe`: import one framework (a FrameworkProbeRequest) and report the devices it sees.
     Each framework gets its own process: importing TensorFlow, JAX and PyTorch together makes them fight over
     thread pools and GPU memory, and an import can crash the interpreter."""
     import time
     import traceback
 
+    request = FrameworkProbeRequest.from_dict(document)
     started = time.perf_counter()
     try:
-        document = {"ok": True, **adapter(request["framework"]).probe_devices()}
+        found = {"ok": True, **adapter(request.framework).probe_devices()}
     except Exception as exc:  # noqa: BLE001 - an import failure is the finding
-        document = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=4)}
-    document["import_and_probe_s"] = round(time.perf_counter() - started, 2)
-    return document
+        found = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=4)}
+    found["import_and_probe_s"] = round(time.perf_counter() - started, 2)
+    return found

@@ -298,14 +298,31 @@ def causal_lm(artifact: SavedArtifact) -> bool:
     return architecture.endswith(("ForCausalLM", "LMHeadModel"))
 
 
-def signature_document(request: dict) -> dict:
-    """The worker's job (the worker saved_signature): the artifact's signature inputs as JSON."""
+@dataclass(frozen=True)
+class SignatureRequest:
+    """What the worker saved_signature reads: a saved artifact's inputs, in its framework's own process."""
+
+    path: str
+    kind: str
+    trust_code: bool = False
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "trust_code": self.trust_code}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SignatureRequest:
+        return cls(data["path"], data["kind"], bool(data.get("trust_code", False)))
+
+
+def signature_document(document: dict) -> dict:
+    """The worker's job (the worker saved_signature): a SignatureRequest's signature inputs as JSON."""
     from dataclasses import asdict
 
     from aibench_onnx.status import USER_ERROR
 
+    request = SignatureRequest.from_dict(document)
     try:
-        found = signature_inputs(SavedArtifact(request["path"], request["kind"]), request.get("trust_code", False))
+        found = signature_inputs(SavedArtifact(request.path, request.kind), request.trust_code)
     except UserError as exc:
         return {"status": USER_ERROR, "reason": str(exc)}
     if found is None:
@@ -321,8 +338,7 @@ def read_signature(artifact: SavedArtifact, trust_code: bool = False, timeout_s:
 
     if artifact.kind == "hf-folder":
         return _hf_inputs(artifact)
-    outcome = run_worker("saved_signature", {"path": artifact.path, "kind": artifact.kind,
-                                                                  "trust_code": trust_code}, timeout_s)
+    outcome = run_worker("saved_signature", SignatureRequest(artifact.path, artifact.kind, trust_code), timeout_s)
     document = outcome.document or {}
     if document.get("status") == USER_ERROR:
         raise UserError(document["reason"])

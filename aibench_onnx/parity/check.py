@@ -128,7 +128,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         fed = file_feed(model, decls, dims, inputs_from, cwd=cwd)
         sets.append(InputSet("", fed.arrays, fed.expected))
         described.append(fed.inputs)
-    sets = [input_set if input_set.name else replace(input_set, name=str(index)) for index, input_set in enumerate(sets)]
+    sets = [one if one.name else replace(one, name=str(index)) for index, one in enumerate(sets)]  # numbered
     feeds = [input_set.feed for input_set in sets]
     if all(input_set.expected is not None for input_set in sets):
         reference, expected = "stored", [input_set.expected for input_set in sets]

@@ -147,7 +147,8 @@ def _check_export(job: PreparedParity, native: dict, exporter: str) -> tuple[lis
                  for case, inputs, outputs in zip(job.cases, job.input_files, native["output_files"]))
     record = {**native["export"], "exporter": exporter, "test_data": [], "reduced": native.get("reduced") or {},
               "calibration_files": job.calibration_files}
-    eps, levels = tuple(dict.fromkeys(ep for ep, _ in job.configs)), tuple(dict.fromkeys(level for _, level in job.configs))
+    eps = tuple(dict.fromkeys(ep for ep, _ in job.configs))
+    levels = tuple(dict.fromkeys(level for _, level in job.configs))
     request = ExportCheckRequest(job.spec.name, job.size, job.framework, record, eps, levels, job.threads,
                                  job.precisions, job.error_stats, job.runtimes, timeout_s=WORKER_TIMEOUT_S,
                                  repro_dir=str(job.repro_dir) if job.repro_dir else None, sets=sets,
@@ -182,7 +183,7 @@ class Lost:
 def check_in_one_process(prepared: list[PreparedParity], timeout_s: float,
                          ids: list[str] | None = None) -> Iterator[ExportParity | Lost]:
     """Several models of one framework: their native runs and exports in one process of the framework (imported
-    once, not once a model), then each model's graph runtimes in processes of their own. Yields each model's
+    once, not once a model), then each model's check in a process of its own. Yields each model's
     result in order as it is finished; a model the framework's process did not reach is Lost with its reason.
     `timeout_s` is per model (the process gets the sum); `ids`: each model's job id (tests' crash hooks)."""
     from aibench_onnx.launch import run_worker_with_progress

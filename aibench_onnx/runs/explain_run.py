@@ -1,6 +1,7 @@
 """`aibench explain` on a run directory or a bench JSON: every significant effect of every model explained
 (explain/), in a pass of its own after the timing, on this machine. A run keeps the result as explain.json
-beside its records, where the report finds it (its "Why" section)."""
+beside its records, where the report finds it (its "Why" section). On ONNX files: one file's optimizer
+effect, or two files against each other."""
 
 from __future__ import annotations
 
@@ -39,6 +40,48 @@ def _path_in(graphs: dict[str, dict]) -> Callable[[RuntimeConfig], str | None]:
         return found if found and Path(found).exists() else None
 
     return path
+
+
+def explain_files(baseline: str, candidate: str | None, ep: str, level: str, threads: int,
+                  dims: dict[str, int]) -> dict:
+    """Two files: the candidate against the baseline at `level`. One file: level all against disabled. The
+    profiles are taken in a temporary folder, removed once the explanation is made."""
+    import tempfile
+
+    from aibench_onnx.explain.explain import explain_pair
+    from aibench_onnx.frameworks.file_inputs import file_feed
+    from aibench_onnx.graph.load import load_user_model
+
+    started = time.perf_counter()
+    model = load_user_model(baseline)
+    if candidate is not None:
+        load_user_model(candidate)  # a missing or broken file: one line, before anything runs
+    feed = file_feed(model, (), dims).arrays  # any declared dim name, or INPUT[AXIS] for an unnamed one
+    if candidate is None:
+        sides = ((f"{Path(baseline).name} {ep}/disabled", baseline, ep, "disabled"),
+                 (f"{Path(baseline).name} {ep}/{level if level != 'disabled' else 'all'}", baseline, ep,
+                  level if level != "disabled" else "all"))
+        kind = "optimizer"
+    else:
+        sides = tuple((label, path, ep, level) for label, path in zip(_file_labels(baseline, candidate),
+                                                                        (baseline, candidate)))
+        kind = "graphs"
+    with tempfile.TemporaryDirectory(prefix="aibench-explain-") as workdir:
+        profiler = Profiler(threads, Path(workdir))
+        found = explain_pair(Path(baseline).name if candidate is None else "files", kind, *sides, feed, profiler)
+    return {"schema_version": EXPLAIN_SCHEMA_VERSION, "command": "explain", "threads": threads,
+            "peaks": profiler.peaks, "wall_s": round(time.perf_counter() - started, 2),
+            "explanations": [found.to_dict()]}
+
+
+def _file_labels(first: str, second: str) -> tuple[str, str]:
+    """The files' names, with as many parent folders as it takes to tell them apart (torch/model.onnx)."""
+    a, b = Path(first).resolve().parts, Path(second).resolve().parts
+    for depth in range(1, max(len(a), len(b)) + 1):
+        labels = ("/".join(a[-depth:]), "/".join(b[-depth:]))
+        if labels[0] != labels[1]:
+            return labels
+    return first, f"{second} (again)"
 
 
 def explain_run(run_dir: str | Path, threads: int | None = None, every: bool = False,
