@@ -32,9 +32,8 @@ class ProviderRun:
 
 
 def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Iterable[dict[str, np.ndarray]],
-                    provider_options: dict | None = None, audit_path: str | None = None) -> ProviderRun:
-    """Run every feed through one session. `audit_path`: the file to audit when it is not `path` (the
-    copy without value_info)."""
+                    provider_options: dict | None = None) -> ProviderRun:
+    """Run every feed through one session; the provider audit on the first."""
     from aibench_onnx.ort.audit import audit
     from aibench_onnx.ort.session import EpUnavailable, create_session, feed_for, quiet_run_options
 
@@ -64,7 +63,7 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
         result.outputs.append(dict(zip(names, values)))
         if index == 0:
             try:
-                result.audit = audit(audit_path or path, ep, opt_level, threads, arrays)
+                result.audit = audit(path, ep, opt_level, threads, arrays)
             except Exception as exc:  # noqa: BLE001 - the audit is extra information, never a failure
                 result.audit = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return result

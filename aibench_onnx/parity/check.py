@@ -1,8 +1,10 @@
-"""`aibench check`: a user's ONNX file against a reference on every requested provider x level, with the
-parity engine's numbers, a provider audit, first-divergence localization on failure, and optional timing.
+"""The parity engine: an ONNX graph against a reference on every requested graph runtime x provider x level x
+precision — `aibench check` on a user's file, and every export aibench checks (a user's model's, a zoo model's;
+parity/export_check.py) — with the comparison's numbers (parity/judging.py), a provider audit, first-divergence
+localization on failure, reproduction and repair when asked, and optional timing.
 
-Reference, in order of preference: stored outputs (model-zoo test data), onnx's reference evaluator
-(where it supports the ops), ONNX Runtime CPU with optimizations disabled.
+Reference, in order of preference: stored outputs (an export's native outputs, model-zoo test data), onnx's
+reference evaluator (where it supports the ops), ONNX Runtime CPU with optimizations disabled.
 """
 
 from __future__ import annotations
