@@ -92,15 +92,10 @@ def model_bytes(path: str | Path) -> int:
 def runnable_copy(path: str | Path, model, directory: str | Path | None = None) -> tuple[str, list[str]]:
     """(path to run, dims changed): the file itself, or — when it declares graph dims as 0 or -1, which ONNX
     Runtime reads as static — a copy in `directory` (default: a new temporary folder) with them symbolic
-    (graph.edit.symbolic_unknown_dims), external data kept beside it. A temporary folder is removed when the
-    process exits (callers run the copy for as long as they hold the path)."""
-    import atexit
+    (graph.edit.symbolic_unknown_dims), external data kept beside it (save_edited_copy)."""
     import copy
-    import shutil
-    import tempfile
 
     import onnx
-    from onnx.external_data_helper import uses_external_data
 
     from aibench_onnx.graph.edit import symbolic_unknown_dims
 
@@ -108,12 +103,32 @@ def runnable_copy(path: str | Path, model, directory: str | Path | None = None) 
         return str(path), []
     full = onnx.load(str(path))
     changed = symbolic_unknown_dims(full)
+    return save_edited_copy(full, path, "symbolic-dims", uses_external(model), directory), changed
+
+
+def uses_external(model) -> bool:
+    """Whether a graph loaded without its external data keeps initializers in files beside it."""
+    from onnx.external_data_helper import uses_external_data
+
+    return any(uses_external_data(t) for t in model.graph.initializer)
+
+
+def save_edited_copy(model, source: str | Path, suffix: str, external: bool,
+                     directory: str | Path | None = None) -> str:
+    """`model` — an edited `source`, loaded with its data — saved as <stem>.<suffix>.onnx in `directory`
+    (default: a new temporary folder, removed when the process exits: callers run the copy for as long as they
+    hold the path), its initializers in a file beside it when the source kept them `external`."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import onnx
+
     if directory is None:
-        directory = tempfile.mkdtemp(prefix="aibench-symbolic-")
+        directory = tempfile.mkdtemp(prefix=f"aibench-{suffix}-")
         atexit.register(shutil.rmtree, directory, True)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(path).stem}.symbolic-dims.onnx"
-    external = any(uses_external_data(t) for t in model.graph.initializer)
-    onnx.save(full, str(target), save_as_external_data=external, location=f"{target.name}.data")
-    return str(target), changed
+    target = folder / f"{Path(source).stem}.{suffix}.onnx"
+    onnx.save(model, str(target), save_as_external_data=external, location=f"{target.name}.data")
+    return str(target)

@@ -72,24 +72,18 @@ def run_on_provider(path: str, ep: str, opt_level: str, threads: int, feeds: Ite
 def without_contradicting_shapes(path: str, error: str) -> str | None:
     """A copy of the graph without its shape annotations (value_info), when ORT refused it with `error` because
     they contradict the graph (what some exporters write); None for any other refusal, or a graph without
-    any. The copy lives in a temporary folder removed when the process exits (its external data beside it)."""
+    any. The copy lives in a temporary folder removed when the process exits (graph/load.save_edited_copy)."""
     if "ShapeInferenceError" not in error and "Incompatible dimensions" not in error:
         return None
-    import atexit
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     import onnx
-    from onnx.external_data_helper import uses_external_data
 
-    model = onnx.load(path)
+    from aibench_onnx.graph.load import save_edited_copy, uses_external
+
+    model = onnx.load(path, load_external_data=False)
     if not model.graph.value_info:
         return None
+    external = uses_external(model)
+    if external:
+        model = onnx.load(path)
     del model.graph.value_info[:]
-    directory = tempfile.mkdtemp(prefix="aibench-no-value-info-")
-    atexit.register(shutil.rmtree, directory, True)
-    target = Path(directory) / f"{Path(path).stem}.no_value_info.onnx"
-    external = any(uses_external_data(t) for t in onnx.load(path, load_external_data=False).graph.initializer)
-    onnx.save(model, str(target), save_as_external_data=external, location=f"{target.name}.data")
-    return str(target)
+    return save_edited_copy(model, path, "no-value-info", external)

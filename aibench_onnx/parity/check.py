@@ -139,6 +139,7 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
     policy = (tolerances or TolerancePolicy()).with_error_stats(error_stats)
     engine = _Engine(sets, expected, policy, threads, tf32, reference_is_model, timer)
 
+    natural = [outputs if input_set.natural else None for input_set, outputs in zip(sets, expected)]
     configs = [(ep, level) for ep in eps or ["cpu"] for level in opt_levels or ["disabled", "all"]]
     cells, actual, variants = [], {}, {}
     if any(p != FP32 for p in precisions) and variants_dir is None:
@@ -164,7 +165,6 @@ def check_onnx(path: str, test_data: list[str] | None = None, eps: list[str] | N
         # the framework's own run in this precision: the same for every provider x level, so judged once, over the
         # natural-scale sets (as the headline numbers)
         reduced = (native_reduced or {}).get(precision)
-        natural = [outputs if input_set.natural else None for input_set, outputs in zip(sets, expected)]
         inherent = (inherent_error(reduced, policy.judgements(precision), natural)
                     if reduced is not None and precision != FP32 else None)
         for ep, level in configs:

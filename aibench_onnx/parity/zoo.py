@@ -145,7 +145,7 @@ def _check_export(job: PreparedParity, native: dict, exporter: str) -> tuple[lis
 
     sets = tuple(StoredSet(case.name, inputs, outputs, case.atol_scale)
                  for case, inputs, outputs in zip(job.cases, job.input_files, native["output_files"]))
-    record = {**native["export"], "exporter": exporter, "test_data": [], "reduced": native.get("reduced") or {},
+    record = {**native["export"], "exporter": exporter, "reduced": native.get("reduced") or {},
               "calibration_files": job.calibration_files}
     eps = tuple(dict.fromkeys(ep for ep, _ in job.configs))
     levels = tuple(dict.fromkeys(level for _, level in job.configs))
