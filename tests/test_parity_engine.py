@@ -122,26 +122,31 @@ def test_one_verdict_over_named_input_sets_with_a_scaled_set_and_the_sets_named_
     y = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
     sets = [InputSet("seed0", {"x": y}), InputSet("seed1", {"x": y}), InputSet("batch5", {"x": np.ones((5, 4))}),
             InputSet("large", {"x": y * 50}, atol_scale=50.0)]
-    expected = [{"y": y}, {"y": y}, {"y": y}, {"y": y * 50}]
-    off_in_large = [{"y": y}, {"y": y}, {"y": y}, {"y": y * 50 + 2e-4}]  # 20x atol: within atol x50
+    zero = np.zeros_like(y)  # outputs at zero: only atol decides
+    expected = [{"y": y}, {"y": y}, {"y": y}, {"y": zero}]
+    off_in_large = [{"y": y}, {"y": y}, {"y": y}, {"y": zero + 2e-4}]  # 20x float32's atol: within atol x50
     passed = cell()
     judge_sets(passed, sets, expected, off_in_large, TolerancePolicy())
     assert passed.status == Status.PASSED and passed.cases["large"]["atol"] == pytest.approx(50 * 1e-5)
     assert passed.max_abs == 0.0  # the large set stays out of the headline numbers
+    unscaled = cell()
+    judge_sets(unscaled, sets[:3] + [InputSet("large", {"x": y * 50})], expected, off_in_large, TolerancePolicy())
+    assert unscaled.status == Status.FAILED and unscaled.failing_sets == [3]  # the same error, atol unscaled
 
-    wrong_seed1 = [{"y": y}, {"y": y + 1e-2}, {"y": y}, {"y": y * 50}]
+    wrong_seed1 = [{"y": y}, {"y": y + 1e-2}, {"y": y}, {"y": zero}]
     failed = cell()
     judge_sets(failed, sets, expected, wrong_seed1, TolerancePolicy())
     assert failed.status == Status.FAILED and failed.failing_sets == [1]
     assert failed.reason.startswith("y: ") and failed.reason.endswith("(input sets: seed1)")
-    wrong_batch5 = [{"y": y}, {"y": y}, {"y": y + 1e-2}, {"y": y * 50}]
+    wrong_batch5 = [{"y": y}, {"y": y}, {"y": y + 1e-2}, {"y": zero}]
     failed = cell()
     judge_sets(failed, sets, expected, wrong_batch5, TolerancePolicy())
     assert "(input set batch5 only: x [5, 4]; set seed0 passes)" in failed.reason
+    large_expected = expected[:3] + [{"y": y * 50}]
     wrong_large = [{"y": y}, {"y": y}, {"y": y}, {"y": -y * 50}]  # sign flipped: cosine -1
     beyond = cell("int8-static")
-    judge_sets(beyond, sets, expected, wrong_large, TolerancePolicy())
+    judge_sets(beyond, sets, large_expected, wrong_large, TolerancePolicy())
     assert beyond.status == Status.PASSED and not beyond.cases["large"]["passed"]
     fp32 = cell()
-    judge_sets(fp32, sets, expected, wrong_large, TolerancePolicy())
+    judge_sets(fp32, sets, large_expected, wrong_large, TolerancePolicy())
     assert fp32.status == Status.FAILED and fp32.failing_sets == [3]
