@@ -282,3 +282,25 @@ def test_a_decoder_phase_is_a_subject_with_its_own_lengths():
     assert [u.name for u in user] == ["lm@prefill=5", "lm@decode=5", "lm@decode=7"]
     assert user[2].phase == {"decoder": "lm", "kind": "decode", "tokens": 7}
     assert user[2].arrays(2)["past.0.value"].shape == (2, 2, 7, 4)
+
+
+def test_a_generation_check_reads_back_from_its_json_and_from_an_older_versions():
+    """GenerationCheck.from_dict: what to_dict wrote comes back the same (derived fields dropped); a document from
+    before a field existed (no `as_native`, `generate_agreement`, `divergence`, `repro`, `casts`) reads with that
+    field's default instead of failing."""
+    from aibench_onnx.generation.check import GenerationCheck
+    from aibench_onnx.generation.faults import Fault
+    from aibench_onnx.generation.judge import Agreement, PathError
+
+    check = GenerationCheck("ort", "cpu", "all", providers=["CPUExecutionProvider"],
+                            prefill=PathError("prefill", 1e-6, None, 0.0, 1e-4, 1e-5, True),
+                            decode=PathError("decode", 0.5, 3, 0.49, 1e-4, 1e-5, False, [0.1, 0.5]),
+                            tokens=Agreement(DIVERGED, 4, 12, first_step=2, row=0, reference_token=7, chosen_token=9,
+                                             margin=0.8, logit_error=0.6, bound=0.01),
+                            faults=[Fault("cache ignored", "step 1 differs")], casts=["ids: int64 -> int32"])
+    again = GenerationCheck.from_dict(json.loads(json.dumps(check.to_dict())))
+    assert again == check and not again.passed and again.verdict() == check.verdict()
+    older = {k: v for k, v in check.to_dict().items()
+             if k not in ("as_native", "generate_agreement", "divergence", "repro", "casts")}
+    read = GenerationCheck.from_dict(older)
+    assert read.as_native == [] and read.generate_agreement is None and read.casts == [] and read.decode == check.decode

@@ -12,6 +12,7 @@ import numpy as np
 from aibench_onnx.generation.decoding import Prompts, Step, Trace, greedy, without_cache
 from aibench_onnx.generation.faults import Fault, probe
 from aibench_onnx.generation.judge import DIVERGED, Agreement, PathError, agreement, path_error
+from aibench_onnx.jsonio import known_fields
 from aibench_onnx.status import Status
 from aibench_onnx.zoo.decoder import DecoderIO
 
@@ -93,16 +94,19 @@ class GenerationCheck:
 
     @classmethod
     def from_dict(cls, data: dict) -> GenerationCheck:
-        """Back from a worker's document (the fields to_dict wrote; derived ones dropped)."""
+        """From its JSON — a worker's document or a run's stored result (derived fields dropped; a field an older
+        version did not write keeps its default)."""
         def typed(kind, value):
-            return kind(**value) if value is not None else None
+            return kind(**known_fields(kind, value)) if value is not None else None
 
-        return cls(data["runtime"], data["ep"], data["level"], data["status"], data["reason"], data["providers"],
-                   *(typed(PathError, data[name]) for name in ("prefill", "decode", "cache_contents")),
-                   typed(Agreement, data["tokens"]), typed(PathError, data["cache"]), typed(PathError, data["padding"]),
-                   [Fault(**f) for f in data["faults"]], [Fault(**f) for f in data.get("as_native", [])],
-                   typed(Agreement, data["generate_agreement"]), data["casts"], data["seconds"],
-                   data.get("divergence"), data.get("repro"))
+        known = known_fields(cls, data)
+        for name in ("prefill", "decode", "cache_contents", "cache", "padding"):
+            known[name] = typed(PathError, known.get(name))
+        for name in ("tokens", "generate_agreement"):
+            known[name] = typed(Agreement, known.get(name))
+        for name in ("faults", "as_native"):
+            known[name] = [typed(Fault, fault) for fault in known.get(name) or []]
+        return cls(**known)
 
     def to_dict(self) -> dict:
         def plain(value):
